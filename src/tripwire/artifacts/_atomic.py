@@ -1,0 +1,45 @@
+"""Write outputs so a crash or bad input never leaves a partial file or directory behind."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | Path) -> Iterator[Path]:
+    """Yield a temporary sibling path; rename it onto ``target`` only if the block succeeds.
+
+    Works for files and directories: whatever the block creates at the yielded path replaces
+    ``target`` in one rename (directories replace an existing one after it is moved aside).
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent)) / "out"
+    try:
+        yield tmp
+        if tmp.is_dir() and target.is_dir():
+            old = tmp.parent / "old"
+            target.rename(old)
+            tmp.rename(target)
+        else:
+            os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp.parent, ignore_errors=True)
+
+
+def write_text_atomic(target: str | Path, text: str) -> None:
+    """Write ``text`` to ``target`` atomically."""
+    with atomic_path(target) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json_atomic(target: str | Path, data: Any) -> None:
+    """Write ``data`` as indented JSON to ``target`` atomically."""
+    write_text_atomic(target, json.dumps(data, indent=2, sort_keys=False) + "\n")

@@ -1,0 +1,83 @@
+"""The `tripwire` command line: one Typer sub-app per capability, a thin layer over the library."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+import click
+import typer
+
+from tripwire import __version__
+from tripwire.cli import demo as demo_cmd
+from tripwire.cli import reference, registry
+from tripwire.cli._output import Context, err
+from tripwire.errors import BadInputError
+
+app = typer.Typer(
+    name="tripwire",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    help="A regression firewall for code LLMs.\n\nExample: tripwire reference build --profile tiny",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(reference.app, name="reference")
+app.add_typer(registry.app, name="registry")
+app.command("demo")(demo_cmd.demo)
+
+
+def quiet_transformers() -> None:
+    """transformers' own progress bars and advisory warnings would drown tripwire's output."""
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"tripwire {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    registry_url: str | None = typer.Option(
+        None, "--registry", envvar="TRIPWIRE_REGISTRY", help="Registry database URL."
+    ),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True),
+) -> None:
+    """A regression firewall for code LLMs."""
+    ctx.obj = Context(registry_url=registry_url, debug=debug)
+    quiet_transformers()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: exit 0 ok/warn, 1 blocking findings, 2 bad input or usage."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        rv = app(args=args, prog_name="tripwire", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    except click.exceptions.Abort:
+        err.print("aborted")
+        return 130
+    except BadInputError as exc:
+        if debug:
+            traceback.print_exc()
+        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        return 2
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return 130
+    return rv if isinstance(rv, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""The one result shape every check returns, so gate, reports and monitor treat them alike."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Severity(StrEnum):
+    """How much a finding matters to a release decision."""
+
+    INFO = "info"
+    WARN = "warn"
+    BLOCK = "block"
+
+
+class Verdict(StrEnum):
+    """The decision a set of findings adds up to."""
+
+    PASS = "pass"
+    WARN = "warn"
+    BLOCK = "block"
+
+    @property
+    def exit_code(self) -> int:
+        """0 for pass or warnings only, 1 for blocking findings (the CLI contract)."""
+        return 1 if self is Verdict.BLOCK else 0
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One observation a check made about an artifact."""
+
+    code: str
+    """Stable snake_case identifier of the kind of finding (e.g. ``ids_remapped``)."""
+
+    severity: Severity
+    """``info``, ``warn`` or ``block``."""
+
+    message: str
+    """One human sentence saying what was found."""
+
+    token_ids: Sequence[int] = ()
+    """Candidate token ids the finding concerns, when it is about tokens."""
+
+    record_ids: Sequence[str] = ()
+    """Dataset record ids the finding concerns, when it is about records."""
+
+    evidence: dict[str, Any] = field(default_factory=dict)
+    """Machine-readable numbers and examples that back the message."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form; keys are snake_case and stable."""
+        out = asdict(self)
+        out["severity"] = str(self.severity)
+        out["token_ids"] = [int(i) for i in self.token_ids]
+        out["record_ids"] = [str(i) for i in self.record_ids]
+        return out
+
+
+def verdict_of(findings: Iterable[Finding]) -> Verdict:
+    """The worst severity among findings, as a verdict."""
+    worst = Verdict.PASS
+    for f in findings:
+        if f.severity is Severity.BLOCK:
+            return Verdict.BLOCK
+        if f.severity is Severity.WARN:
+            worst = Verdict.WARN
+    return worst
+
+
+def report_dict(findings: Sequence[Finding], **extra: Any) -> dict[str, Any]:
+    """The ``{"verdict": ..., "findings": [...]}`` shape every ``--json`` writes."""
+    return {
+        "verdict": str(verdict_of(findings)),
+        "findings": [f.to_dict() for f in findings],
+        **extra,
+    }

@@ -1,0 +1,33 @@
+"""The reference code corpus and the small reference model every test and the demo build on."""
+
+from tripwire.reference._build import (
+    CORPUS_DIR,
+    BuildResult,
+    LanguageRow,
+    build_reference,
+    get_profile,
+    load_reference_corpus,
+)
+from tripwire.reference._corpus import LANGUAGES, Corpus, SourceFile, collect_corpus
+from tripwire.reference._heldout import HeldoutLoss, encode_stream, model_nats
+from tripwire.reference._profiles import PROFILES, Profile
+from tripwire.reference._score import heldout_losses
+
+__all__ = [
+    "CORPUS_DIR",
+    "LANGUAGES",
+    "PROFILES",
+    "BuildResult",
+    "Corpus",
+    "HeldoutLoss",
+    "LanguageRow",
+    "Profile",
+    "SourceFile",
+    "build_reference",
+    "collect_corpus",
+    "encode_stream",
+    "get_profile",
+    "heldout_losses",
+    "load_reference_corpus",
+    "model_nats",
+]
