@@ -75,7 +75,7 @@ class Mark:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 class Registry:
@@ -170,9 +170,9 @@ class Registry:
         with Session(self._engine) as s, s.begin():
             if s.get(_ArtifactRow, artifact_id) is None:
                 raise BadInputError(artifact_id, "not in the registry")
-            row = _MarkRow(artifact=artifact_id, mark=mark, line=line, note=note, at=_now())
-            s.add(row)
-        return Mark(artifact_id, mark, line, note, row.at)
+            at = _now()
+            s.add(_MarkRow(artifact=artifact_id, mark=mark, line=line, note=note, at=at))
+        return Mark(artifact_id, mark, line, note, at)
 
     def marks(self, artifact_id: str | None = None, mark: str | None = None) -> list[Mark]:
         with Session(self._engine) as s:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 import traceback
 
-import click
 import typer
 
 from tripwire import __version__
@@ -18,12 +17,13 @@ app = typer.Typer(
     name="tripwire",
     no_args_is_help=True,
     rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
     help="A regression firewall for code LLMs.\n\nExample: tripwire reference build --profile tiny",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(reference.app, name="reference")
 app.add_typer(registry.app, name="registry")
-app.command("demo")(demo_cmd.demo)
+app.command("demo", epilog=demo_cmd.DEMO_EPILOG)(demo_cmd.demo)
 
 
 def quiet_transformers() -> None:
@@ -59,15 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        rv = app(args=args, prog_name="tripwire", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        return 2
-    except click.exceptions.Abort:
-        err.print("aborted")
-        return 130
+        # standalone mode: typer reports usage errors itself (exit 2) and turns Exit into SystemExit
+        app(args=args, prog_name="tripwire")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except BadInputError as exc:
         if debug:
             traceback.print_exc()
@@ -76,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("interrupted")
         return 130
-    return rv if isinstance(rv, int) else 0
+    return 0
 
 
 if __name__ == "__main__":

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import typer
 
-from tripwire.cli._output import err, quiet
+from tripwire.cli._output import emit_json, err, quiet
 from tripwire.cli.reference import run_build
+
+DEMO_EPILOG = "Example: tripwire demo --profile small --json demo.json"
 
 
 def demo(
@@ -20,9 +22,8 @@ def demo(
     """Reproduce the incident end to end on a small reference code model.
 
     Stage 0 builds (or loads from cache) the reference model and prints its held-out table.
-
-    Example: tripwire demo --profile small --json demo.json
     """
     if not quiet(json_path):
         err.print("[bold]stage 0[/]: reference code model (real source code found on this machine)")
-    run_build(ctx, profile, None, 0, json_path)
+    built = run_build(ctx, profile, None, 0, None)
+    emit_json(json_path, {"reference": built.to_dict(), "stages": []})

@@ -1,0 +1,117 @@
+"""The real console script, in a subprocess: exit codes, one-line errors, JSON contracts."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TRIPWIRE = str(Path(sys.executable).with_name("tripwire"))
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [TRIPWIRE, *args], capture_output=True, text=True, env={**os.environ, **(env or {})},
+        timeout=600,
+    )  # fmt: skip
+
+
+def test_help_has_examples() -> None:
+    commands = [["reference", "build"], ["registry", "list"], ["registry", "show"],
+                ["registry", "add"], ["demo"], []]  # fmt: skip
+    for args in ([*c, "--help"] for c in commands):
+        r = run(*args)
+        assert r.returncode == 0, r.stderr
+        assert "Example" in r.stdout, args
+
+
+def test_version() -> None:
+    r = run("--version")
+    assert r.returncode == 0 and r.stdout.startswith("tripwire ")
+
+
+def test_build_registers_and_lists(tiny_reference: Path, tmp_path: Path) -> None:
+    out = tmp_path / "ref"
+    r = run(
+        "reference",
+        "build",
+        "--profile",
+        "tiny",
+        "--out",
+        str(out),
+        "--json",
+        str(tmp_path / "b.json"),
+    )
+    assert r.returncode == 0, r.stderr
+    assert "python" in r.stdout and "bits/B" in r.stdout
+    built = json.loads((tmp_path / "b.json").read_text())
+    assert built["cached"] is True and built["path"] == str(out)
+    assert {row["language"] for row in built["languages"]} >= {"python"}
+    listed = run("registry", "list", "--json", "-")
+    assert listed.returncode == 0, listed.stderr
+    arts = json.loads(listed.stdout)["artifacts"]
+    assert [a["id"] for a in arts] == [built["id"]]
+    shown = run("registry", "show", built["id"][:8], "--json", "-")
+    assert json.loads(shown.stdout)["name"] == "reference-tiny"
+
+
+def test_add_records_parent(tiny_reference: Path, tmp_path: Path) -> None:
+    base = tmp_path / "base"
+    shutil.copytree(tiny_reference, base)
+    assert run("registry", "add", str(base)).returncode == 0
+    child = tmp_path / "child"
+    shutil.copytree(base, child)
+    (child / "tripwire.json").unlink()
+    (child / "notes.txt").write_text("fine-tuned")
+    r = run("registry", "add", str(child), "--parent", "reference-tiny", "--json", "-")
+    assert r.returncode == 0, r.stderr
+    child_id = json.loads(r.stdout)["id"]
+    shown = json.loads(run("registry", "show", child_id, "--json", "-").stdout)
+    assert shown["ancestors"] == [
+        json.loads(run("registry", "show", "reference-tiny", "--json", "-").stdout)["id"]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["registry", "show", "no-such-model"], "no-such-model: not in the registry"),
+        (["--registry", "nosuchdialect://x", "registry", "list"], "cannot open registry"),
+        (["reference", "build", "--profile", "huge"], "unknown profile"),
+        (["registry", "add", "/nonexistent/model"], "/nonexistent/model: no such file"),
+        (["registry", "frobnicate"], "No such command"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(args: list[str], needle: str) -> None:
+    r = run(*args)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert needle in r.stderr
+    assert "Traceback" not in r.stderr
+    if needle != "No such command":
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_debug_shows_traceback() -> None:
+    r = run("--debug", "registry", "show", "no-such-model")
+    assert r.returncode == 2 and "Traceback" in r.stderr
+
+
+def test_bad_json_target_leaves_no_partial_output(tiny_reference: Path, tmp_path: Path) -> None:
+    target = tmp_path / "ref"
+    r = run(
+        "reference",
+        "build",
+        "--profile",
+        "nope",
+        "--out",
+        str(target),
+        "--json",
+        str(tmp_path / "x.json"),
+    )
+    assert r.returncode == 2
+    assert list(tmp_path.iterdir()) == []
