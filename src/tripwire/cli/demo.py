@@ -2,28 +2,80 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import typer
+from rich.table import Table
 
-from tripwire.cli._output import emit_json, err, quiet
+from tripwire.artifacts import cache_dir
+from tripwire.cli._output import emit_json, err, out, progress_bar, quiet
 from tripwire.cli.reference import run_build
+from tripwire.demo import StageContext, StageResult
 
 DEMO_EPILOG = "Example: tripwire demo --profile small --json demo.json"
+# Each stage module has `run(StageContext) -> StageResult`; order is the incident's bug order.
+STAGES = (
+    ("tokens", "tripwire.demo.tokens_stage"),
+    ("data", "tripwire.demo.data_stage"),
+    ("forgetting", "tripwire.demo.forgetting_stage"),
+)
+
+
+def _print_stage(number: int, result: StageResult) -> None:
+    mark = "[green]ok[/]" if result.ok else "[red]NOT SHOWN[/]"
+    out.rule(f"stage {number}: {result.title}  {mark}")
+    for line in result.lines:
+        out.print(line, highlight=False)
+    if result.columns:
+        t = Table()
+        for c in result.columns:
+            t.add_column(c)
+        for row in result.rows:
+            t.add_row(*[str(x) for x in row])
+        out.print(t)
 
 
 def demo(
     ctx: typer.Context,
     profile: str = typer.Option("small", help="Reference profile to reproduce the incident on."),
+    only: list[str] = typer.Option([], help="Run only these stages (tokens, data, forgetting)."),
+    workdir: Path | None = typer.Option(None, help="Where stages keep their artifacts."),
     json_path: Path | None = typer.Option(
         None, "--json", help="Write results as JSON ('-': stdout)."
     ),
 ) -> None:
     """Reproduce the incident end to end on a small reference code model.
 
-    Stage 0 builds (or loads from cache) the reference model and prints its held-out table.
+    Stage 0 builds (or loads from cache) the reference model; each later stage injects one of
+    the incident's bugs, shows tripwire catching it, applies the fix and verifies it.
+    Exit 1 if any stage failed to show what it should.
     """
+    unknown = set(only) - {name for name, _ in STAGES}
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown stage(s): {', '.join(sorted(unknown))}", param_hint="--only"
+        )
     if not quiet(json_path):
         err.print("[bold]stage 0[/]: reference code model (real source code found on this machine)")
     built = run_build(ctx, profile, None, 0, None)
-    emit_json(json_path, {"reference": built.to_dict(), "stages": []})
+    base = workdir or cache_dir() / "demo" / f"{profile}-{built.manifest.id[:12]}"
+    results: list[StageResult] = []
+    for number, (name, module) in enumerate(STAGES, 1):
+        if only and name not in only:
+            continue
+        try:
+            stage = importlib.import_module(module)
+        except ModuleNotFoundError:
+            err.print(f"[yellow]notice:[/] stage {name} is not available in this build")
+            continue
+        with progress_bar(not quiet(json_path)) as progress:
+            stage_dir = base / name
+            stage_dir.mkdir(parents=True, exist_ok=True)
+            result = stage.run(StageContext(built.path, stage_dir, progress))
+        results.append(result)
+        if not quiet(json_path):
+            _print_stage(number, result)
+    emit_json(json_path, {"reference": built.to_dict(), "stages": [r.to_dict() for r in results]})
+    if not all(r.ok for r in results):
+        raise typer.Exit(1)

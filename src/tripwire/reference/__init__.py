@@ -9,7 +9,7 @@ from tripwire.reference._build import (
     load_reference_corpus,
 )
 from tripwire.reference._corpus import LANGUAGES, Corpus, SourceFile, collect_corpus
-from tripwire.reference._heldout import HeldoutLoss, encode_stream, model_nats
+from tripwire.reference._heldout import HeldoutLoss, encode_stream, model_nats, stream_windows
 from tripwire.reference._profiles import PROFILES, Profile
 from tripwire.reference._score import heldout_losses
 
@@ -30,4 +30,5 @@ __all__ = [
     "heldout_losses",
     "load_reference_corpus",
     "model_nats",
+    "stream_windows",
 ]

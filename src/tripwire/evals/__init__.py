@@ -1,0 +1,66 @@
+"""Evaluation: suites (what is measured), backends (where completions come from), runs
+(resumable, recorded in the registry) and pass@k.
+
+```python
+from tripwire.evals import backend_from_spec, get_suite, run_eval
+from tripwire.sandbox import Sandbox
+
+with Sandbox() as box:
+    run = run_eval(get_suite("humaneval"), backend_from_spec("samples:out.jsonl"), box)
+print(run.summary["pass_at_k"])
+```
+"""
+
+from tripwire.evals import _humaneval, _samples  # noqa: F401 - register the built-ins
+from tripwire.evals._backend import BACKENDS, Backend, backend_from_spec, register_backend
+from tripwire.evals._humaneval import HumanEval
+from tripwire.evals._passk import mean_pass_at_k, pass_at_k
+from tripwire.evals._results import ResultsLog
+from tripwire.evals._run import (
+    RESULTS_FILE,
+    RUN_FILE,
+    SUMMARY_FILE,
+    EvalRun,
+    ReferenceCheck,
+    ReferenceCheckFailed,
+    check_references,
+    default_run_dir,
+    run_eval,
+    run_identity,
+    summarize,
+)
+from tripwire.evals._samples import SamplesBackend, read_samples
+from tripwire.evals._suite import SUITES, ExecutionSuite, Suite, get_suite, register_suite
+from tripwire.evals._types import Sample, SampleResult, Task
+
+__all__ = [
+    "BACKENDS",
+    "RESULTS_FILE",
+    "RUN_FILE",
+    "SUITES",
+    "SUMMARY_FILE",
+    "Backend",
+    "EvalRun",
+    "ExecutionSuite",
+    "HumanEval",
+    "ReferenceCheck",
+    "ReferenceCheckFailed",
+    "ResultsLog",
+    "Sample",
+    "SampleResult",
+    "SamplesBackend",
+    "Suite",
+    "Task",
+    "backend_from_spec",
+    "check_references",
+    "default_run_dir",
+    "get_suite",
+    "mean_pass_at_k",
+    "pass_at_k",
+    "read_samples",
+    "register_backend",
+    "register_suite",
+    "run_eval",
+    "run_identity",
+    "summarize",
+]

@@ -1,0 +1,97 @@
+"""Held-out functions cut into (prompt, next line) pairs for the completion suite.
+
+A function start is found per language by a line pattern; the prompt is the code before it,
+its signature and first body line; the target is the next non-blank line.
+"""
+
+from __future__ import annotations
+
+import codeop
+import re
+import textwrap
+import warnings
+from dataclasses import dataclass
+
+FUNCTION_START: dict[str, re.Pattern[str]] = {
+    "python": re.compile(r"^\s*(?:async\s+)?def\s+\w+\s*\("),
+    "javascript": re.compile(r"^.*\bfunction\b\s*\*?\s*\w*\s*\([^)]*\)\s*\{\s*$"),
+    # C: a signature that is not a declaration (no trailing semicolon)
+    "c": re.compile(
+        r"^(?!.*;\s*$)(?:static\s+|inline\s+)*[A-Za-z_][\w\s*]*\b\w+\s*\(.*\)\s*\{?\s*$"
+    ),
+    "perl": re.compile(r"^\s*sub\s+\w+"),
+    "shell": re.compile(r"^\s*(?:function\s+)?[A-Za-z_][\w-]*\s*\(\)\s*\{?"),
+}
+_CONTEXT_LINES = 6
+
+
+@dataclass(frozen=True)
+class CompletionItem:
+    """Continue ``prompt`` by one line; ``target`` is what the file really says next."""
+
+    item_id: str
+    language: str
+    prompt: str
+    target: str
+    function_prefix: str
+    """The function's own lines in the prompt (signature on), for the syntax check."""
+
+
+def completion_items(
+    language: str, path: str, text: str, *, max_items: int = 1000
+) -> list[CompletionItem]:
+    pattern = FUNCTION_START.get(language)
+    if pattern is None:
+        return []
+    lines = text.splitlines(keepends=True)
+    out: list[CompletionItem] = []
+    for i, line in enumerate(lines):
+        if not pattern.match(line) or i + 2 >= len(lines):
+            continue
+        body = i + 1
+        while body < len(lines) and not lines[body].strip():
+            body += 1
+        nxt = body + 1
+        while nxt < len(lines) and not lines[nxt].strip():
+            nxt += 1
+        if nxt >= len(lines) or len(lines[nxt].strip()) < 4:
+            continue
+        start = max(0, i - _CONTEXT_LINES)
+        prompt = "".join(lines[start:nxt])
+        out.append(
+            CompletionItem(
+                item_id=f"{language}:{path}:{i + 1}",
+                language=language,
+                prompt=prompt,
+                target=lines[nxt].rstrip("\n"),
+                function_prefix="".join(lines[i:nxt]),
+            )
+        )
+        if len(out) >= max_items:
+            break
+    return out
+
+
+def first_line(completion: str) -> str:
+    """The line the model wrote right after the prompt (prompts end with a newline)."""
+    return completion.split("\n", 1)[0]
+
+
+def exact_match(completion: str, target: str) -> bool:
+    """Next line equal to the file's, ignoring trailing whitespace."""
+    return first_line(completion).rstrip() == target.rstrip()
+
+
+def python_prefix_valid(code: str) -> bool:
+    """True when ``code`` is valid Python so far: complete, or a correct unfinished prefix."""
+    lines = code.splitlines()
+    if lines and not code.endswith("\n"):
+        lines = lines[:-1]  # the last line may be cut mid-token by the length limit
+    src = textwrap.dedent("\n".join(lines)) + "\n"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            codeop.compile_command(src, "<completion>", "exec")
+    except (SyntaxError, ValueError, OverflowError):
+        return False
+    return True

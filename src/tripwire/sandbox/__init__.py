@@ -1,0 +1,54 @@
+"""Run untrusted programs (model-written code plus its tests) fast and safely.
+
+```python
+from tripwire.sandbox import Limits, Sandbox
+
+with Sandbox(workers=2, limits=Limits(wall_s=3)) as box:
+    r = box.run("def add(a, b):\n    return a + b\n", "assert add(1, 2) == 3\n")
+    assert r.verdict == "passed"
+    results = box.run_many([(program, tests), ...])  # order preserved
+```
+
+A pre-started worker per core forks a fresh child per program (no interpreter start-up per
+program); the child runs in a new session with rlimits, a scrubbed environment, a private
+temporary directory, no network, and (as root) an unprivileged user id of its own. A program
+passes only if the harness reports a per-run nonce after every test ran.
+
+The names are loaded on first use: the worker processes import this package's private modules
+and must stay small (fork cost grows with the worker's memory).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tripwire.sandbox._pool import Sandbox, SandboxUnavailable
+    from tripwire.sandbox._types import VERDICTS, ExecResult, Isolation, Limits, Verdict
+
+_WHERE = {
+    "Sandbox": "_pool",
+    "SandboxUnavailable": "_pool",
+    "VERDICTS": "_types",
+    "ExecResult": "_types",
+    "Isolation": "_types",
+    "Limits": "_types",
+    "Verdict": "_types",
+}
+
+__all__ = [
+    "VERDICTS",
+    "ExecResult",
+    "Isolation",
+    "Limits",
+    "Sandbox",
+    "SandboxUnavailable",
+    "Verdict",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"tripwire.sandbox.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'tripwire.sandbox' has no attribute {name!r}")

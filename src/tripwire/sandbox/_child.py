@@ -1,0 +1,194 @@
+"""What runs in the child a worker forks for one program: confinement, then the test harness.
+
+The pass signal. The worker writes a fresh random nonce into a pipe only after the fork, so the
+nonce is not in the child's memory while the program runs. After the program and every test
+ran without raising, the harness reads the nonce and reports it on a second pipe; the worker
+calls the run passed only if that report is exactly the nonce and came before the child ended.
+So exiting early (``sys.exit``, ``os._exit``), being killed, killing the worker, or hijacking the
+builtins the harness would call (it holds its own references) cannot produce a pass. What no
+in-process harness can stop is a program written against this one (reading the nonce pipe
+itself); model-written code does not do that by accident, and the nonce does stop the generic
+ways out.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import math
+import os
+import resource
+import signal
+import sys
+from typing import Any, NoReturn
+
+from . import _confine
+from ._isolation import Applied, drop_privileges
+
+# The harness's own references: a program that rebinds os.write or builtins.exec does not
+# change what the harness calls after the tests.
+_exec, _compile, _type, _str = exec, compile, type, str
+_read, _write, _exit, _getpid = os.read, os.write, os._exit, os.getpid
+
+PASS, FAIL, SETUP_ERROR = b"P", b"F", b"E"
+CHILD_ENV = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "LANG": "C.UTF-8",
+    "LC_ALL": "C.UTF-8",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
+
+
+def _user_tasks(uid: int) -> int:
+    """Tasks (processes and threads) owned by ``uid``: RLIMIT_NPROC counts them all."""
+    n = 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    n += os.stat(f"/proc/{entry}/task").st_nlink - 2
+            except OSError:
+                continue
+    return n
+
+
+def _set_limit(res: int, value: int) -> None:
+    _, hard = resource.getrlimit(res)
+    if hard != resource.RLIM_INFINITY:
+        value = min(value, hard)
+    resource.setrlimit(res, (value, value))
+
+
+def _apply_limits(limits: dict[str, Any], applied: Applied) -> None:
+    cpu = max(1, math.ceil(limits["cpu_s"]))
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    if hard == resource.RLIM_INFINITY or hard > cpu:
+        # soft limit sends SIGXCPU; the hard one SIGKILLs a program that ignores it
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    _set_limit(resource.RLIMIT_AS, int(limits["memory_bytes"]))
+    _set_limit(resource.RLIMIT_FSIZE, int(limits["file_size_bytes"]))
+    _set_limit(resource.RLIMIT_NOFILE, int(limits["open_files"]))
+    _set_limit(resource.RLIMIT_CORE, 0)
+    nprocs = int(limits["nprocs"])
+    if applied.drop_uid is None and not applied.in_userns and os.geteuid() != 0:
+        nprocs += _user_tasks(os.getuid())  # the count is per user, shared with everything else
+    elif applied.in_userns:
+        nprocs += 1  # the worker itself counts in its user namespace
+    _set_limit(resource.RLIMIT_NPROC, nprocs)
+
+
+def _setup_fds(out_w: int, nonce_r: int, res_w: int, open_files: int) -> tuple[int, int]:
+    """stdin from /dev/null, stdout+stderr to the capture pipe, harness pipes moved to the top
+    of the descriptor range, everything else (the worker's own pipes included) closed."""
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(out_w, 1)
+    os.dup2(out_w, 2)
+    nonce_fd, res_fd = open_files - 1, open_files - 2
+    os.dup2(nonce_r, nonce_fd)
+    os.dup2(res_w, res_fd)
+    os.set_inheritable(nonce_fd, False)
+    os.set_inheritable(res_fd, False)
+    os.closerange(3, res_fd)
+    os.closerange(nonce_fd + 1, max(os.sysconf("SC_OPEN_MAX"), 1 << 16))
+    return nonce_fd, res_fd
+
+
+def prepare_worker() -> None:
+    """Process state every program gets, set once in the worker: every page the child writes
+    after the fork is copied (about 10 us per page fault on a small VM), so the less the child
+    does, the cheaper a program is. The worker itself never prints or reads stdin, so the
+    standard streams are clean for the child to reuse once its fds 0-2 are replaced."""
+    os.environ.clear()
+    os.environ.update(CHILD_ENV)
+    sys.argv = ["<program>"]
+    sys.dont_write_bytecode = True
+
+
+def prepare_job(jobdir: str) -> None:
+    """Per-program state, set in the worker just before the fork."""
+    os.environ["HOME"] = os.environ["TMPDIR"] = (
+        jobdir  # tempfile is not imported yet: it reads this
+    )
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+
+
+def _confine_child(jobdir: str, limits: dict[str, Any], applied: Applied) -> None:
+    os.setsid()  # own process group: the worker kills the whole group at the end
+    os.chdir(jobdir)
+    _apply_limits(limits, applied)
+    if applied.drop_uid is not None:
+        drop_privileges(applied.drop_uid, applied.drop_uid)
+    elif applied.in_userns:
+        _confine.drop_capabilities()
+    _confine.prctl(_confine.PR_SET_PDEATHSIG, signal.SIGKILL)  # reset by the uid change
+    if applied.landlock_abi:
+        _confine.landlock_confine(jobdir, applied.landlock_abi)
+
+
+def _describe(exc: BaseException) -> bytes:
+    try:
+        text = _str(exc)
+    except BaseException:
+        text = "<unprintable>"
+    name = getattr(_type(exc), "__name__", "Exception")
+    msg = f"{name}: {text}" if text else name
+    if isinstance(exc, SystemExit):
+        msg += " (exited before the tests finished)"
+    where = ""
+    try:
+        tb = exc.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename in ("<program>", "<tests>"):
+                where = f" [{tb.tb_frame.f_code.co_filename[1:-1]} line {tb.tb_lineno}]"
+            tb = tb.tb_next
+        if isinstance(exc, SyntaxError) and exc.filename in ("<program>", "<tests>"):
+            where = f" [{exc.filename[1:-1]} line {exc.lineno}]"
+    except BaseException:
+        pass
+    return (" ".join(msg.split())[:300] + where).encode("utf-8", "replace")
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BaseException):
+            stream.flush()
+
+
+def _harness(program: str, tests: str, nonce_fd: int, res_fd: int) -> NoReturn:
+    main = _getpid()
+    namespace: dict[str, Any] = {"__name__": "__sandbox__", "__builtins__": builtins}
+    try:
+        _exec(_compile(program, "<program>", "exec"), namespace)
+        if tests:
+            _exec(_compile(tests, "<tests>", "exec"), namespace)
+    except BaseException as exc:
+        if _getpid() != main:  # a fork of the program: only the main process reports
+            _exit(1)
+        _flush()
+        _write(res_fd, FAIL + _describe(exc))
+        _exit(1)
+    if _getpid() != main:
+        _exit(1)
+    _flush()
+    _write(res_fd, PASS + _read(nonce_fd, 64))
+    _exit(0)
+
+
+def run_child(
+    job: dict[str, Any], jobdir: str, pipes: tuple[int, int, int], applied: Applied
+) -> NoReturn:
+    """Entry point in the forked child; never returns."""
+    limits = job["limits"]
+    res_fd = pipes[2]
+    try:
+        nonce_fd, res_fd = _setup_fds(*pipes, int(limits["open_files"]))
+        _confine_child(jobdir, limits, applied)
+    except BaseException as exc:
+        _write(res_fd, SETUP_ERROR + _describe(exc))
+        _exit(71)
+    _harness(job["program"], job["tests"], nonce_fd, res_fd)

@@ -1,0 +1,109 @@
+"""What a sandboxed run is allowed (Limits) and what it produced (ExecResult)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from tripwire.errors import BadInputError
+
+Verdict = Literal["passed", "failed", "timeout", "error"]
+VERDICTS: tuple[Verdict, ...] = ("passed", "failed", "timeout", "error")
+
+# The harness keeps two descriptors of its own just below the open-files limit, and the
+# interpreter needs a handful of its own: fewer than this cannot run a program at all.
+MIN_OPEN_FILES = 16
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits applied to every program (and to everything it starts)."""
+
+    wall_s: float = 10.0
+    """Wall-clock seconds before the whole process tree is killed (verdict ``timeout``)."""
+    cpu_s: float = 10.0
+    """CPU seconds (RLIMIT_CPU, rounded up to whole seconds) before the program is killed."""
+    memory_bytes: int = 2 * 1024**3
+    """Address space (RLIMIT_AS); allocating past it raises MemoryError in the program."""
+    nprocs: int = 32
+    """Processes and threads the program may have at once (RLIMIT_NPROC)."""
+    file_size_bytes: int = 16 * 1024**2
+    """Largest file the program may write (RLIMIT_FSIZE)."""
+    open_files: int = 64
+    """Open file descriptors (RLIMIT_NOFILE)."""
+    output_bytes: int = 64 * 1024
+    """stdout+stderr bytes kept in ``ExecResult.output``; the rest is read and discarded."""
+
+    def __post_init__(self) -> None:
+        for name in ("wall_s", "cpu_s"):
+            if not getattr(self, name) > 0:
+                raise BadInputError("limits", f"{name} must be > 0, got {getattr(self, name)!r}")
+        for name in ("memory_bytes", "nprocs", "file_size_bytes", "output_bytes"):
+            if int(getattr(self, name)) < 1:
+                raise BadInputError("limits", f"{name} must be >= 1, got {getattr(self, name)!r}")
+        if self.open_files < MIN_OPEN_FILES:
+            raise BadInputError("limits", f"open_files must be >= {MIN_OPEN_FILES}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Limits:
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**known)
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """The outcome of running one program with its tests."""
+
+    verdict: Verdict
+    """``passed`` (the harness saw the run's nonce after every test ran), ``failed`` (an
+    exception, a failed assertion, a crash or an early exit), ``timeout`` (wall or CPU limit), or
+    ``error`` (the sandbox itself could not run the program; not the program's fault)."""
+    message: str
+    """One short line: the exception, the limit hit, or how the program ended."""
+    wall_s: float
+    """Wall-clock seconds from fork to the end of the program."""
+    cpu_s: float
+    """User + system CPU seconds of the program's main process (and children it waited for)."""
+    peak_rss_bytes: int
+    """Peak resident memory of the main process (includes pages shared with the worker)."""
+    output: str = ""
+    """The first ``Limits.output_bytes`` of stdout+stderr, decoded leniently."""
+    output_bytes: int = 0
+    """How many bytes the program wrote to stdout+stderr in total."""
+    cached: bool = False
+    """True when the result came from the result cache instead of a fresh execution."""
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == "passed"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ExecResult:
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**known)
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """Which protections the workers applied (they depend on the kernel and on privileges)."""
+
+    network: str
+    """``netns`` (empty network namespace), ``seccomp`` (socket(2) denied except AF_UNIX) or
+    ``none`` (only when asked for)."""
+    user: str
+    """The user programs run as, e.g. ``uid 64012 (dropped from root)``."""
+    filesystem: str
+    """How writes outside the program's temp dir are prevented."""
+    signals: str
+    """How signals to processes outside the program's own tree are prevented."""
+    nprocs: str
+    """How the process-count limit is enforced."""
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)

@@ -1,0 +1,255 @@
+"""The worker ("zygote"): a long-lived interpreter that forks one child per program.
+
+Started by ``Sandbox`` with a scrubbed environment through ``_pool.BOOTSTRAP``, which loads this
+directory as a package of its own (``_tripwire_sandbox``): the worker, and every program it
+forks, carries none of ``tripwire``'s top-level imports. It confines itself once
+(``_isolation``), imports what test programs commonly use, then serves jobs from its stdin:
+fork, supervise (wall-clock deadline, output cap), kill the whole process tree, judge, reply.
+It is a child subreaper, so a daemon a program leaves behind is re-parented to the worker and
+killed before the next job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import importlib
+import itertools
+import json
+import os
+import select
+import signal
+import sys
+import time
+from typing import Any
+
+from . import _protocol
+from ._child import (
+    FAIL,
+    PASS,
+    SETUP_ERROR,
+    prepare_job,
+    prepare_worker,
+    run_child,
+)
+from ._isolation import Applied, IsolationError, WorkerPlan, isolate_worker
+
+# Imported once here so forked programs don't pay for them. Only cheap, common modules: fork
+# cost grows with the worker's memory (about 0.3 ms per MB on a small VM), so e.g. unittest or
+# hashlib (OpenSSL) are left to the programs that use them.
+PRELOAD = (
+    "bisect", "collections", "copy", "functools", "heapq", "itertools", "math", "operator", "re",
+    "string", "typing",
+)  # fmt: skip
+RESULT_CAP = 4096
+_job_numbers = itertools.count()
+KILL_GRACE_S = 5.0
+
+
+def _signame(sig: int) -> str:
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return f"signal {sig}"
+
+
+def _children_of(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            if int(stat.rsplit(b")", 1)[1].split()[1]) == pid:
+                out.append(int(entry))
+    return out
+
+
+def _kill_descendants() -> bool:
+    """Kill and reap everything left of the last program; False if something would not die.
+
+    Orphans re-parent to this worker (a subreaper), so "no children" means nothing is left.
+    """
+    me, deadline = os.getpid(), time.monotonic() + KILL_GRACE_S
+    while True:
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
+        except ChildProcessError:
+            return True
+        for pid in _children_of(me):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.0005)
+
+
+class _Capture:
+    """Reads a pipe, keeping the first ``cap`` bytes and counting the rest."""
+
+    def __init__(self, fd: int, cap: int) -> None:
+        self.fd, self.cap, self.data, self.total, self.open = fd, cap, bytearray(), 0, True
+
+    def read(self) -> None:
+        try:
+            chunk = os.read(self.fd, 1 << 16)
+        except BlockingIOError:
+            return
+        if not chunk:
+            self.open = False
+            return
+        self.total += len(chunk)
+        if len(self.data) < self.cap:
+            self.data += chunk[: self.cap - len(self.data)]
+
+    def drain(self) -> None:
+        os.set_blocking(self.fd, False)
+        while self.open:
+            before = self.total
+            self.read()
+            if self.open and self.total == before:
+                break
+        os.close(self.fd)
+
+
+def _supervise(pid: int, out: _Capture, res: _Capture, deadline: float) -> bool:
+    """Collect output until the child exits; True if the wall-clock deadline hit first."""
+    pidfd = os.pidfd_open(pid)
+    poller = select.poll()
+    for fd in (out.fd, res.fd, pidfd):
+        poller.register(fd, select.POLLIN)
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return True
+            for fd, _ in poller.poll(max(1, int(left * 1000))):
+                if fd == pidfd:
+                    return False
+                cap = out if fd == out.fd else res
+                cap.read()
+                if not cap.open:
+                    poller.unregister(fd)
+    finally:
+        os.close(pidfd)
+
+
+def _verdict(
+    res: bytes, nonce: bytes, timed_out: bool, status: int, cpu_s: float, limits: dict[str, Any]
+) -> tuple[str, str]:
+    if res == PASS + nonce:
+        return "passed", "all tests passed"
+    if timed_out:
+        return "timeout", f"wall-clock limit of {limits['wall_s']:g}s exceeded"
+    sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0
+    if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_s >= limits["cpu_s"]):
+        return "timeout", f"CPU limit of {limits['cpu_s']:g}s exceeded"
+    if res.startswith(SETUP_ERROR):
+        return "error", "sandbox setup failed: " + res[1:].decode("utf-8", "replace")
+    if res.startswith(FAIL):
+        return "failed", res[1:].decode("utf-8", "replace")
+    if res.startswith(PASS):
+        return "failed", "the harness channel was tampered with"
+    if sig == signal.SIGXFSZ:
+        return "failed", f"file size limit of {limits['file_size_bytes']} bytes exceeded"
+    if sig:
+        return "failed", f"killed by {_signame(sig)} before the tests finished"
+    code = os.WEXITSTATUS(status)
+    return "failed", f"exited with status {code} before the tests finished"
+
+
+def run_job(job: dict[str, Any], workdir: str, applied: Applied, proto: tuple[int, int]) -> dict:
+    limits = job["limits"]
+    jobdir = os.path.join(workdir, f"job{next(_job_numbers)}")
+    os.mkdir(jobdir, 0o700)
+    if applied.drop_uid is not None:
+        os.chown(jobdir, applied.drop_uid, applied.drop_uid)
+    prepare_job(jobdir)
+    out_r, out_w = os.pipe()
+    nonce_r, nonce_w = os.pipe()
+    res_r, res_w = os.pipe()
+    t0 = time.monotonic()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        for fd in (out_r, nonce_w, res_r, *proto):
+            os.close(fd)
+        run_child(job, jobdir, (out_w, nonce_r, res_w), applied)
+    for fd in (out_w, nonce_r, res_w):
+        os.close(fd)
+    # generated after the fork so the program's memory never holds it
+    nonce = os.urandom(16).hex().encode()
+    with contextlib.suppress(BrokenPipeError):  # the child may already have ended
+        os.write(nonce_w, nonce)
+    os.close(nonce_w)
+    out, res = _Capture(out_r, int(limits["output_bytes"])), _Capture(res_r, RESULT_CAP)
+    timed_out = _supervise(pid, out, res, t0 + float(limits["wall_s"]))
+    for kill, target in ((os.killpg, pid), (os.kill, pid)):  # group first, then the child itself
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            kill(target, signal.SIGKILL)
+    _, status, usage = os.wait4(pid, 0)
+    wall = time.monotonic() - t0
+    clean = _kill_descendants()
+    out.drain()
+    res.drain()
+    try:
+        os.rmdir(jobdir)  # most programs leave nothing behind
+    except OSError:
+        import shutil  # only for programs that leave files: the worker stays small
+
+        shutil.rmtree(jobdir, ignore_errors=True)
+    cpu = usage.ru_utime + usage.ru_stime
+    verdict, message = _verdict(bytes(res.data), nonce, timed_out, status, cpu, limits)
+    return {
+        "verdict": verdict,
+        "message": message,
+        "wall_s": round(wall, 6),
+        "cpu_s": round(cpu, 6),
+        "peak_rss_bytes": usage.ru_maxrss * 1024,
+        "output": out.data.decode("utf-8", "replace"),
+        "output_bytes": out.total,
+        "clean": clean,
+    }
+
+
+def main() -> None:
+    plan = WorkerPlan(**json.loads(sys.argv[-1]))
+    proto = (os.dup(0), os.dup(1))
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.dup2(2, 1)  # a stray print must not corrupt the protocol
+    os.chdir("/")
+    workdir = plan.workdir  # created by the parent, which also removes it
+    try:
+        applied = isolate_worker(plan, workdir)
+    except (IsolationError, OSError) as exc:
+        _protocol.send(proto[1], {"ready": False, "error": str(exc)})
+        return
+    prepare_worker()
+    for name in PRELOAD:
+        importlib.import_module(name)
+    gc.collect()
+    gc.freeze()  # the children's collections skip these objects: fewer copy-on-write faults
+    ready = {"ready": True, "isolation": applied.describe()}
+    _protocol.send(proto[1], ready)
+    try:
+        while (job := _protocol.recv(proto[0])) is not None:
+            try:
+                reply = run_job(job, workdir, applied, proto)
+            except Exception as exc:  # a worker fault, not the program's: report, keep serving
+                _kill_descendants()
+                reply = {"verdict": "error", "message": f"sandbox worker: {exc!r}", "clean": True}
+            _protocol.send(proto[1], reply)
+    except BrokenPipeError:
+        pass
+    finally:
+        import shutil  # at exit only: the worker stays small while it serves
+
+        # the parent removes it too, unless it was killed: then this is the only chance
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

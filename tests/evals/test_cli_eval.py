@@ -1,0 +1,114 @@
+"""`tripwire eval run`: JSON, exit codes, registry, and resume after a real kill.
+
+Most cases call the CLI entry point in-process (the console script's start-up is slow on a loaded
+machine); the kill-and-resume case runs the real console script.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.evals.conftest import mixed_rows, write_samples
+from tripwire.cli import main
+
+
+def tw(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_help_has_an_example(capsys):
+    code, out, _ = tw(capsys, "eval", "run", "--help")
+    assert code == 0 and "Example" in out
+
+
+def test_check_references_alone(capsys):
+    code, out, err = tw(capsys, "eval", "run", "--suite", "humaneval", "--check-references",
+                        "--workers", "2", "--json", "-")  # fmt: skip
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["verdict"] == "pass"
+    assert data["references"]["passed"] == data["references"]["total"] == 164
+    assert data["isolation"]["network"] in ("netns", "seccomp")
+
+
+def test_run_writes_results_json_and_registers(capsys, tmp_path, humaneval):
+    samples = write_samples(tmp_path / "s.jsonl", mixed_rows(humaneval, ["HumanEval/0"]))
+    out = tmp_path / "run"
+    code, _, err = tw(capsys, "eval", "run", f"samples:{samples}", "--k", "1,2", "--workers", "2",
+                      "--out", str(out), "--json", str(tmp_path / "r.json"))  # fmt: skip
+    assert code == 0, err
+    data = json.loads((tmp_path / "r.json").read_text())
+    run = data["run"]
+    assert run["path"] == str(out) and run["samples"] == 5
+    assert run["verdicts"] == {"passed": 2, "failed": 3, "timeout": 0, "error": 0}
+    assert run["pass_at_k"]["pass@1"] == 0.4
+    codes = {f["code"] for f in data["findings"]}
+    assert codes == {"reference_check_passed", "suite_incomplete"}
+    assert data["verdict"] == "warn"
+    _, listed, _ = tw(capsys, "registry", "list", "--kind", "eval_run", "--json", "-")
+    assert [a["id"] for a in json.loads(listed)["artifacts"]] == [run["manifest_id"]]
+
+
+def test_bad_input_exits_2_with_one_line_and_no_output(capsys, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{oops\n")
+    for args in (
+        ["eval", "run", "--suite", "humaneval"],  # no MODEL
+        ["eval", "run", f"samples:{bad}"],
+        ["eval", "run", f"samples:{tmp_path / 'missing.jsonl'}"],
+        ["eval", "run", "hf:whatever"],
+        ["eval", "run", f"samples:{bad}", "--k", "one"],
+        ["eval", "run", f"samples:{bad}", "--suite", "mbpp"],
+    ):
+        code, _, err = tw(capsys, *args, "--json", str(tmp_path / "out.json"))
+        assert code == 2, (args, err)
+        assert len(err.strip().splitlines()) == 1, err
+        assert not (tmp_path / "out.json").exists()
+
+
+KILLABLE = """
+import sys
+from tripwire.evals import SamplesBackend, get_suite, run_eval
+from tripwire.sandbox import Limits, Sandbox
+
+with Sandbox(workers=2, limits=Limits(wall_s=10.0, cpu_s=10.0)) as box:
+    run_eval(get_suite("humaneval"), SamplesBackend(sys.argv[1]), box, out=sys.argv[2])
+"""
+
+
+@pytest.mark.slow
+def test_killed_run_resumes(capsys, tmp_path, humaneval):
+    rows = []
+    for tid in ("HumanEval/0", "HumanEval/2"):
+        body = humaneval.problems[tid]["canonical_solution"]
+        rows += [(tid, f"    import time\n    time.sleep(0.15)  # {i}\n{body}") for i in range(12)]
+    samples = write_samples(tmp_path / "slow.jsonl", rows)
+    out = tmp_path / "run"
+    # a real process running the same library call as the CLI, killed without warning
+    proc = subprocess.Popen([sys.executable, "-c", KILLABLE, str(samples), str(out)])
+    results = out / "results.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if results.exists() and len(results.read_text().splitlines()) >= 4:
+            break
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = len(results.read_text().splitlines())
+    assert 4 <= done_before < 24
+    assert not (out / "summary.json").exists()
+    code, _, err = tw(capsys, "eval", "run", f"samples:{samples}", "--workers", "2", "--no-cache",
+                      "--out", str(out), "--json", str(tmp_path / "r.json"))  # fmt: skip
+    assert code == 0, err
+    run = json.loads((tmp_path / "r.json").read_text())["run"]
+    assert run["resumed"] >= done_before - 1  # a line torn by the kill is redone
+    assert run["samples"] == 24 and run["verdicts"]["passed"] == 24

