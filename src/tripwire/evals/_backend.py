@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 from tripwire.errors import BadInputError
+from tripwire.evals._generation import GenerationConfig
 from tripwire.evals._types import Sample, Task
 from tripwire.progress import Progress, no_progress
 
@@ -37,6 +38,10 @@ class Backend(ABC):
         self, tasks: Sequence[Task], n: int | None, progress: Progress = no_progress
     ) -> Iterator[Sample]:
         """Up to ``n`` samples per task (all available when None), ``sample_idx`` from 0."""
+
+    def with_config(self, config: GenerationConfig) -> Backend:
+        """Use these generation settings (backends that generate nothing ignore them)."""
+        return self
 
     @property
     def parents(self) -> tuple[str, ...]:

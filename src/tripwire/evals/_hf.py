@@ -10,8 +10,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from tripwire.artifacts import Checkpoint, ensure_manifest
 from tripwire.evals._backend import Backend, register_backend
 from tripwire.evals._generation import GenerationConfig, cut_at_stop
@@ -30,6 +28,8 @@ class HFBackend(Backend):
         self.checkpoint = Checkpoint.open(path)
         self.config = config or GenerationConfig()
         self.batch_size = batch_size
+        import torch
+
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         self._manifest = ensure_manifest(path, "model")
 
@@ -71,19 +71,26 @@ class HFBackend(Backend):
     def parents(self) -> tuple[str, ...]:
         return (self._manifest.id,)
 
-    @torch.inference_mode()
     def generate(
         self, tasks: Sequence[Task], n: int | None, progress: Progress = no_progress
     ) -> Iterator[Sample]:
-        n = n or 1
+        import torch
+
+        with torch.inference_mode():
+            yield from self._generate(tasks, n or 1, progress)
+
+    def _generate(self, tasks: Sequence[Task], n: int, progress: Progress) -> Iterator[Sample]:
+        import torch
+
         cfg = self.config
         tok, model = self.tokenizer, self.model
-        # small-context models (the reference model has 128) share the window: prompt tail first
-        new_tokens = min(cfg.max_new_tokens, self.context // 2)
-        budget = self.context - new_tokens
         jobs = [(t, i) for t in tasks for i in range(n)]
         for start in range(0, len(jobs), self.batch_size):
             batch = jobs[start : start + self.batch_size]
+            wanted = max(t.max_new_tokens or cfg.max_new_tokens for t, _ in batch)
+            # small-context models (the reference model has 128) share the window: prompt tail
+            new_tokens = min(wanted, self.context // 2)
+            budget = self.context - new_tokens
             # the prompt's tail is what matters for continuing it; keep what fits the context
             ids = [tok(t.prompt).input_ids[-budget:] for t, _ in batch]
             enc = tok.pad({"input_ids": ids}, return_tensors="pt").to(self.device)
@@ -101,12 +108,19 @@ class HFBackend(Backend):
                 yield Sample(task.task_id, idx, cut_at_stop(text, task.stop + cfg.stop))
             progress("generate", min(start + self.batch_size, len(jobs)), len(jobs))
 
-    @torch.inference_mode()
     def loglikelihood(
         self, texts: Sequence[str], progress: Progress = no_progress
     ) -> list[tuple[float, int]]:
         """``(nats, tokens)`` of each text, scored from the start of a document (after EOS);
         texts longer than the context are scored in consecutive windows."""
+        import torch
+
+        with torch.inference_mode():
+            return self._loglikelihood(texts, progress)
+
+    def _loglikelihood(self, texts: Sequence[str], progress: Progress) -> list[tuple[float, int]]:
+        import torch
+
         tok, model = self.tokenizer, self.model
         bos = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
         ctx = self.context - 1

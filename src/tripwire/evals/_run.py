@@ -94,15 +94,18 @@ def check_references(
     return ReferenceCheck(len(refs), failures)
 
 
-def run_identity(suite: Suite, backend: Backend, n: int | None, sandbox: Sandbox) -> dict:
+def run_identity(
+    suite: Suite, backend: Backend, n: int | None, sandbox: Sandbox | None
+) -> dict[str, Any]:
     """What must match for an existing run directory to be resumed."""
     return {
         "suite": suite.name,
         "suite_version": suite.version,
+        "suite_options": suite.options(),
         "data_sha256": suite.data_sha256(),
         "model": backend.describe(),
         "n": n,
-        "limits": sandbox.limits.to_dict(),
+        "limits": sandbox.limits.to_dict() if sandbox is not None else None,
     }
 
 
@@ -130,6 +133,16 @@ def _open_run_dir(out: Path, identity: dict[str, Any]) -> None:
     write_json_atomic(run_file, {"identity": identity})
 
 
+def metric_means(results: Sequence[SampleResult]) -> dict[str, dict[str, float]]:
+    """Mean of every metric overall and per slice: ``{"all": {...}, "language=python": {...}}``."""
+    sums: dict[str, dict[str, list[float]]] = {}
+    for r in results:
+        for key in ("all", *(f"{k}={v}" for k, v in sorted(r.slices.items()))):
+            for m, v in r.metrics.items():
+                sums.setdefault(key, {}).setdefault(m, []).append(v)
+    return {k: {m: sum(v) / len(v) for m, v in ms.items()} for k, ms in sums.items()}
+
+
 def summarize(
     results: Sequence[SampleResult], tasks: Sequence[Task], ks: Sequence[int]
 ) -> dict[str, Any]:
@@ -148,20 +161,22 @@ def summarize(
             missing[f"pass@{k}"] = f"{short[0]} has {short[1][0]} samples (< {k})"
         else:
             pass_at_k[f"pass@{k}"] = value
+    scored = any(r.verdict == "scored" for r in results)
     return {
         "tasks_total": len(tasks),
         "tasks_attempted": len(per_task),
         "samples": len(results),
-        "verdicts": {v: verdicts.get(v, 0) for v in VERDICTS},
-        "pass_at_k": pass_at_k,
-        "pass_at_k_unavailable": missing,
+        "verdicts": {v: verdicts.get(v, 0) for v in (*VERDICTS, *(["scored"] if scored else []))},
+        "pass_at_k": {} if scored else pass_at_k,
+        "pass_at_k_unavailable": {} if scored else missing,
+        "metrics": metric_means(results),
     }
 
 
 def run_eval(
     suite: Suite,
     backend: Backend,
-    sandbox: Sandbox,
+    sandbox: Sandbox | None,
     *,
     out: str | Path | None = None,
     n: int | None = None,
@@ -171,28 +186,29 @@ def run_eval(
     command: str = "",
 ) -> EvalRun:
     """Check references (raises ReferenceCheckFailed), then score and record the model."""
-    references = check_references(suite, sandbox, progress)
-    if not references.ok:
-        raise ReferenceCheckFailed(references)
+    if sandbox is not None and suite.references():
+        references = check_references(suite, sandbox, progress)
+        if not references.ok:
+            raise ReferenceCheckFailed(references)
+    else:
+        references = ReferenceCheck(0, ())
     tasks = suite.tasks()
-    samples = list(backend.generate(tasks, n, progress))
-    if not samples:
-        raise BadInputError("MODEL", "the backend produced no samples")
     identity = run_identity(suite, backend, n, sandbox)
     out = Path(out) if out is not None else default_run_dir(identity)
     _open_run_dir(out, identity)
 
     log = ResultsLog(out / RESULTS_FILE)
-    keys = {(s.task_id, s.sample_idx) for s in samples}
-    done = {k: r for k, r in log.load().items() if k in keys}
+    task_ids = {t.task_id for t in tasks}
+    done = {k: r for k, r in log.load().items() if k[0] in task_ids}
     resumed = len(done)
-    todo = [s for s in samples if (s.task_id, s.sample_idx) not in done]
     try:
-        for result in suite.score(todo, sandbox, progress):
+        for result in suite.evaluate(tasks, backend, sandbox, n, set(done), progress):
             log.append(result)
             done[result.key] = result
     finally:
         log.close()
+    if not done:
+        raise BadInputError("MODEL", "the backend produced no samples")
 
     order = {t.task_id: i for i, t in enumerate(tasks)}
     results = sorted(done.values(), key=lambda r: (order[r.task_id], r.sample_idx))
@@ -215,8 +231,8 @@ def run_eval(
             **identity,
             "samples_sha256": model["id"],
             "interpreter": interpreter_id(),
-            "isolation": sandbox.isolation.to_dict(),
-            "workers": sandbox.workers,
+            "isolation": sandbox.isolation.to_dict() if sandbox is not None else None,
+            "workers": sandbox.workers if sandbox is not None else None,
             "pass_at_k": summary["pass_at_k"],
             "verdicts": summary["verdicts"],
             "references": {

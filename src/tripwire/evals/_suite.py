@@ -8,12 +8,14 @@ subclass implements ``tasks``, ``job`` and ``references``. Suites register once 
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from typing import ClassVar
 
 from tripwire.errors import BadInputError
-from tripwire.evals._types import Sample, SampleResult, Task
+from tripwire.evals._backend import Backend
+from tripwire.evals._types import MetricSpec, Sample, SampleResult, Task
 from tripwire.progress import Progress, no_progress
 from tripwire.sandbox import Sandbox
 
@@ -23,6 +25,11 @@ class Suite(ABC):
 
     name: ClassVar[str]
     """The ``--suite`` name."""
+    metrics: ClassVar[dict[str, MetricSpec]] = {
+        "pass": MetricSpec(higher_is_better=True, binary=True, default_margin="0.02")
+    }
+    """What each result measures; ``eval compare`` compares each metric per slice."""
+    needs_sandbox: ClassVar[bool] = True
 
     @property
     @abstractmethod
@@ -52,6 +59,39 @@ class Suite(ABC):
         """Known-good samples (canonical solutions) every run checks first; may be empty."""
         return []
 
+    def options(self) -> dict[str, object]:
+        """Constructor options that change what is measured (recorded in the run identity)."""
+        return {}
+
+    def evaluate(
+        self,
+        tasks: Sequence[Task],
+        backend: Backend,
+        sandbox: Sandbox | None,
+        n: int | None,
+        done: set[tuple[str, int]],
+        progress: Progress = no_progress,
+    ) -> Iterator[SampleResult]:
+        """Results for every (task, sample) not in ``done``. Generation suites: generate for
+        tasks still missing a sample, then score; likelihood suites override this."""
+        # without n, the backend decides how many samples a task has: ask it about every task
+        todo = [t for t in tasks if n is None or any((t.task_id, i) not in done for i in range(n))]
+        if not todo:
+            return
+        samples = [
+            s for s in backend.generate(todo, n, progress) if (s.task_id, s.sample_idx) not in done
+        ]
+        slices = {t.task_id: t.slices for t in tasks}
+        for r in self.score(samples, sandbox, progress):  # type: ignore[arg-type]
+            yield _with_slices(r, slices.get(r.task_id, {}))
+
+
+def _with_slices(r: SampleResult, slices: dict[str, str]) -> SampleResult:
+    if r.slices or not slices:
+        return r
+    return SampleResult(r.task_id, r.sample_idx, r.verdict, r.message, r.cpu_s, r.wall_s,
+                        r.metrics, dict(slices))  # fmt: skip
+
 
 class ExecutionSuite(Suite):
     """A suite scored by executing each sample with its task's tests."""
@@ -71,7 +111,10 @@ class ExecutionSuite(Suite):
         jobs = [self.job(s.task_id, s.completion) for s in samples]
         for i, r in sandbox.iter_many(jobs, progress, use_cache=use_cache):
             s = samples[i]
-            yield SampleResult(s.task_id, s.sample_idx, r.verdict, r.message, r.cpu_s, r.wall_s)
+            passed = {"pass": 1.0 if r.verdict == "passed" else 0.0}
+            yield SampleResult(
+                s.task_id, s.sample_idx, r.verdict, r.message, r.cpu_s, r.wall_s, passed
+            )
 
 
 SUITES: dict[str, type[Suite]] = {}
@@ -82,8 +125,12 @@ def register_suite(cls: type[Suite]) -> type[Suite]:
     return cls
 
 
-def get_suite(name: str) -> Suite:
+def get_suite(name: str, **options: object) -> Suite:
+    """The suite called ``name``, built with the options it takes (others are ignored)."""
     if name not in SUITES:
         known = ", ".join(sorted(SUITES))
         raise BadInputError("--suite", f"unknown suite {name!r} (known: {known})")
-    return SUITES[name]()
+    cls = SUITES[name]
+    accepted = inspect.signature(cls).parameters
+    given = {k: v for k, v in options.items() if v is not None and k in accepted}
+    return cls(**given)

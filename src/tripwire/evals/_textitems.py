@@ -43,7 +43,7 @@ def chunk_text(text: str, size: int) -> list[tuple[int, str]]:
     return out
 
 
-def _files(source: Path) -> dict[str, list[tuple[str, str]]]:
+def source_files(source: Path) -> dict[str, list[tuple[str, str]]]:
     """``{language: [(path, text)]}`` from a reference model's held-out split or a folder."""
     if (source / CORPUS_DIR).is_dir():
         return {
@@ -70,7 +70,7 @@ def _files(source: Path) -> dict[str, list[tuple[str, str]]]:
 def text_items(source: str | Path, chunk_chars: int, max_per_language: int) -> list[TextItem]:
     """Up to ``max_per_language`` chunks per language, taken evenly across the files."""
     items: list[TextItem] = []
-    for lang, files in sorted(_files(Path(source)).items()):
+    for lang, files in sorted(source_files(Path(source)).items()):
         chunks = [
             TextItem(f"{lang}:{path}#{off}", lang, chunk)
             for path, text in files

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
@@ -15,6 +15,10 @@ class Task:
     """What the model continues."""
     stop: tuple[str, ...] = ()
     """Strings at which a generation backend should stop (the suite's convention)."""
+    slices: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    """What the task belongs to (``language``, ``task``): comparisons report per slice."""
+    max_new_tokens: int | None = None
+    """The suite's own generation budget for this task (None: the backend's setting)."""
 
 
 @dataclass(frozen=True)
@@ -34,10 +38,16 @@ class SampleResult:
     task_id: str
     sample_idx: int
     verdict: str
-    """``passed``, ``failed``, ``timeout`` or ``error`` (see ``tripwire.sandbox.ExecResult``)."""
+    """``passed``, ``failed``, ``timeout`` or ``error`` (see ``tripwire.sandbox.ExecResult``);
+    ``scored`` for suites that measure rather than execute."""
     message: str
     cpu_s: float
     wall_s: float
+    metrics: dict[str, float] = field(default_factory=dict)
+    """Scores of this sample by name (``pass``, ``bits_per_byte``, ``exact_match``, ...);
+    results of execution suites carry ``pass`` = 1.0 or 0.0."""
+    slices: dict[str, str] = field(default_factory=dict)
+    """The task's slices, copied so a results file can be compared on its own."""
 
     @property
     def passed(self) -> bool:
@@ -59,4 +69,17 @@ class SampleResult:
             message=str(data.get("message", "")),
             cpu_s=float(data.get("cpu_s", 0.0)),
             wall_s=float(data.get("wall_s", 0.0)),
+            metrics={str(k): float(v) for k, v in (data.get("metrics") or {}).items()},
+            slices={str(k): str(v) for k, v in (data.get("slices") or {}).items()},
         )
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """How a metric reads: which direction is better, whether it is pass/fail, and the margin
+    within which a candidate still counts as no worse (``eval compare``'s default)."""
+
+    higher_is_better: bool
+    binary: bool
+    default_margin: str
+    """``"0.02"`` (absolute) or ``"1%"`` (relative to the baseline)."""

@@ -9,6 +9,7 @@ from tripwire.reference._build import (
     load_reference_corpus,
 )
 from tripwire.reference._corpus import LANGUAGES, Corpus, SourceFile, collect_corpus
+from tripwire.reference._degrade import characteristic_tokens, degrade_language
 from tripwire.reference._heldout import HeldoutLoss, encode_stream, model_nats, stream_windows
 from tripwire.reference._profiles import PROFILES, Profile
 from tripwire.reference._score import heldout_losses
@@ -24,7 +25,9 @@ __all__ = [
     "Profile",
     "SourceFile",
     "build_reference",
+    "characteristic_tokens",
     "collect_corpus",
+    "degrade_language",
     "encode_stream",
     "get_profile",
     "heldout_losses",

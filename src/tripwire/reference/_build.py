@@ -9,9 +9,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-import transformers
-
 from tripwire.artifacts import ArtifactKind, Manifest, atomic_path, cache_dir, sha256_json
 from tripwire.errors import BadInputError
 from tripwire.progress import Progress, no_progress
@@ -24,8 +21,6 @@ from tripwire.reference._heldout import (
     unigram_nats,
 )
 from tripwire.reference._profiles import PROFILES, Profile
-from tripwire.reference._tokenizer import train_tokenizer
-from tripwire.reference._train import pretrain
 
 # Bump when the build procedure changes, so cached models from older code are not reused.
 BUILD_VERSION = 1
@@ -88,6 +83,9 @@ def get_profile(name: str) -> Profile:
 
 
 def _cache_key(profile: Profile, seed: int, corpus: Corpus) -> str:
+    import torch
+    import transformers
+
     return sha256_json(
         {
             "build_version": BUILD_VERSION,
@@ -134,6 +132,10 @@ def load_reference_corpus(model_dir: str | Path, split: str) -> dict[str, list[S
 def _build_into(
     out: Path, profile: Profile, seed: int, corpus: Corpus, progress: Progress
 ) -> list[LanguageRow]:
+    # torch and transformers load only when a model is really built (not on a cache hit)
+    from tripwire.reference._tokenizer import train_tokenizer
+    from tripwire.reference._train import pretrain
+
     progress("tokenizer", 0, 1)
     train_texts = [f.text for files in corpus.train.values() for f in files]
     tokenizer = train_tokenizer(train_texts, profile.vocab_size)
@@ -210,7 +212,6 @@ def build_reference(
     cached_dir = cache_dir() / "reference" / f"{prof.name}-{key[:16]}"
     cached = (cached_dir / "tripwire.json").is_file()
     if not cached:
-        torch.set_num_threads(max(1, torch.get_num_threads()))
         with atomic_path(cached_dir) as tmp:
             tmp.mkdir()
             _build_into(tmp, prof, seed, corpus, progress)

@@ -8,9 +8,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,8 @@ def stream_windows(stream: Sequence[int], context: int) -> torch.Tensor:
     """Non-overlapping windows of ``context + 1`` ids, each sharing one id with the next, so
     every id after the first is a prediction target exactly once (the last window is padded
     with -1, which the scorer ignores)."""
+    import torch
+
     ids = torch.tensor(stream, dtype=torch.long)
     n_targets = len(ids) - 1
     n_windows = max(1, math.ceil(n_targets / context))
@@ -53,9 +58,17 @@ def stream_windows(stream: Sequence[int], context: int) -> torch.Tensor:
     return padded.unfold(0, context + 1, context)
 
 
-@torch.no_grad()
 def model_nats(model, stream: Sequence[int], context: int, batch_size: int = 16) -> float:  # type: ignore[no-untyped-def]
     """Total nats the model assigns to every target in ``stream``."""
+    import torch
+
+    with torch.no_grad():
+        return _model_nats(model, stream, context, batch_size)
+
+
+def _model_nats(model, stream: Sequence[int], context: int, batch_size: int) -> float:  # type: ignore[no-untyped-def]
+    import torch
+
     windows = stream_windows(stream, context)
     total = 0.0
     for start in range(0, len(windows), batch_size):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-
 from tripwire.artifacts import Checkpoint
 from tripwire.reference._build import load_reference_corpus
 from tripwire.reference._heldout import HeldoutLoss, encode_stream, heldout_bytes, model_nats
@@ -16,6 +14,8 @@ def heldout_losses(
 ) -> dict[str, HeldoutLoss]:
     """Per-language held-out loss of ``model_dir`` on the held-out files of ``corpus_from``
     (a reference model directory; defaults to ``model_dir`` itself)."""
+    import torch
+
     ckpt = Checkpoint.open(model_dir)
     model = ckpt.load_model(causal=True)
     tokenizer = ckpt.load_tokenizer()

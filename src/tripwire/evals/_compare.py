@@ -1,0 +1,185 @@
+"""Compare two runs of one suite item by item: per slice and metric, a paired regression verdict.
+
+Runs are only comparable when they measured the same thing: same suite and version, same item
+set and options, same number of samples per item. Anything else is refused with the difference.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tripwire.errors import BadInputError
+from tripwire.evals._results import ResultsLog
+from tripwire.evals._run import RESULTS_FILE, RUN_FILE
+from tripwire.evals._suite import SUITES
+from tripwire.evals._types import MetricSpec, SampleResult
+from tripwire.stats import (
+    Correction,
+    Margin,
+    SliceComparison,
+    adjust_slices,
+    compare_slice,
+    overall_verdict,
+)
+from tripwire.stats._noninferiority import Method
+
+_MUST_MATCH = ("suite", "suite_version", "suite_options", "data_sha256", "n")
+
+
+@dataclass(frozen=True)
+class LoadedRun:
+    path: Path
+    identity: dict[str, Any]
+    results: dict[tuple[str, int], SampleResult]
+
+
+@dataclass(frozen=True)
+class RunComparison:
+    """The verdict over all slices and the per-slice details (``eval compare --json``)."""
+
+    verdict: str
+    suite: str
+    baseline: str
+    candidate: str
+    alpha: float
+    correction: str
+    slices: list[SliceComparison]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "suite": self.suite,
+            "baseline": self.baseline,
+            "candidate": self.candidate,
+            "alpha": self.alpha,
+            "correction": self.correction,
+            "slices": [s.to_dict() for s in self.slices],
+        }
+
+
+def load_run(path: str | Path) -> LoadedRun:
+    path = Path(path)
+    run_file = path / RUN_FILE
+    if not run_file.is_file() or not (path / RESULTS_FILE).is_file():
+        raise BadInputError(
+            path, f"not an eval run directory (needs {RUN_FILE} and {RESULTS_FILE})"
+        )
+    try:
+        identity = json.loads(run_file.read_text(encoding="utf-8"))["identity"]
+    except (OSError, json.JSONDecodeError, KeyError) as exc:
+        raise BadInputError(run_file, f"unreadable run description ({exc})") from exc
+    return LoadedRun(path, identity, ResultsLog(path / RESULTS_FILE).load())
+
+
+def _check_comparable(base: LoadedRun, cand: LoadedRun) -> None:
+    for key in _MUST_MATCH:
+        a, b = base.identity.get(key), cand.identity.get(key)
+        if a != b:
+            raise BadInputError(
+                cand.path, f"not comparable with {base.path}: {key} differs ({a!r} vs {b!r})"
+            )
+    only_base = base.results.keys() - cand.results.keys()
+    only_cand = cand.results.keys() - base.results.keys()
+    if only_base or only_cand:
+        example = sorted(only_base or only_cand)[0]
+        raise BadInputError(
+            cand.path,
+            f"not comparable with {base.path}: item sets differ ({len(only_base)} only in the "
+            f"baseline, {len(only_cand)} only in the candidate; e.g. {example[0]}#{example[1]})",
+        )
+
+
+def _metric_specs(
+    suite: str, results: dict[tuple[str, int], SampleResult]
+) -> dict[str, MetricSpec]:
+    if suite in SUITES:
+        return dict(SUITES[suite].metrics)
+    found = {m for r in results.values() for m in r.metrics}
+    raise BadInputError(suite, f"unknown suite; cannot tell how to read metrics {sorted(found)}")
+
+
+def _slice_keys(results: list[SampleResult]) -> list[str]:
+    """``all`` plus every ``name=value`` slice whose name takes more than one value."""
+    values: dict[str, set[str]] = {}
+    for r in results:
+        for k, v in r.slices.items():
+            values.setdefault(k, set()).add(v)
+    keys = ["all"]
+    for k in sorted(values):
+        if len(values[k]) > 1:
+            keys += [f"{k}={v}" for v in sorted(values[k])]
+    return keys
+
+
+def _in_slice(r: SampleResult, key: str) -> bool:
+    if key == "all":
+        return True
+    name, _, value = key.partition("=")
+    return r.slices.get(name) == value
+
+
+def compare_runs(
+    baseline: str | Path,
+    candidate: str | Path,
+    *,
+    margins: dict[str, Margin] | None = None,
+    alpha: float = 0.05,
+    correction: Correction = "holm",
+    method: Method = "t",
+) -> RunComparison:
+    """Paired per-slice verdicts for every metric of the suite (see ``tripwire.stats``)."""
+    base, cand = load_run(baseline), load_run(candidate)
+    _check_comparable(base, cand)
+    suite = str(base.identity["suite"])
+    specs = _metric_specs(suite, base.results)
+    keys = sorted(base.results)
+    samples_per_task: dict[str, int] = {}
+    for task_id, _ in keys:
+        samples_per_task[task_id] = samples_per_task.get(task_id, 0) + 1
+    clustered = max(samples_per_task.values(), default=1) > 1
+    ordered = [base.results[k] for k in keys]
+    comparisons: list[SliceComparison] = []
+    for metric, spec in specs.items():
+        margin = (margins or {}).get(metric) or Margin.parse(spec.default_margin)
+        for key in _slice_keys(ordered):
+            pairs = [
+                (base.results[k], cand.results[k])
+                for k in keys
+                if _in_slice(base.results[k], key)
+                and metric in base.results[k].metrics
+                and metric in cand.results[k].metrics
+            ]
+            clusters = [b.task_id for b, _ in pairs] if clustered else None
+            if len(pairs) < 2 or (clusters is not None and len(set(clusters)) < 2):
+                continue
+            comparisons.append(
+                compare_slice(
+                    key,
+                    metric,
+                    np.array([b.metrics[metric] for b, _ in pairs]),
+                    np.array([c.metrics[metric] for _, c in pairs]),
+                    higher_is_better=spec.higher_is_better,
+                    binary=spec.binary,
+                    clusters=clusters,
+                    margin=margin,
+                    alpha=alpha,
+                    method=method,
+                )
+            )
+    if not comparisons:
+        raise BadInputError(base.path, "no slice has two or more paired items to compare")
+    slices = adjust_slices(comparisons, alpha, correction)
+    return RunComparison(
+        verdict=overall_verdict(slices),
+        suite=suite,
+        baseline=str(base.path),
+        candidate=str(cand.path),
+        alpha=alpha,
+        correction=correction,
+        slices=slices,
+    )

@@ -1,0 +1,70 @@
+"""Suites scored by log-likelihood rather than by running code: the backend must score text."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator, Sequence
+from typing import ClassVar, Protocol, runtime_checkable
+
+from tripwire.errors import BadInputError
+from tripwire.evals._backend import Backend
+from tripwire.evals._suite import Suite
+from tripwire.evals._types import MetricSpec, Sample, SampleResult, Task
+from tripwire.progress import Progress, no_progress
+from tripwire.sandbox import Sandbox
+
+_BLOCK = 32  # items scored between two appends to the results log
+
+
+@runtime_checkable
+class ScoresText(Protocol):
+    """A backend that can say how likely a text is (hf, openai with echo+logprobs)."""
+
+    def loglikelihood(
+        self, texts: Sequence[str], progress: Progress = no_progress
+    ) -> list[tuple[float, int]]: ...
+
+
+class LikelihoodSuite(Suite):
+    """Each task's prompt is a text; its score is bits per UTF-8 byte (tokenizer-independent)."""
+
+    metrics: ClassVar[dict[str, MetricSpec]] = {
+        "bits_per_byte": MetricSpec(higher_is_better=False, binary=False, default_margin="1%")
+    }
+    needs_sandbox = False
+
+    def score(self, samples, sandbox, progress=no_progress, *, use_cache=True):  # type: ignore[no-untyped-def,override]
+        raise NotImplementedError("likelihood suites score in evaluate()")
+
+    def evaluate(
+        self,
+        tasks: Sequence[Task],
+        backend: Backend,
+        sandbox: Sandbox | None,
+        n: int | None,
+        done: set[tuple[str, int]],
+        progress: Progress = no_progress,
+    ) -> Iterator[SampleResult]:
+        if not isinstance(backend, ScoresText):
+            raise BadInputError(f"{backend.scheme}:", f"cannot score text, which {self.name} needs")
+        todo = [t for t in tasks if (t.task_id, 0) not in done]
+        for start in range(0, len(todo), _BLOCK):
+            block = todo[start : start + _BLOCK]
+            t0 = time.perf_counter()
+            scores = backend.loglikelihood([t.prompt for t in block])
+            wall = (time.perf_counter() - t0) / max(len(block), 1)
+            for task, (nats, tokens) in zip(block, scores, strict=True):
+                n_bytes = len(task.prompt.encode("utf-8"))
+                metrics = {
+                    "bits_per_byte": nats / math.log(2) / max(n_bytes, 1),
+                    "nats": nats,
+                    "tokens": float(tokens),
+                    "bytes": float(n_bytes),
+                }
+                yield SampleResult(task.task_id, 0, "scored", "", 0.0, wall, metrics,
+                                   dict(task.slices))  # fmt: skip
+            progress("score", min(start + _BLOCK, len(todo)), len(todo))
+
+    def references(self) -> list[Sample]:
+        return []

@@ -1,0 +1,84 @@
+"""``vllm:DIR``: in-process vLLM for GPU machines (optional extra ``tripwire[vllm]``).
+
+Not exercised by the test suite (no GPU and no vLLM wheel on the CI machines); the import
+error path is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from tripwire.artifacts import ensure_manifest
+from tripwire.errors import BadInputError
+from tripwire.evals._backend import Backend, register_backend
+from tripwire.evals._generation import GenerationConfig, cut_at_stop
+from tripwire.evals._types import Sample, Task
+from tripwire.progress import Progress, no_progress
+
+
+@register_backend
+class VLLMBackend(Backend):
+    scheme = "vllm"
+
+    def __init__(self, path: str | Path, config: GenerationConfig | None = None) -> None:
+        try:
+            import vllm  # noqa: F401
+        except ImportError:
+            raise BadInputError(
+                f"vllm:{path}", "needs the optional extra: pip install 'tripwire[vllm]' (GPU)"
+            ) from None
+        self.path = Path(path)
+        self.config = config or GenerationConfig()
+        self._manifest = ensure_manifest(self.path, "model")
+
+    @classmethod
+    def from_argument(cls, argument: str) -> VLLMBackend:
+        return cls(argument)
+
+    def with_config(self, config: GenerationConfig) -> VLLMBackend:
+        self.config = config
+        return self
+
+    @cached_property
+    def llm(self):  # type: ignore[no-untyped-def]
+        from vllm import LLM
+
+        return LLM(model=str(self.path), seed=self.config.seed)
+
+    def describe(self) -> dict[str, Any]:
+        return {"id": self._manifest.id, "label": self._manifest.name, "backend": self.scheme,
+                "generation": self.config.to_dict()}  # fmt: skip
+
+    @property
+    def parents(self) -> tuple[str, ...]:
+        return (self._manifest.id,)
+
+    def generate(
+        self, tasks: Sequence[Task], n: int | None, progress: Progress = no_progress
+    ) -> Iterator[Sample]:
+        from vllm import SamplingParams
+
+        cfg = self.config
+        params = SamplingParams(n=n or 1, temperature=cfg.temperature, top_p=cfg.top_p,
+                                max_tokens=cfg.max_new_tokens, seed=cfg.seed)  # fmt: skip
+        outputs = self.llm.generate([t.prompt for t in tasks], params)
+        for i, (task, res) in enumerate(zip(tasks, outputs, strict=True), 1):
+            for idx, o in enumerate(res.outputs):
+                yield Sample(task.task_id, idx, cut_at_stop(o.text, task.stop + cfg.stop))
+            progress("generate", i, len(tasks))
+
+    def loglikelihood(
+        self, texts: Sequence[str], progress: Progress = no_progress
+    ) -> list[tuple[float, int]]:
+        from vllm import SamplingParams
+
+        params = SamplingParams(max_tokens=1, prompt_logprobs=0)
+        out = []
+        for res in self.llm.generate(list(texts), params):
+            lps = [next(iter(d.values())).logprob for d in res.prompt_logprobs[1:] if d]
+            out.append((-float(sum(lps)), len(lps)))
+        progress("score", len(texts), len(texts))
+        return out
