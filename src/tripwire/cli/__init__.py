@@ -8,8 +8,11 @@ import traceback
 import typer
 
 from tripwire import __version__
+from tripwire.cli import data, reference, registry
 from tripwire.cli import demo as demo_cmd
-from tripwire.cli import reference, registry
+from tripwire.cli import eval as eval_cmd
+from tripwire.cli import tokens as tokens_cmd
+from tripwire.cli import train as train_cmd
 from tripwire.cli._output import Context, err
 from tripwire.errors import BadInputError
 
@@ -23,6 +26,10 @@ app = typer.Typer(
 )
 app.add_typer(reference.app, name="reference")
 app.add_typer(registry.app, name="registry")
+app.add_typer(data.app, name="data")
+app.add_typer(tokens_cmd.app, name="tokens")
+app.add_typer(eval_cmd.app, name="eval")
+app.add_typer(train_cmd.app, name="train")
 app.command("demo", epilog=demo_cmd.DEMO_EPILOG)(demo_cmd.demo)
 
 

@@ -1,0 +1,98 @@
+"""`tripwire data`: audit and clean a code fine-tuning set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from tripwire.cli._output import emit_json, err, out, progress_bar, quiet
+from tripwire.data import REASONS, AuditConfig, AuditResult, FieldMap, audit, render_report
+from tripwire.findings import Verdict
+
+app = typer.Typer(
+    no_args_is_help=True, help="Fine-tuning data: validate, deduplicate, decontaminate."
+)
+
+
+def render_table(result: AuditResult) -> Table:
+    t = Table(
+        title=f"data audit: {result.kept} of {result.records} records kept "
+        f"({result.throughput()['records_per_s']} records/s)"
+    )
+    t.add_column("reason")
+    t.add_column("records", justify="right")
+    t.add_column("first ids")
+    for reason in REASONS:
+        n = result.by_reason.get(reason, 0)
+        if n:
+            ids = ", ".join(map(str, result.ids_by_reason.get(reason, [])[:3]))
+            t.add_row(reason, str(n), ids)
+    return t
+
+
+@app.command(
+    "audit",
+    epilog="Example: tripwire data audit train.jsonl --findings findings.jsonl "
+    "--clean clean.jsonl --report audit.html --json audit.json",
+)
+def audit_cmd(
+    inputs: list[Path] = typer.Argument(..., help="JSONL or Parquet files, or folders of them."),
+    findings: Path | None = typer.Option(
+        None, "--findings", help="One JSON line per input record: keep, reasons, details."
+    ),
+    clean: Path | None = typer.Option(
+        None, "--clean", help="The kept records, byte for byte as they came in."
+    ),
+    report: Path | None = typer.Option(None, "--report", help="HTML report for a reviewer."),
+    json_path: Path | None = typer.Option(
+        None, "--json", help="Summary counts, throughput, configuration ('-': stdout)."
+    ),
+    benchmark: list[str] = typer.Option(
+        [],
+        "--benchmark",
+        help="Benchmark name or JSONL/Parquet file (repeatable; HumanEval always).",
+    ),
+    allow_source: list[str] = typer.Option(
+        [], "--allow-source", help="Glob a record's 'source' must match (repeatable)."
+    ),
+    near_dup_threshold: float = typer.Option(
+        0.8, "--near-dup-threshold", help="Shingle Jaccard similarity of near duplicates."
+    ),
+    workers: int = typer.Option(0, "--workers", help="Worker processes (0: one per core)."),
+    engine: str = typer.Option("local", "--engine", help="local (processes) or ray."),
+    field: list[str] = typer.Option(
+        [], "--field", help="Column mapping NAME=COLUMN, e.g. --field text=content (repeatable)."
+    ),
+    no_tests: bool = typer.Option(False, "--no-tests", help="Do not run records' tests."),
+) -> None:
+    """Check every record: does it parse, is it whole, is it code in the declared language, do
+    its own tests pass, is it a duplicate, a benchmark in disguise, a leaked secret, low quality,
+    malformed, or from a source not allowed. Exit 1 when benchmark items or secrets are found.
+    """
+    config = AuditConfig(
+        benchmarks=tuple(benchmark),
+        allow_sources=tuple(allow_source),
+        near_dup_threshold=near_dup_threshold,
+        fields=FieldMap.parse(field),
+        run_tests=not no_tests,
+        workers=workers,
+        engine=engine,
+    )
+    with progress_bar(not quiet(json_path)) as progress:
+        result, data = audit(
+            inputs, config=config, findings=findings, clean=clean, progress=progress
+        )
+    if report is not None:
+        render_report(result, data, report)
+        result.outputs["report"] = str(report)
+    if result.tests.get("skipped"):
+        err.print(f"[yellow]notice:[/] failing_tests not checked: {result.tests['skipped']}")
+    if not quiet(json_path):
+        out.print(render_table(result))
+        if result.shards_resumed:
+            out.print(f"resumed {result.shards_resumed} of {result.shards} shards")
+    d = result.to_dict()
+    emit_json(json_path, d)
+    raise typer.Exit(Verdict(d["verdict"]).exit_code)

@@ -1,0 +1,64 @@
+"""Fine-tuning data audit (the incident's bug 2): validate and clean a code fine-tuning set.
+
+```python
+from tripwire.data import AuditConfig, audit, render_report
+
+result, report = audit([Path("train.jsonl")], config=AuditConfig(workers=2),
+                       findings=Path("findings.jsonl"), clean=Path("clean.jsonl"))
+render_report(result, report, Path("audit.html"))
+```
+"""
+
+from tripwire.data._benchmarks import BenchmarkItem, load_benchmark
+from tripwire.data._config import ENGINES, AuditConfig
+from tripwire.data._contamination import ContaminationIndex, Match
+from tripwire.data._dedup import DedupResult, deduplicate, signature
+from tripwire.data._faults import (
+    FAULT_KINDS,
+    ContaminatedSet,
+    PlantedRecord,
+    build_contaminated_set,
+)
+from tripwire.data._languages import detect_language, normalize_language
+from tripwire.data._parsing import SyntaxAnalysis, analyse
+from tripwire.data._pipeline import audit
+from tripwire.data._readers import Shard, input_files, plan_shards, read_shard
+from tripwire.data._records import FieldMap, Record, extract_code, parse_record
+from tripwire.data._report import render_report
+from tripwire.data._result import BLOCKING, REASONS, AuditResult
+from tripwire.data._secrets import find_secrets, redact
+
+__all__ = [
+    "BLOCKING",
+    "ENGINES",
+    "FAULT_KINDS",
+    "REASONS",
+    "AuditConfig",
+    "AuditResult",
+    "BenchmarkItem",
+    "ContaminatedSet",
+    "ContaminationIndex",
+    "DedupResult",
+    "FieldMap",
+    "Match",
+    "PlantedRecord",
+    "Record",
+    "Shard",
+    "SyntaxAnalysis",
+    "analyse",
+    "audit",
+    "build_contaminated_set",
+    "deduplicate",
+    "detect_language",
+    "extract_code",
+    "find_secrets",
+    "input_files",
+    "load_benchmark",
+    "normalize_language",
+    "parse_record",
+    "plan_shards",
+    "read_shard",
+    "redact",
+    "render_report",
+    "signature",
+]

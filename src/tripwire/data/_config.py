@@ -1,0 +1,77 @@
+"""Everything that decides an audit's result, in one typed, hashable place."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tripwire.artifacts import sha256_json
+from tripwire.data._benchmarks import BUILTIN
+from tripwire.data._records import FieldMap
+from tripwire.errors import BadInputError
+
+ENGINES = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    """How to audit; two audits with equal configs and inputs give equal outputs."""
+
+    benchmarks: tuple[str, ...] = ("humaneval",)
+    """Built-in benchmark names or JSONL/Parquet files of items (HumanEval is always included)."""
+    allow_sources: tuple[str, ...] = ()
+    """Glob patterns a record's ``source`` must match; empty: every source is allowed."""
+    near_dup_threshold: float = 0.8
+    """Estimated Jaccard similarity of shingle sets at which two records are near duplicates."""
+    shingle_size: int = 5
+    """Tokens per shingle."""
+    num_perm: int = 128
+    """MinHash permutations."""
+    contamination_threshold: float = 0.7
+    """Share of a benchmark item's distinctive n-grams a record must contain."""
+    fields: FieldMap = field(default_factory=FieldMap)
+    run_tests: bool = True
+    """Run instruction records' tests in the sandbox (``failing_tests``)."""
+    test_timeout_s: float = 10.0
+    workers: int = 0
+    """Processes for the per-shard work (0: one per core)."""
+    engine: str = "local"
+    shard_bytes: int = 4 << 20
+    """Input bytes per shard: the unit of parallel work and of resuming."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.near_dup_threshold <= 1.0:
+            raise BadInputError("--near-dup-threshold", "must be in (0, 1]")
+        if not 0.0 < self.contamination_threshold <= 1.0:
+            raise BadInputError("--contamination-threshold", "must be in (0, 1]")
+        if self.engine not in ENGINES:
+            raise BadInputError("--engine", f"must be one of {ENGINES}, got {self.engine!r}")
+        if self.workers < 0:
+            raise BadInputError("--workers", "must be >= 0")
+        if self.shingle_size < 1 or self.num_perm < 16:
+            raise BadInputError("config", "shingle_size must be >= 1 and num_perm >= 16")
+        names = [b if b.lower() in BUILTIN else str(Path(b)) for b in self.benchmarks]
+        if "humaneval" not in (n.lower() for n in names):
+            names.insert(0, "humaneval")
+        object.__setattr__(self, "benchmarks", tuple(dict.fromkeys(names)))
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers or max(1, os.cpu_count() or 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def result_hash(self) -> str:
+        """Identity of everything that changes per-shard results (not workers or engine)."""
+        d = self.to_dict()
+        for key in ("workers", "engine"):
+            d.pop(key)
+        d["benchmark_files"] = [
+            [b, Path(b).stat().st_size, Path(b).stat().st_mtime_ns]
+            for b in self.benchmarks
+            if Path(b).is_file()
+        ]
+        return sha256_json(d)

@@ -1,0 +1,217 @@
+"""Does code parse in a given language? One analysis shared by the syntax and truncation checks.
+
+Which parser decides, per language:
+
+- Python: ``compile()`` (the real parser; tree-sitter's Python grammar accepts Python 2 and
+  some invalid code).
+- Shell: ``bash -n``, which parses without executing anything; tree-sitter-bash when no bash.
+- C, C++ and Perl: their tree-sitter grammars cannot follow macro-heavy headers or some Perl
+  (about half of the real headers on a Linux machine parse with errors), so only what the
+  grammar's tokens show for certain counts: delimiters that do not pair up.
+- Every other language with a grammar: any tree-sitter error or missing token.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+GRAMMARS: dict[str, str] = {
+    "python": "python",
+    "javascript": "javascript",
+    "typescript": "typescript",
+    "c": "c",
+    "cpp": "cpp",
+    "java": "java",
+    "go": "go",
+    "rust": "rust",
+    "ruby": "ruby",
+    "perl": "perl",
+    "shell": "bash",
+    "php": "php",
+}
+DELIMITER_ONLY = frozenset({"c", "cpp", "perl"})
+_OPEN = {"(": ")", "[": "]", "{": "}"}
+_CLOSE = {v: k for k, v in _OPEN.items()}
+_PY_EOF = ("unexpected EOF", "unterminated triple-quoted")
+
+
+@dataclass
+class SyntaxAnalysis:
+    """What the language's parser said about a piece of code."""
+
+    language: str
+    parser: str
+    """``compile``, ``bash -n``, ``tree-sitter`` or ``tree-sitter delimiters``; ``none`` when
+    the language has no parser here."""
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    """``{"line", "column", "message"}`` of the first few problems, in order."""
+    at_end: bool = False
+    """The parser says input ended inside a construct in a way a missing closer cannot explain
+    (only Python's messages are that specific; elsewhere an unclosed block at the end may just
+    be a deleted closer, so truncation also needs the text to end abruptly)."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def supported(self) -> bool:
+        return self.parser != "none"
+
+
+@cache
+def _parser(grammar: str) -> Any:
+    from tree_sitter_language_pack import get_parser
+
+    return get_parser(grammar)  # type: ignore[arg-type]
+
+
+def parse_tree(code: str, language: str) -> Any:
+    """The tree-sitter tree of ``code`` in ``language`` (one of ``GRAMMARS``)."""
+    return _parser(GRAMMARS[language]).parse(code.encode("utf-8", "replace"))
+
+
+def leaves(tree: Any) -> Iterator[Any]:
+    """Every leaf node of a tree-sitter tree, in source order."""
+    cursor = tree.walk()
+    while True:
+        if cursor.node.child_count == 0:
+            yield cursor.node
+        if cursor.goto_first_child() or cursor.goto_next_sibling():
+            continue
+        while cursor.goto_parent():
+            if cursor.goto_next_sibling():
+                break
+        else:
+            return
+
+
+def _python(code: str) -> SyntaxAnalysis:
+    out = SyntaxAnalysis("python", "compile")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escapes etc. are style, not syntax
+            compile(code, "<record>", "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        msg = str(exc.msg)
+        line = exc.lineno or 0
+        out.problems.append({"line": line, "column": exc.offset or 0, "message": msg})
+        last = code.rstrip().count("\n") + 1
+        out.at_end = any(s in msg for s in _PY_EOF) or (
+            "expected an indented block" in msg and line >= last
+        )
+    except (ValueError, RecursionError, MemoryError) as exc:  # null bytes, absurd nesting
+        out.problems.append({"line": 0, "column": 0, "message": str(exc) or type(exc).__name__})
+    return out
+
+
+_BASH = shutil.which("bash")
+
+
+def _shell(code: str) -> SyntaxAnalysis:
+    out = SyntaxAnalysis("shell", "bash -n")
+    try:
+        r = subprocess.run(
+            [_BASH or "bash", "-n", "/dev/stdin"],
+            input=code.encode("utf-8", "replace"),
+            capture_output=True,
+            timeout=20,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"},
+        )
+    except subprocess.TimeoutExpired:
+        out.problems.append({"line": 0, "column": 0, "message": "bash -n did not finish"})
+        return out
+    if r.returncode:
+        for raw in r.stderr.decode("utf-8", "replace").splitlines()[:3]:
+            # "/dev/stdin: line 12: syntax error: unexpected end of file"
+            parts = raw.split(": ", 2)
+            line = int(parts[1][5:]) if len(parts) == 3 and parts[1].startswith("line ") else 0
+            out.problems.append({"line": line, "column": 0, "message": parts[-1]})
+    return out
+
+
+def _error_nodes(node: Any, out: list[Any], limit: int = 3) -> None:
+    if len(out) >= limit:
+        return
+    if node.type == "ERROR" or node.is_missing:
+        out.append(node)
+        return
+    if node.has_error:
+        for child in node.children:
+            _error_nodes(child, out, limit)
+
+
+def _tree_sitter(code: str, language: str) -> SyntaxAnalysis:
+    data = code.encode("utf-8", "replace")
+    tree = _parser(GRAMMARS[language]).parse(data)
+    if language in DELIMITER_ONLY:
+        return _delimiters(tree, language)
+    out = SyntaxAnalysis(language, "tree-sitter")
+    nodes: list[Any] = []
+    _error_nodes(tree.root_node, nodes)
+    for n in nodes:
+        row, col = n.start_point
+        what = f"missing {n.type!r}" if n.is_missing else "unexpected " + _snippet(data, n)
+        out.problems.append(
+            {"line": row + 1, "column": col + 1, "message": what, "end_line": n.end_point[0] + 1}
+        )
+    return out
+
+
+def _snippet(data: bytes, node: Any) -> str:
+    text = data[node.start_byte : node.end_byte].decode("utf-8", "replace")
+    first = text.strip().split("\n", 1)[0]
+    return repr(first[:40])
+
+
+def _delimiters(tree: Any, language: str) -> SyntaxAnalysis:
+    """Pair up the grammar's bracket tokens; strings, comments and regexes are already leaves."""
+    out = SyntaxAnalysis(language, "tree-sitter delimiters")
+    stack: list[tuple[str, tuple[int, int]]] = []
+    for node in leaves(tree):
+        if node.is_named or node.is_missing:
+            continue
+        t = node.type
+        if t in _OPEN:
+            stack.append((t, node.start_point))
+        elif t in _CLOSE:
+            if stack and stack[-1][0] == _CLOSE[t]:
+                stack.pop()
+            elif len(out.problems) < 3:
+                row, col = node.start_point
+                out.problems.append(
+                    {"line": row + 1, "column": col + 1, "message": f"unmatched {t!r}"}
+                )
+    if stack:
+        for t, (row, col) in stack[-3:]:
+            msg = f"{t!r} is never closed"
+            out.problems.append({"line": row + 1, "column": col + 1, "message": msg})
+    return out
+
+
+def analyse(code: str, language: str) -> SyntaxAnalysis:
+    """Parse ``code`` as ``language``; unsupported languages come back with parser ``none``."""
+    if language == "python":
+        return _python(code)
+    if language == "shell" and _BASH:
+        return _shell(code)
+    if language in GRAMMARS:
+        return _tree_sitter(code, language)
+    return SyntaxAnalysis(language, "none")
+
+
+def parses_cleanly(code: str, language: str) -> bool:
+    """Strict check used to confirm a language guess: any tree-sitter error counts."""
+    if language == "python":
+        return _python(code).ok
+    grammar = GRAMMARS.get(language)
+    if grammar is None:
+        return False
+    return not _parser(grammar).parse(code.encode("utf-8", "replace")).root_node.has_error

@@ -1,0 +1,210 @@
+"""Input files -> shards -> records, streaming: JSONL (split at line boundaries) and Parquet
+(split at row groups). Each record keeps its original bytes so ``--clean`` can copy it exactly.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from tripwire.data._records import FieldMap, Record, parse_record
+from tripwire.errors import BadInputError
+
+JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+_COUNT_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Shard:
+    """A contiguous slice of one input file, processed as one unit (and resumed as one)."""
+
+    number: int
+    path: str
+    format: str
+    """``jsonl`` or ``parquet``."""
+    start: int
+    """Byte offset (JSONL) or first row group (Parquet)."""
+    stop: int
+    first_line: int
+    """1-based line (JSONL) or row (Parquet) number of the shard's first record."""
+    prefix_ids: bool
+    """Records without an id are named ``file:line`` (several inputs) instead of ``line``."""
+    fingerprint: str
+    """Changes when the file changes, so a stale completion marker is never trusted."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def input_files(paths: list[Path]) -> list[Path]:
+    """Expand folders (recursively, sorted) into JSONL and Parquet files."""
+    files: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            found = sorted(
+                f
+                for f in p.rglob("*")
+                if f.is_file() and f.suffix in JSONL_SUFFIXES + PARQUET_SUFFIXES
+            )
+            if not found:
+                raise BadInputError(p, "folder holds no .jsonl or .parquet files")
+            files += found
+        elif p.is_file():
+            if p.suffix not in JSONL_SUFFIXES + PARQUET_SUFFIXES:
+                raise BadInputError(p, "expected a .jsonl or .parquet file (or a folder of them)")
+            files.append(p)
+        else:
+            raise BadInputError(p, "no such file or folder")
+    if not files:
+        raise BadInputError("INPUT", "no input files given")
+    return files
+
+
+def _fingerprint(path: Path) -> str:
+    st = path.stat()
+    return f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def _count_lines(f: Any, start: int, stop: int) -> int:
+    f.seek(start)
+    left, n = stop - start, 0
+    while left > 0:
+        chunk = f.read(min(_COUNT_CHUNK, left))
+        if not chunk:
+            break
+        n += chunk.count(b"\n")
+        left -= len(chunk)
+    return n
+
+
+def _jsonl_shards(path: Path, target_bytes: int, prefix: bool, first: int) -> list[Shard]:
+    size = path.stat().st_size
+    fp = _fingerprint(path)
+    shards: list[Shard] = []
+    with open(path, "rb") as f:
+        start, line = 0, 1
+        while start < size or not shards:
+            f.seek(min(size, start + target_bytes))
+            if start + target_bytes < size:
+                f.readline()
+            stop = min(size, max(f.tell(), start + 1)) if size else 0
+            shards.append(
+                Shard(
+                    first + len(shards),
+                    str(path),
+                    "jsonl",
+                    start,
+                    stop,
+                    line,
+                    prefix,
+                    f"{fp}:{start}-{stop}",
+                )
+            )
+            line += _count_lines(f, start, stop)
+            start = stop
+            if size == 0:
+                break
+    return shards
+
+
+def _parquet_shards(path: Path, target_bytes: int, prefix: bool, first: int) -> list[Shard]:
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.ParquetFile(path).metadata
+    except Exception as exc:  # pyarrow raises several types for unreadable files
+        raise BadInputError(path, f"not a readable Parquet file: {exc}") from exc
+    fp = _fingerprint(path)
+    shards: list[Shard] = []
+    group, row = 0, 1
+    while group < meta.num_row_groups or not shards:
+        stop, size, rows = group, 0, 0
+        while stop < meta.num_row_groups and (stop == group or size < target_bytes):
+            size += meta.row_group(stop).total_byte_size
+            rows += meta.row_group(stop).num_rows
+            stop += 1
+        shards.append(
+            Shard(
+                first + len(shards),
+                str(path),
+                "parquet",
+                group,
+                stop,
+                row,
+                prefix,
+                f"{fp}:{group}-{stop}",
+            )
+        )
+        row += rows
+        group = stop
+        if meta.num_row_groups == 0:
+            break
+    return shards
+
+
+def plan_shards(files: list[Path], target_bytes: int = 4 << 20) -> list[Shard]:
+    """Cut the inputs into shards of about ``target_bytes`` each, in input order."""
+    prefix = len(files) > 1
+    shards: list[Shard] = []
+    for path in files:
+        plan = _parquet_shards if path.suffix in PARQUET_SUFFIXES else _jsonl_shards
+        shards += plan(path, target_bytes, prefix, len(shards))
+    return shards
+
+
+def _default_id(shard: Shard, line: int) -> Any:
+    return f"{Path(shard.path).name}:{line}" if shard.prefix_ids else line
+
+
+def _jsonl_records(shard: Shard, fm: FieldMap) -> Iterator[tuple[bytes, Record]]:
+    with open(shard.path, "rb") as f:
+        f.seek(shard.start)
+        pos, line = shard.start, shard.first_line
+        while pos < shard.stop:
+            raw = f.readline()
+            if not raw:
+                break
+            pos += len(raw)
+            raw = raw[:-1] if raw.endswith(b"\n") else raw
+            if raw.strip():
+                yield raw, _decode(raw, line, _default_id(shard, line), fm)
+            line += 1
+
+
+def _decode(raw: bytes, line: int, default_id: Any, fm: FieldMap) -> Record:
+    try:
+        obj = json.loads(raw)
+    except UnicodeDecodeError:
+        bad = Record(default_id, line, "invalid")
+        bad.problems.append("line is not valid UTF-8")
+        return bad
+    except json.JSONDecodeError as exc:
+        bad = Record(default_id, line, "invalid")
+        bad.problems.append(f"malformed JSON: {exc.msg} at column {exc.colno}")
+        return bad
+    return parse_record(obj, line, default_id, fm)
+
+
+def _parquet_records(shard: Shard, fm: FieldMap) -> Iterator[tuple[bytes, Record]]:
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(shard.path)
+    line = shard.first_line
+    groups = list(range(shard.start, shard.stop))
+    if not groups:
+        return
+    for batch in pf.iter_batches(row_groups=groups, batch_size=1024):
+        for row in batch.to_pylist():
+            raw = json.dumps(row, ensure_ascii=False, default=str).encode()
+            yield raw, parse_record(row, line, _default_id(shard, line), fm)
+            line += 1
+
+
+def read_shard(shard: Shard, fields: FieldMap) -> Iterator[tuple[bytes, Record]]:
+    """Every record of ``shard`` in order, with its original bytes (JSON text for Parquet)."""
+    reader = _parquet_records if shard.format == "parquet" else _jsonl_records
+    yield from reader(shard, fields)

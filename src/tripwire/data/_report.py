@@ -1,0 +1,67 @@
+"""The HTML report of a data audit (rendered by ``tripwire.report`` with autoescaping)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tripwire.artifacts import write_text_atomic
+from tripwire.data._collect import SAMPLE_PER_STRATUM, ReportData
+from tripwire.data._result import _MESSAGES, BLOCKING, REASONS, AuditResult
+from tripwire.data._secrets import redact_obj
+from tripwire.report import render_html
+
+
+def _bucket_key(label: str) -> int:
+    return int(label.split("-")[0]) if label[0].isdigit() else -1
+
+
+def report_context(result: AuditResult, data: ReportData) -> dict[str, Any]:
+    d = result.to_dict()
+    return {
+        "verdict": d["verdict"],
+        "summary": d["summary"],
+        "throughput": d["throughput"],
+        "engine": result.engine,
+        "reasons": [
+            {
+                "code": r,
+                "count": result.by_reason.get(r, 0),
+                "blocking": r in BLOCKING,
+                "meaning": _MESSAGES[r],
+            }
+            for r in REASONS
+        ],
+        "examples": [
+            (
+                r,
+                [
+                    {
+                        **ex,
+                        "evidence_json": json.dumps(
+                            redact_obj(ex["evidence"]), indent=2, ensure_ascii=False
+                        ),
+                    }
+                    for ex in data.examples[r]
+                ],
+            )
+            for r in REASONS
+            if r in data.examples
+        ],
+        "clusters": data.clusters,
+        "contamination": data.contamination,
+        "languages": data.languages.most_common(),
+        "lengths": sorted(data.lengths.items(), key=lambda kv: _bucket_key(kv[0])),
+        "sample": data.sample,
+        "per_stratum": SAMPLE_PER_STRATUM,
+        "config_json": json.dumps(result.config, indent=2, default=str),
+    }
+
+
+def render_report(result: AuditResult, data: ReportData, path: Path | None = None) -> str:
+    """The report as HTML; also written atomically to ``path`` when given."""
+    html = render_html("data_audit.html.j2", **report_context(result, data))
+    if path is not None:
+        write_text_atomic(path, html)
+    return html

@@ -1,0 +1,118 @@
+"""What an audit adds up to: counts per reason, throughput, configuration, and Findings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tripwire.findings import Finding, Severity, report_dict
+
+REASONS: tuple[str, ...] = (
+    "syntax_error",
+    "truncated",
+    "language_mismatch",
+    "not_code",
+    "failing_tests",
+    "exact_duplicate",
+    "near_duplicate",
+    "benchmark_contamination",
+    "secret",
+    "low_quality",
+    "bad_format",
+    "source_not_allowed",
+)
+"""Every reason code a finding can carry (a contract: tools match on these strings)."""
+
+# Data that leaks a benchmark or a credential must not ship; the rest is cleaned by dropping.
+BLOCKING = frozenset({"benchmark_contamination", "secret"})
+
+_MESSAGES = {
+    "syntax_error": "records whose code does not parse",
+    "truncated": "records whose code stops mid-construct",
+    "language_mismatch": "records whose declared language is not the code's",
+    "not_code": "records with prose where code is expected",
+    "failing_tests": "instruction records whose response fails its own tests",
+    "exact_duplicate": "exact copies of a kept record",
+    "near_duplicate": "near copies of a kept record",
+    "benchmark_contamination": "records containing a benchmark item",
+    "secret": "records containing credentials (redacted everywhere)",
+    "low_quality": "records of generated, minified or badly formatted code",
+    "bad_format": "records that break the input schema",
+    "source_not_allowed": "records from sources outside the allow list",
+}
+_MAX_IDS = 50
+
+
+@dataclass
+class AuditResult:
+    records: int = 0
+    kept: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    by_reason: dict[str, int] = field(default_factory=dict)
+    ids_by_reason: dict[str, list[Any]] = field(default_factory=dict)
+    """The first few record ids per reason."""
+    shards: int = 0
+    shards_resumed: int = 0
+    tests: dict[str, Any] = field(default_factory=dict)
+    checks: dict[str, dict[str, float]] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    clusters: int = 0
+    engine: str = "local"
+    outputs: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def removed(self) -> int:
+        return self.records - self.kept
+
+    def count(self, reason: str, record_id: Any) -> None:
+        self.by_reason[reason] = self.by_reason.get(reason, 0) + 1
+        ids = self.ids_by_reason.setdefault(reason, [])
+        if len(ids) < _MAX_IDS:
+            ids.append(record_id)
+
+    def findings(self) -> list[Finding]:
+        """One Finding per reason that occurred, in the contract's order."""
+        out = []
+        for reason in REASONS:
+            n = self.by_reason.get(reason, 0)
+            if not n:
+                continue
+            out.append(
+                Finding(
+                    code=reason,
+                    severity=Severity.BLOCK if reason in BLOCKING else Severity.WARN,
+                    message=f"{n} {_MESSAGES[reason]}",
+                    record_ids=[str(i) for i in self.ids_by_reason.get(reason, [])],
+                    evidence={"count": n},
+                )
+            )
+        return out
+
+    def throughput(self) -> dict[str, float]:
+        s = max(self.seconds, 1e-9)
+        return {
+            "seconds": round(self.seconds, 3),
+            "records_per_s": round(self.records / s, 1),
+            "mb_per_s": round(self.bytes / s / 1e6, 3),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return report_dict(
+            self.findings(),
+            summary={
+                "records": self.records,
+                "kept": self.kept,
+                "removed": self.removed,
+                "bytes": self.bytes,
+                "by_reason": {r: self.by_reason.get(r, 0) for r in REASONS},
+                "duplicate_clusters": self.clusters,
+            },
+            throughput=self.throughput(),
+            shards={"total": self.shards, "resumed": self.shards_resumed},
+            tests=self.tests,
+            checks=self.checks,
+            engine=self.engine,
+            config=self.config,
+            outputs=self.outputs,
+        )

@@ -1,0 +1,63 @@
+"""Per-shard intermediate files and completion markers, kept next to the outputs so a re-run
+with the same outputs skips every shard already finished (a marker is trusted only when the
+shard's input fingerprint and the configuration hash both match)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from tripwire.data._readers import Shard
+
+SUFFIX = ".tripwire-work"
+
+
+class WorkDir:
+    def __init__(self, path: Path, *, temporary: bool = False) -> None:
+        self.path = path
+        self.temporary = temporary
+        path.mkdir(parents=True, exist_ok=True)
+
+    @classmethod
+    def for_outputs(cls, outputs: list[Path | None]) -> WorkDir:
+        """``<first output>.tripwire-work``; a temporary folder when nothing is written."""
+        real = [p for p in outputs if p is not None and str(p) != "-"]
+        if not real:
+            return cls(Path(tempfile.mkdtemp(prefix="tripwire-audit-")), temporary=True)
+        first = real[0]
+        return cls(first.parent / (first.name + SUFFIX))
+
+    def file(self, shard: Shard | int, kind: str) -> Path:
+        n = shard if isinstance(shard, int) else shard.number
+        return self.path / f"shard-{n:05d}.{kind}"
+
+    def _marker(self, shard: Shard, stage: str) -> Path:
+        return self.file(shard, f"{stage}.done")
+
+    def done(self, shard: Shard, stage: str, key: str) -> dict[str, Any] | None:
+        """The marker's summary when ``stage`` finished for this shard with this key."""
+        marker = self._marker(shard, stage)
+        try:
+            data = json.loads(marker.read_text())
+        except (OSError, json.JSONDecodeError):
+            return None
+        if data.get("fingerprint") != shard.fingerprint or data.get("key") != key:
+            return None
+        return data.get("summary", {})
+
+    def mark(self, shard: Shard, stage: str, key: str, summary: dict[str, Any]) -> None:
+        """Write the marker last and atomically: its presence means every file is complete."""
+        marker = self._marker(shard, stage)
+        tmp = marker.with_suffix(".tmp")
+        tmp.write_text(
+            json.dumps({"fingerprint": shard.fingerprint, "key": key, "summary": summary})
+        )
+        os.replace(tmp, marker)
+
+    def cleanup(self) -> None:
+        if self.temporary:
+            shutil.rmtree(self.path, ignore_errors=True)

@@ -1,0 +1,133 @@
+"""The record-check contract: a check implements one method; the runner owns the loop.
+
+A check looks at one record (through a ``RecordContext`` that caches what several checks need:
+the syntax analysis, the detected language) and returns evidence when it finds its fault. The
+runner applies checks in order, skips a check when an earlier reason makes it moot (prose has no
+syntax), and counts hits and time per check.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from tripwire.data._languages import Detection, detect_language
+from tripwire.data._lexer import token_ids, tokenize
+from tripwire.data._parsing import SyntaxAnalysis, analyse
+from tripwire.data._records import Record
+
+Evidence = dict[str, Any]
+
+
+class RecordContext:
+    """One record plus what checks found so far and computations they share."""
+
+    def __init__(self, record: Record) -> None:
+        self.record = record
+        self.reasons: dict[str, Evidence] = {}
+        self._analyses: dict[str, SyntaxAnalysis] = {}
+        self._detection: Detection | None = None
+        self._tokens: list[str] | None = None
+        self._ids: tuple[np.ndarray, np.ndarray] | None = None
+        self.language: str | None = record.language or next(iter(record.fence_tags), None)
+        """The language code checks judge the code as; None when unknown."""
+
+    def analysis(self, language: str) -> SyntaxAnalysis:
+        if language not in self._analyses:
+            self._analyses[language] = analyse(self.record.code, language)
+        return self._analyses[language]
+
+    def shingle_text(self) -> str:
+        """What dedup and decontamination compare: the prompt (if any) and the code."""
+        rec = self.record
+        return f"{rec.prompt}\n{rec.code}" if rec.prompt else rec.code
+
+    def tokens(self) -> list[str]:
+        if self._tokens is None:
+            self._tokens = tokenize(self.shingle_text(), self.language)
+        return self._tokens
+
+    def token_ids(self) -> tuple[np.ndarray, np.ndarray]:
+        """(token ids, canonical token ids) of ``tokens()`` (see ``_lexer.token_ids``)."""
+        if self._ids is None:
+            self._ids = token_ids(self.tokens(), self.language)
+        return self._ids
+
+    def detection(self) -> Detection:
+        if self._detection is None:
+            self._detection = detect_language(self.record.code)
+        return self._detection
+
+
+class RecordCheck(ABC):
+    """A check of one record; subclasses set ``code`` and implement ``check``."""
+
+    code: ClassVar[str]
+    skip_if: ClassVar[frozenset[str]] = frozenset()
+    """Reason codes that make this check moot for a record."""
+    needs_code: ClassVar[bool] = True
+    """Skip records that carry no code."""
+
+    @abstractmethod
+    def check(self, ctx: RecordContext) -> Evidence | None:
+        """Evidence of the fault (a JSON-ready dict), or None when the record is fine."""
+
+    def arguments(self) -> dict[str, Any]:
+        """The arguments this check was built with (recorded in the audit configuration)."""
+        return {}
+
+
+CheckFactory = Callable[..., RecordCheck]
+_REGISTRY: dict[str, CheckFactory] = {}
+
+
+def record_check(code: str) -> Callable[[type[RecordCheck]], type[RecordCheck]]:
+    """Register a check class under its reason code (the one place a check is registered)."""
+
+    def register(cls: type[RecordCheck]) -> type[RecordCheck]:
+        if code in _REGISTRY:
+            raise ValueError(f"record check {code!r} registered twice")
+        cls.code = code
+        _REGISTRY[code] = cls
+        return cls
+
+    return register
+
+
+def registered_checks() -> dict[str, CheckFactory]:
+    return dict(_REGISTRY)
+
+
+@dataclass
+class CheckStats:
+    hits: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class CheckRunner:
+    """Applies checks in order to each record; keeps per-check counts and timings."""
+
+    checks: list[RecordCheck]
+    stats: dict[str, CheckStats] = field(default_factory=dict)
+
+    def run(self, record: Record) -> RecordContext:
+        ctx = RecordContext(record)
+        for chk in self.checks:
+            if chk.needs_code and not record.code.strip():
+                continue
+            if chk.skip_if and not chk.skip_if.isdisjoint(ctx.reasons):
+                continue
+            t0 = time.perf_counter()
+            evidence = chk.check(ctx)
+            st = self.stats.setdefault(chk.code, CheckStats())
+            st.seconds += time.perf_counter() - t0
+            if evidence is not None:
+                st.hits += 1
+                ctx.reasons[chk.code] = evidence
+        return ctx

@@ -1,0 +1,84 @@
+"""Demo stage 2: a contaminated fine-tuning set is audited and every planted fault is found."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from tripwire.data import (
+    FAULT_KINDS,
+    AuditConfig,
+    build_contaminated_set,
+    render_report,
+)
+from tripwire.data import audit as run_audit
+from tripwire.demo._stage import StageContext, StageResult
+from tripwire.reference import load_reference_corpus
+
+RECALL_REQUIRED = 0.95
+FALSE_REMOVAL_ALLOWED = 0.01
+
+
+def run(ctx: StageContext) -> StageResult:
+    """Build the contaminated set from the reference corpus, audit it, compare with the truth."""
+    corpus = load_reference_corpus(ctx.reference, "train")
+    for lang, files in load_reference_corpus(ctx.reference, "heldout").items():
+        corpus.setdefault(lang, []).extend(files)
+    ctx.progress("data", 0, 3)
+    planted = build_contaminated_set(corpus, clean=400, per_fault=30, seed=0)
+    work = ctx.workdir / "data"
+    dataset = planted.write_jsonl(work / "contaminated.jsonl")
+    ctx.progress("data", 1, 3)
+    config = AuditConfig(allow_sources=planted.allow_sources)
+    result, report = run_audit(
+        [dataset],
+        config=config,
+        findings=work / "findings.jsonl",
+        clean=work / "clean.jsonl",
+        progress=ctx.progress,
+    )
+    render_report(result, report, work / "audit.html")
+    ctx.progress("data", 2, 3)
+    with open(work / "findings.jsonl", encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f]
+    found: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    false_removals = clean = 0
+    for item, row in zip(planted.items, rows, strict=True):
+        if item.fault is None:
+            clean += 1
+            false_removals += not row["keep"]
+        else:
+            total[item.fault] += 1
+            found[item.fault] += item.fault in row["reasons"]
+    table = [
+        [fault, str(total[fault]), str(found[fault]), f"{found[fault] / max(1, total[fault]):.0%}"]
+        for fault in FAULT_KINDS
+    ]
+    recall_ok = all(found[f] >= RECALL_REQUIRED * total[f] and total[f] for f in FAULT_KINDS)
+    removal_ok = false_removals <= FALSE_REMOVAL_ALLOWED * clean
+    ctx.progress("data", 3, 3)
+    return StageResult(
+        name="data",
+        title="Fine-tuning data audit (bug 2: broken, duplicated and benchmark-leaking code)",
+        ok=recall_ok and removal_ok,
+        lines=[
+            f"{len(planted.items)} records: {clean} clean, {sum(total.values())} with a planted "
+            f"fault; the audit kept {result.kept}",
+            f"planted faults found: {sum(found.values())}/{sum(total.values())}; clean records "
+            f"wrongly removed: {false_removals}/{clean}",
+            f"report: {work / 'audit.html'}  clean set: {work / 'clean.jsonl'}",
+        ],
+        columns=["planted fault", "planted", "found", "recall"],
+        rows=table,
+        data={
+            "records": len(planted.items),
+            "clean": clean,
+            "false_removals": false_removals,
+            "recall": {f: found[f] / max(1, total[f]) for f in FAULT_KINDS},
+            "audit": result.to_dict()["summary"],
+            "throughput": result.throughput(),
+            "report": str(work / "audit.html"),
+            "shortfalls": planted.shortfalls,
+        },
+    )

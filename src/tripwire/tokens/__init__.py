@@ -1,0 +1,34 @@
+"""Tokenizer / embedding alignment: audit a candidate checkpoint against its baseline (or one
+model alone) and repair its embedding tables for its tokenizer.
+
+Finding codes (stable): structure ``config_vocab_size_mismatch``, ``token_ids_beyond_table``,
+``table_larger_than_tokenizer``, ``output_head_shape_mismatch``, ``output_bias_shape_mismatch``,
+``tie_config_mismatch``, ``output_head_missing``, ``tokenizer_config_mismatch``,
+``tokenizer_files_disagree``, ``config_special_token_mismatch``; tokenizer diff
+``normalizer_changed``, ``pre_tokenizer_changed``, ``decoder_changed``,
+``post_processor_changed``, ``tokenizer_model_changed``, ``tokenizer_model_options_changed``,
+``merges_changed``, ``chat_template_changed``, ``special_token_changed``,
+``special_token_id_changed``, ``tokens_added``, ``tokens_removed``, ``token_ids_changed``,
+``added_tokens_changed``, ``segmentation_changed``; rows (``output_`` prefix for an untied head)
+``rows_match``, ``rows_remapped``, ``rows_drifted``, ``rows_reinitialised``,
+``new_rows_{zero,mean,random,from_pieces,copied,trained}``; single model ``reserved_rows``,
+``reserved_rows_trained``, ``undertrained_tokens``, ``undertrained_skipped``; functional
+``functional_loss``, ``functional_skipped``.
+"""
+
+from tripwire.tokens._audit import AuditReport, audit, audit_model
+from tripwire.tokens._faults import Fault
+from tripwire.tokens._probe import ProbeText, builtin_probe, probe_corpus
+from tripwire.tokens._repair import RepairResult, repair
+
+__all__ = [
+    "AuditReport",
+    "Fault",
+    "ProbeText",
+    "RepairResult",
+    "audit",
+    "audit_model",
+    "builtin_probe",
+    "probe_corpus",
+    "repair",
+]

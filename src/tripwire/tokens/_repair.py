@@ -1,0 +1,265 @@
+"""`tripwire tokens repair`: rebuild a candidate's embedding tables for its own tokenizer.
+
+Every token the baseline knows gets its baseline row back by string (undoing remaps), unless
+the candidate's row is still that row (a fine-tune's drift is kept); every new token gets the
+mean of the baseline rows of the pieces the baseline tokenizer splits it into, never noise.
+Ties stay as they were. The result is a loadable checkpoint with a manifest that records the
+plan and names both inputs as parents.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+
+from tripwire.artifacts import (
+    MANIFEST_NAME,
+    ArtifactKind,
+    Manifest,
+    atomic_path,
+    ensure_manifest,
+)
+from tripwire.errors import BadInputError
+from tripwire.findings import Severity
+from tripwire.progress import Progress, no_progress
+from tripwire.tokens._matrix import rows_f32
+from tripwire.tokens._pair import Pair
+from tripwire.tokens._rows import Correspondence
+from tripwire.tokens._structure import CONFIG_SPECIAL_IDS
+from tripwire.tokens._tokdiff import component_findings, special_findings
+
+
+@dataclass
+class TablePlan:
+    """What the repair puts in each row of one table."""
+
+    rows: int
+    kept: list[int] = field(default_factory=list)
+    copied: dict[int, int] = field(default_factory=dict)
+    """Candidate id -> baseline id whose row it gets."""
+    synthesised: dict[int, list[int]] = field(default_factory=dict)
+    """Candidate id -> baseline piece ids whose rows' mean it gets (empty: the table mean)."""
+
+    def to_dict(self, pair: Pair) -> dict[str, Any]:
+        cand, base = pair.cand.tok, pair.base.tok
+        return {
+            "rows": self.rows,
+            "kept": len(self.kept),
+            "copied": [
+                {"id": c, "token": cand.text_of(c), "from_baseline_id": b}
+                for c, b in sorted(self.copied.items())
+            ],
+            "synthesised": [
+                {
+                    "id": c,
+                    "token": cand.text_of(c),
+                    "pieces": p,
+                    "piece_tokens": [base.text_of(i) for i in p],
+                }
+                for c, p in sorted(self.synthesised.items())
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class RepairResult:
+    path: Path
+    manifest: Manifest
+    plan: dict[str, Any]
+
+
+def plan_table(pair: Pair, corr: Correspondence | None, base_rows: int) -> TablePlan:
+    cand = pair.cand
+    rows = max(cand.tables.rows, cand.tok.size)
+    plan = TablePlan(rows)
+    keep = set() if corr is None else {*corr.matched.tolist(), *corr.drifted.tolist()}
+    b_vocab = pair.base.tok.vocab
+    for s, cid in sorted(cand.tok.vocab.items(), key=lambda kv: kv[1]):
+        bid = b_vocab.get(s)
+        if bid is not None and bid < base_rows:
+            if cid in keep:
+                plan.kept.append(cid)
+            else:
+                plan.copied[cid] = bid
+        else:
+            plan.synthesised[cid] = [i for i in pair.pieces(cid) if i < base_rows]
+    return plan
+
+
+def _rebuild(
+    cand: torch.Tensor, base: torch.Tensor, plan: TablePlan, base_mean: torch.Tensor
+) -> torch.Tensor:
+    """The repaired table, in the candidate's dtype."""
+    rows = plan.rows
+    shape = (rows, *cand.shape[1:])
+    out = torch.empty(shape, dtype=cand.dtype)
+    n = min(rows, int(cand.shape[0]))
+    out[:n] = cand[:n]
+    if rows > n:
+        out[n:] = base_mean.to(cand.dtype)
+    if plan.copied:
+        cids = np.fromiter(plan.copied.keys(), dtype=np.int64)
+        bids = np.fromiter(plan.copied.values(), dtype=np.int64)
+        for start in range(0, len(cids), 8192):
+            sl = slice(start, start + 8192)
+            out[torch.from_numpy(cids[sl])] = _rows(base, bids[sl]).to(cand.dtype)
+    for cid, pieces in plan.synthesised.items():
+        row = _rows(base, np.asarray(pieces)).mean(0) if pieces else base_mean
+        out[cid] = row.to(cand.dtype)
+    return out
+
+
+def _rows(table: torch.Tensor, ids: np.ndarray) -> torch.Tensor:
+    return rows_f32(table, ids) if table.ndim == 2 else table[torch.from_numpy(ids)].float()
+
+
+def _config_updates(pair: Pair, rows: int) -> dict[str, dict[str, list[Any]]]:
+    """config.json / generation_config.json values the candidate tokenizer contradicts."""
+    roles = pair.cand.tok.roles()
+    updates: dict[str, dict[str, list[Any]]] = {}
+    files = {"config.json": pair.cand.ckpt.config}
+    gen = pair.cand.ckpt.path / "generation_config.json"
+    if gen.is_file():
+        files["generation_config.json"] = json.loads(gen.read_text(encoding="utf-8"))
+    for name, cfg in files.items():
+        changes: dict[str, list[Any]] = {}
+        if name == "config.json" and cfg.get("vocab_size") != rows:
+            changes["vocab_size"] = [cfg.get("vocab_size"), rows]
+        for key, role in CONFIG_SPECIAL_IDS.items():
+            token = roles.get(role)
+            value = cfg.get(key)
+            if token is None or token not in pair.cand.tok.vocab or value is None:
+                continue
+            want = pair.cand.tok.vocab[token]
+            if isinstance(value, int) and value != want:
+                changes[key] = [value, want]
+        if changes:
+            updates[name] = changes
+    return updates
+
+
+def repair(
+    baseline: str | Path,
+    candidate: str | Path,
+    out: str | Path,
+    *,
+    command: str | None = None,
+    progress: Progress = no_progress,
+) -> RepairResult:
+    """Write a repaired copy of ``candidate`` to ``out`` (atomically) and return its manifest."""
+    out = Path(out)
+    for p in (baseline, candidate):
+        if out.resolve() == Path(p).resolve():
+            raise BadInputError(out, "--out must differ from the inputs")
+    foreign = out.exists() and (
+        not out.is_dir() or (any(out.iterdir()) and not (out / MANIFEST_NAME).is_file())
+    )
+    if foreign:
+        raise BadInputError(out, "exists and is not a tripwire artifact; refusing to overwrite")
+    pair = Pair.load(baseline, candidate)
+    rows = pair.compare_rows(progress)
+    base, cand = pair.base, pair.cand
+    tables: dict[str, torch.Tensor] = {}
+    plan: dict[str, Any] = {}
+    progress("repair", 0, 3)
+    in_plan = plan_table(pair, rows["input"], base.tables.rows)
+    tables[cand.tables.input_name] = _rebuild(
+        cand.tables.input, base.tables.input, in_plan, pair.base_stats.mean
+    )
+    plan["input"] = in_plan.to_dict(pair)
+    progress("repair", 1, 3)
+    if cand.tables.head is not None and cand.tables.head_name is not None:
+        if cand.ckpt.tie_word_embeddings:
+            tables[cand.tables.head_name] = tables[cand.tables.input_name]
+            plan["output"] = "tied to the input embeddings"
+        else:
+            out_plan = plan_table(pair, rows.get("output", rows["input"]), base.tables.rows)
+            tables[cand.tables.head_name] = _rebuild(
+                cand.tables.head, base.tables.output(), out_plan, pair.base_output_stats.mean
+            )
+            plan["output"] = out_plan.to_dict(pair)
+    else:
+        plan["output"] = "shares the input embeddings"
+    if cand.tables.bias is not None and cand.tables.bias_name is not None:
+        if base.tables.bias is not None:
+            bias_plan = plan_table(pair, rows.get("output", rows["input"]), len(base.tables.bias))
+            tables[cand.tables.bias_name] = _rebuild(
+                cand.tables.bias, base.tables.bias, bias_plan, base.tables.bias.float().mean()
+            )
+            plan["bias"] = "rebuilt like the output head"
+        else:
+            plan["bias"] = "kept (the baseline has no output bias)"
+    progress("repair", 2, 3)
+    config = _config_updates(pair, in_plan.rows)
+    plan["config"] = config
+    plan["not_repaired"] = [
+        f.code
+        for f in (*component_findings(base.tok, cand.tok), *special_findings(base.tok, cand.tok))
+        if f.severity is Severity.BLOCK
+    ]
+    parents = (
+        ensure_manifest(base.ckpt.path, ArtifactKind.MODEL).id,
+        ensure_manifest(cand.ckpt.path, ArtifactKind.MODEL).id,
+    )
+    plan["baseline"] = {"path": str(base.ckpt.path), "id": parents[0]}
+    plan["candidate"] = {"path": str(cand.ckpt.path), "id": parents[1]}
+    with atomic_path(out) as tmp:
+        shutil.copytree(cand.ckpt.path, tmp, ignore=shutil.ignore_patterns(MANIFEST_NAME))
+        _write_tensors(tmp, cand.ckpt.weight_files, tables)
+        for name, changes in config.items():
+            path = tmp / name
+            data = json.loads(path.read_text(encoding="utf-8"))
+            data.update({k: new for k, (_, new) in changes.items()})
+            path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        manifest = Manifest.build(
+            tmp,
+            ArtifactKind.MODEL,
+            name=out.name,
+            parents=parents,
+            command=command,
+            notes={"repair": plan},
+        )
+        manifest.write(tmp)
+    progress("repair", 3, 3)
+    return RepairResult(out, manifest, plan)
+
+
+def _write_tensors(root: Path, weight_files: list[Path], tables: dict[str, torch.Tensor]) -> None:
+    """Replace the named tensors in the copied weight files they live in."""
+    remaining = dict(tables)
+    for original in weight_files:
+        target = root / original.name
+        if original.suffix == ".safetensors":
+            with safe_open(target, framework="pt") as f:
+                names, metadata = set(f.keys()), f.metadata() or {"format": "pt"}
+            if not names & remaining.keys():
+                continue
+            tensors = load_file(target)
+        else:
+            tensors = torch.load(target, map_location="cpu", weights_only=True)
+            if not set(tensors) & remaining.keys():
+                continue
+        for name in list(remaining):
+            if name in tensors:
+                tensors[name] = remaining.pop(name)
+        if original.suffix == ".safetensors":
+            # A tied head shares storage with the input table; safetensors wants distinct ones.
+            seen: dict[int, str] = {}
+            for name, t in tensors.items():
+                ptr = t.data_ptr()
+                if ptr in seen and t.numel():
+                    tensors[name] = t.clone()
+                seen[ptr] = name
+            save_file({k: v.contiguous() for k, v in tensors.items()}, target, metadata=metadata)
+        else:
+            torch.save(tensors, target)
+    if remaining:
+        raise BadInputError(root, f"tensors not found in the weight files: {sorted(remaining)}")

@@ -1,0 +1,174 @@
+"""Under-trained tokens from one model's weights alone: which rows look like the reserved /
+unused rows that were never trained (the Magikarp indicator: cosine similarity to the mean
+reserved row once the table's first principal component is removed)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from tripwire.findings import Finding, Severity
+from tripwire.tokens._matrix import RowReader, chunk_rows, row_chunks, rows_f32, sample_ids
+from tripwire.tokens._vocab import TokenizerView
+
+# Reserved rows this alike (median cosine to their mean) make a usable reference set.
+REFERENCE_MIN_COHERENCE = 0.3
+
+
+@dataclass
+class UndertrainedScores:
+    """Magikarp-style score of every row: cosine to the mean reserved row, first PC removed."""
+
+    scores: torch.Tensor
+    reference: np.ndarray
+    threshold: float
+    coherence: float
+
+
+def undertrained_scores(table: torch.Tensor, reference: list[int]) -> UndertrainedScores | None:
+    reference = [i for i in reference if i < table.shape[0]]
+    if len(reference) < 2:
+        return None
+    n, d = int(table.shape[0]), int(table.shape[1])
+    sample = rows_f32(table, sample_ids(n, 8192, seed=3))
+    centred = sample - sample.mean(0)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)  # svd_lowrank starts from a random matrix: keep scores repeatable
+        _, _, v = torch.svd_lowrank(centred, q=min(4, d), niter=4)
+    pc = v[:, 0]
+
+    def strip(x: torch.Tensor) -> torch.Tensor:
+        return x - (x @ pc)[:, None] * pc[None, :]
+
+    ref = np.asarray(sorted(reference))
+    ref_mean = strip(rows_f32(table, ref)).mean(0)
+    ref_unit = torch.nn.functional.normalize(ref_mean, dim=0)
+    reader = RowReader(table, chunk_rows(d))
+    scores = torch.cat(
+        [
+            torch.nn.functional.normalize(strip(reader.read(np.arange(sl.start, sl.stop))), dim=1)
+            @ ref_unit
+            for sl in row_chunks(n, d)
+        ]
+    )
+    ref_scores = scores[torch.from_numpy(ref)]
+    return UndertrainedScores(
+        scores=scores,
+        reference=ref,
+        threshold=float(torch.quantile(ref_scores, 0.1)),
+        coherence=float(ref_scores.median()),
+    )
+
+
+def _unreachable(tok: TokenizerView, token_id: int) -> bool:
+    """True when no text makes the tokenizer emit this token (e.g. ``##後``: the pre-tokenizer
+    always splits CJK characters off, so they never continue a word)."""
+    s = tok.id_to_token[token_id]
+    if s is None or s in tok.added:
+        return False
+    prefix = (tok.raw.get("model") or {}).get("continuing_subword_prefix") or ""
+    if tok.model_type == "WordPiece" and prefix and s.startswith(prefix):
+        text = "a" + s[len(prefix) :]
+        norm = tok.tokenizer.normalizer
+        text = norm.normalize_str(text) if norm is not None else text
+        pre = tok.tokenizer.pre_tokenizer
+        return pre is not None and len(pre.pre_tokenize_str(text)) > 1
+    text = tok.tokenizer.decode([token_id], skip_special_tokens=False)
+    if not text or "\ufffd" in text:
+        return False  # part of a multi-byte character: reachable only inside it
+    return tok.pieces(text) != [token_id]
+
+
+def undertrained_findings(
+    tok: TokenizerView, table: torch.Tensor, usage: Counter[int], norms: torch.Tensor
+) -> list[Finding]:
+    """Single-model mode: tokens whose rows look like the reserved / unused rows."""
+    reference = tok.reserved_ids()
+    scored = undertrained_scores(table, reference)
+    if scored is None:
+        return [
+            Finding(
+                "undertrained_skipped",
+                Severity.INFO,
+                "no reserved/unused tokens (<|reserved_N|>, [unusedN]) to calibrate against",
+            )
+        ]
+    ref = scored.reference
+    is_ref = np.zeros(len(scored.scores), dtype=bool)
+    is_ref[ref] = True
+    others = ~is_ref
+    ref_norm = float(norms[torch.from_numpy(ref)].median())
+    other_norm = float(norms[torch.from_numpy(others)].median()) if others.any() else 0.0
+    out = [
+        Finding(
+            "reserved_rows",
+            Severity.INFO,
+            f"{len(ref)} reserved/unused rows (e.g. {tok.text_of(int(ref[0]))!r}): median norm "
+            f"{ref_norm:.3f} vs {other_norm:.3f} for other tokens; alike with median cosine "
+            f"{scored.coherence:.2f} to their mean (first principal component removed)",
+            token_ids=ref.tolist(),
+            evidence={
+                "count": len(ref),
+                "median_norm": ref_norm,
+                "other_median_norm": other_norm,
+                "coherence": scored.coherence,
+                "threshold": scored.threshold,
+            },
+        )
+    ]
+    if scored.coherence < REFERENCE_MIN_COHERENCE:
+        out.append(
+            Finding(
+                "undertrained_skipped",
+                Severity.INFO,
+                "the reserved rows are not alike (they look individually initialised), so they "
+                "cannot calibrate an under-training indicator",
+            )
+        )
+        return out
+    ref_scores = scored.scores[torch.from_numpy(ref)]
+    odd = ref[(ref_scores < scored.coherence / 2).numpy()]
+    if len(odd):
+        out.append(
+            Finding(
+                "reserved_rows_trained",
+                Severity.INFO,
+                f"{len(odd)} reserved/unused rows do not look like the others (repurposed and "
+                f"trained?): {', '.join(repr(tok.text_of(int(i))) for i in odd[:6])}",
+                token_ids=odd.tolist(),
+            )
+        )
+    flagged_mask = (scored.scores >= scored.threshold).numpy() & others
+    flagged = np.nonzero(flagged_mask)[0]
+    order = flagged[np.argsort(-scored.scores[torch.from_numpy(flagged)].numpy())]
+    used = [int(i) for i in order if usage.get(int(i))]
+    unreachable = [int(i) for i in order if _unreachable(tok, int(i))]
+    shown = ", ".join(repr(tok.text_of(int(i))) for i in (used or order.tolist())[:8])
+    out.append(
+        Finding(
+            "undertrained_tokens",
+            Severity.WARN if used else Severity.INFO,
+            f"{len(order)} other tokens look as untrained as the reserved rows"
+            + (
+                f" ({len(unreachable)} can never be produced by the tokenizer)"
+                if unreachable
+                else ""
+            )
+            + (f"; {len(used)} occur in the probe corpus" if used else "")
+            + (f": {shown}" if len(order) else ""),
+            token_ids=order.tolist(),
+            evidence={
+                "threshold": scored.threshold,
+                "used_in_probe": used,
+                "unreachable": unreachable,
+                "examples": [
+                    {"id": int(i), "token": tok.text_of(int(i)), "score": float(scored.scores[i])}
+                    for i in order[:20]
+                ],
+            },
+        )
+    )
+    return out

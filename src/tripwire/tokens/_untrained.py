@@ -1,0 +1,182 @@
+"""Untrained rows: what a new (or re-initialised) candidate row was made from: zeros, the table
+mean, the mean of its pieces, a copy, or random initialisation."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+import torch
+
+from tripwire.findings import Finding, Severity
+from tripwire.tokens._matrix import (
+    RowStats,
+    rows_f32,
+    sample_ids,
+)
+from tripwire.tokens._vocab import TokenizerView
+
+_ZERO = 1e-3  # of the median row norm
+_MEAN = 0.05  # of the median distance of a row from the table mean
+_TRAINED_SAMPLE = 256
+_TRAINED_POOL = 4096
+
+
+class RowKind(StrEnum):
+    """What a row that is not its token's baseline row was made from."""
+
+    ZERO = "zero"
+    MEAN = "mean"
+    """The mean of the table (how ``resize_token_embeddings`` initialises new rows)."""
+    PIECES = "from_pieces"
+    """The mean of the baseline rows of the pieces the baseline tokenizer splits it into."""
+    COPIED = "copied"
+    """Another token's baseline row."""
+    TRAINED = "trained"
+    """Not derived from any baseline row, but shaped like a trained row."""
+    RANDOM = "random"
+    """Not derived from any baseline row and unlike trained rows: random initialisation."""
+
+
+@dataclass(frozen=True)
+class RowClass:
+    kind: RowKind
+    source: int | None = None
+    """The baseline id a copied row came from."""
+
+
+def _trained_cosine(base: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tensor, float]:
+    """Each row's best cosine with a sample of baseline rows, and the 1st percentile of the same
+    measure for trained baseline rows: random vectors fall well below it."""
+    pool = sample_ids(int(base.shape[0]), _TRAINED_POOL, seed=1)
+    pool_rows = torch.nn.functional.normalize(rows_f32(base, pool), dim=1)
+    queries = sample_ids(int(base.shape[0]), _TRAINED_SAMPLE, seed=2)
+    sims = torch.nn.functional.normalize(rows_f32(base, queries), dim=1) @ pool_rows.T
+    sims[torch.from_numpy(queries)[:, None] == torch.from_numpy(pool)[None, :]] = -1.0
+    floor = float(torch.quantile(sims.max(1).values, 0.01))
+    best = (torch.nn.functional.normalize(rows, dim=1) @ pool_rows.T).max(1).values
+    return best, floor
+
+
+def classify_rows(
+    cand: torch.Tensor,
+    ids: np.ndarray,
+    base: torch.Tensor,
+    base_stats: RowStats,
+    pieces: dict[int, list[int]],
+    tolerance: float,
+) -> dict[int, RowClass]:
+    """Classify the candidate rows ``ids`` (rows that are not their token's baseline row)
+    against the baseline table. A copy is recognised when it copies one of the token's pieces;
+    a copy of any other trained row classifies as trained, which is just as harmless."""
+    out: dict[int, RowClass] = {}
+    ids = np.asarray([i for i in ids if i < cand.shape[0]], dtype=np.int64)
+    if len(ids) == 0:
+        return out
+    rows = rows_f32(cand, ids)
+    norms = rows.norm(dim=1)
+    from_mean = (rows - base_stats.mean).norm(dim=1)
+    own = {cid: [i for i in pieces.get(cid, []) if i < base.shape[0]] for cid in ids.tolist()}
+    piece_ids = sorted({i for p in own.values() for i in p})
+    piece_rows = rows_f32(base, piece_ids) if piece_ids else None
+    at = {p: k for k, p in enumerate(piece_ids)}
+    rest: list[int] = []
+    for k, cid in enumerate(ids.tolist()):
+        mine = (
+            piece_rows[[at[i] for i in own[cid]]] if own[cid] and piece_rows is not None else None
+        )
+        if norms[k] <= _ZERO * base_stats.median_norm:
+            out[cid] = RowClass(RowKind.ZERO)
+        elif from_mean[k] <= _MEAN * base_stats.median_spread:
+            out[cid] = RowClass(RowKind.MEAN)
+        elif mine is not None and _close(rows[k], mine.mean(0), tolerance):
+            out[cid] = RowClass(RowKind.PIECES)
+        else:
+            copied = (
+                [i for i, r in zip(own[cid], mine, strict=True) if _close(rows[k], r, tolerance)]
+                if mine is not None
+                else []
+            )
+            if copied:
+                out[cid] = RowClass(RowKind.COPIED, copied[0])
+            else:
+                rest.append(k)
+    if rest:
+        best, floor = _trained_cosine(base, rows[torch.tensor(rest)])
+        for j, k in enumerate(rest):
+            kind = RowKind.TRAINED if best[j] >= floor else RowKind.RANDOM
+            out[int(ids[k])] = RowClass(kind)
+    return out
+
+
+def _close(a: torch.Tensor, b: torch.Tensor, tol: float) -> bool:
+    scale = max(float(a.norm()), float(b.norm()), 1e-12)
+    return float((a - b).norm()) / scale <= tol
+
+
+_NEW_SEVERITY = {
+    RowKind.ZERO: Severity.BLOCK,
+    RowKind.RANDOM: Severity.BLOCK,
+    RowKind.MEAN: Severity.WARN,
+    RowKind.PIECES: Severity.INFO,
+    RowKind.COPIED: Severity.INFO,
+    RowKind.TRAINED: Severity.INFO,
+}
+_NEW_MESSAGE = {
+    RowKind.ZERO: "have all-zero rows",
+    RowKind.RANDOM: "have random-initialised rows (not derived from any baseline row)",
+    RowKind.MEAN: "have mean-initialised rows (all alike: the model cannot tell them apart)",
+    RowKind.PIECES: "have rows initialised from the mean of their pieces",
+    RowKind.COPIED: "have rows copied from existing tokens",
+    RowKind.TRAINED: "have rows that look trained (not derived from baseline rows)",
+}
+
+
+def row_class_findings(
+    classes: dict[int, RowClass],
+    tok: TokenizerView,
+    usage: Counter[int],
+    *,
+    new: bool,
+    prefix: str = "",
+) -> list[Finding]:
+    """One finding per kind. New tokens: random or zero rows block when the probe corpus uses
+    them (warn otherwise), mean rows warn. Existing tokens that lost their row block when used."""
+    by_kind: dict[RowKind, list[int]] = {}
+    for cid, rc in classes.items():
+        by_kind.setdefault(rc.kind, []).append(cid)
+    out = []
+    where = "output-head " if prefix else ""
+    for kind, ids in sorted(by_kind.items()):
+        ids.sort()
+        used = [i for i in ids if usage.get(i)]
+        if new:
+            severity = _NEW_SEVERITY[kind]
+            if severity is Severity.BLOCK and not used:
+                severity = Severity.WARN
+            code = f"{prefix}new_rows_{kind}"
+            what = f"{len(ids)} new tokens {_NEW_MESSAGE[kind].replace('rows', where + 'rows')}"
+        else:
+            severity = Severity.BLOCK if used else Severity.WARN
+            code = f"{prefix}rows_reinitialised"
+            what = f"{len(ids)} existing tokens lost their {where}row ({kind})"
+        shown = ", ".join(repr(tok.text_of(i)) for i in (used or ids)[:6])
+        use = f"; {len(used)} occur in the probe corpus" if used else ""
+        out.append(
+            Finding(
+                code,
+                severity,
+                f"{what}{use}: {shown}",
+                token_ids=ids,
+                evidence={
+                    "kind": str(kind),
+                    "used_in_probe": used,
+                    "copied_from": {
+                        str(i): classes[i].source for i in ids if classes[i].source is not None
+                    },
+                },
+            )
+        )
+    return out

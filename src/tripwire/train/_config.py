@@ -1,0 +1,125 @@
+"""Everything that decides a fine-tune's result, in one typed, hashable place."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from tripwire.artifacts import sha256_json
+from tripwire.errors import BadInputError
+
+METHODS = ("full", "lora")
+REGULARIZERS = ("none", "ewc", "lwf", "l2sp")
+PROMPT_FORMATS = ("plain", "alpaca", "chatml")
+DECAYS = ("cosine", "linear", "constant")
+LORA_SAVES = ("merged", "adapter")
+LORA_BIASES = ("none", "all", "lora_only")
+
+
+def _choice(flag: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise BadInputError(flag, f"must be one of {', '.join(choices)}, got {value!r}")
+
+
+def _at_least(flag: str, value: float, low: float, *, strict: bool = False) -> None:
+    if value < low or (strict and value == low):
+        raise BadInputError(flag, f"must be {'>' if strict else '>='} {low:g}, got {value:g}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to fine-tune; two runs with equal configs, base and data give equal weights."""
+
+    method: str = "full"
+    """``full`` (every weight) or ``lora`` (low-rank adapters via PEFT)."""
+    regularizer: str = "none"
+    """``none``, ``ewc``, ``lwf`` or ``l2sp``: what keeps the model near what it knew."""
+    learning_rate: float = 5e-5
+    """Peak learning rate (after warm-up)."""
+    steps: int = 200
+    """Optimizer steps."""
+    batch_size: int = 8
+    """Rows per step, replay rows included."""
+    context: int = 0
+    """Tokens per row; 0: the model's maximum position count (capped at 1024)."""
+    warmup_steps: int = 10
+    """Steps of linear warm-up from 0 to the peak learning rate."""
+    decay: str = "cosine"
+    """``cosine``, ``linear`` or ``constant`` after warm-up."""
+    min_lr_ratio: float = 0.1
+    """Learning rate at the last step, as a fraction of the peak."""
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    """Maximum global gradient norm; 0 disables clipping."""
+    seed: int = 0
+    checkpoint_every: int = 50
+    """Save the training state every this many steps (0: never) so a crashed run resumes."""
+    prompt_format: str = "plain"
+    """How instruction and chat records become text: ``plain``, ``alpaca`` or ``chatml``."""
+    replay_ratio: float = 0.0
+    """Share of every batch drawn from general (replay) data."""
+    ewc_lambda: float = 100.0
+    """EWC strength; the Fisher is scaled to mean 1, so this is in L2-SP's units."""
+    fisher_samples: int = 64
+    """Windows of general data the EWC Fisher is estimated on (one gradient each)."""
+    lwf_alpha: float = 1.0
+    """LwF strength: weight of the KL term next to the task loss."""
+    lwf_temperature: float = 2.0
+    """LwF softmax temperature (the KL is scaled by its square)."""
+    l2sp_alpha: float = 0.01
+    """L2-SP strength: ``alpha / 2 * ||theta - theta_0||^2``."""
+    lora_r: int = 8
+    lora_alpha: float = 16.0
+    lora_dropout: float = 0.0
+    lora_targets: tuple[str, ...] = ()
+    """Module names to adapt; empty: PEFT's default for the architecture."""
+    lora_bias: str = "none"
+    """Biases trained next to the adapters: ``none``, ``all`` (every bias and norm shift) or
+    ``lora_only`` (biases of adapted layers)."""
+    lora_save: str = "merged"
+    """``merged`` (a plain checkpoint) or ``adapter`` (PEFT adapter files next to the base)."""
+
+    def __post_init__(self) -> None:
+        _choice("--method", self.method, METHODS)
+        _choice("--regularizer", self.regularizer, REGULARIZERS)
+        _choice("--prompt-format", self.prompt_format, PROMPT_FORMATS)
+        _choice("--decay", self.decay, DECAYS)
+        _choice("--lora-save", self.lora_save, LORA_SAVES)
+        _choice("--lora-bias", self.lora_bias, LORA_BIASES)
+        _at_least("--learning-rate", self.learning_rate, 0.0, strict=True)
+        _at_least("--steps", self.steps, 1)
+        _at_least("--batch-size", self.batch_size, 1)
+        _at_least("--context", self.context, 0)
+        _at_least("--warmup-steps", self.warmup_steps, 0)
+        _at_least("--weight-decay", self.weight_decay, 0.0)
+        _at_least("--grad-clip", self.grad_clip, 0.0)
+        _at_least("--checkpoint-every", self.checkpoint_every, 0)
+        _at_least("--ewc-lambda", self.ewc_lambda, 0.0)
+        _at_least("--fisher-samples", self.fisher_samples, 1)
+        _at_least("--lwf-alpha", self.lwf_alpha, 0.0)
+        _at_least("--lwf-temperature", self.lwf_temperature, 0.0, strict=True)
+        _at_least("--l2sp-alpha", self.l2sp_alpha, 0.0)
+        _at_least("--lora-r", self.lora_r, 1)
+        if not 0.0 <= self.min_lr_ratio <= 1.0:
+            raise BadInputError("--min-lr-ratio", f"must be in [0, 1], got {self.min_lr_ratio:g}")
+        if not 0.0 <= self.replay_ratio < 1.0:
+            raise BadInputError("--replay-ratio", f"must be in [0, 1), got {self.replay_ratio:g}")
+        if not 0.0 <= self.lora_dropout < 1.0:
+            raise BadInputError("--lora-dropout", f"must be in [0, 1), got {self.lora_dropout:g}")
+        object.__setattr__(self, "lora_targets", tuple(self.lora_targets))
+
+    @property
+    def uses_general_data(self) -> bool:
+        """Replay mixes general data into batches; EWC estimates its Fisher on it."""
+        return self.replay_ratio > 0 or self.regularizer == "ewc"
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["lora_targets"] = list(self.lora_targets)
+        return out
+
+    def identity(self) -> str:
+        """Hash of what decides the weights: a saved state resumes only under the same one."""
+        decisive = self.to_dict()
+        decisive.pop("checkpoint_every")
+        return sha256_json(decisive)

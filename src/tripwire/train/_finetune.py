@@ -1,0 +1,303 @@
+"""``finetune()``: guards, data, model, regularizer, loop, then an atomic checkpoint with a
+manifest (parents: the base model, the data and the replay data) recorded in the registry."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from tripwire.artifacts import (
+    ArtifactKind,
+    Checkpoint,
+    Manifest,
+    Registry,
+    atomic_path,
+    ensure_manifest,
+    sha256_json,
+)
+from tripwire.errors import BadInputError
+from tripwire.progress import Progress, no_progress
+from tripwire.reference import CORPUS_DIR
+from tripwire.train._batches import PackedStream, step_generator
+from tripwire.train._config import TrainConfig
+from tripwire.train._data import TrainRecord, read_records
+from tripwire.train._formats import to_examples
+from tripwire.train._guards import check_audit, check_tokenizer, tokenizer_sha256
+from tripwire.train._loop import LoopResult, train_loop
+from tripwire.train._model import (
+    frozen_teacher,
+    load_for_training,
+    model_context,
+    pick_device,
+    save_tuned,
+)
+from tripwire.train._regularizers import (
+    EWC,
+    FISHER_ESTIMATOR,
+    L2SP,
+    LwF,
+    Regularizer,
+    estimate_fisher,
+)
+from tripwire.train._state import TrainState, state_dir_for
+
+HISTORY_FILE = "train_history.json"
+
+
+@dataclass(frozen=True)
+class DataSummary:
+    """What one training input held."""
+
+    path: str
+    id: str
+    records: int
+    kinds: dict[str, int]
+    languages: dict[str, int]
+    trained_tokens: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class FinetuneResult:
+    path: Path
+    manifest: Manifest
+    config: TrainConfig
+    base: Path
+    data: DataSummary
+    replay: DataSummary | None
+    loop: LoopResult
+    seconds: float
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def target_languages(self) -> list[str]:
+        """Languages the fine-tune data declares (the ones it is meant to improve)."""
+        return sorted(self.data.languages)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "id": self.manifest.id,
+            "parents": list(self.manifest.parents),
+            "base": str(self.base),
+            "config": self.config.to_dict(),
+            "data": self.data.to_dict(),
+            "replay": self.replay.to_dict() if self.replay else None,
+            "target_languages": self.target_languages,
+            "resumed_from": self.loop.resumed_from,
+            "first_task_loss": self.loop.task_loss[0] if self.loop.task_loss else None,
+            "last_task_loss": self.loop.task_loss[-1] if self.loop.task_loss else None,
+            "seconds": round(self.seconds, 2),
+            "notices": self.notices,
+        }
+
+
+def _resolve_general(base: Path, replay: Path | None, config: TrainConfig) -> Path | None:
+    if not config.uses_general_data:
+        return None
+    if replay is not None:
+        return replay
+    corpus = base / CORPUS_DIR / "train.jsonl"
+    if corpus.is_file():
+        return corpus
+    raise BadInputError(
+        "--replay",
+        "replay and EWC need general data and the base model has no "
+        f"{CORPUS_DIR}/train.jsonl: pass --replay FILE",
+    )
+
+
+def _stream(
+    records: list[TrainRecord], tokenizer, config: TrainConfig, context: int
+) -> PackedStream:  # type: ignore[no-untyped-def]
+    eos = tokenizer.eos_token_id
+    if eos is None:
+        raise BadInputError("tokenizer", "has no end-of-text token to separate examples with")
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
+    free = [r.kind in ("code", "tokens") for r in records]
+    return PackedStream(
+        to_examples(records, tokenizer, config.prompt_format), eos, pad, context, free
+    )
+
+
+def _summary(
+    path: Path, manifest: Manifest, records: list[TrainRecord], stream: PackedStream
+) -> DataSummary:
+    return DataSummary(
+        str(path),
+        manifest.id,
+        len(records),
+        dict(Counter(r.kind for r in records)),
+        dict(Counter(r.language for r in records if r.language)),
+        stream.trained_tokens,
+    )
+
+
+def _regularizer(
+    model: torch.nn.Module, config: TrainConfig, general: PackedStream | None, state: TrainState
+) -> Regularizer | None:
+    if config.regularizer == "l2sp":
+        return L2SP(model, config.l2sp_alpha)
+    if config.regularizer == "lwf":
+        return LwF(frozen_teacher(model, config), config.lwf_alpha, config.lwf_temperature)
+    if config.regularizer == "ewc":
+        assert general is not None  # _resolve_general guarantees general data for EWC
+        fisher = state.load_tensors("fisher")
+        if fisher is not None:
+            device = next(model.parameters()).device
+            fisher = {n: f.to(device) for n, f in fisher.items()}
+        else:
+            inputs, labels, _ = general.windows(
+                config.fisher_samples, step_generator(config.seed, 0, stream=2)
+            )
+            fisher = estimate_fisher(model, inputs, labels)
+            state.save_tensors("fisher", fisher)
+        return EWC(model, fisher, config.ewc_lambda)
+    return None
+
+
+def _check_out(out: Path, base: Path) -> None:
+    if out.resolve() == base.resolve():
+        raise BadInputError(out, "is the base model; choose another output directory")
+    if (
+        out.exists()
+        and not (out / "tripwire.json").is_file()
+        and (not out.is_dir() or any(out.iterdir()))
+    ):
+        raise BadInputError(out, "exists and is not a tripwire artifact; refusing to overwrite")
+
+
+def finetune(
+    base: str | Path,
+    data: str | Path,
+    out: str | Path,
+    config: TrainConfig | None = None,
+    *,
+    replay: str | Path | None = None,
+    allow_unaudited: bool = False,
+    restart: bool = False,
+    registry: Registry | None = None,
+    progress: Progress = no_progress,
+    command: str | None = None,
+    device: str | None = None,
+) -> FinetuneResult:
+    """Fine-tune ``base`` on ``data`` into ``out`` (written atomically).
+
+    A run interrupted after a periodic checkpoint resumes from it when called again with the
+    same arguments (``restart`` discards it). ``replay`` is general data for replay and the EWC
+    Fisher (default: the base's reference corpus train split). ``device``: a torch device name
+    (default: ``cuda`` when available, else ``cpu``).
+    """
+    t0 = time.perf_counter()
+    config = config or TrainConfig()
+    base, data, out = Path(base), Path(data), Path(out)
+    replay = Path(replay) if replay is not None else None
+    ckpt = Checkpoint.open(base)
+    _check_out(out, base)
+    tokenizer = ckpt.load_tokenizer()
+    records = read_records([data])
+    check_tokenizer(ckpt, data, records)
+    notices = []
+    general_path = _resolve_general(base, replay, config)
+    if replay is not None and general_path is None:
+        notices.append("--replay is unused: the replay ratio is 0 and the regularizer is not ewc")
+        replay = None
+    general = read_records([general_path]) if general_path else None
+    if replay is not None and general is not None:
+        check_tokenizer(ckpt, replay, general)
+    if not allow_unaudited:
+        # the base's own corpus is what it was trained on: only data from outside is audited
+        for path in (data, replay):
+            if path is not None:
+                progress("audit", 0, 1)
+                check_audit(path)
+                progress("audit", 1, 1)
+    context = model_context(ckpt, config)
+    task = _stream(records, tokenizer, config, context)
+    if task.trained_tokens == 0:
+        raise BadInputError(data, "no tokens to train on (every response is empty)")
+    general_stream = _stream(general, tokenizer, config, context) if general else None
+    manifests = {
+        "base": ensure_manifest(base, ArtifactKind.MODEL),
+        "data": ensure_manifest(data, ArtifactKind.DATASET),
+    }
+    if general_path is not None:
+        manifests["replay"] = ensure_manifest(general_path, ArtifactKind.DATASET)
+    run_id = sha256_json({"config": config.identity(), **{k: m.id for k, m in manifests.items()}})
+    state = TrainState(state_dir_for(out), run_id)
+    if restart or not state.matches():
+        if state.root.exists():
+            notices.append(
+                f"discarded training state in {state.root} (another run's, or --restart)"
+            )
+        state.reset()
+    torch.manual_seed(config.seed)  # LoRA's initial adapter weights
+    model = load_for_training(ckpt, config).to(pick_device(device))
+    regularizer = _regularizer(model, config, general_stream, state)
+    loop = train_loop(
+        model,
+        config,
+        task,
+        general_stream if config.replay_ratio > 0 else None,
+        regularizer,
+        state,
+        progress,
+    )
+    if loop.resumed_from:
+        notices.append(f"resumed from the checkpoint at step {loop.resumed_from}")
+    data_summary = _summary(data, manifests["data"], records, task)
+    replay_summary = (
+        _summary(general_path, manifests["replay"], general, general_stream)
+        if general_path and general and general_stream
+        else None
+    )
+    notes = {
+        "tokenizer_sha256": tokenizer_sha256(ckpt),
+        "train": {
+            "config": config.to_dict(),
+            "context": context,
+            "base": {"id": manifests["base"].id, "path": str(base.resolve())},
+            "data": data_summary.to_dict(),
+            "replay": replay_summary.to_dict() if replay_summary else None,
+            "fisher_estimator": FISHER_ESTIMATOR if config.regularizer == "ewc" else None,
+            "resumed_from": loop.resumed_from,
+            "last_task_loss": loop.task_loss[-1],
+        },
+    }
+    with atomic_path(out) as tmp:
+        save_tuned(model, config, base, tmp)
+        (tmp / HISTORY_FILE).write_text(json.dumps(loop.history()) + "\n", encoding="utf-8")
+        manifest = Manifest.build(
+            tmp,
+            ArtifactKind.MODEL,
+            name=out.name,
+            parents=[m.id for m in manifests.values()],
+            command=command,
+            notes=notes,
+        )
+        manifest.write(tmp)
+    state.discard()
+    if registry is not None:
+        paths = {"base": base, "data": data, "replay": general_path}
+        for key, m in manifests.items():
+            registry.register(m, paths[key])
+        registry.register(manifest, out)
+    return FinetuneResult(
+        out,
+        manifest,
+        config,
+        base,
+        data_summary,
+        replay_summary,
+        loop,
+        time.perf_counter() - t0,
+        notices,
+    )

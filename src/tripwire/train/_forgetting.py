@@ -1,0 +1,231 @@
+"""What a fine-tune forgot: per-language held-out bits per byte of base and tuned model, paired
+chunk by chunk, compared with ``tripwire.stats`` (clustered by file, Holm across languages).
+
+A stand-in for the ``retention`` eval suite: one entry point, ``forgetting_report``, so it can be
+swapped for the suite without touching its callers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from tripwire.artifacts import Checkpoint
+from tripwire.findings import Finding, Severity
+from tripwire.progress import Progress, no_progress
+from tripwire.reference import encode_stream, load_reference_corpus, stream_windows
+from tripwire.stats import Margin, SliceComparison, adjust_slices, compare_slice
+from tripwire.train._model import load_tuned
+
+METRIC = "bits_per_byte"
+DEFAULT_MARGIN = Margin(0.01, relative=True)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A contiguous piece of one held-out file, scored on its own from a clean start."""
+
+    language: str
+    file: int
+    """Index of the file within its language (the cluster for the paired test)."""
+    text: str
+
+    @property
+    def bytes(self) -> int:
+        return len(self.text.encode("utf-8"))
+
+
+def heldout_chunks(
+    corpus_from: str | Path,
+    tokenizer,
+    chunk_tokens: int,  # type: ignore[no-untyped-def]
+    languages: list[str] | None = None,
+    max_chunks: int | None = None,
+) -> dict[str, list[Chunk]]:
+    """Each held-out file cut at token boundaries into pieces of ``chunk_tokens`` tokens.
+
+    The cuts partition the text exactly (a piece runs to where the next one starts), so the
+    pieces' bytes add up to the file's. ``max_chunks`` keeps that many per language, evenly
+    spread over the files, for quick runs.
+    """
+    files = load_reference_corpus(corpus_from, "heldout")
+    out: dict[str, list[Chunk]] = {}
+    for lang, sources in files.items():
+        if languages and lang not in languages:
+            continue
+        chunks: list[Chunk] = []
+        texts = [f.text for f in sources]
+        for i, enc in enumerate(tokenizer.backend_tokenizer.encode_batch(texts)):
+            text, offsets = texts[i], enc.offsets
+            cuts = [offsets[s][0] for s in range(0, len(offsets), chunk_tokens)]
+            cuts[0] = 0
+            for a, b in zip(cuts, [*cuts[1:], len(text)], strict=True):
+                if text[a:b].strip():
+                    chunks.append(Chunk(lang, i, text[a:b]))
+        if max_chunks and len(chunks) > max_chunks:
+            chunks = [chunks[math.floor(k * len(chunks) / max_chunks)] for k in range(max_chunks)]
+        out[lang] = chunks
+    return out
+
+
+@torch.no_grad()
+def chunk_bits_per_byte(
+    model,
+    tokenizer,
+    chunks: list[Chunk],
+    context: int,  # type: ignore[no-untyped-def]
+    batch_size: int = 32,
+) -> np.ndarray:
+    """Bits per byte the model spends on each chunk (``eos chunk``, windows of ``context``)."""
+    rows, owner = [], []
+    for k, chunk in enumerate(chunks):
+        for w in stream_windows(encode_stream(tokenizer, [chunk.text])[:-1], context):
+            rows.append(w)
+            owner.append(k)
+    windows, owners = torch.stack(rows), torch.tensor(owner)
+    nats = torch.zeros(len(chunks), dtype=torch.float64)
+    device = next(model.parameters()).device
+    for s in range(0, len(windows), batch_size):
+        batch = windows[s : s + batch_size].to(device)
+        inputs, targets = batch[:, :-1].clone(), batch[:, 1:]
+        inputs[inputs < 0] = 0
+        logits = model(input_ids=inputs).logits.float()
+        nll = torch.nn.functional.cross_entropy(
+            logits.transpose(1, 2), targets, ignore_index=-1, reduction="none"
+        ).sum(1)
+        nats.index_add_(0, owners[s : s + batch_size], nll.double().cpu())
+    sizes = torch.tensor([c.bytes for c in chunks], dtype=torch.float64)
+    return (nats / math.log(2) / sizes).numpy()
+
+
+def compare_languages(
+    chunks: dict[str, list[Chunk]],
+    base: dict[str, np.ndarray],
+    tuned: dict[str, np.ndarray],
+    margin: Margin = DEFAULT_MARGIN,
+    alpha: float = 0.05,
+) -> list[SliceComparison]:
+    """One paired, file-clustered comparison per language, Holm-adjusted across languages
+    (chunks from a single file are compared unclustered: one cluster has no variance)."""
+
+    def files(cs: list[Chunk]) -> list[int] | None:
+        ids = [c.file for c in cs]
+        return ids if len(set(ids)) > 1 else None
+
+    out = [
+        compare_slice(
+            lang,
+            METRIC,
+            base[lang],
+            tuned[lang],
+            higher_is_better=False,
+            clusters=files(cs),
+            margin=margin,
+            alpha=alpha,
+        )
+        for lang, cs in chunks.items()
+    ]
+    return adjust_slices(out, alpha=alpha)
+
+
+class RetentionScorer:
+    """Held-out chunks of a reference corpus, scored once for the base model; each tuned model
+    is then scored on the same chunks and compared with it."""
+
+    def __init__(
+        self,
+        base_dir: str | Path,
+        *,
+        corpus_from: str | Path | None = None,
+        languages: list[str] | None = None,
+        chunk_tokens: int = 128,
+        max_chunks: int | None = None,
+        device: str | None = None,
+        progress: Progress = no_progress,
+    ) -> None:
+        ckpt = Checkpoint.open(base_dir)
+        self.tokenizer = ckpt.load_tokenizer()
+        self.context = int(
+            ckpt.config.get("n_positions")
+            or ckpt.config.get("max_position_embeddings")
+            or chunk_tokens
+        )
+        self.chunks = heldout_chunks(
+            corpus_from or base_dir, self.tokenizer, chunk_tokens, languages, max_chunks
+        )
+        self.device = device
+        self.progress = progress
+        self.base = self.score(base_dir)
+
+    def score(self, model_dir: str | Path) -> dict[str, np.ndarray]:
+        """Bits per byte of every chunk, per language, for a checkpoint or adapter directory."""
+        model = load_tuned(model_dir, self.device)
+        out = {}
+        for j, (lang, cs) in enumerate(self.chunks.items()):
+            self.progress("retention", j, len(self.chunks))
+            out[lang] = chunk_bits_per_byte(model, self.tokenizer, cs, self.context)
+        self.progress("retention", len(self.chunks), len(self.chunks))
+        return out
+
+    def compare(
+        self, tuned_dir: str | Path, margin: Margin = DEFAULT_MARGIN
+    ) -> list[SliceComparison]:
+        return compare_languages(self.chunks, self.base, self.score(tuned_dir), margin)
+
+
+def forgetting_report(
+    base_dir: str | Path,
+    tuned_dir: str | Path,
+    languages: list[str] | None = None,
+    *,
+    corpus_from: str | Path | None = None,
+    chunk_tokens: int = 128,
+    max_chunks: int | None = None,
+    margin: Margin = DEFAULT_MARGIN,
+    progress: Progress = no_progress,
+    device: str | None = None,
+) -> list[SliceComparison]:
+    """Per-language held-out bits per byte, tuned vs base (``delta > 0``: the tuned model got
+    worse). ``corpus_from`` is a reference model directory (default: ``base_dir``)."""
+    scorer = RetentionScorer(
+        base_dir,
+        corpus_from=corpus_from,
+        languages=languages,
+        chunk_tokens=chunk_tokens,
+        max_chunks=max_chunks,
+        device=device,
+        progress=progress,
+    )
+    return scorer.compare(tuned_dir, margin)
+
+
+def retention_findings(comparisons: list[SliceComparison], targets: list[str]) -> list[Finding]:
+    """The comparison as Findings: a language the fine-tune did not target that regressed
+    blocks (forgetting); the targets' change is reported (a target that got worse warns)."""
+    out = []
+    for c in comparisons:
+        rel = c.delta / c.baseline if c.baseline else 0.0
+        shown = (
+            f"{c.slice}: {c.baseline:.3f} -> {c.candidate:.3f} bits/byte ({rel:+.1%}, "
+            f"90% CI of the change [{c.ci_low:+.3f}, {c.ci_high:+.3f}], p={c.p_value:.2g})"
+        )
+        if c.slice in targets:
+            code, sev = (
+                ("target_gain", Severity.INFO)
+                if c.delta < 0
+                else ("target_not_improved", Severity.WARN)
+            )
+            out.append(Finding(code, sev, f"target {shown}", evidence=c.to_dict()))
+        elif c.regressed:
+            out.append(
+                Finding("forgetting", Severity.BLOCK, f"forgot {shown}", evidence=c.to_dict())
+            )
+        else:
+            out.append(
+                Finding("retained", Severity.INFO, f"{c.status} {shown}", evidence=c.to_dict())
+            )
+    return out

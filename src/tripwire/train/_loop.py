@@ -1,0 +1,88 @@
+"""The training loop: seeded batches, warm-up and decay, clipping, penalties, checkpoints."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+from tripwire.progress import Progress, no_progress
+from tripwire.train._batches import PackedStream, make_batch
+from tripwire.train._config import TrainConfig
+from tripwire.train._regularizers import Regularizer, token_loss, trainable
+from tripwire.train._state import TrainState
+
+
+def lr_factor(step: int, config: TrainConfig) -> float:
+    """Multiplier of the peak learning rate at ``step`` (0-based)."""
+    if step < config.warmup_steps:
+        return (step + 1) / config.warmup_steps
+    if config.decay == "constant":
+        return 1.0
+    span = max(1, config.steps - config.warmup_steps - 1)
+    frac = min(1.0, (step - config.warmup_steps) / span)
+    shape = 0.5 * (1 + math.cos(math.pi * frac)) if config.decay == "cosine" else 1.0 - frac
+    return config.min_lr_ratio + (1.0 - config.min_lr_ratio) * shape
+
+
+@dataclass
+class LoopResult:
+    task_loss: list[float] = field(default_factory=list)
+    penalty: list[float] = field(default_factory=list)
+    grad_norm: list[float] = field(default_factory=list)
+    resumed_from: int = 0
+    """Step the run continued from (0: a fresh start)."""
+
+    def history(self) -> dict[str, list[float]]:
+        return {"task_loss": self.task_loss, "penalty": self.penalty, "grad_norm": self.grad_norm}
+
+
+def train_loop(
+    model: torch.nn.Module,
+    config: TrainConfig,
+    task: PackedStream,
+    replay: PackedStream | None,
+    regularizer: Regularizer | None,
+    state: TrainState | None,
+    progress: Progress = no_progress,
+) -> LoopResult:
+    """Run (or resume) ``config.steps`` optimizer steps on ``model`` in place."""
+    params = list(trainable(model).values())
+    optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
+    result = LoopResult()
+    start = 0
+    saved = state.latest() if state is not None else None
+    if state is not None and saved is not None:
+        start, history = state.load(saved, model, optimizer)
+        result = LoopResult(**history, resumed_from=start)
+    model.train()
+    device = params[0].device
+    progress("train", start, config.steps)
+    for step in range(start, config.steps):
+        torch.manual_seed(config.seed * 7919 + step)  # dropout, if the model has any
+        batch = make_batch(step, config.seed, config.batch_size, task, replay, config.replay_ratio)
+        batch = batch.to(device)
+        for group in optimizer.param_groups:
+            group["lr"] = config.learning_rate * lr_factor(step, config)
+        logits = model(input_ids=batch.input_ids).logits
+        loss = token_loss(logits, batch.labels)
+        penalty = (
+            regularizer.penalty(model, batch, logits)
+            if regularizer
+            else torch.zeros((), device=device)
+        )
+        optimizer.zero_grad(set_to_none=True)
+        (loss + penalty).backward()
+        clip = config.grad_clip if config.grad_clip > 0 else math.inf
+        norm = torch.nn.utils.clip_grad_norm_(params, clip)
+        optimizer.step()
+        result.task_loss.append(float(loss.detach()))
+        result.penalty.append(float(penalty.detach()))
+        result.grad_norm.append(float(norm))
+        done = step + 1
+        if state is not None and config.checkpoint_every and done % config.checkpoint_every == 0:
+            state.save(done, model, optimizer, result.history())
+        progress("train", done, config.steps)
+    model.eval()
+    return result

@@ -1,0 +1,149 @@
+"""The model being tuned: full weights or LoRA adapters (PEFT, loaded lazily), its frozen base
+as the LwF teacher, and how the result is saved (a plain checkpoint or an adapter)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from tripwire.artifacts import Checkpoint
+from tripwire.errors import BadInputError
+from tripwire.train._config import TrainConfig
+
+ADAPTER_CONFIG = "adapter_config.json"
+# Copied byte for byte, so the tuned model's tokenizer hash equals the base's.
+_TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "vocab.json",
+    "merges.txt",
+    "vocab.txt",
+    "tokenizer.model",
+    "added_tokens.json",
+    "chat_template.jinja",
+)
+
+
+def _peft() -> Any:
+    try:
+        import peft
+    except ImportError:
+        raise BadInputError("--method lora", "needs the peft package (pip install peft)") from None
+    return peft
+
+
+def _uses_conv1d(model: torch.nn.Module) -> bool:
+    from transformers.pytorch_utils import Conv1D
+
+    return any(isinstance(m, Conv1D) for m in model.modules())
+
+
+def load_for_training(ckpt: Checkpoint, config: TrainConfig) -> torch.nn.Module:
+    """The base model in float32, wrapped with fresh LoRA adapters for ``--method lora``."""
+    if not ckpt.is_causal_lm:
+        raise BadInputError(ckpt.path, "not a causal language model (config names no LM head)")
+    model = ckpt.load_model(causal=True).float()
+    if config.method == "full":
+        return model
+    peft = _peft()
+    lora = peft.LoraConfig(
+        r=config.lora_r,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        bias=config.lora_bias,
+        target_modules=list(config.lora_targets) or None,
+        fan_in_fan_out=_uses_conv1d(model),
+        task_type="CAUSAL_LM",
+    )
+    try:
+        wrapped = peft.get_peft_model(model, lora)
+    except ValueError as exc:
+        raise BadInputError("--lora-targets", str(exc).splitlines()[0]) from exc
+    wrapped.peft_config["default"].base_model_name_or_path = str(ckpt.path.resolve())
+    return wrapped
+
+
+def frozen_teacher(
+    model: torch.nn.Module, config: TrainConfig
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Logits of the starting model: a frozen copy, or the LoRA model with adapters disabled
+    (the base weights never change under LoRA, so no copy is needed)."""
+    if config.method == "lora":
+
+        def adapters_off(ids: torch.Tensor) -> torch.Tensor:
+            with model.disable_adapter():  # type: ignore[operator]
+                return model(input_ids=ids).logits
+
+        return adapters_off
+    base = copy.deepcopy(model).eval()
+    for p in base.parameters():
+        p.requires_grad_(False)
+    return lambda ids: base(input_ids=ids).logits
+
+
+def copy_tokenizer(base: Path, out: Path) -> None:
+    for name in _TOKENIZER_FILES:
+        if (base / name).is_file():
+            shutil.copy2(base / name, out / name)
+
+
+def _untie_adapted_head(model: torch.nn.Module) -> None:
+    """An adapter on a tied output head (``--lora-target lm_head``) changes the head only:
+    untie it before merging, or the merge would change the input embeddings as well."""
+    base = model.get_base_model()  # type: ignore[operator]
+    layer = getattr(base.get_output_embeddings(), "base_layer", None)
+    if layer is None or layer.weight is not base.get_input_embeddings().weight:
+        return
+    layer.weight = torch.nn.Parameter(layer.weight.detach().clone(), requires_grad=False)
+    base.config.tie_word_embeddings = False
+
+
+def save_tuned(model: torch.nn.Module, config: TrainConfig, base: Path, out: Path) -> None:
+    """Write the result to ``out``: a loadable HF checkpoint, or a PEFT adapter directory."""
+    out.mkdir(parents=True, exist_ok=True)
+    if config.method == "lora" and config.lora_save == "merged":
+        _untie_adapted_head(model)
+        model = model.merge_and_unload()  # type: ignore[operator]
+    model.save_pretrained(out, safe_serialization=True)
+    copy_tokenizer(base, out)
+
+
+def load_tuned(path: str | Path, device: str | None = None) -> torch.nn.Module:
+    """A tuned model in eval mode: a checkpoint, or an adapter applied to its recorded base."""
+    path = Path(path)
+    if not (path / ADAPTER_CONFIG).is_file():
+        return Checkpoint.open(path).load_model(causal=True).to(pick_device(device))
+    peft = _peft()
+    try:
+        base_dir = json.loads((path / ADAPTER_CONFIG).read_text())["base_model_name_or_path"]
+    except (OSError, KeyError, json.JSONDecodeError) as exc:
+        raise BadInputError(path / ADAPTER_CONFIG, f"unreadable adapter config: {exc}") from exc
+    base = Checkpoint.open(base_dir).load_model(causal=True)
+    return peft.PeftModel.from_pretrained(base, path).eval().to(pick_device(device))
+
+
+def pick_device(name: str | None) -> torch.device:
+    """``name``, or the GPU when there is one."""
+    if name:
+        try:
+            return torch.device(name)
+        except RuntimeError as exc:
+            raise BadInputError("--device", str(exc)) from exc
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def model_context(ckpt: Checkpoint, config: TrainConfig) -> int:
+    """Tokens per training row: the configured context, within the model's positions."""
+    limit = int(ckpt.config.get("n_positions") or ckpt.config.get("max_position_embeddings") or 0)
+    if config.context:
+        if limit and config.context > limit:
+            raise BadInputError("--context", f"{config.context} exceeds the model's {limit}")
+        return config.context
+    return min(limit or 1024, 1024)

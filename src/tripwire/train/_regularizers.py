@@ -1,0 +1,135 @@
+"""Penalties that keep a fine-tuned model near what its base knew: EWC, LwF and L2-SP.
+
+Each takes the model, the step's batch and the logits the task loss was computed from, and
+returns a scalar added to the task loss. Anchors are the *starting* trainable weights, taken
+before any saved training state is loaded, so a resumed run penalises the same distance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+import torch
+import torch.nn.functional as F
+
+from tripwire.train._batches import IGNORE, Batch
+
+FISHER_ESTIMATOR = (
+    "empirical Fisher, per sample: the gradient of the mean next-token loss on the observed "
+    "tokens of one window of general data, squared, averaged over windows; scaled to mean 1"
+)
+
+
+class Regularizer(Protocol):
+    name: str
+
+    def penalty(self, model: torch.nn.Module, batch: Batch, logits: torch.Tensor) -> torch.Tensor:
+        """The term added to the task loss at this step."""
+        ...
+
+
+def trainable(model: torch.nn.Module) -> dict[str, torch.nn.Parameter]:
+    """The parameters the optimizer updates, by name (tied weights appear once)."""
+    return {n: p for n, p in model.named_parameters() if p.requires_grad}
+
+
+def _anchors(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {n: p.detach().clone() for n, p in trainable(model).items()}
+
+
+def token_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy over the labelled positions (0 when none is labelled)."""
+    flat = labels.reshape(-1)
+    total = F.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]).float(), flat, ignore_index=IGNORE, reduction="sum"
+    )
+    return total / max(int((flat != IGNORE).sum()), 1)
+
+
+class L2SP:
+    """``alpha / 2 * sum (theta - theta_0)^2`` over the trainable weights."""
+
+    name = "l2sp"
+
+    def __init__(self, model: torch.nn.Module, alpha: float) -> None:
+        self.alpha = alpha
+        self.start = _anchors(model)
+
+    def penalty(self, model: torch.nn.Module, batch: Batch, logits: torch.Tensor) -> torch.Tensor:
+        params = trainable(model)
+        total = sum(((params[n] - a) ** 2).sum() for n, a in self.start.items())
+        return 0.5 * self.alpha * torch.as_tensor(total)
+
+
+class EWC:
+    """``lambda / 2 * sum F (theta - theta_0)^2`` with a diagonal Fisher ``F``."""
+
+    name = "ewc"
+
+    def __init__(self, model: torch.nn.Module, fisher: dict[str, torch.Tensor], lam: float) -> None:
+        self.lam = lam
+        self.start = _anchors(model)
+        missing = self.start.keys() - fisher.keys()
+        if missing:
+            raise ValueError(f"Fisher has no entry for {sorted(missing)[:3]}")
+        self.fisher = fisher
+
+    def penalty(self, model: torch.nn.Module, batch: Batch, logits: torch.Tensor) -> torch.Tensor:
+        params = trainable(model)
+        total = sum((self.fisher[n] * (params[n] - a) ** 2).sum() for n, a in self.start.items())
+        return 0.5 * self.lam * torch.as_tensor(total)
+
+
+def estimate_fisher(
+    model: torch.nn.Module, inputs: torch.Tensor, labels: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    """Diagonal Fisher of the trainable weights (see ``FISHER_ESTIMATOR``), one window a row.
+
+    Scaling to mean 1 makes ``lambda`` comparable across models and data sizes: with a flat
+    Fisher, EWC would be L2-SP with ``alpha = lambda``.
+    """
+    params = trainable(model)
+    fisher = {n: torch.zeros_like(p) for n, p in params.items()}
+    device = next(iter(params.values())).device
+    inputs, labels = inputs.to(device), labels.to(device)
+    was_training = model.training
+    model.eval()  # no dropout: the Fisher of the model as it is
+    for i in range(len(inputs)):
+        model.zero_grad(set_to_none=True)
+        logits = model(input_ids=inputs[i : i + 1]).logits
+        token_loss(logits, labels[i : i + 1]).backward()
+        for n, p in params.items():
+            if p.grad is not None:
+                fisher[n] += p.grad.detach() ** 2
+    model.zero_grad(set_to_none=True)
+    model.train(was_training)
+    total = sum(float(f.sum()) for f in fisher.values())
+    count = sum(f.numel() for f in fisher.values())
+    scale = count / total if total > 0 else 1.0
+    return {n: f * scale for n, f in fisher.items()}
+
+
+class LwF:
+    """``alpha * T^2 * KL(p_base,T || p_model,T)``, averaged over the real tokens of the batch.
+
+    ``teacher`` returns the frozen base model's logits for the batch's inputs.
+    """
+
+    name = "lwf"
+
+    def __init__(
+        self, teacher: Callable[[torch.Tensor], torch.Tensor], alpha: float, temperature: float
+    ) -> None:
+        self.teacher = teacher
+        self.alpha = alpha
+        self.temperature = temperature
+
+    def penalty(self, model: torch.nn.Module, batch: Batch, logits: torch.Tensor) -> torch.Tensor:
+        t = self.temperature
+        with torch.no_grad():
+            target = F.log_softmax(self.teacher(batch.input_ids).float() / t, dim=-1)
+        student = F.log_softmax(logits.float() / t, dim=-1)
+        kl = (target.exp() * (target - student)).sum(-1)
+        valid = batch.valid.to(kl.dtype)
+        return self.alpha * t * t * (kl * valid).sum() / valid.sum().clamp(min=1.0)

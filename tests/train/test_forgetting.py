@@ -1,0 +1,32 @@
+"""The chunked held-out scorer behind forgetting_report, on the tiny reference model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tripwire.artifacts import Checkpoint
+from tripwire.reference import load_reference_corpus
+from tripwire.train import forgetting_report, heldout_chunks
+
+
+def test_chunks_cover_each_file_exactly(tiny_reference: Path) -> None:
+    tokenizer = Checkpoint.open(tiny_reference).load_tokenizer()
+    chunks = heldout_chunks(tiny_reference, tokenizer, 64, languages=["c"])
+    files = load_reference_corpus(tiny_reference, "heldout")["c"]
+    assert set(chunks) == {"c"}
+    for i, f in enumerate(files):
+        pieces = [c.text for c in chunks["c"] if c.file == i]
+        # only whitespace-only pieces are dropped: nothing to score there
+        assert "".join(pieces).split() == f.text.split()
+        assert all(len(tokenizer(p)["input_ids"]) <= 64 + 2 for p in pieces)
+
+
+@pytest.mark.slow
+def test_a_model_compared_with_itself_neither_gains_nor_forgets(tiny_reference: Path) -> None:
+    report = forgetting_report(tiny_reference, tiny_reference, max_chunks=8)
+    assert [c.slice for c in report] == list(load_reference_corpus(tiny_reference, "heldout"))
+    for c in report:
+        assert c.delta == 0.0 and c.n == 8 and not c.regressed and c.status == "pass"
+        assert 0.5 < c.baseline < 8.0  # bits per byte of a (weak) code model
