@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import re
-import resource
 import shutil
 import subprocess
 import sys
@@ -64,10 +63,10 @@ def build_corpus(path: Path, records: int) -> int:
     return n
 
 
-def _tree_rss(pid: int) -> int:
-    """Resident bytes of ``pid`` and all its descendants."""
+def _tree(pid: int) -> tuple[int, dict[int, float]]:
+    """Resident bytes of ``pid`` and its descendants, and each one's CPU seconds so far."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
+    stat: dict[int, list[str]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -77,30 +76,36 @@ def _tree_rss(pid: int) -> int:
         except OSError:
             continue
         children.setdefault(int(fields[1]), []).append(int(entry))
-        rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-    total, todo = 0, [pid]
+        stat[int(entry)] = fields
+    rss, cpu, todo = 0, {}, [pid]
+    tick = os.sysconf("SC_CLK_TCK")
     while todo:
         p = todo.pop()
-        total += rss.get(p, 0)
+        if p in stat:
+            rss += int(stat[p][21]) * os.sysconf("SC_PAGE_SIZE")
+            cpu[p] = (int(stat[p][11]) + int(stat[p][12])) / tick  # utime + stime
         todo += children.get(p, [])
-    return total
+    return rss, cpu
 
 
 def measure(cmd: list[str]) -> tuple[float, float, int, str]:
     """(wall seconds, CPU seconds of the whole tree, peak tree RSS bytes, stdout) of a command.
 
-    CPU seconds hold up better than wall time on a machine shared with other work."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    Both are sampled from /proc every 0.2 s (a process's last 0.2 s may go uncounted). CPU
+    seconds hold up better than wall time on a machine shared with other work."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     peak = 0
+    cpu: dict[int, float] = {}
     stop = threading.Event()
 
     def sample() -> None:
         nonlocal peak
         while not stop.is_set():
-            peak = max(peak, _tree_rss(proc.pid))
-            stop.wait(0.25)
+            rss, now = _tree(proc.pid)
+            peak = max(peak, rss)
+            cpu.update(now)
+            stop.wait(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -109,9 +114,7 @@ def measure(cmd: list[str]) -> tuple[float, float, int, str]:
     sampler.join()
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{cmd[:3]} failed ({proc.returncode}):\n{output[-3000:]}")
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return time.perf_counter() - t0, cpu, peak, output
+    return time.perf_counter() - t0, sum(cpu.values()), peak, output
 
 
 def run_datatrove(data: Path, work: Path, workers: int, bands: int, rows: int) -> None:
