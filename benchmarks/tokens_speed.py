@@ -28,6 +28,8 @@ from tripwire.tokens import audit, repair
 imported = time.perf_counter() - t0
 step, base, cand, out = sys.argv[1:5]
 t1 = time.perf_counter()
+start = resource.getrusage(resource.RUSAGE_SELF)
+cpu0 = start.ru_utime + start.ru_stime
 if step == "audit":
     report = audit(base, cand)
     found = {f.code: len(f.token_ids) for f in report.findings if f.severity != "info"}
@@ -38,9 +40,10 @@ else:
              "synthesised": len(result.plan["input"]["synthesised"])}
     verdict = "-"
 seconds = time.perf_counter() - t1
-peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"seconds": seconds, "import_seconds": imported, "peak_bytes": peak_kb * 1024,
-                  "verdict": verdict, "found": found}))
+usage = resource.getrusage(resource.RUSAGE_SELF)
+cpu = usage.ru_utime + usage.ru_stime - cpu0
+print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "import_seconds": imported,
+                  "peak_bytes": usage.ru_maxrss * 1024, "verdict": verdict, "found": found}))
 """
 
 
@@ -155,11 +158,12 @@ def main() -> None:
             f"{matrices / 1e9:.2f} GB on disk (written in {made:.0f} s; page cache warm); "
             f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n"
         )
-        print("| step | seconds | peak RSS (GB) | peak / two matrices | verdict | found |")
-        print("|---|---|---|---|---|---|")
+        print("| step | wall s | CPU s | peak RSS (GB) | peak / two matrices | verdict | found |")
+        print("|---|---|---|---|---|---|---|")
         for step, r in results.items():
             print(
                 f"| {step} | {r['seconds']:.2f} (+{r['import_seconds']:.1f} import) | "
+                f"{r['cpu_seconds']:.2f} | "
                 f"{r['peak_bytes'] / 1e9:.2f} | {r['peak_bytes'] / matrices:.2f}x | "
                 f"{r['verdict']} | {r['found']} |"
             )

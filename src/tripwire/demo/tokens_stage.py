@@ -11,12 +11,13 @@ from tripwire.demo._stage import StageContext, StageResult
 from tripwire.findings import Verdict
 from tripwire.reference import heldout_losses
 from tripwire.tokens import AuditReport, audit, repair
-from tripwire.tokens._faults import tokenizer_update
+from tripwire.tokens._faults import frequent_tokens, tokenizer_update
 
-# The update: code tokens added (rows grown with random init) and code keywords given each
-# other's ids, while the embedding table stays as it was.
+# The update: code tokens added (rows grown with random init) and code keywords, with the most
+# frequent tokens of the corpus, given each other's ids, while the embedding table stays as it was.
 ADDED = ("    return ", "self.", "    def ", "#include <", "my $", "function ")
-ROTATED = (" if", " for", " return", " in", " not", " else", "self", " def", " import", " while")
+KEYWORDS = (" if", " for", " return", " in", " not", " else", "self", " def", " import", " while")
+FREQUENT = 40
 # The repaired model must come back within this much of the baseline's held-out loss.
 REPAIRED_TOLERANCE = 0.05
 
@@ -54,7 +55,8 @@ def run(ctx: StageContext) -> StageResult:
     work = ctx.workdir / "tokens"
     work.mkdir(parents=True, exist_ok=True)
     ref = ctx.reference
-    fault = tokenizer_update(ref, work / "candidate", add=ADDED, rotate=ROTATED)
+    rotated = list(dict.fromkeys([*KEYWORDS, *frequent_tokens(ref, FREQUENT)]))
+    fault = tokenizer_update(ref, work / "candidate", add=ADDED, rotate=rotated)
     before = audit(ref, fault.path, progress=ctx.progress)
     fixed = repair(ref, fault.path, work / "repaired", progress=ctx.progress)
     after = audit(ref, fixed.path, progress=ctx.progress)
@@ -72,7 +74,8 @@ def run(ctx: StageContext) -> StageResult:
     plan = fixed.plan["input"]
     lines = [
         f"tokenizer update: {len(ADDED)} code tokens added with random rows, ids of "
-        f"{len(ROTATED)} keywords rotated; embedding table not remapped",
+        f"{len(rotated)} tokens reassigned ({len(KEYWORDS)} keywords and the most frequent); "
+        f"embedding table not remapped",
         f"audit: {before.verdict} ({_blocking(before)})",
         f"all {len(fault.token_ids)} wrongly embedded ids reported: {'yes' if caught else 'NO'}",
         f"repair: {len(plan['copied'])} rows copied back by token string, "

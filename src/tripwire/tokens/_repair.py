@@ -212,7 +212,8 @@ def repair(
     plan["baseline"] = {"path": str(base.ckpt.path), "id": parents[0]}
     plan["candidate"] = {"path": str(cand.ckpt.path), "id": parents[1]}
     with atomic_path(out) as tmp:
-        shutil.copytree(cand.ckpt.path, tmp, ignore=shutil.ignore_patterns(MANIFEST_NAME))
+        weights = [f.name for f in cand.ckpt.weight_files]
+        shutil.copytree(cand.ckpt.path, tmp, ignore=shutil.ignore_patterns(MANIFEST_NAME, *weights))
         _write_tensors(tmp, cand.ckpt.weight_files, tables)
         for name, changes in config.items():
             path = tmp / name
@@ -233,31 +234,33 @@ def repair(
 
 
 def _write_tensors(root: Path, weight_files: list[Path], tables: dict[str, torch.Tensor]) -> None:
-    """Replace the named tensors in the copied weight files they live in."""
+    """Write every weight file into ``root``: the ones holding a replaced tensor are rewritten
+    from the original with the new tensors, the others copied as they are."""
     remaining = dict(tables)
     for original in weight_files:
         target = root / original.name
         if original.suffix == ".safetensors":
-            with safe_open(target, framework="pt") as f:
+            with safe_open(original, framework="pt") as f:
                 names, metadata = set(f.keys()), f.metadata() or {"format": "pt"}
-            if not names & remaining.keys():
-                continue
-            tensors = load_file(target)
         else:
-            tensors = torch.load(target, map_location="cpu", weights_only=True)
-            if not set(tensors) & remaining.keys():
-                continue
+            names, metadata = set(torch.load(original, map_location="cpu", weights_only=True)), {}
+        if not names & remaining.keys():
+            shutil.copy2(original, target)
+            continue
+        if original.suffix == ".safetensors":
+            tensors = load_file(original)
+        else:
+            tensors = torch.load(original, map_location="cpu", weights_only=True)
         for name in list(remaining):
             if name in tensors:
                 tensors[name] = remaining.pop(name)
         if original.suffix == ".safetensors":
             # A tied head shares storage with the input table; safetensors wants distinct ones.
-            seen: dict[int, str] = {}
+            seen: set[int] = set()
             for name, t in tensors.items():
-                ptr = t.data_ptr()
-                if ptr in seen and t.numel():
+                if t.data_ptr() in seen and t.numel():
                     tensors[name] = t.clone()
-                seen[ptr] = name
+                seen.add(t.data_ptr())
             save_file({k: v.contiguous() for k, v in tensors.items()}, target, metadata=metadata)
         else:
             torch.save(tensors, target)

@@ -20,6 +20,7 @@ from tripwire.tokens._matrix import (
     nearest_rows,
     relative_distance,
     rows_f32,
+    single_threaded,
 )
 
 # The tolerance is a multiple of the typical drift, within these bounds: trained rows of
@@ -69,22 +70,8 @@ def correspond(
     result = Correspondence(matrix=matrix, compared=n)
     if n == 0:
         return result
-    own = np.empty(n, dtype=np.float32)
-    same = np.full(n, np.inf, dtype=np.float32)
-    same_ok = (cand_ids != base_ids) & (cand_ids < base.shape[0])
-    step = chunk_rows(int(base.shape[1]))
-    read_c, read_b = RowReader(cand, step), RowReader(base, step)
-    for start in range(0, n, step):
-        sl = slice(start, min(n, start + step))
-        c = read_c.read(cand_ids[sl])
-        sel = np.nonzero(same_ok[sl])[0]
-        if len(sel):
-            # The row at the same index: what an id reassignment without remapping leaves.
-            same[start + sel] = relative_distance(
-                c[torch.from_numpy(sel)], rows_f32(base, cand_ids[sl][sel])
-            ).numpy()
-        own[sl] = relative_distance(c, read_b.read(base_ids[sl])).numpy()
-        progress(f"rows ({matrix})", sl.stop, n)
+    with single_threaded():
+        own, same = _distances(base, cand, cand_ids, base_ids, matrix, progress)
     best = np.minimum(own, same)
     result.drift = float(np.median(best))
     tol = float(np.clip(_DRIFT_MULTIPLE * result.drift, TOLERANCE_MIN, TOLERANCE_MAX))
@@ -113,6 +100,36 @@ def correspond(
     result.drifted = np.sort(np.concatenate([np.zeros(0, dtype=np.int64), *drifted]))
     result.unexplained = np.sort(np.concatenate([np.zeros(0, dtype=np.int64), *unexplained]))
     return result
+
+
+def _distances(
+    base: torch.Tensor,
+    cand: torch.Tensor,
+    cand_ids: np.ndarray,
+    base_ids: np.ndarray,
+    matrix: str,
+    progress: Progress,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Relative distance of each candidate row to its string's baseline row, and to the
+    baseline row at the same index where the ids differ (inf elsewhere), chunk by chunk."""
+    n = len(cand_ids)
+    own = np.empty(n, dtype=np.float32)
+    same = np.full(n, np.inf, dtype=np.float32)
+    same_ok = (cand_ids != base_ids) & (cand_ids < base.shape[0])
+    step = chunk_rows(int(base.shape[1]))
+    read_c, read_b = RowReader(cand, step), RowReader(base, step)
+    for start in range(0, n, step):
+        sl = slice(start, min(n, start + step))
+        c = read_c.read(cand_ids[sl])
+        sel = np.nonzero(same_ok[sl])[0]
+        if len(sel):
+            # The row at the same index: what an id reassignment without remapping leaves.
+            same[start + sel] = relative_distance(
+                c[torch.from_numpy(sel)], rows_f32(base, cand_ids[sl][sel])
+            ).numpy()
+        own[sl] = relative_distance(c, read_b.read(base_ids[sl])).numpy()
+        progress(f"rows ({matrix})", sl.stop, n)
+    return own, same
 
 
 def _assign(near_ids: torch.Tensor, near_rel: torch.Tensor, tol: float) -> list[int]:

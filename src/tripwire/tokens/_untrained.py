@@ -69,51 +69,56 @@ def classify_rows(
     tolerance: float,
 ) -> dict[int, RowClass]:
     """Classify the candidate rows ``ids`` (rows that are not their token's baseline row)
-    against the baseline table. A copy is recognised when it copies one of the token's pieces;
-    a copy of any other trained row classifies as trained, which is just as harmless."""
-    out: dict[int, RowClass] = {}
+    against the baseline table, all rows at once. A copy is recognised when it copies one of
+    the token's pieces; a copy of any other trained row classifies as trained, which is just as
+    harmless."""
     ids = np.asarray([i for i in ids if i < cand.shape[0]], dtype=np.int64)
     if len(ids) == 0:
-        return out
+        return {}
     rows = rows_f32(cand, ids)
-    norms = rows.norm(dim=1)
-    from_mean = (rows - base_stats.mean).norm(dim=1)
-    own = {cid: [i for i in pieces.get(cid, []) if i < base.shape[0]] for cid in ids.tolist()}
-    piece_ids = sorted({i for p in own.values() for i in p})
-    piece_rows = rows_f32(base, piece_ids) if piece_ids else None
-    at = {p: k for k, p in enumerate(piece_ids)}
-    rest: list[int] = []
-    for k, cid in enumerate(ids.tolist()):
-        mine = (
-            piece_rows[[at[i] for i in own[cid]]] if own[cid] and piece_rows is not None else None
-        )
-        if norms[k] <= _ZERO * base_stats.median_norm:
-            out[cid] = RowClass(RowKind.ZERO)
-        elif from_mean[k] <= _MEAN * base_stats.median_spread:
-            out[cid] = RowClass(RowKind.MEAN)
-        elif mine is not None and _close(rows[k], mine.mean(0), tolerance):
-            out[cid] = RowClass(RowKind.PIECES)
-        else:
-            copied = (
-                [i for i, r in zip(own[cid], mine, strict=True) if _close(rows[k], r, tolerance)]
-                if mine is not None
-                else []
-            )
-            if copied:
-                out[cid] = RowClass(RowKind.COPIED, copied[0])
-            else:
-                rest.append(k)
+    kinds: list[RowKind | None] = [None] * len(ids)
+    sources: list[int | None] = [None] * len(ids)
+    zero = (rows.norm(dim=1) <= _ZERO * base_stats.median_norm).tolist()
+    mean = ((rows - base_stats.mean).norm(dim=1) <= _MEAN * base_stats.median_spread).tolist()
+    # (token index, piece id) pairs, to compare every row with its pieces' mean and each piece.
+    pairs = [
+        (k, p) for k, cid in enumerate(ids.tolist()) for p in pieces.get(cid, []) if p < len(base)
+    ]
+    from_pieces, copied = [False] * len(ids), [None] * len(ids)
+    if pairs:
+        ks = torch.tensor([k for k, _ in pairs])
+        piece_rows = rows_f32(base, [p for _, p in pairs])
+        counts = torch.zeros(len(ids)).index_add_(0, ks, torch.ones(len(pairs)))
+        means = torch.zeros_like(rows).index_add_(0, ks, piece_rows) / counts.clamp_min(1)[:, None]
+        from_pieces = ((_relative(rows, means) <= tolerance) & (counts > 0)).tolist()
+        hits = (_relative(rows[ks], piece_rows) <= tolerance).tolist()
+        for (k, p), hit in zip(pairs, hits, strict=True):
+            if hit and copied[k] is None:
+                copied[k] = p
+    for k in range(len(ids)):
+        if zero[k]:
+            kinds[k] = RowKind.ZERO
+        elif mean[k]:
+            kinds[k] = RowKind.MEAN
+        elif from_pieces[k]:
+            kinds[k] = RowKind.PIECES
+        elif copied[k] is not None:
+            kinds[k], sources[k] = RowKind.COPIED, copied[k]
+    rest = [k for k, kind in enumerate(kinds) if kind is None]
     if rest:
         best, floor = _trained_cosine(base, rows[torch.tensor(rest)])
-        for j, k in enumerate(rest):
-            kind = RowKind.TRAINED if best[j] >= floor else RowKind.RANDOM
-            out[int(ids[k])] = RowClass(kind)
-    return out
+        for k, b in zip(rest, best.tolist(), strict=True):
+            kinds[k] = RowKind.TRAINED if b >= floor else RowKind.RANDOM
+    return {
+        int(cid): RowClass(kind, src)
+        for cid, kind, src in zip(ids.tolist(), kinds, sources, strict=True)
+        if kind is not None
+    }
 
 
-def _close(a: torch.Tensor, b: torch.Tensor, tol: float) -> bool:
-    scale = max(float(a.norm()), float(b.norm()), 1e-12)
-    return float((a - b).norm()) / scale <= tol
+def _relative(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    scale = torch.maximum(a.norm(dim=1), b.norm(dim=1)).clamp_min(1e-12)
+    return (a - b).norm(dim=1) / scale
 
 
 _NEW_SEVERITY = {
