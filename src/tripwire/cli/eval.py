@@ -163,6 +163,7 @@ def run(
     top_p: float = typer.Option(1.0, "--top-p", help="Nucleus sampling mass."),
     max_new_tokens: int = typer.Option(256, "--max-new-tokens", min=1, help="Generation limit."),
     seed: int = typer.Option(0, help="Sampling seed."),
+    stop: list[str] = typer.Option([], "--stop", help="Extra stop sequence; repeatable."),
     n: int | None = typer.Option(None, "--n", min=1, help="Samples per task (default: all)."),
     k: str = typer.Option("1,10", "--k", help="pass@k values to report, comma-separated."),
     workers: int | None = typer.Option(
@@ -190,7 +191,7 @@ def run(
         corpus = own if (own / CORPUS_DIR).is_dir() else None
     suite = get_suite(suite_name, corpus=corpus, max_per_language=max_per_language)
     if backend is not None:
-        backend.with_config(GenerationConfig(max_new_tokens, temperature, top_p, seed))
+        backend.with_config(GenerationConfig(max_new_tokens, temperature, top_p, seed, tuple(stop)))
     if backend is not None and not suite.needs_sandbox:
         with progress_bar(not quiet(json_path)) as bar:
             result = run_eval(

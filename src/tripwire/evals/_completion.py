@@ -1,5 +1,5 @@
 """``completion``: prompt with a held-out function's signature and first lines, greedy-complete
-the next line; score exact match of that line and (Python) syntax validity of the function so far.
+the next line; score exact match of that line and syntax validity of the function so far.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from tripwire.evals._completion_items import (
     CompletionItem,
     completion_items,
     exact_match,
-    python_prefix_valid,
+    prefix_valid,
 )
 from tripwire.evals._suite import Suite, register_suite
 from tripwire.evals._textitems import source_files
@@ -83,9 +83,9 @@ class Completion(Suite):
             t0 = time.perf_counter()
             item = self.items[s.task_id]
             metrics = {"exact_match": float(exact_match(s.completion, item.target))}
-            if item.language == "python":
-                ok = python_prefix_valid(item.function_prefix + s.completion)
-                metrics["syntax_valid"] = float(ok)
+            valid = prefix_valid(item.function_prefix + s.completion, item.language)
+            if valid is not None:
+                metrics["syntax_valid"] = float(valid)
             verdict = "passed" if metrics["exact_match"] else "failed"
             yield SampleResult(s.task_id, s.sample_idx, verdict, "", 0.0,
                                time.perf_counter() - t0, metrics)  # fmt: skip

@@ -95,3 +95,58 @@ def python_prefix_valid(code: str) -> bool:
     except (SyntaxError, ValueError, OverflowError):
         return False
     return True
+
+
+_CLOSERS = {")": "(", "]": "[", "}": "{"}
+
+
+def _complete_lines(code: str) -> str:
+    """``code`` without a last line the length limit may have cut mid-token."""
+    lines = code.splitlines()
+    if lines and not code.endswith("\n"):
+        lines = lines[:-1]
+    return "\n".join(lines) + "\n"
+
+
+def _brackets_prefix_valid(code: str) -> bool:
+    """No bracket closes what it did not open (unclosed ones are fine in a prefix)."""
+    stack: list[str] = []
+    for ch in code:
+        if ch in "([{":
+            stack.append(ch)
+        elif ch in _CLOSERS and (not stack or stack.pop() != _CLOSERS[ch]):
+            return False
+    return True
+
+
+def _javascript_prefix_valid(code: str) -> bool:
+    from tree_sitter_language_pack import get_parser
+
+    def has_error(node) -> bool:  # type: ignore[no-untyped-def]
+        return node.type == "ERROR" or any(has_error(c) for c in node.children)
+
+    # MISSING nodes are what an unfinished prefix lacks; ERROR nodes are real mistakes
+    return not has_error(get_parser("javascript").parse(code.encode()).root_node)
+
+
+def _shell_prefix_valid(code: str) -> bool:
+    import subprocess
+
+    r = subprocess.run(["bash", "-n"], input=code, capture_output=True, text=True, timeout=10)
+    return r.returncode == 0 or "unexpected end of file" in r.stderr
+
+
+def prefix_valid(code: str, language: str) -> bool | None:
+    """Is ``code`` valid so far in ``language`` (None: no checker for it)? A parser decides for
+    Python (compile), JavaScript (tree-sitter) and shell (``bash -n``, which runs nothing);
+    C and Perl get the bracket check, since their grammars reject much real header code."""
+    if language == "python":
+        return python_prefix_valid(code)
+    body = _complete_lines(code)
+    if language == "javascript":
+        return _javascript_prefix_valid(body)
+    if language == "shell":
+        return _shell_prefix_valid(body)
+    if language in ("c", "perl"):
+        return _brackets_prefix_valid(body)
+    return None

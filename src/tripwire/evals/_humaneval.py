@@ -48,7 +48,8 @@ class HumanEval(ExecutionSuite):
         return read_problems(str(self.path))
 
     def tasks(self) -> list[Task]:
-        return [Task(p["task_id"], p["prompt"], STOP) for p in self.problems.values()]
+        slices = {"language": "python", "task": "humaneval"}
+        return [Task(p["task_id"], p["prompt"], STOP, dict(slices)) for p in self.problems.values()]
 
     def job(self, task_id: str, completion: str) -> tuple[str, str]:
         p = self.problems[task_id]
