@@ -155,11 +155,13 @@ def manifest_path(artifact: str | Path) -> Path:
 
 
 def ensure_manifest(artifact: str | Path, kind: ArtifactKind | str) -> Manifest:
-    """The stored manifest if its files still match, else a freshly built (unsaved) one."""
+    """The stored manifest if its files still match, else a freshly built (unsaved) one.
+
+    The artifact is hashed once either way; a stored manifest only adds its provenance.
+    """
+    current = Manifest.build(artifact, kind, command="")
     try:
         stored = Manifest.read(artifact)
     except BadInputError:
-        return Manifest.build(artifact, kind, command="")
-    if stored.changed_files(artifact):
-        return Manifest.build(artifact, kind, command="")
-    return stored
+        return current
+    return stored if stored.id == current.id else current

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import typer
@@ -192,28 +193,16 @@ def run(
     suite = get_suite(suite_name, corpus=corpus, max_per_language=max_per_language)
     if backend is not None:
         backend.with_config(GenerationConfig(max_new_tokens, temperature, top_p, seed, tuple(stop)))
-    if backend is not None and not suite.needs_sandbox:
-        with progress_bar(not quiet(json_path)) as bar:
-            result = run_eval(
-                suite,
-                backend,
-                None,
-                out=out_dir,
-                n=n,
-                ks=ks,
-                progress=bar,
-                registry=context(ctx).registry(),
-                command=command_line(),
-            )
-        if not quiet(json_path):
-            _render(result)
-        _finish(_run_findings(result), json_path, run=_run_info(result), isolation=None)
-        return
     limits = Limits(wall_s=timeout, cpu_s=timeout)
     cache = None if no_cache else cache_dir() / "sandbox"
+    # suites scored without executing code (retention, completion, canaries) need no sandbox
+    needs_box = backend is None or suite.needs_sandbox
     try:
-        with Sandbox(workers, limits, cache) as box, progress_bar(not quiet(json_path)) as bar:
-            isolation = box.isolation.to_dict()
+        with (
+            Sandbox(workers, limits, cache) if needs_box else contextlib.nullcontext() as box,
+            progress_bar(not quiet(json_path)) as bar,
+        ):
+            isolation = box.isolation.to_dict() if box is not None else None
             if backend is None:
                 check = check_references(suite, box, bar)
                 if not quiet(json_path):
