@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # The CPU wheel of torch; installing it first keeps pip from pulling a multi-GB CUDA build.
 TORCH  ?= torch==2.13.0
 
-.PHONY: demo test lint format install install-test clean
+.PHONY: demo test lint format install install-test system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +30,20 @@ lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: install-test lint
-	$(BIN)/pytest -n 2 --dist loadgroup
+# Tests drive a real PostgreSQL server and headless Chromium: Debian packages, installed here when
+# missing and we may (root with apt-get); otherwise those tests skip and say why.
+system-deps:
+	@if command -v chromium >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing chromium and postgresql (Debian packages) for the tests"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium postgresql >/dev/null; } \
+	    || echo "notice: installing chromium/postgresql failed; their tests will skip" >&2; \
+	else echo "notice: chromium/postgresql missing and not installable here; their tests will skip" >&2; fi
+
+# --max-worker-restart=0: a worker that dies (e.g. OOM-killed) fails the run at once instead of
+# leaving pytest-xdist waiting forever for its tests.
+test: install-test lint system-deps
+	$(BIN)/pytest -n 2 --dist loadgroup --max-worker-restart=0
 
 format: install-test
 	$(BIN)/ruff format .

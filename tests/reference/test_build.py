@@ -15,6 +15,7 @@ from tripwire.reference import (
     collect_corpus,
     heldout_losses,
     load_reference_corpus,
+    pinned_corpus,
 )
 
 
@@ -65,6 +66,25 @@ def test_corpus_is_deterministic() -> None:
     a = collect_corpus(p.train_bytes // 4, p.heldout_bytes // 4)
     b = collect_corpus(p.train_bytes // 4, p.heldout_bytes // 4)
     assert a.content_hash() == b.content_hash()
+
+
+def test_corpus_is_pinned_until_rescan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRIPWIRE_CACHE", str(tmp_path))
+    budget = (PROFILES["tiny"].train_bytes // 8, PROFILES["tiny"].heldout_bytes // 8)
+    first = pinned_corpus(*budget)
+    (snapshot,) = (tmp_path / "reference").glob("corpus-*.json")
+    # Simulate the machine changing after the first scan: the pinned snapshot must win.
+    data = json.loads(snapshot.read_text())
+    dropped = data["train"]["python"].pop()
+    snapshot.write_text(json.dumps(data))
+    pinned = pinned_corpus(*budget)
+    assert [f.path.as_posix() for f in pinned.train["python"]] == [
+        f.path.as_posix() for f in first.train["python"]
+    ][:-1]
+    assert dropped[0] not in {f.path.as_posix() for f in pinned.train["python"]}
+    rescanned = pinned_corpus(*budget, rescan=True)
+    assert rescanned.content_hash() == first.content_hash()
+    assert json.loads(snapshot.read_text())["train"]["python"][-1][0] == dropped[0]
 
 
 def test_second_build_is_cached_and_copies_out(tiny_reference: Path, tmp_path: Path) -> None:

@@ -12,10 +12,12 @@ from tripwire.artifacts._manifest import (
     manifest_path,
 )
 from tripwire.artifacts._paths import cache_dir, data_dir, default_registry_url
-from tripwire.artifacts._registry import Mark, RegisteredArtifact, Registry
+from tripwire.artifacts._registry import KNOWN_GOOD, ROLLBACK, Mark, RegisteredArtifact, Registry
 
 __all__ = [
+    "KNOWN_GOOD",
     "MANIFEST_NAME",
+    "ROLLBACK",
     "ArtifactKind",
     "Checkpoint",
     "FileEntry",

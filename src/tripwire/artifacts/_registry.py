@@ -74,6 +74,11 @@ class Mark:
     at: str
 
 
+KNOWN_GOOD = "known-good"
+"""The mark a version gets once it passed the gate and may be rolled back to."""
+ROLLBACK = "rollback"
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
@@ -182,6 +187,11 @@ class Registry:
             if mark:
                 q = q.where(_MarkRow.mark == mark)
             return [Mark(r.artifact, r.mark, r.line, r.note, r.at) for r in s.scalars(q)]
+
+    def last_good(self, line: str | None = None) -> RegisteredArtifact | None:
+        """The artifact most recently marked known-good (in ``line``, when given)."""
+        marks = [m for m in self.marks(mark=KNOWN_GOOD) if line is None or m.line == line]
+        return self.get(marks[-1].artifact) if marks else None
 
     @staticmethod
     def _to_public(row: _ArtifactRow) -> RegisteredArtifact:

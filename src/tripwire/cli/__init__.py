@@ -1,7 +1,12 @@
-"""The `tripwire` command line: one Typer sub-app per capability, a thin layer over the library."""
+"""The `tripwire` command line: one Typer sub-app per capability, a thin layer over the library.
+
+Command modules import the library (torch, transformers, scipy, ...) inside the commands that
+use it, not at the top: every invocation, `--help` included, loads all command modules.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 
@@ -11,6 +16,8 @@ from tripwire import __version__
 from tripwire.cli import data, reference, registry
 from tripwire.cli import demo as demo_cmd
 from tripwire.cli import eval as eval_cmd
+from tripwire.cli import gate as gate_cmd
+from tripwire.cli import monitor as monitor_cmd
 from tripwire.cli import tokens as tokens_cmd
 from tripwire.cli import train as train_cmd
 from tripwire.cli._output import Context, err
@@ -30,15 +37,25 @@ app.add_typer(data.app, name="data")
 app.add_typer(tokens_cmd.app, name="tokens")
 app.add_typer(eval_cmd.app, name="eval")
 app.add_typer(train_cmd.app, name="train")
+app.add_typer(monitor_cmd.app, name="monitor")
+app.command("gate", epilog=gate_cmd.GATE_EPILOG)(gate_cmd.gate)
 app.command("demo", epilog=demo_cmd.DEMO_EPILOG)(demo_cmd.demo)
 
 
 def quiet_transformers() -> None:
-    """transformers' own progress bars and advisory warnings would drown tripwire's output."""
-    from transformers.utils import logging
+    """transformers' own progress bars and advisory warnings would drown tripwire's output.
 
-    logging.set_verbosity_error()
-    logging.disable_progress_bar()
+    Set through the environment, read when transformers is first imported, so that commands
+    which never load a model do not pay for importing it.
+    """
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    if "transformers" in sys.modules:  # imported already (main() called in-process): too late
+        from transformers.utils import logging
+
+        logging.set_verbosity_error()
+        logging.disable_progress_bar()
 
 
 def _version(value: bool) -> None:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from tripwire.cli._output import emit_json, err, out, progress_bar, quiet
-from tripwire.data import REASONS, AuditConfig, AuditResult, FieldMap, audit, render_report
 from tripwire.findings import Verdict
+
+if TYPE_CHECKING:
+    from tripwire.data import AuditResult
 
 app = typer.Typer(
     no_args_is_help=True, help="Fine-tuning data: validate, deduplicate, decontaminate."
@@ -17,6 +20,8 @@ app = typer.Typer(
 
 
 def render_table(result: AuditResult) -> Table:
+    from tripwire.data import REASONS
+
     t = Table(
         title=f"data audit: {result.kept} of {result.records} records kept "
         f"({result.throughput()['records_per_s']} records/s)"
@@ -71,6 +76,8 @@ def audit_cmd(
     its own tests pass, is it a duplicate, a benchmark in disguise, a leaked secret, low quality,
     malformed, or from a source not allowed. Exit 1 when benchmark items or secrets are found.
     """
+    from tripwire.data import AuditConfig, FieldMap, audit, render_report
+
     config = AuditConfig(
         benchmarks=tuple(benchmark),
         allow_sources=tuple(allow_source),

@@ -8,17 +8,19 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from tripwire.artifacts import cache_dir
+from tripwire.artifacts import Registry, cache_dir
 from tripwire.cli._output import emit_json, err, out, progress_bar, quiet
 from tripwire.cli.reference import run_build
 from tripwire.demo import StageContext, StageResult
 
-DEMO_EPILOG = "Example: tripwire demo --profile small --json demo.json"
+DEMO_EPILOG = "Example: tripwire demo --profile small --report incident.html --json demo.json"
 # Each stage module has `run(StageContext) -> StageResult`; order is the incident's bug order.
 STAGES = (
     ("tokens", "tripwire.demo.tokens_stage"),
     ("data", "tripwire.demo.data_stage"),
     ("forgetting", "tripwire.demo.forgetting_stage"),
+    ("bisect", "tripwire.demo.bisect_stage"),
+    ("monitor", "tripwire.demo.monitor_stage"),
 )
 
 
@@ -39,16 +41,24 @@ def _print_stage(number: int, result: StageResult) -> None:
 def demo(
     ctx: typer.Context,
     profile: str = typer.Option("small", help="Reference profile to reproduce the incident on."),
-    only: list[str] = typer.Option([], help="Run only these stages (tokens, data, forgetting)."),
+    only: list[str] = typer.Option(
+        [], help="Run only these stages (tokens, data, forgetting, bisect, monitor)."
+    ),
     workdir: Path | None = typer.Option(None, help="Where stages keep their artifacts."),
+    report: Path | None = typer.Option(
+        None, help="Write the incident report (HTML) here (default: WORKDIR/incident.html)."
+    ),
     json_path: Path | None = typer.Option(
         None, "--json", help="Write results as JSON ('-': stdout)."
     ),
 ) -> None:
     """Reproduce the incident end to end on a small reference code model.
 
-    Stage 0 builds (or loads from cache) the reference model; each later stage injects one of
-    the incident's bugs, shows tripwire catching it, applies the fix and verifies it.
+    Stage 0 builds (or loads from cache) the reference model; stages 1-3 each inject one of
+    the incident's bugs, show the release gate blocking it with the right root cause, apply the
+    remedy and show the gate passing it; stage 4 bisects a lineage of nightly versions for the
+    first bad one; stage 5 replays production traffic through the monitor. Writes the
+    postmortem (incident report, HTML). Every model version goes into the demo's own registry.
     Exit 1 if any stage failed to show what it should.
     """
     unknown = set(only) - {name for name, _ in STAGES}
@@ -60,6 +70,8 @@ def demo(
         err.print("[bold]stage 0[/]: reference code model (real source code found on this machine)")
     built = run_build(ctx, profile, None, 0, None)
     base = workdir or cache_dir() / "demo" / f"{profile}-{built.manifest.id[:12]}"
+    base.mkdir(parents=True, exist_ok=True)
+    registry = Registry(f"sqlite:///{base / 'registry.db'}")
     results: list[StageResult] = []
     for number, (name, module) in enumerate(STAGES, 1):
         if only and name not in only:
@@ -72,10 +84,29 @@ def demo(
         with progress_bar(not quiet(json_path)) as progress:
             stage_dir = base / name
             stage_dir.mkdir(parents=True, exist_ok=True)
-            result = stage.run(StageContext(built.path, stage_dir, progress))
+            result = stage.run(StageContext(built.path, stage_dir, progress, registry))
         results.append(result)
         if not quiet(json_path):
             _print_stage(number, result)
-    emit_json(json_path, {"reference": built.to_dict(), "stages": [r.to_dict() for r in results]})
+    from tripwire.demo._incident import incident_document
+    from tripwire.report import write_incident_html
+
+    reference = {**built.to_dict(), "profile": profile}
+    incident = incident_document(reference, results)
+    report_path = report or base / "incident.html"
+    write_incident_html(report_path, incident)
+    if not quiet(json_path):
+        out.rule("incident report")
+        out.print(incident["summary"], highlight=False)
+        out.print(f"report: {report_path}\nregistry: sqlite:///{base / 'registry.db'}")
+    emit_json(
+        json_path,
+        {
+            "reference": built.to_dict(),
+            "stages": [r.to_dict() for r in results],
+            "report": str(report_path),
+            "registry": f"sqlite:///{base / 'registry.db'}",
+        },
+    )
     if not all(r.ok for r in results):
         raise typer.Exit(1)

@@ -4,29 +4,18 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from tripwire.artifacts import cache_dir
 from tripwire.cli._output import command_line, context, emit_json, err, out, progress_bar, quiet
 from tripwire.errors import BadInputError
-from tripwire.evals import (
-    EvalRun,
-    GenerationConfig,
-    ReferenceCheck,
-    ReferenceCheckFailed,
-    RunComparison,
-    backend_from_spec,
-    check_references,
-    compare_runs,
-    get_suite,
-    run_eval,
-)
 from tripwire.findings import Finding, Severity, report_dict, verdict_of
-from tripwire.reference import CORPUS_DIR
-from tripwire.sandbox import Limits, Sandbox, SandboxUnavailable
-from tripwire.stats import Margin, items_for_mean_shift, items_for_pass_rate_drop
+
+if TYPE_CHECKING:
+    from tripwire.evals import EvalRun, ReferenceCheck, RunComparison
+    from tripwire.stats import Margin
 
 app = typer.Typer(no_args_is_help=True, help="Evaluate models on code suites.")
 
@@ -183,6 +172,18 @@ def run(
     """Score a model's completions by executing them in the sandbox; pass@k, per-sample results,
     a run manifest in the registry. Every run first checks that the suite's reference solutions
     pass on this machine. An interrupted run resumes when run again with the same arguments."""
+    from tripwire.artifacts import cache_dir
+    from tripwire.evals import (
+        GenerationConfig,
+        ReferenceCheckFailed,
+        backend_from_spec,
+        check_references,
+        get_suite,
+        run_eval,
+    )
+    from tripwire.reference import CORPUS_DIR
+    from tripwire.sandbox import Limits, Sandbox, SandboxUnavailable
+
     ks = parse_ks(k)
     if model is None and not check_only:
         raise BadInputError("MODEL", "missing (e.g. samples:completions.jsonl)")
@@ -250,6 +251,8 @@ COMPARE_EPILOG = (
 
 
 def _margins(values: list[str]) -> dict[str, Margin]:
+    from tripwire.stats import Margin
+
     out: dict[str, Margin] = {}
     for v in values:
         metric, sep, amount = v.rpartition("=")
@@ -291,6 +294,8 @@ def compare(
     cannot rule that out (with the minimum detectable effect), pass otherwise. Exit 1 on
     regression.
     """
+    from tripwire.evals import compare_runs
+
     if correction not in ("holm", "bh", "none"):
         raise BadInputError("--correction", f"expected holm, bh or none, got {correction!r}")
     if method not in ("t", "bootstrap"):
@@ -362,6 +367,8 @@ def power(
     json_path: Path | None = typer.Option(None, "--json", help="Write JSON ('-': stdout)."),
 ) -> None:
     """How many items a comparison needs to detect a given drop, paired vs unpaired."""
+    from tripwire.stats import items_for_mean_shift, items_for_pass_rate_drop
+
     try:
         if metric == "pass":
             disc = discordance if discordance is not None else min(1.0, 2 * drop)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from tripwire.cli._output import command_line, context, emit_json, err, out, progress_bar, quiet
-from tripwire.reference import BuildResult, build_reference
+
+if TYPE_CHECKING:
+    from tripwire.reference import BuildResult
 
 app = typer.Typer(no_args_is_help=True, help="The reference code corpus and small code model.")
 
@@ -37,11 +40,13 @@ def render_table(result: BuildResult) -> Table:
 
 
 def run_build(ctx: typer.Context, profile: str, out_dir: Path | None, seed: int,
-              json_path: Path | None) -> BuildResult:  # fmt: skip
+              json_path: Path | None, rescan: bool = False) -> BuildResult:  # fmt: skip
     """Build, register, and print; shared by `reference build` and `demo`."""
+    from tripwire.reference import build_reference
+
     with progress_bar(not quiet(json_path)) as progress:
         result = build_reference(
-            profile, out_dir, seed=seed, progress=progress, command=command_line()
+            profile, out_dir, seed=seed, progress=progress, command=command_line(), rescan=rescan
         )
     context(ctx).registry().register(result.manifest, result.path)
     for lang, why in result.skipped.items():
@@ -64,10 +69,18 @@ def build(
     json_path: Path | None = typer.Option(
         None, "--json", help="Write the table as JSON ('-': stdout)."
     ),
+    rescan: bool = typer.Option(
+        False,
+        "--rescan",
+        help="Scan the machine for source files again instead of reusing "
+        "the corpus pinned by the first build (gives a different model if files changed).",
+    ),
 ) -> None:
     """Build the reference corpus and model (cached by corpus + config hash).
 
     The corpus is real source code found on this machine (Python standard library, npm's
     JavaScript, C headers, Perl modules, shell scripts), split by file into train and held-out.
+    The first build pins the corpus in the cache, so installing packages later does not change
+    the reference model.
     """
-    run_build(ctx, profile, out_dir, seed, json_path)
+    run_build(ctx, profile, out_dir, seed, json_path, rescan)

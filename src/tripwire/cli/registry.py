@@ -7,8 +7,16 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from tripwire.artifacts import ArtifactKind, Manifest, ensure_manifest
-from tripwire.cli._output import command_line, context, emit_json, out, quiet
+from tripwire.artifacts import (
+    KNOWN_GOOD,
+    ROLLBACK,
+    ArtifactKind,
+    Manifest,
+    Registry,
+    ensure_manifest,
+)
+from tripwire.cli._output import command_line, context, emit_json, err, out, progress_bar, quiet
+from tripwire.errors import BadInputError
 
 app = typer.Typer(no_args_is_help=True, help="The registry of artifacts and their lineage.")
 
@@ -88,3 +96,118 @@ def add(
     if not quiet(json_path):
         out.print(f"registered {manifest.kind} {manifest.name} id {manifest.id}")
     emit_json(json_path, manifest.to_dict())
+
+
+@app.command("mark-good", epilog="Example: tripwire registry mark-good ./models/v1 --line prod")
+def mark_good(
+    ctx: typer.Context,
+    model: str = typer.Argument(..., help="Model directory, or registered id / prefix / name."),
+    line: str = typer.Option("", help="Release line (e.g. prod, canary); empty: the default."),
+    note: str = typer.Option("", help="Why it is good (e.g. the gate run)."),
+    json_path: Path | None = typer.Option(None, "--json", help="Write JSON ('-': stdout)."),
+) -> None:
+    """Mark a model version known-good: the target of later rollbacks and bisections."""
+    reg = context(ctx).registry()
+    artifact_id = _resolve(reg, model)
+    mark = reg.mark(artifact_id, KNOWN_GOOD, line=line, note=note)
+    if not quiet(json_path):
+        out.print(f"{reg.get(artifact_id).manifest.name} ({artifact_id[:12]}) marked known-good")
+    emit_json(json_path, mark.__dict__)
+
+
+@app.command("last-good", epilog="Example: tripwire registry last-good --line prod --json -")
+def last_good(
+    ctx: typer.Context,
+    line: str | None = typer.Option(None, help="Only this release line."),
+    json_path: Path | None = typer.Option(None, "--json", help="Write JSON ('-': stdout)."),
+) -> None:
+    """Print the version most recently marked known-good (exit 1 if there is none)."""
+    good = context(ctx).registry().last_good(line)
+    if good is None:
+        err.print("no version is marked known-good" + (f" in line {line}" if line else ""))
+        emit_json(json_path, {"last_good": None})
+        raise typer.Exit(1)
+    data = {"id": good.id, "name": good.manifest.name, "path": good.path}
+    if not quiet(json_path):
+        out.print(f"{good.manifest.name}  id {good.id[:12]}  path {good.path or '-'}")
+    emit_json(json_path, {"last_good": data})
+
+
+@app.command(epilog="Example: tripwire registry bisect --good v1 --bad v5 --policy gate.toml")
+def bisect(
+    ctx: typer.Context,
+    good: str = typer.Option(..., help="A version that passes (id, prefix, name or directory)."),
+    bad: str = typer.Option(..., help="A later version that fails the gate."),
+    policy: Path | None = typer.Option(None, help="Gate policy TOML."),
+    json_path: Path | None = typer.Option(None, "--json", help="Write JSON ('-': stdout)."),
+) -> None:
+    """Binary-search the registered lineage from GOOD to BAD for the first version the gate
+    blocks; each step is a gate run against GOOD (cached by artifact hash)."""
+    from tripwire.gate import Policy, gate
+    from tripwire.gate import bisect as run_bisect
+
+    reg = context(ctx).registry()
+    pol = Policy.from_toml(policy) if policy else Policy()
+    with progress_bar(not quiet(json_path)) as progress:
+
+        def judge(base: Path, cand: Path) -> str:
+            return str(gate(base, cand, policy=pol, registry=reg, progress=progress).verdict)
+
+        result = run_bisect(reg, _resolve(reg, good), _resolve(reg, bad), judge)
+    if not quiet(json_path):
+        t = Table(title=f"bisect: {result.gate_runs} gate runs over {len(result.chain)} versions")
+        for col in ("#", "version", "id", "verdict"):
+            t.add_column(col)
+        first = (result.first_bad or {}).get("id")
+        for i, node in enumerate(result.chain):
+            label = node["verdict"] or "(not gated)"
+            name = (
+                f"[bold red]{node['name']}[/] <- first bad" if node["id"] == first else node["name"]
+            )
+            t.add_row(str(i), name, node["id"][:12], label)
+        out.print(t)
+    emit_json(json_path, result.to_dict())
+    if result.first_bad is None:
+        err.print("the bad version passes the gate against the good one: nothing to bisect")
+
+
+@app.command(epilog="Example: tripwire registry rollback --to v1 --note 'python regression in v3'")
+def rollback(
+    ctx: typer.Context,
+    to: str | None = typer.Option(
+        None, "--to", help="Version to roll back to (default: the last known-good)."
+    ),
+    line: str = typer.Option("", help="Release line."),
+    note: str = typer.Option("", help="Why (recorded with the decision)."),
+    json_path: Path | None = typer.Option(None, "--json", help="Write JSON ('-': stdout)."),
+) -> None:
+    """Record a rollback decision and print what to deploy."""
+    reg = context(ctx).registry()
+    if to is None:
+        good = reg.last_good(line or None)
+        if good is None:
+            raise BadInputError("--to", "no version given and none is marked known-good")
+        target = good
+    else:
+        target = reg.get(_resolve(reg, to))
+    if KNOWN_GOOD not in {m.mark for m in reg.marks(target.id)}:
+        err.print(f"[yellow]warning:[/] {target.manifest.name} was never marked known-good")
+    mark = reg.mark(target.id, ROLLBACK, line=line, note=note)
+    data = {
+        "deploy": {"id": target.id, "name": target.manifest.name, "path": target.path},
+        "decision": mark.__dict__,
+    }
+    if not quiet(json_path):
+        out.print(f"roll back to [bold]{target.manifest.name}[/] (id {target.id[:12]})")
+        out.print(f"deploy: {target.path or '(path not recorded)'}")
+    emit_json(json_path, data)
+
+
+def _resolve(reg: Registry, ref: str) -> str:
+    """A registered id from an id, prefix, name, or a directory (registered on the fly)."""
+    path = Path(ref)
+    if path.exists():
+        manifest = ensure_manifest(path, ArtifactKind.MODEL)
+        reg.register(manifest, path)
+        return manifest.id
+    return reg.get(ref).id

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from tripwire.artifacts import ArtifactKind, ensure_manifest
 from tripwire.cli._output import command_line, context, emit_json, out, progress_bar, quiet
 from tripwire.findings import Finding, Verdict
-from tripwire.tokens import AuditReport, audit, audit_model, repair
+
+if TYPE_CHECKING:
+    from tripwire.tokens import AuditReport
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -80,6 +82,8 @@ def audit_cmd(
     Exit 0 on pass or warnings, 1 when a finding blocks, 2 on bad input. With one checkpoint,
     report structural problems and tokens that look under-trained from the weights alone.
     """
+    from tripwire.tokens import audit, audit_model
+
     with progress_bar(not quiet(json_path)) as progress:
         if candidate is None:
             report = audit_model(baseline, corpus=corpus or (), progress=progress)
@@ -114,6 +118,9 @@ def repair_cmd(
     inputs as parents and audited again; exit 1 when that audit still blocks (for example a
     changed normalizer, which no embedding surgery can fix).
     """
+    from tripwire.artifacts import ArtifactKind, ensure_manifest
+    from tripwire.tokens import audit, repair
+
     with progress_bar(not quiet(json_path)) as progress:
         result = repair(baseline, candidate, out_dir, command=command_line(), progress=progress)
         report = audit(baseline, result.path, progress=progress)

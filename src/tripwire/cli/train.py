@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -11,9 +11,9 @@ from rich.table import Table
 from tripwire.cli._output import command_line, context, emit_json, err, out, progress_bar, quiet
 from tripwire.errors import BadInputError
 from tripwire.findings import Severity, report_dict, verdict_of
-from tripwire.reference import CORPUS_DIR
-from tripwire.stats import Margin, SliceComparison
-from tripwire.train import TrainConfig, finetune, forgetting_report, retention_findings
+
+if TYPE_CHECKING:
+    from tripwire.stats import SliceComparison
 
 app = typer.Typer(no_args_is_help=True, help="Fine-tune with forgetting control.")
 
@@ -46,6 +46,8 @@ def retention_table(comparisons: list[SliceComparison], targets: list[str]) -> T
 
 
 def _eval_corpus(base: Path, given: Path | None) -> Path | None:
+    from tripwire.reference import CORPUS_DIR
+
     if given is not None:
         if not (given / CORPUS_DIR / "heldout.jsonl").is_file():
             raise BadInputError(given, f"not a reference model (no {CORPUS_DIR}/heldout.jsonl)")
@@ -110,6 +112,9 @@ def finetune_cmd(
     Exit 0 when no language outside the data's own regressed, 1 when one did (the checkpoint is
     written either way), 2 on bad input (tokenizer mismatch, data the audit blocks, ...).
     """
+    from tripwire.stats import Margin
+    from tripwire.train import TrainConfig, finetune, forgetting_report, retention_findings
+
     config = TrainConfig(
         method=method,
         regularizer=regularizer,

@@ -13,6 +13,7 @@ import inspect
 import io
 import itertools
 import random
+import re
 import signal
 import symtable
 import textwrap
@@ -111,6 +112,7 @@ _IMPURE = frozenset(
     }
 )
 _CALL_SECONDS = 0.2
+_ADDRESS = re.compile(r"id=\d{6,}|0x[0-9a-f]{6,}")
 _MUTATIONS = {
     "+": "-",
     "-": "+",
@@ -161,6 +163,8 @@ def _self_contained(src: str, name: str) -> bool:
 
 def _literal(value: object) -> str | None:
     text = repr(value)
+    if _ADDRESS.search(text):
+        return None  # an object's id or address differs in the process that runs the test
     try:
         return text if ast.literal_eval(text) == value and len(text) < 200 else None
     except (ValueError, SyntaxError, MemoryError, RecursionError):
@@ -265,18 +269,49 @@ def mutants(src: str, rng: random.Random, tries: int = 4) -> list[str]:
     return out
 
 
+# Mining calls real stdlib functions on made-up inputs; a few of them build gigantic values in C
+# code no alarm can interrupt (found by OOM-killed test workers), so it runs in a child process
+# with its own memory and CPU limits, where such a call fails alone with MemoryError.
+_MINING_MEMORY = 3 << 30
+_MINING_CPU_SECONDS = 300
+
+
+def _mine_isolated() -> None:
+    """Child-process entry: limit memory and CPU, mine, print JSON on stdout."""
+    import json
+    import resource
+    import sys
+
+    resource.setrlimit(resource.RLIMIT_AS, (_MINING_MEMORY, _MINING_MEMORY))
+    resource.setrlimit(resource.RLIMIT_CPU, (_MINING_CPU_SECONDS, _MINING_CPU_SECONDS))
+    sys.stdout.write(json.dumps([f.__dict__ for f in testable_functions()]))
+
+
 def cached_testable_functions() -> list[TestableFunction]:
     """``testable_functions()``, cached per interpreter version (mining takes ~20 s)."""
     import json
+    import subprocess
     import sys
 
+    from filelock import FileLock
+
     from tripwire.artifacts import cache_dir, write_json_atomic
+    from tripwire.errors import BadInputError
 
     path = cache_dir() / "data" / f"testable-{sys.version_info[0]}.{sys.version_info[1]}-v1.json"
-    try:
-        return [TestableFunction(**d) for d in json.loads(path.read_text())]
-    except (OSError, ValueError, TypeError):
-        pass
-    found = testable_functions()
-    write_json_atomic(path, [f.__dict__ for f in found])
-    return found
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path) + ".lock"):  # concurrent audits wait for one mining run
+        try:
+            return [TestableFunction(**d) for d in json.loads(path.read_text())]
+        except (OSError, ValueError, TypeError):
+            pass
+        code = "from tripwire.data._testable import _mine_isolated; _mine_isolated()"
+        proc = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=False
+        )
+        if proc.returncode != 0:
+            last = (proc.stderr.strip().splitlines() or ["killed"])[-1]
+            raise BadInputError("testable functions", f"mining the standard library failed: {last}")
+        found = [TestableFunction(**d) for d in json.loads(proc.stdout)]
+        write_json_atomic(path, [f.__dict__ for f in found])
+        return found

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tripwire.artifacts import Registry
 from tripwire.progress import Progress, no_progress
 
 
@@ -18,6 +19,8 @@ class StageContext:
     workdir: Path
     """A directory the stage may write into (kept between runs, so stages can cache)."""
     progress: Progress = no_progress
+    registry: Registry | None = None
+    """Where the demo records every model version it makes (its own database by default)."""
 
 
 @dataclass(frozen=True)

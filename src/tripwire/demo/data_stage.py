@@ -12,8 +12,22 @@ from tripwire.data import (
     render_report,
 )
 from tripwire.data import audit as run_audit
+from tripwire.demo._gating import gate_line, gate_pair, tuned
 from tripwire.demo._stage import StageContext, StageResult
 from tripwire.reference import load_reference_corpus
+from tripwire.train import TrainConfig
+
+# A careful-looking fine-tune (low rate, half the batches replayed from general code): the only
+# thing wrong with the bad release is its data.
+MILD = TrainConfig(
+    learning_rate=5e-4,
+    steps=40,
+    batch_size=8,
+    context=128,
+    warmup_steps=5,
+    checkpoint_every=20,
+    replay_ratio=0.5,
+)
 
 RECALL_REQUIRED = 0.95
 FALSE_REMOVAL_ALLOWED = 0.01
@@ -58,20 +72,49 @@ def run(ctx: StageContext) -> StageResult:
     recall_ok = all(found[f] >= RECALL_REQUIRED * total[f] and total[f] for f in FAULT_KINDS)
     removal_ok = false_removals <= FALSE_REMOVAL_ALLOWED * clean
     ctx.progress("data", 3, 3)
+    # The incident: the experimental set trained on as it was (the lines that did not even parse
+    # were dropped by the loader), bypassing the audit. The remedy: retrain on the audited copy.
+    trainable = work / "experimental.jsonl"
+    trainable.write_text(
+        "".join(i.line + "\n" for i in planted.items if i.fault != "bad_format"), encoding="utf-8"
+    )
+    bad = tuned(ctx, trainable, work / "v2-data", MILD, allow_unaudited=True)
+    fixed = tuned(ctx, work / "clean.jsonl", work / "v2-data-clean", MILD)
+    gates = {"candidate": gate_pair(ctx, ctx.reference, bad),
+             "remedy": gate_pair(ctx, ctx.reference, fixed)}  # fmt: skip
+    rc = gates["candidate"]["root_cause"] or {}
+    gated = (
+        gates["candidate"]["verdict"] == "block"
+        and rc.get("source") == "data"
+        and gates["remedy"]["verdict"] != "block"
+    )
     return StageResult(
         name="data",
         title="Fine-tuning data audit (bug 2: broken, duplicated and benchmark-leaking code)",
-        ok=recall_ok and removal_ok,
+        ok=recall_ok and removal_ok and gated,
         lines=[
             f"{len(planted.items)} records: {clean} clean, {sum(total.values())} with a planted "
             f"fault; the audit kept {result.kept}",
             f"planted faults found: {sum(found.values())}/{sum(total.values())}; clean records "
             f"wrongly removed: {false_removals}/{clean}",
             f"report: {work / 'audit.html'}  clean set: {work / 'clean.jsonl'}",
+            gate_line("on the fine-tune on the experimental set", gates["candidate"]),
+            gate_line("on the retrain on the audited set", gates["remedy"]),
         ],
         columns=["planted fault", "planted", "found", "recall"],
         rows=table,
         data={
+            "gates": gates,
+            "injected": (
+                f"fine-tune on an experimental set of {len(planted.items)} records, "
+                f"{sum(total.values())} of them broken, duplicated, mislabelled or leaking "
+                "benchmark items (audit bypassed)"
+            ),
+            "remedy": (
+                f"tripwire data audit {trainable} --clean {work / 'clean.jsonl'} && "
+                f"tripwire train finetune {ctx.reference} --data {work / 'clean.jsonl'} "
+                f"--out {fixed}"
+            ),
             "records": len(planted.items),
             "clean": clean,
             "false_removals": false_removals,

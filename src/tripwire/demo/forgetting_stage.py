@@ -5,15 +5,13 @@ confidence intervals. The same fine-tune under LwF passes while keeping most of 
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
-from tripwire.artifacts import ArtifactKind, Manifest, ensure_manifest
+from tripwire.demo._gating import DEMO_POLICY, gate_line, gate_pair, tuned
 from tripwire.demo._stage import StageContext, StageResult
-from tripwire.errors import BadInputError
-from tripwire.stats import Margin, SliceComparison
-from tripwire.train import RetentionScorer, TrainConfig, finetune, reference_language_data
+from tripwire.train import TrainConfig, reference_language_data
 
 TARGET = "python"
 # One language, a high learning rate, no protection: what the incident's fine-tune did.
@@ -27,35 +25,31 @@ AGGRESSIVE = TrainConfig(
 )
 CONTROLLED = replace(AGGRESSIVE, regularizer="lwf", lwf_alpha=2.0, lwf_temperature=2.0)
 # The demo's release policy: another language may get at most 5% worse in bits per byte.
-MARGIN = Margin(0.05, relative=True)
-CHUNKS_PER_LANGUAGE = 150
+MARGIN = DEMO_POLICY.suites[0].margins["bits_per_byte"]
 MOST_OF_THE_GAIN = 0.6
 
 
-def _tuned(ctx: StageContext, data: Path, name: str, config: TrainConfig) -> Path:
-    """Fine-tune once; later runs reuse the checkpoint while base and config are unchanged."""
-    out = ctx.workdir / "forgetting" / name
-    base_id = ensure_manifest(ctx.reference, ArtifactKind.MODEL).id
-    try:
-        notes = Manifest.read(out).notes.get("train", {})
-        if notes.get("config") == config.to_dict() and notes.get("base", {}).get("id") == base_id:
-            return out
-    except BadInputError:
-        pass
-    finetune(ctx.reference, data, out, config, allow_unaudited=True, progress=ctx.progress)
-    return out
-
-
-def _gain(cs: list[SliceComparison]) -> float:
+def _gain(cs: list[SimpleNamespace]) -> float:
     c = next(c for c in cs if c.slice == TARGET)
     return -c.delta / c.baseline
 
 
-def _cells(cs: list[SliceComparison]) -> list[str]:
+def _cells(cs: list[SimpleNamespace]) -> list[str]:
     return [
         f"{c.delta / c.baseline:+.1%} [{c.ci_low / c.baseline:+.1%}, "
         f"{c.ci_high / c.baseline:+.1%}] {c.status}"
         for c in cs
+    ]
+
+
+def _languages(gate: dict) -> list[SimpleNamespace]:
+    """The gate's per-language retention slices, named by language."""
+    return [
+        SimpleNamespace(**{**s, "slice": s["slice"].partition("=")[2]})
+        for e in gate["evals"]
+        if e["suite"] == "retention"
+        for s in e["slices"]
+        if s["slice"].startswith("language=")
     ]
 
 
@@ -64,28 +58,41 @@ def run(ctx: StageContext) -> StageResult:
     work = ctx.workdir / "forgetting"
     work.mkdir(parents=True, exist_ok=True)
     data = reference_language_data(ctx.reference, TARGET, work / f"{TARGET}.jsonl")
-    plain = _tuned(ctx, data, "aggressive", AGGRESSIVE)
-    lwf = _tuned(ctx, data, "controlled", CONTROLLED)
-    scorer = RetentionScorer(ctx.reference, max_chunks=CHUNKS_PER_LANGUAGE, progress=ctx.progress)
-    chunks = scorer.chunks
-    results = {"aggressive": scorer.compare(plain, MARGIN), "lwf": scorer.compare(lwf, MARGIN)}
+    plain = tuned(ctx, data, work / "v2-narrow", AGGRESSIVE)
+    lwf = tuned(ctx, data, work / "v2-narrow-lwf", CONTROLLED)
+    gates = {"candidate": gate_pair(ctx, ctx.reference, plain),
+             "remedy": gate_pair(ctx, ctx.reference, lwf)}  # fmt: skip
+    rc = gates["candidate"]["root_cause"] or {}
+    gated = (
+        gates["candidate"]["verdict"] == "block"
+        and rc.get("source") == "eval"
+        and gates["remedy"]["verdict"] != "block"
+    )
+    # The gate's retention comparison is the evidence: per language, paired by chunk.
+    results = {
+        "aggressive": _languages(gates["candidate"]),
+        "lwf": _languages(gates["remedy"]),
+    }
+    n_chunks = sum(c.n for c in results["aggressive"])
     forgot = {
         name: [c.slice for c in cs if c.slice != TARGET and c.regressed]
         for name, cs in results.items()
     }
     kept = _gain(results["lwf"]) / max(_gain(results["aggressive"]), 1e-9)
-    ok = bool(forgot["aggressive"]) and not forgot["lwf"] and kept >= MOST_OF_THE_GAIN
+    ok = gated and bool(forgot["aggressive"]) and not forgot["lwf"] and kept >= MOST_OF_THE_GAIN
     langs = [c.slice for c in results["aggressive"]]
     lines = [
         f"narrow fine-tune: {TARGET} only, peak lr {AGGRESSIVE.learning_rate:g}, "
         f"{AGGRESSIVE.steps} steps of {AGGRESSIVE.batch_size} x {AGGRESSIVE.context} tokens",
-        f"compared with the base on held-out bits/byte, {sum(map(len, chunks.values()))} chunks "
+        f"compared with the base on held-out bits/byte, {n_chunks} chunks "
         f"paired, clustered by file, Holm across languages; margin {MARGIN}",
         f"aggressive: {TARGET} {-_gain(results['aggressive']):+.1%}; regressed: "
         f"{', '.join(forgot['aggressive']) or 'none'}",
         f"with LwF (alpha {CONTROLLED.lwf_alpha:g}, T {CONTROLLED.lwf_temperature:g}): "
         f"{TARGET} {-_gain(results['lwf']):+.1%} ({kept:.0%} of the gain); regressed: "
         f"{', '.join(forgot['lwf']) or 'none'}",
+        gate_line("on the narrow fine-tune", gates["candidate"]),
+        gate_line("on the retrain with LwF", gates["remedy"]),
     ]
     mean_other = {
         name: float(np.mean([c.delta / c.baseline for c in cs if c.slice != TARGET]))
@@ -99,11 +106,20 @@ def run(ctx: StageContext) -> StageResult:
         columns=["fine-tune", *(f"{lang} change [90% CI] status" for lang in langs)],
         rows=[[name, *_cells(cs)] for name, cs in results.items()],
         data={
+            "gates": gates,
+            "injected": (
+                f"aggressive narrow fine-tune: {TARGET} only, lr {AGGRESSIVE.learning_rate:g}, "
+                f"{AGGRESSIVE.steps} steps, no forgetting control"
+            ),
+            "remedy": (
+                f"tripwire train finetune {ctx.reference} --data {data} --out {lwf} "
+                f"--lr {CONTROLLED.learning_rate:g} --steps {CONTROLLED.steps} --regularizer lwf"
+            ),
             "target": TARGET,
             "margin": str(MARGIN),
             "models": {"aggressive": str(plain), "lwf": str(lwf)},
             "configs": {"aggressive": AGGRESSIVE.to_dict(), "lwf": CONTROLLED.to_dict()},
-            "comparisons": {k: [c.to_dict() for c in cs] for k, cs in results.items()},
+            "comparisons": {k: [vars(c) for c in cs] for k, cs in results.items()},
             "regressed": forgot,
             "gain_kept": kept,
             "mean_forgetting": mean_other,

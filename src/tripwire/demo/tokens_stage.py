@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tripwire.artifacts import ArtifactKind, ensure_manifest, write_json_atomic
+from tripwire.artifacts import ArtifactKind, Manifest, ensure_manifest, write_json_atomic
+from tripwire.demo._gating import gate_line, gate_pair, register
 from tripwire.demo._stage import StageContext, StageResult
 from tripwire.findings import Verdict
 from tripwire.reference import heldout_losses
@@ -57,9 +58,29 @@ def run(ctx: StageContext) -> StageResult:
     ref = ctx.reference
     rotated = list(dict.fromkeys([*KEYWORDS, *frequent_tokens(ref, FREQUENT)]))
     fault = tokenizer_update(ref, work / "candidate", add=ADDED, rotate=rotated)
+    # The broken release: the reference's tokenizer updated in place, weights untouched.
+    Manifest.build(
+        fault.path,
+        ArtifactKind.MODEL,
+        name="v2-tokenizer-update",
+        parents=[ensure_manifest(ref, ArtifactKind.MODEL).id],
+        command="tokenizer update without embedding remap (demo bug 1)",
+    ).write(fault.path)
+    register(ctx, fault.path)
     before = audit(ref, fault.path, progress=ctx.progress)
     fixed = repair(ref, fault.path, work / "repaired", progress=ctx.progress)
     after = audit(ref, fixed.path, progress=ctx.progress)
+    register(ctx, fixed.path)
+    gates = {
+        "candidate": gate_pair(ctx, ref, fault.path),
+        "remedy": gate_pair(ctx, ref, fixed.path),
+    }
+    rc = gates["candidate"]["root_cause"] or {}
+    gated = (
+        gates["candidate"]["verdict"] == "block"
+        and rc.get("source") == "tokens"
+        and gates["remedy"]["verdict"] != "block"
+    )
     ctx.progress("held-out", 0, 3)
     base_loss = _cached_baseline(ref, work)
     ctx.progress("held-out", 1, 3)
@@ -70,7 +91,13 @@ def run(ctx: StageContext) -> StageResult:
     flagged = {i for f in before.findings if f.severity == "block" for i in f.token_ids}
     caught = before.verdict is Verdict.BLOCK and set(fault.token_ids) <= flagged
     recovered = repaired_loss <= base_loss * (1 + REPAIRED_TOLERANCE)
-    ok = caught and after.verdict is not Verdict.BLOCK and recovered and broken_loss > repaired_loss
+    ok = (
+        caught
+        and gated
+        and after.verdict is not Verdict.BLOCK
+        and recovered
+        and broken_loss > repaired_loss
+    )
     plan = fixed.plan["input"]
     lines = [
         f"tokenizer update: {len(ADDED)} code tokens added with random rows, ids of "
@@ -81,6 +108,8 @@ def run(ctx: StageContext) -> StageResult:
         f"repair: {len(plan['copied'])} rows copied back by token string, "
         f"{len(plan['synthesised'])} synthesised from their pieces -> {fixed.path}",
         f"audit after repair: {after.verdict}",
+        gate_line("on the update", gates["candidate"]),
+        gate_line("on the repaired model", gates["remedy"]),
     ]
     rows = [
         [
@@ -103,6 +132,12 @@ def run(ctx: StageContext) -> StageResult:
         columns=["model", "audit", "held-out bits/byte", "vs baseline"],
         rows=rows,
         data={
+            "gates": gates,
+            "injected": (
+                f"tokenizer update: {len(ADDED)} code tokens added, ids of {len(rotated)} tokens "
+                "reassigned; embedding table not remapped"
+            ),
+            "remedy": f"tripwire tokens repair {ref} {fault.path} --out {fixed.path}",
             "broken": {"path": str(fault.path), "audit": before.to_dict()},
             "repaired": {
                 "path": str(fixed.path),

@@ -128,11 +128,15 @@ def compare_runs(
     candidate: str | Path,
     *,
     margins: dict[str, Margin] | None = None,
+    slice_margins: dict[tuple[str, str], Margin] | None = None,
     alpha: float = 0.05,
     correction: Correction = "holm",
     method: Method = "t",
 ) -> RunComparison:
-    """Paired per-slice verdicts for every metric of the suite (see ``tripwire.stats``)."""
+    """Paired per-slice verdicts for every metric of the suite (see ``tripwire.stats``).
+
+    ``slice_margins`` maps ``(metric, slice)`` to a margin that overrides ``margins`` there.
+    """
     base, cand = load_run(baseline), load_run(candidate)
     _check_comparable(base, cand)
     suite = str(base.identity["suite"])
@@ -145,8 +149,9 @@ def compare_runs(
     ordered = [base.results[k] for k in keys]
     comparisons: list[SliceComparison] = []
     for metric, spec in specs.items():
-        margin = (margins or {}).get(metric) or Margin.parse(spec.default_margin)
+        metric_margin = (margins or {}).get(metric) or Margin.parse(spec.default_margin)
         for key in _slice_keys(ordered):
+            margin = (slice_margins or {}).get((metric, key), metric_margin)
             pairs = [
                 (base.results[k], cand.results[k])
                 for k in keys

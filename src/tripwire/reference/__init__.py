@@ -13,6 +13,7 @@ from tripwire.reference._degrade import characteristic_tokens, degrade_language
 from tripwire.reference._heldout import HeldoutLoss, encode_stream, model_nats, stream_windows
 from tripwire.reference._profiles import PROFILES, Profile
 from tripwire.reference._score import heldout_losses
+from tripwire.reference._snapshot import pinned_corpus
 
 __all__ = [
     "CORPUS_DIR",
@@ -33,5 +34,6 @@ __all__ = [
     "heldout_losses",
     "load_reference_corpus",
     "model_nats",
+    "pinned_corpus",
     "stream_windows",
 ]

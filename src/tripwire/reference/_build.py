@@ -9,10 +9,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
+
 from tripwire.artifacts import ArtifactKind, Manifest, atomic_path, cache_dir, sha256_json
 from tripwire.errors import BadInputError
 from tripwire.progress import Progress, no_progress
-from tripwire.reference._corpus import Corpus, SourceFile, collect_corpus
+from tripwire.reference._corpus import Corpus, SourceFile
 from tripwire.reference._heldout import (
     encode_stream,
     heldout_bytes,
@@ -21,6 +23,7 @@ from tripwire.reference._heldout import (
     unigram_nats,
 )
 from tripwire.reference._profiles import PROFILES, Profile
+from tripwire.reference._snapshot import pinned_corpus
 
 # Bump when the build procedure changes, so cached models from older code are not reused.
 BUILD_VERSION = 1
@@ -196,32 +199,37 @@ def build_reference(
     seed: int = 0,
     progress: Progress = no_progress,
     command: str | None = None,
+    rescan: bool = False,
 ) -> BuildResult:
     """Build the reference model, reusing the cache when corpus, profile and seed are unchanged.
 
+    The corpus is the snapshot pinned on the first build (``rescan`` scans the machine again).
     The model lives in the cache under its key; with ``out`` it is also copied there (atomically).
+    Concurrent builds of the same model wait for one another instead of training it twice.
     """
     t0 = time.perf_counter()
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     progress("corpus", 0, 1)
-    corpus = collect_corpus(prof.train_bytes, prof.heldout_bytes)
+    corpus = pinned_corpus(prof.train_bytes, prof.heldout_bytes, rescan=rescan)
     if not corpus.train:
         raise BadInputError("reference corpus", "no source code found on this machine")
     progress("corpus", 1, 1)
     key = _cache_key(prof, seed, corpus)
     cached_dir = cache_dir() / "reference" / f"{prof.name}-{key[:16]}"
-    cached = (cached_dir / "tripwire.json").is_file()
-    if not cached:
-        with atomic_path(cached_dir) as tmp:
-            tmp.mkdir()
-            _build_into(tmp, prof, seed, corpus, progress)
-            Manifest.build(
-                tmp,
-                ArtifactKind.MODEL,
-                name=f"reference-{prof.name}",
-                command=command,
-                notes={"reference": {"profile": prof.name, "seed": seed, "cache_key": key}},
-            ).write(tmp)
+    cached_dir.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(cached_dir) + ".lock"):
+        cached = (cached_dir / "tripwire.json").is_file()
+        if not cached:
+            with atomic_path(cached_dir) as tmp:
+                tmp.mkdir()
+                _build_into(tmp, prof, seed, corpus, progress)
+                Manifest.build(
+                    tmp,
+                    ArtifactKind.MODEL,
+                    name=f"reference-{prof.name}",
+                    command=command,
+                    notes={"reference": {"profile": prof.name, "seed": seed, "cache_key": key}},
+                ).write(tmp)
     target = cached_dir
     if out is not None:
         target = Path(out)

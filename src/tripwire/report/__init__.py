@@ -1,6 +1,23 @@
 """HTML reports: one jinja2 environment (autoescaped: record text and model output are
-untrusted), a base layout every report extends, and shared macros (tables, bars, code)."""
+untrusted), a base layout every report extends, and shared macros (tables, bars, code).
 
+The gate's outputs (``render_gate_html``, ``gate_markdown``, ``gate_junit``) and the demo's
+incident report take the plain dicts ``tripwire gate --json`` and ``tripwire demo`` write.
+"""
+
+from tripwire.report._gate_html import render_gate_html, write_gate_html
 from tripwire.report._html import render_html, write_html
+from tripwire.report._incident import render_incident_html, write_incident_html
+from tripwire.report._junit import gate_junit
+from tripwire.report._markdown import gate_markdown
 
-__all__ = ["render_html", "write_html"]
+__all__ = [
+    "gate_junit",
+    "gate_markdown",
+    "render_gate_html",
+    "render_html",
+    "render_incident_html",
+    "write_gate_html",
+    "write_html",
+    "write_incident_html",
+]

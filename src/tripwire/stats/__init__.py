@@ -10,19 +10,37 @@ from tripwire.stats._noninferiority import (
 )
 from tripwire.stats._paired import PairedDiff, mcnemar_exact, paired_bootstrap, paired_diff
 from tripwire.stats._power import PowerPlan, items_for_mean_shift, items_for_pass_rate_drop
+from tripwire.stats._sequential import (
+    BernoulliCusum,
+    CusumAlarm,
+    CusumRun,
+    bernoulli_cusum,
+    cusum_first_alarm,
+    kl_bernoulli,
+    msprt_p_value,
+    msprt_p_values,
+)
 
 __all__ = [
+    "BernoulliCusum",
     "Correction",
+    "CusumAlarm",
+    "CusumRun",
     "Margin",
     "PairedDiff",
     "PowerPlan",
     "SliceComparison",
     "adjust_p_values",
     "adjust_slices",
+    "bernoulli_cusum",
     "compare_slice",
+    "cusum_first_alarm",
     "items_for_mean_shift",
     "items_for_pass_rate_drop",
+    "kl_bernoulli",
     "mcnemar_exact",
+    "msprt_p_value",
+    "msprt_p_values",
     "overall_verdict",
     "paired_bootstrap",
     "paired_diff",

@@ -1,0 +1,116 @@
+"""`tripwire gate`: one release decision for a candidate model against its baseline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from tripwire.artifacts import write_text_atomic
+from tripwire.cli._output import context, emit_json, err, out, progress_bar, quiet
+
+GATE_EPILOG = (
+    "Example: tripwire gate --baseline ./models/v1 --candidate ./models/v2 --policy gate.toml "
+    "--report gate.html --json gate.json --junit gate.xml --markdown gate.md"
+)
+_COLOUR = {"pass": "green", "warn": "yellow", "block": "red"}
+
+
+def render_summary(result: dict[str, Any]) -> None:
+    """The verdict, what changed, the root cause and the slices that decided it."""
+    verdict = result["verdict"]
+    cached = "  (cached)" if result["cached"] else ""
+    names = f"{result['candidate']['name']} vs {result['baseline']['name']}"
+    out.rule(f"[bold {_COLOUR[verdict]}]{verdict.upper()}[/]  {names}{cached}")
+    changes = result["lineage"]["changes"]
+    out.print("changed: " + ("; ".join(f"{c['component']} ({c['detail']})" for c in changes)
+                              or "nothing"), highlight=False)  # fmt: skip
+    out.print(f"checks: {', '.join(result['checks_run'])}", highlight=False)
+    rc = result["root_cause"]
+    if rc:
+        out.print(f"[bold]root cause[/] ({rc['source']}, {rc['code']}): {rc['message']}",
+                  highlight=False)  # fmt: skip
+        out.print(f"[bold]remedy:[/] {rc['remedy']}", highlight=False, soft_wrap=True)
+    rows = [
+        (e["suite"], s)
+        for e in result["evals"]
+        for s in e["slices"]
+        if s["status"] != "pass" or s["slice"] == "all"
+    ]
+    if rows:
+        t = Table(title="eval slices (all, and any not passing)")
+        for col in ("suite", "metric", "slice", "baseline", "candidate", "delta [CI]", "status"):
+            t.add_column(col)
+        for suite, s in rows:
+            t.add_row(suite, s["metric"], s["slice"], f"{s['baseline']:.4g}",
+                      f"{s['candidate']:.4g}",
+                      f"{s['delta']:+.3g} [{s['ci_low']:+.3g}, {s['ci_high']:+.3g}]",
+                      s["status"])  # fmt: skip
+        out.print(t)
+    others = [f for f in result["findings"] if f["severity"] != "info"]
+    if others:
+        out.print(f"{len(others)} finding(s):")
+        for f in others[:20]:
+            out.print(f"  {f['severity']:<5} {f['code']}: {f['message']}", highlight=False)
+
+
+def write_outputs(
+    result: dict[str, Any],
+    report: Path | None,
+    junit: Path | None,
+    markdown: Path | None,
+) -> None:
+    from tripwire.report import gate_junit, gate_markdown, write_gate_html
+
+    if report:
+        write_gate_html(report, result)
+    if junit:
+        write_text_atomic(junit, gate_junit(result))
+    if markdown:
+        write_text_atomic(markdown, gate_markdown(result))
+
+
+def gate(
+    ctx: typer.Context,
+    baseline: Path = typer.Option(..., help="The model in production (local HF directory)."),
+    candidate: Path = typer.Option(..., help="The model that would replace it."),
+    data: list[Path] = typer.Option(
+        [],
+        help="Training data to audit (JSONL/Parquet); repeatable. The candidate's recorded "
+        "training data is audited anyway when it still exists.",
+    ),
+    policy: Path | None = typer.Option(None, help="Policy TOML (suites, margins, alpha, codes)."),
+    report: Path | None = typer.Option(None, help="Write an HTML report here."),
+    json_path: Path | None = typer.Option(None, "--json", help="Write JSON ('-': stdout)."),
+    junit: Path | None = typer.Option(None, help="Write JUnit XML here (for CI)."),
+    markdown: Path | None = typer.Option(None, help="Write a markdown summary (PR comment)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Re-run every check."),
+) -> None:
+    """Decide whether CANDIDATE may replace BASELINE: pass, warn or block, with the root cause.
+
+    Reads both manifests to see what changed (tokenizer, weights, config, training data and
+    configuration), runs the tokens audit when the tokenizer or embeddings changed, audits the
+    training data, runs the policy's eval suites on both models and compares them slice by slice.
+    Exit 0 on pass or warn, 1 on block, 2 on bad input. Results are cached by artifact hash.
+    """
+    from tripwire.gate import Policy
+    from tripwire.gate import gate as run_gate
+
+    pol = Policy.from_toml(policy) if policy else Policy()
+    registry = context(ctx).registry()
+    with progress_bar(not quiet(json_path)) as progress:
+        result = run_gate(
+            baseline, candidate, data=data, policy=pol, registry=registry, progress=progress,
+            use_cache=not no_cache,
+        )  # fmt: skip
+    d = result.to_dict()
+    write_outputs(d, report, junit, markdown)
+    if not quiet(json_path):
+        render_summary(d)
+        for label, path in (("report", report), ("junit", junit), ("markdown", markdown)):
+            if path:
+                err.print(f"{label}: {path}")
+    emit_json(json_path, d)
+    raise typer.Exit(result.exit_code)

@@ -1,0 +1,147 @@
+"""`tripwire monitor`: the production monitor service, offline replay, and canaries."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from tripwire.cli._output import context, emit_json, err, out, progress_bar, quiet
+
+app = typer.Typer(no_args_is_help=True, help="Production monitoring: ingest, detect, alert.")
+
+_ARL = typer.Option(100_000.0, "--arl", help="Mean events of one metric on one slice between "
+                    "false alarms (sets the CUSUM threshold).")  # fmt: skip
+_WARMUP = typer.Option(500, help="Events per route that set the baseline rates.")
+_METHOD = typer.Option("cusum", help="cusum (threshold from --arl) or msprt (BH across slices).")
+_FDR = typer.Option(0.01, help="msprt: false discovery rate across slices and metrics.")
+
+
+def _detector(arl: float, warmup: int, method: str, fdr: float) -> Any:
+    from tripwire.errors import BadInputError
+    from tripwire.monitor import DetectorConfig
+
+    if method not in ("cusum", "msprt"):
+        raise BadInputError("--method", f"unknown method {method!r} (cusum, msprt)")
+    if arl <= 1 or warmup < 1 or not 0 < fdr < 1:
+        raise BadInputError("--arl/--warmup/--fdr", "need arl > 1, warmup >= 1, 0 < fdr < 1")
+    return DetectorConfig(arl0=arl, warmup=warmup, method=method, fdr=fdr)  # type: ignore[arg-type]
+
+
+@app.command(
+    epilog="Example: tripwire monitor serve --db postgresql+psycopg://mon@db/monitor "
+    "--write-token $W --read-token $R --port 8080"
+)
+def serve(
+    ctx: typer.Context,
+    db: str | None = typer.Option(None, help="Database URL (default: SQLite in the data dir)."),
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8080, help="TCP port."),
+    write_token: list[str] = typer.Option([], envvar="TRIPWIRE_MONITOR_WRITE_TOKENS",
+                                          help="Token that may send events (repeatable)."),
+    read_token: list[str] = typer.Option([], envvar="TRIPWIRE_MONITOR_READ_TOKENS",
+                                         help="Token that may only read (repeatable)."),
+    arl: float = _ARL,
+    warmup: int = _WARMUP,
+    method: str = _METHOD,
+    fdr: float = _FDR,
+) -> None:  # fmt: skip
+    """Run the monitor service: POST /v1/events, /v1/feedback, /v1/deploys; dashboard at /,
+    Prometheus text at /metrics. Without tokens the service is open: keep it on loopback."""
+    import uvicorn
+
+    from tripwire.artifacts import data_dir
+    from tripwire.monitor import ServerConfig, create_app
+
+    url = db or f"sqlite:///{data_dir() / 'monitor.db'}"
+    config = ServerConfig(
+        db_url=url,
+        write_tokens=tuple(t for v in write_token for t in v.split(",") if t),
+        read_tokens=tuple(t for v in read_token for t in v.split(",") if t),
+        detector=_detector(arl, warmup, method, fdr),
+        registry_url=context(ctx).registry().url,
+    )
+    if not config.write_tokens and not config.read_tokens:
+        err.print("[yellow]notice:[/] no tokens given: anyone who can reach the port can write")
+    application = create_app(config)
+    err.print(f"monitor on http://{host}:{port}/ (database {url})")
+    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+
+
+@app.command(epilog="Example: tripwire monitor replay events.jsonl --json alerts.json")
+def replay(
+    ctx: typer.Context,
+    events: Path = typer.Argument(
+        ..., help="Recorded stream (JSONL of events, deploys, feedback)."
+    ),
+    json_path: Path | None = typer.Option(None, "--json", help="Write JSON ('-': stdout)."),
+    arl: float = _ARL,
+    warmup: int = _WARMUP,
+    method: str = _METHOD,
+    fdr: float = _FDR,
+) -> None:
+    """Run the monitor's checks and detectors offline over a recorded stream.
+
+    Exit 1 when any alert is raised.
+    """
+    from tripwire.monitor import replay as run_replay
+
+    config = _detector(arl, warmup, method, fdr)
+    with progress_bar(not quiet(json_path)) as progress:
+        report = run_replay(events, config, context(ctx).registry(), progress)
+    if not quiet(json_path):
+        out.print(f"{report['events']} events, {report['streams']} detector streams, "
+                  f"{len(report['alerts'])} alerts", highlight=False)  # fmt: skip
+        if report["alerts"]:
+            t = Table()
+            for col in ("metric", "slice", "change at", "alarm at", "rate", "rollback to"):
+                t.add_column(col)
+            for a in report["alerts"]:
+                target = a["rollback_target"]["version"] if a["rollback_target"] else "-"
+                rate = f"{a['baseline_rate']:.4f} -> {a['rate_after_change']:.4f}"
+                t.add_row(a["metric"], a["slice_label"], str(a["change_index"]),
+                          str(a["event_index"]), rate, target)  # fmt: skip
+            out.print(t)
+    emit_json(json_path, report)
+    if report["alerts"]:
+        raise typer.Exit(1)
+
+
+@app.command(
+    epilog="Example: tripwire monitor canary --endpoint east=openai:http://10.0.0.5:8000/v1#coder"
+    " --endpoint west=openai:http://10.1.0.5:8000/v1#coder --rounds 12 --every 300"
+    " --out canaries.jsonl"
+)
+def canary(
+    endpoint: list[str] = typer.Option(..., help="NAME=openai:URL#MODEL (repeatable)."),
+    rounds: int = typer.Option(1, min=1, help="How many rounds to run."),
+    every: float = typer.Option(300.0, min=0, help="Seconds between round starts."),
+    out_path: Path | None = typer.Option(None, "--out", help="Append each round to this JSONL."),
+    json_path: Path | None = typer.Option(None, "--json", help="Write JSON ('-': stdout)."),
+) -> None:
+    """Send the canary prompts at temperature 0 to every endpoint on a schedule; check answers
+    and compare them across endpoints and rounds. Exit 1 on any failed or differing answer."""
+    from tripwire.findings import report_dict
+    from tripwire.monitor import Endpoint, run_canaries
+
+    endpoints = [Endpoint.parse(e) for e in endpoint]
+
+    def record(rnd: Any) -> None:
+        if out_path is not None:
+            with out_path.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(rnd.to_dict()) + "\n")
+        if not quiet(json_path):
+            ok = sum(a.ok for a in rnd.answers)
+            out.print(f"{rnd.at}: {ok}/{len(rnd.answers)} canary answers pass, "
+                      f"{len(rnd.findings)} findings", highlight=False)  # fmt: skip
+            for f in rnd.findings:
+                out.print(f"  [{f.severity}] {f.message}", highlight=False)
+
+    done = run_canaries(endpoints, rounds, every, record)
+    findings = [f for r in done for f in r.findings]
+    data = report_dict(findings, rounds=[r.to_dict() for r in done])
+    emit_json(json_path, data)
+    raise typer.Exit(1 if data["verdict"] == "block" else 0)

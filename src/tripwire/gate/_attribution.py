@@ -1,0 +1,128 @@
+"""Root cause: which finding decided the verdict, and the command that fixes it.
+
+Causes upstream of the weights come first: a tokenizer/embedding mismatch explains every eval
+regression it produces, and so does bad training data; an eval regression is the root cause only
+when nothing upstream is wrong. A regression confined to languages the fine-tune did not train on
+is forgetting; one on the trained languages themselves is not, and the remedy is a rollback.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tripwire.findings import Finding, Severity
+from tripwire.gate._lineage import Lineage
+
+_SOURCE_ORDER = ("lineage", "tokens", "data", "eval")
+_TOKEN_REPAIRABLE = {
+    "tokens.rows_remapped",
+    "tokens.output_rows_remapped",
+    "tokens.new_rows_random",
+    "tokens.new_rows_zero",
+    "tokens.new_rows_mean",
+    "tokens.token_ids_beyond_table",
+}
+
+
+@dataclass(frozen=True)
+class RootCause:
+    source: str
+    code: str
+    message: str
+    evidence: dict[str, Any]
+    remedy: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "code": self.code,
+            "message": self.message,
+            "evidence": self.evidence,
+            "remedy": self.remedy,
+        }
+
+
+def _q(path: str | Path) -> str:
+    return shlex.quote(str(path))
+
+
+def _tokens_remedy(f: Finding, baseline: Path, candidate: Path) -> str:
+    if f.code in _TOKEN_REPAIRABLE:
+        out = candidate.with_name(candidate.name + "-repaired")
+        return f"tripwire tokens repair {_q(baseline)} {_q(candidate)} --out {_q(out)}"
+    return (
+        f"restore the baseline's tokenizer files or retrain the embeddings for the changed "
+        f"tokens; inspect with: tripwire tokens audit {_q(baseline)} {_q(candidate)}"
+    )
+
+
+def _data_remedy(f: Finding, lineage: Lineage, baseline: Path) -> str:
+    data = str(f.evidence.get("data") or (lineage.training or {}).get("data", {}).get("path", ""))
+    data = data or "TRAIN.jsonl"
+    clean = Path(data).with_suffix(".clean.jsonl")
+    retrain = (
+        f" && tripwire train finetune {_q(baseline)} --data {_q(clean)} --out ./retrained"
+        if lineage.training
+        else ""
+    )
+    return f"tripwire data audit {_q(data)} --clean {_q(clean)}{retrain}"
+
+
+def _trained_languages(lineage: Lineage) -> set[str]:
+    return set(((lineage.training or {}).get("data") or {}).get("languages") or {})
+
+
+def _eval_remedy(f: Finding, lineage: Lineage, baseline: Path, last_good: str | None) -> str:
+    trained = _trained_languages(lineage)
+    slice_key = str(f.evidence.get("slice", ""))
+    language = slice_key.partition("language=")[2]
+    if lineage.training and trained and language and language not in trained:
+        data = ((lineage.training or {}).get("data") or {}).get("path", "TRAIN.jsonl")
+        return (
+            f"catastrophic forgetting of {language} after a fine-tune on "
+            f"{', '.join(sorted(trained))}: retrain with forgetting control, e.g. "
+            f"tripwire train finetune {_q(baseline)} --data {_q(data)} --out ./retrained "
+            f"--regularizer ewc --replay-ratio 0.3 --lr <lower>"
+        )
+    target = last_good or "<last known-good>"
+    return f"roll back and investigate: tripwire registry rollback --to {target}"
+
+
+def _rank(f: Finding, lineage: Lineage) -> tuple[int, int, float]:
+    source = f.code.split(".", 1)[0]
+    order = _SOURCE_ORDER.index(source) if source in _SOURCE_ORDER else len(_SOURCE_ORDER)
+    # Among eval regressions, forgetting (an untrained language) explains more than a dip on
+    # the trained one, and a bigger effect more than a smaller one.
+    language = str(f.evidence.get("slice", "")).partition("language=")[2]
+    forgotten = 0 if language and language not in _trained_languages(lineage) else 1
+    size = -abs(float(f.evidence.get("delta", 0.0)) / (abs(f.evidence.get("baseline", 1.0)) or 1))
+    return order, forgotten, size
+
+
+def attribute(
+    findings: list[Finding],
+    lineage: Lineage,
+    baseline: Path,
+    candidate: Path,
+    last_good: str | None = None,
+) -> RootCause | None:
+    """The deciding finding (blocking first, else warning) with its remedy; None on a pass."""
+    for severity in (Severity.BLOCK, Severity.WARN):
+        pool = [f for f in findings if f.severity is severity]
+        if not pool:
+            continue
+        f = min(pool, key=lambda f: _rank(f, lineage))
+        source = f.code.split(".", 1)[0]
+        if source == "tokens":
+            remedy = _tokens_remedy(f, baseline, candidate)
+        elif source == "data":
+            remedy = _data_remedy(f, lineage, baseline)
+        elif source == "eval":
+            remedy = _eval_remedy(f, lineage, baseline, last_good)
+        else:
+            remedy = "see the finding"
+        return RootCause(source, f.code, f.message, dict(f.evidence), remedy)
+    return None

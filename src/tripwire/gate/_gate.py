@@ -1,0 +1,247 @@
+"""The release gate: lineage, the checks the change calls for, one verdict with its root cause."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from tripwire.artifacts import (
+    ArtifactKind,
+    Manifest,
+    Registry,
+    cache_dir,
+    ensure_manifest,
+    sha256_json,
+    write_json_atomic,
+)
+from tripwire.errors import BadInputError
+from tripwire.findings import Finding, Severity, Verdict, verdict_of
+from tripwire.gate._attribution import RootCause, attribute
+from tripwire.gate._lineage import Lineage, lineage
+from tripwire.gate._policy import Policy
+from tripwire.progress import Progress, no_progress
+
+# Bump when what the gate checks changes, so cached results from older code are not reused.
+GATE_VERSION = 1
+# Records removed for these reasons mean the data itself is broken, not merely redundant.
+_QUALITY_REASONS = ("syntax_error", "truncated", "failing_tests", "language_mismatch", "not_code")
+
+
+@dataclass(frozen=True)
+class GateResult:
+    verdict: Verdict
+    baseline: dict[str, str]
+    candidate: dict[str, str]
+    policy: Policy
+    lineage: Lineage
+    root_cause: RootCause | None
+    findings: list[Finding]
+    evals: list[dict[str, Any]]
+    checks_run: list[str]
+    cached: bool = False
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        return self.verdict.exit_code
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "verdict": str(self.verdict),
+            "exit_code": self.exit_code,
+            "baseline": self.baseline,
+            "candidate": self.candidate,
+            "policy": self.policy.to_dict(),
+            "lineage": self.lineage.to_dict(),
+            "root_cause": self.root_cause.to_dict() if self.root_cause else None,
+            "findings": [{"source": f.code.split(".", 1)[0], **f.to_dict()} for f in self.findings],
+            "evals": self.evals,
+            "checks_run": self.checks_run,
+            "cached": self.cached,
+            "seconds": round(self.seconds, 2),
+            **self.extra,
+        }
+
+
+def _prefixed(source: str, findings: list[Finding]) -> list[Finding]:
+    return [replace(f, code=f"{source}.{f.code}") for f in findings]
+
+
+def _apply_policy(findings: list[Finding], policy: Policy) -> list[Finding]:
+    out = []
+    for f in findings:
+        if f.code in policy.ignore:
+            continue
+        if f.code in policy.block:
+            f = replace(f, severity=Severity.BLOCK)
+        elif f.code in policy.warn and f.severity is Severity.BLOCK:
+            f = replace(f, severity=Severity.WARN)
+        out.append(f)
+    return out
+
+
+def _tokens_findings(baseline: Path, candidate: Path, progress: Progress) -> list[Finding]:
+    from tripwire.tokens import audit
+
+    return _prefixed("tokens", audit(baseline, candidate, progress=progress).findings)
+
+
+def _data_findings(
+    files: list[Path], policy: Policy, workdir: Path, progress: Progress
+) -> tuple[list[Finding], dict[str, Any]]:
+    from tripwire.data import audit
+
+    result, _ = audit(files, workdir=workdir, progress=progress)
+    findings = _prefixed("data", result.findings())
+    shares = {r: result.by_reason.get(r, 0) / max(result.records, 1) for r in _QUALITY_REASONS}
+    bad = sum(result.by_reason.get(r, 0) for r in _QUALITY_REASONS)
+    share = bad / max(result.records, 1)
+    names = ", ".join(str(p) for p in files)
+    if share > policy.data_max_bad_fraction:
+        worst = max(shares, key=lambda r: shares[r])
+        findings.append(
+            Finding(
+                code="data.quality",
+                severity=Severity.BLOCK,
+                message=(
+                    f"{share:.0%} of the {result.records} training records in {names} are broken "
+                    f"(worst: {shares[worst]:.0%} {worst.replace('_', ' ')}); the policy allows "
+                    f"{policy.data_max_bad_fraction:.0%}"
+                ),
+                evidence={
+                    "data": str(files[0]),
+                    "records": result.records,
+                    "bad_fraction": share,
+                    "by_reason": {r: result.by_reason.get(r, 0) for r in _QUALITY_REASONS},
+                },
+            )
+        )
+    return findings, result.to_dict()
+
+
+def _identity(m: Manifest, path: Path) -> dict[str, str]:
+    return {"path": str(path), "id": m.id, "name": m.name}
+
+
+def _last_good(registry: Registry | None) -> str | None:
+    good = registry.last_good() if registry is not None else None
+    return good.id[:12] if good else None
+
+
+def gate(
+    baseline: str | Path,
+    candidate: str | Path,
+    *,
+    data: list[Path] | tuple[Path, ...] = (),
+    policy: Policy | None = None,
+    registry: Registry | None = None,
+    progress: Progress = no_progress,
+    use_cache: bool = True,
+) -> GateResult:
+    """Decide whether ``candidate`` may replace ``baseline`` under ``policy``."""
+    t0 = time.perf_counter()
+    policy = policy or Policy()
+    baseline, candidate = Path(baseline), Path(candidate)
+    for p in (baseline, candidate):
+        if not p.is_dir():
+            raise BadInputError(p, "not a model directory")
+    progress("lineage", 0, 1)
+    base_m = ensure_manifest(baseline, ArtifactKind.MODEL)
+    cand_m = ensure_manifest(candidate, ArtifactKind.MODEL)
+    line = lineage(base_m, cand_m, registry)
+    progress("lineage", 1, 1)
+    train_data = (line.training or {}).get("data") or {}
+    data_files = [Path(p) for p in data]
+    notes: list[Finding] = []
+    if policy.data_audit and train_data.get("path"):
+        recorded = Path(train_data["path"])
+        if recorded.is_file():
+            data_files.insert(0, recorded)
+        else:
+            notes.append(
+                Finding(
+                    "lineage.training_data_missing",
+                    Severity.WARN,
+                    f"the candidate was trained on {recorded}, which is no longer there; "
+                    f"its data could not be audited",
+                )
+            )
+    data_ids = [ensure_manifest(p, ArtifactKind.DATASET).id for p in data_files]
+    identity = {"v": GATE_VERSION, "base": base_m.id, "cand": cand_m.id, "data": data_ids}
+    key = sha256_json({**identity, "policy": policy.sha256()})
+    cache = cache_dir() / "gate" / f"{key[:24]}.json"
+    if use_cache and cache.is_file():
+        cached = json.loads(cache.read_text(encoding="utf-8"))
+        cached["cached"], cached["seconds"] = True, round(time.perf_counter() - t0, 2)
+        return result_from_dict(cached, policy, line)
+
+    findings = list(notes)
+    checks = ["lineage"]
+    extra: dict[str, Any] = {}
+    tokens_needed = policy.tokens_audit == "always" or (
+        policy.tokens_audit == "auto" and line.changed("tokenizer")
+    )
+    if tokens_needed:
+        checks.append("tokens")
+        findings += _tokens_findings(baseline, candidate, progress)
+    if policy.data_audit and data_files:
+        checks.append("data")
+        found, summary = _data_findings(data_files, policy, cache.with_suffix(".data"), progress)
+        findings += found
+        extra["data_audit"] = summary
+    from tripwire.gate._evals import run_suites
+
+    outcomes, eval_findings = run_suites(policy, baseline, candidate, progress)
+    checks += [f"eval:{o.suite}" for o in outcomes]
+    findings = _apply_policy(findings + eval_findings, policy)
+    result = GateResult(
+        verdict=verdict_of(findings),
+        baseline=_identity(base_m, baseline),
+        candidate=_identity(cand_m, candidate),
+        policy=policy,
+        lineage=line,
+        root_cause=attribute(findings, line, baseline, candidate, _last_good(registry)),
+        findings=findings,
+        evals=[o.to_dict() for o in outcomes],
+        checks_run=checks,
+        seconds=time.perf_counter() - t0,
+        extra=extra,
+    )
+    write_json_atomic(cache, result.to_dict())
+    return result
+
+
+def result_from_dict(d: dict[str, Any], policy: Policy, line: Lineage) -> GateResult:
+    """A cached result back as a GateResult (policy and lineage are the live ones: same hash)."""
+    rc = d.get("root_cause")
+    findings = [
+        Finding(
+            f["code"],
+            Severity(f["severity"]),
+            f["message"],
+            tuple(f.get("token_ids", ())),
+            tuple(f.get("record_ids", ())),
+            f.get("evidence", {}),
+        )
+        for f in d["findings"]
+    ]
+    known = {"verdict", "exit_code", "baseline", "candidate", "policy", "lineage", "root_cause",
+             "findings", "evals", "checks_run", "cached", "seconds"}  # fmt: skip
+    return GateResult(
+        verdict=Verdict(d["verdict"]),
+        baseline=d["baseline"],
+        candidate=d["candidate"],
+        policy=policy,
+        lineage=line,
+        root_cause=RootCause(**rc) if rc else None,
+        findings=findings,
+        evals=d["evals"],
+        checks_run=d["checks_run"],
+        cached=d.get("cached", False),
+        seconds=d.get("seconds", 0.0),
+        extra={k: v for k, v in d.items() if k not in known},
+    )

@@ -1,0 +1,66 @@
+"""Prometheus text exposition of the monitor's counters (no client library needed)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from tripwire.monitor._slices import DIMENSIONS, Slice
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _labels(pairs: dict[str, str]) -> str:
+    return "{" + ",".join(f'{k}="{_escape(v)}"' for k, v in pairs.items()) + "}"
+
+
+class Counters:
+    """What ``/metrics`` exposes; updated as events, feedback and alerts arrive."""
+
+    def __init__(self) -> None:
+        self.events: Counter[Slice] = Counter()
+        self.defects: Counter[tuple[str, Slice]] = Counter()
+        self.feedback: Counter[str] = Counter()
+        self.alerts: Counter[tuple[str, Slice]] = Counter()
+
+    def event(self, sl: Slice, flags: dict[str, bool | None]) -> None:
+        self.events[sl] += 1
+        for metric, v in flags.items():
+            if v:
+                self.defects[(metric, sl)] += 1
+
+    def render(self) -> str:
+        lines = [
+            "# HELP tripwire_monitor_events_total Completions received, per slice.",
+            "# TYPE tripwire_monitor_events_total counter",
+        ]
+        for sl, n in sorted(self.events.items()):
+            lines.append(f"tripwire_monitor_events_total{_labels(sl.to_dict())} {n}")
+        lines += [
+            "# HELP tripwire_monitor_defects_total Completions an online check flagged.",
+            "# TYPE tripwire_monitor_defects_total counter",
+        ]
+        for (metric, sl), n in sorted(self.defects.items()):
+            labels = _labels({"check": metric, **sl.to_dict()})
+            lines.append(f"tripwire_monitor_defects_total{labels} {n}")
+        lines += [
+            "# HELP tripwire_monitor_feedback_total User feedback reports, per triaged category.",
+            "# TYPE tripwire_monitor_feedback_total counter",
+        ]
+        for category, n in sorted(self.feedback.items()):
+            lines.append(f"tripwire_monitor_feedback_total{_labels({'category': category})} {n}")
+        lines += [
+            "# HELP tripwire_monitor_alerts_total Change alerts raised, per metric and slice.",
+            "# TYPE tripwire_monitor_alerts_total counter",
+        ]
+        for (metric, sl), n in sorted(self.alerts.items()):
+            labels = _labels({"metric": metric, **sl.to_dict()})
+            lines.append(f"tripwire_monitor_alerts_total{labels} {n}")
+        return "\n".join(lines) + "\n"
+
+
+def slice_of_alert(alert: dict[str, object]) -> Slice:
+    sl = alert["slice"]
+    assert isinstance(sl, dict)
+    return Slice(*(str(sl[d]) for d in DIMENSIONS))

@@ -1,0 +1,298 @@
+"""The monitor's database: events, feedback, deploys and alerts (SQLAlchemy Core).
+
+SQLite in WAL mode with ``synchronous=FULL`` by default, PostgreSQL (or any SQLAlchemy URL) by
+``--db``. Every write commits before the caller acknowledges it, so an acknowledged event
+survives the process being killed. Defect flags are columns (not JSON) so the dashboard's
+series are one GROUP BY on either database.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from tripwire.errors import BadInputError
+from tripwire.monitor._checks import FLAGS, CheckResult
+from tripwire.monitor._schema import Deploy, Event, Feedback
+from tripwire.monitor._slices import DIMENSIONS, Slice
+
+_meta = MetaData()
+_Seq = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER keys only
+
+
+def _slice_columns(nullable: bool) -> list[Column[Any]]:
+    return [Column(d, String(200), nullable=nullable, index=True) for d in DIMENSIONS]
+
+
+events = Table(
+    "monitor_events", _meta,
+    Column("seq", _Seq, primary_key=True, autoincrement=True),
+    Column("event_id", String(200), nullable=False, unique=True),
+    Column("ts", String(40), nullable=False),
+    Column("minute", BigInteger, nullable=False, index=True),
+    *_slice_columns(False),
+    *[Column(f"f_{f}", SmallInteger, nullable=True) for f in FLAGS],
+    Column("latency_ms", Float, nullable=False),
+    Column("completion_tokens", Integer, nullable=False),
+    Column("details", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+)  # fmt: skip
+feedback = Table(
+    "monitor_feedback", _meta,
+    Column("seq", _Seq, primary_key=True, autoincrement=True),
+    Column("event_id", String(200), nullable=True, index=True),
+    Column("ts", String(40), nullable=False),
+    Column("minute", BigInteger, nullable=False, index=True),
+    Column("thumbs", String(8), nullable=True),
+    Column("category", String(40), nullable=False, index=True),
+    Column("source", String(16), nullable=False),
+    Column("evidence", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    *_slice_columns(True),
+)  # fmt: skip
+deploys = Table(
+    "monitor_deploys", _meta,
+    Column("seq", _Seq, primary_key=True, autoincrement=True),
+    Column("ts", String(40), nullable=False),
+    Column("payload", Text, nullable=False),
+)  # fmt: skip
+alerts = Table(
+    "monitor_alerts", _meta,
+    Column("seq", _Seq, primary_key=True, autoincrement=True),
+    Column("key", String(700), nullable=False, unique=True),
+    Column("created_at", String(40), nullable=False),
+    Column("metric", String(40), nullable=False),
+    Column("payload", Text, nullable=False),
+)  # fmt: skip
+
+
+def _minute(ts: datetime) -> int:
+    return int(ts.timestamp() // 60)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    # FULL: a committed transaction survives power loss too, not only a killed process
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def default_db_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+@dataclass(frozen=True)
+class Stored:
+    """The outcome of one batch write."""
+
+    accepted: list[str]
+    duplicates: list[str]
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        try:
+            if url.startswith("sqlite:///"):
+                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            self.engine = create_engine(url, pool_pre_ping=True)
+            if self.engine.dialect.name == "sqlite":
+                event.listen(self.engine, "connect", _sqlite_pragmas)
+            _meta.create_all(self.engine)
+        except (ArgumentError, SQLAlchemyError, ImportError, ValueError, OSError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise BadInputError(url, f"cannot open monitor database: {reason}") from exc
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _insert_ignoring(self, table: Table, key: str) -> Any:
+        """An INSERT that skips rows whose ``key`` is already stored (retried sends)."""
+        name = self.engine.dialect.name
+        if name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            return pg_insert(table).on_conflict_do_nothing(index_elements=[key])
+        if name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            return sqlite_insert(table).on_conflict_do_nothing(index_elements=[key])
+        return insert(table)
+
+    def add_events(self, batch: Sequence[tuple[Event, CheckResult]]) -> Stored:
+        """Store a batch in one transaction, committed on return; ids already stored are
+        reported as duplicates and not stored again."""
+        rows = []
+        for ev, result in batch:
+            row = {
+                "event_id": ev.event_id,
+                "ts": ev.ts.isoformat(),
+                "minute": _minute(ev.ts),
+                **Slice.of(ev).to_dict(),
+                "latency_ms": ev.latency_ms,
+                "completion_tokens": ev.completion_tokens,
+                "details": json.dumps(result.details),
+                "payload": ev.model_dump_json(),
+            }
+            for f in FLAGS:
+                v = result.flags.get(f)
+                row[f"f_{f}"] = None if v is None else int(v)
+            rows.append(row)
+        ids = [r["event_id"] for r in rows]
+        with self.engine.begin() as conn:
+            existing = set(
+                conn.scalars(select(events.c.event_id).where(events.c.event_id.in_(ids)))
+            )
+            fresh = [r for r in rows if r["event_id"] not in existing]
+            if fresh:
+                conn.execute(self._insert_ignoring(events, "event_id"), fresh)
+        return Stored([i for i in ids if i not in existing], [i for i in ids if i in existing])
+
+    def add_feedback(
+        self, fb: Feedback, category: str, source: str, evidence: Sequence[str]
+    ) -> int:
+        sl = {d: getattr(fb, d) for d in DIMENSIONS}
+        with self.engine.begin() as conn:
+            if fb.event_id and any(v is None for v in sl.values()):
+                row = conn.execute(
+                    select(*[events.c[d] for d in DIMENSIONS]).where(
+                        events.c.event_id == fb.event_id
+                    )
+                ).first()
+                if row is not None:
+                    sl = {d: sl[d] or row._mapping[d] for d in DIMENSIONS}
+            res = conn.execute(insert(feedback).values(
+                event_id=fb.event_id, ts=fb.ts.isoformat(), minute=_minute(fb.ts),
+                thumbs=fb.thumbs, category=category, source=source,
+                evidence=json.dumps(list(evidence)), text=fb.text, **sl,
+            ))  # fmt: skip
+            return int(res.inserted_primary_key[0])
+
+    def add_deploy(self, d: Deploy) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(deploys).values(ts=d.ts.isoformat(), payload=d.model_dump_json()))
+
+    def add_alert(self, alert: dict[str, Any]) -> bool:
+        """Store an alert once (the same change on the same stream is one alert)."""
+        key = f"{alert['metric']}|{alert['slice_label']}|{alert['change_index']}"
+        now = datetime.now(UTC).isoformat()
+        stmt = self._insert_ignoring(alerts, "key").values(
+            key=key, created_at=now, metric=alert["metric"], payload=json.dumps(alert)
+        )
+        with self.engine.begin() as conn:
+            return bool(conn.execute(stmt).rowcount)
+
+    # reads
+
+    def count_events(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.scalar(select(func.count()).select_from(events)) or 0)
+
+    def event_ids(self) -> set[str]:
+        with self.engine.connect() as conn:
+            return set(conn.scalars(select(events.c.event_id)))
+
+    def iter_flags(self) -> Iterator[tuple[Slice, dict[str, bool | None], datetime]]:
+        """Every stored event's slice, flags and time, in arrival order (to rebuild detectors)."""
+        cols = [events.c[d] for d in DIMENSIONS] + [events.c[f"f_{f}"] for f in FLAGS]
+        with self.engine.connect() as conn:
+            result = conn.execution_options(yield_per=5000).execute(
+                select(*cols, events.c.ts).order_by(events.c.seq)
+            )
+            for row in result:
+                m = row._mapping
+                flags = {f: None if m[f"f_{f}"] is None else bool(m[f"f_{f}"]) for f in FLAGS}
+                yield Slice(*(m[d] for d in DIMENSIONS)), flags, datetime.fromisoformat(m["ts"])
+
+    def deploy_list(self) -> list[Deploy]:
+        with self.engine.connect() as conn:
+            rows = conn.scalars(select(deploys.c.payload).order_by(deploys.c.seq))
+            return [Deploy.model_validate_json(p) for p in rows]
+
+    def alert_list(self, limit: int = 200) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.scalars(select(alerts.c.payload).order_by(alerts.c.seq.desc()).limit(limit))
+            return [json.loads(p) for p in rows]
+
+    def series(self, metric: str, bucket_minutes: int) -> list[dict[str, Any]]:
+        """Per slice and time bucket: events where ``metric`` applies and how many had it."""
+        col = events.c[f"f_{metric}"]
+        bucket = (events.c.minute // bucket_minutes).label("bucket")
+        dims = [events.c[d] for d in DIMENSIONS]
+        q = (
+            select(bucket, *dims, func.count(col), func.sum(col))
+            .where(col.is_not(None))
+            .group_by(bucket, *dims)
+            .order_by(bucket)
+        )
+        with self.engine.connect() as conn:
+            return [
+                {"minute": int(r[0]) * bucket_minutes, "slice": Slice(*r[1:5]).label,
+                 "n": int(r[5]), "defects": int(r[6] or 0)}
+                for r in conn.execute(q)
+            ]  # fmt: skip
+
+    def feedback_counts(self, bucket_minutes: int) -> list[dict[str, Any]]:
+        bucket = (feedback.c.minute // bucket_minutes).label("bucket")
+        q = (
+            select(bucket, feedback.c.category, func.count())
+            .group_by(bucket, feedback.c.category)
+            .order_by(bucket)
+        )
+        with self.engine.connect() as conn:
+            return [
+                {"minute": int(r[0]) * bucket_minutes, "category": r[1], "count": int(r[2])}
+                for r in conn.execute(q)
+            ]
+
+    def recent_feedback(self, limit: int = 20) -> list[dict[str, Any]]:
+        cols = [feedback.c.ts, feedback.c.thumbs, feedback.c.category, feedback.c.source,
+                feedback.c.evidence, feedback.c.text, feedback.c.event_id]  # fmt: skip
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(*cols).order_by(feedback.c.seq.desc()).limit(limit))
+            return [{**r._mapping, "evidence": json.loads(r._mapping["evidence"])} for r in rows]
+
+    def recent_flagged(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The latest events with any defect flag, with their completions (untrusted text)."""
+        any_flag = None
+        for f in FLAGS:
+            cond = events.c[f"f_{f}"] == 1
+            any_flag = cond if any_flag is None else any_flag | cond
+        q = select(events).where(any_flag).order_by(events.c.seq.desc()).limit(limit)
+        out = []
+        with self.engine.connect() as conn:
+            for r in conn.execute(q):
+                m = r._mapping
+                payload = json.loads(m["payload"])
+                out.append({
+                    "event_id": m["event_id"], "ts": m["ts"],
+                    "slice": Slice(*(m[d] for d in DIMENSIONS)).label,
+                    "flags": [f for f in FLAGS if m[f"f_{f}"] == 1],
+                    "details": json.loads(m["details"]),
+                    "completion": payload["completion"][:2000],
+                })  # fmt: skip
+        return out

@@ -1,0 +1,110 @@
+"""A gate result as a pull-request comment: verdict, root cause, remedy, what to look at.
+
+Names, messages and evidence are untrusted: they are escaped so they cannot open HTML, links,
+tables or code, and a stray ``@name`` cannot notify anyone.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tripwire.report._gate_view import SEVERITIES, brief, gate_view
+
+MAX_SLICES = 10
+MAX_SOURCES = 6
+MAX_CHANGES = 6
+MAX_EVIDENCE = 6
+MAX_REMEDY_LINES = 8
+_ICON = {"block": "⛔", "warn": "⚠️", "pass": "✅"}
+_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_MARKDOWN = re.compile(r"([\\`*_\[\]|~#])")
+
+
+def text(value: Any, limit: int = 200) -> str:
+    """One escaped line of untrusted text."""
+    s = brief(value, limit)
+    s = "".join(_HTML.get(c, c) for c in s)
+    s = _MARKDOWN.sub(r"\\\1", s)
+    return s.replace("@", "@\u200b")  # a zero-width space stops GitHub's @mention
+
+
+def code(value: Any, limit: int = 80) -> str:
+    """An inline code span that no backtick in ``value`` can close early."""
+    s = brief(value, limit).replace("@", "@\u200b")
+    ticks = "`" * (max((len(run) for run in re.findall(r"`+", s)), default=0) + 1)
+    pad = " " if s.startswith("`") or s.endswith("`") else ""
+    return f"{ticks}{pad}{s}{pad}{ticks}"
+
+
+def fenced(body: str, info: str = "sh") -> list[str]:
+    """A fenced block longer than any backtick run inside, so the body cannot end it."""
+    lines = body.strip("\n").splitlines() or [""]
+    if len(lines) > MAX_REMEDY_LINES:
+        lines = [*lines[:MAX_REMEDY_LINES], "# ..."]
+    longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{fence}{info}", *lines, fence]
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" for _ in header) + "|",
+        *("| " + " | ".join(row) + " |" for row in rows),
+    ]
+
+
+def gate_markdown(result: dict[str, Any]) -> str:
+    """The comment, in GitHub-flavoured markdown (well under 60 lines)."""
+    g = gate_view(result)
+    cand = g.candidate["name"] or g.candidate["id"][:12]
+    base = g.baseline["name"] or g.baseline["id"][:12]
+    icon = _ICON.get(g.verdict, "❔")
+    out = [f"## {icon} tripwire gate: **{g.verdict.upper()}** for {code(cand)} vs {code(base)}", ""]
+    rc = g.root_cause
+    if rc is not None:
+        out += [f"**Root cause** ({text(rc.source)}, {code(rc.code)}): {text(rc.message)}", ""]
+        items = rc.evidence_items
+        out += [f"- {text(k, 40)}: {text(v, 120)}" for k, v in items[:MAX_EVIDENCE]]
+        if len(items) > MAX_EVIDENCE:
+            out.append(f"- … {len(items) - MAX_EVIDENCE} more in the JSON")
+        if rc.remedy:
+            out += ["", "**Remedy:**", *fenced(rc.remedy)]
+        out.append("")
+    elif g.verdict == "pass":
+        out += ["No blocking finding and no regressed slice.", ""]
+    attention = g.attention
+    if attention:
+        out += [f"### Slices to look at ({len(attention)})", ""]
+        rows = [
+            [text(r.suite, 40), text(r.slice, 60), text(r.metric, 40), r.cell("delta"),
+             r.ci_text, r.cell("margin"), r.cell("p_value"), f"**{text(r.status, 20)}**"]
+            for r in attention[:MAX_SLICES]
+        ]  # fmt: skip
+        out += _table(["suite", "slice", "metric", "Δ", "CI", "margin", "p", "status"], rows)
+        if len(attention) > MAX_SLICES:
+            out.append(f"\n… and {len(attention) - MAX_SLICES} more in the HTML report.")
+        out.append("")
+    counts = g.counts
+    if counts:
+        out += ["### Findings by source", ""]
+        rows = [[text(src, 40), *(str(c.get(s, 0)) for s in SEVERITIES)] for src, c in counts]
+        out += _table(["source", *SEVERITIES], rows[:MAX_SOURCES])
+        out.append("")
+    if g.changes:
+        out += ["### What changed", ""]
+        for c in g.changes[:MAX_CHANGES]:
+            files = ", ".join(c.files[:4]) + (" …" if len(c.files) > 4 else "")
+            detail = f": {text(c.detail, 120)}" if c.detail else ""
+            out.append(
+                f"- **{text(c.component, 40)}**{detail}"
+                + (f" ({text(files, 120)})" if files else "")
+            )
+        out.append("")
+    cached = ", cached" if g.cached else ""
+    out.append(
+        f"<sub>checks: {text(', '.join(g.checks_run) or 'none')} · {g.seconds_text}{cached} · "
+        f"baseline {code(g.baseline['id'][:12])} · candidate {code(g.candidate['id'][:12])}</sub>"
+    )
+    return "\n".join(out) + "\n"

@@ -1,0 +1,88 @@
+"""The gate on real fault-injected pairs: each incident bug blocked with its root cause and
+remedy, clean candidates passed, results cached by artifact hash."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.gate.conftest import TEST_POLICY
+from tripwire.artifacts import Registry
+from tripwire.gate import gate
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("gate")]
+
+
+@pytest.mark.parametrize("name", ["identical", "clean_finetune"])
+def test_clean_candidates_pass(tiny_reference: Path, candidates: dict, name: str) -> None:
+    result = gate(tiny_reference, candidates[name], policy=TEST_POLICY)
+    d = result.to_dict()
+    assert d["verdict"] != "block", d["findings"]
+    assert result.exit_code == 0
+    assert "tokens" not in d["checks_run"]  # the tokenizer did not change
+    assert d["evals"][0]["suite"] == "retention"
+    assert {s["slice"] for s in d["evals"][0]["slices"]} >= {"all", "language=python"}
+
+
+def test_tokenizer_update_without_remap_is_blocked_by_tokens(
+    tiny_reference: Path, candidates: dict
+) -> None:
+    d = gate(tiny_reference, candidates["ids_rotated"], policy=TEST_POLICY).to_dict()
+    assert d["verdict"] == "block" and d["exit_code"] == 1
+    assert [c["component"] for c in d["lineage"]["changes"]] == ["tokenizer"]
+    assert "tokens" in d["checks_run"]
+    rc = d["root_cause"]
+    assert rc["source"] == "tokens" and rc["code"] == "tokens.rows_remapped"
+    assert rc["remedy"].startswith("tripwire tokens repair ")
+    assert str(candidates["ids_rotated"]) in rc["remedy"]
+
+
+def test_training_on_a_broken_set_is_blocked_by_data(
+    tiny_reference: Path, candidates: dict
+) -> None:
+    d = gate(tiny_reference, candidates["bad_data"], policy=TEST_POLICY).to_dict()
+    assert d["verdict"] == "block"
+    assert {"training_data", "training_config", "weights"} <= {
+        c["component"] for c in d["lineage"]["changes"]
+    }
+    assert "data" in d["checks_run"]
+    rc = d["root_cause"]
+    assert rc["source"] == "data", rc
+    assert rc["remedy"].startswith("tripwire data audit ") and "--clean" in rc["remedy"]
+    quality = next(f for f in d["findings"] if f["code"] == "data.quality")
+    assert quality["evidence"]["bad_fraction"] > 0.2
+    assert d["data_audit"]["summary"]["records"] > 100
+
+
+def test_narrow_fine_tune_is_blocked_for_forgetting(tiny_reference: Path, candidates: dict) -> None:
+    d = gate(tiny_reference, candidates["narrow"], policy=TEST_POLICY).to_dict()
+    assert d["verdict"] == "block"
+    rc = d["root_cause"]
+    assert rc["source"] == "eval" and rc["code"] == "eval.regression"
+    forgotten = rc["evidence"]["slice"].partition("=")[2]
+    assert forgotten and forgotten != "python"
+    assert "forgetting" in rc["remedy"] and "--regularizer" in rc["remedy"]
+    regressed = {s["slice"] for e in d["evals"] for s in e["slices"] if s["status"] == "regressed"}
+    assert f"language={forgotten}" in regressed
+    assert "language=python" not in regressed  # the trained language improved
+
+
+def test_second_gate_of_an_unchanged_pair_is_cached(tiny_reference: Path, candidates: dict) -> None:
+    first = gate(tiny_reference, candidates["identical"], policy=TEST_POLICY, use_cache=False)
+    again = gate(tiny_reference, candidates["identical"], policy=TEST_POLICY)
+    assert not first.cached and again.cached
+    assert again.to_dict()["evals"] == first.to_dict()["evals"]
+    assert again.seconds < first.seconds
+
+
+def test_registry_lineage_names_the_parents(tiny_reference: Path, candidates: dict) -> None:
+    reg = Registry()
+    from tripwire.artifacts import ArtifactKind, ensure_manifest
+
+    for p in (tiny_reference, candidates["ids_rotated"]):
+        reg.register(ensure_manifest(p, ArtifactKind.MODEL), p)
+    d = gate(tiny_reference, candidates["ids_rotated"], policy=TEST_POLICY, registry=reg).to_dict()
+    roles = {n["role"] for n in d["lineage"]["nodes"]}
+    assert {"baseline", "candidate"} <= roles
+    assert [d["baseline"]["id"], d["candidate"]["id"]] in d["lineage"]["edges"]

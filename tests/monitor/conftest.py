@@ -1,0 +1,106 @@
+"""The monitor service as a real subprocess (``tripwire monitor serve``) on a free loopback port,
+and recorded traffic streams from the simulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.postgres import postgres_url  # noqa: F401 - session fixture
+from tripwire.monitor import Fault, Traffic, simulate
+
+WRITE, READ = "writer-secret", "reader-secret"
+CLI = "import sys; from tripwire.cli import main; sys.exit(main())"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    def __init__(self, db_url: str, port: int, log: Path, *extra: str) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = log
+        cmd = [sys.executable, "-c", CLI, "monitor", "serve", "--db", db_url, "--port", str(port),
+               "--write-token", WRITE, "--read-token", READ, *extra]  # fmt: skip
+        self.proc = subprocess.Popen(
+            cmd, stdout=log.open("ab"), stderr=subprocess.STDOUT, env=os.environ.copy()
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {log.read_text()[-3000:]}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise RuntimeError(f"server did not start: {log.read_text()[-3000:]}")
+
+    def kill9(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+@contextmanager
+def running_server(db_url: str, log: Path, *extra: str) -> Iterator[Server]:
+    server = Server(db_url, free_port(), log, *extra)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def writer() -> dict[str, str]:
+    return {"Authorization": f"Bearer {WRITE}"}
+
+
+def reader() -> dict[str, str]:
+    return {"Authorization": f"Bearer {READ}"}
+
+
+FAULT_START = 2400
+FAULTY = "tpu-v5e"
+
+
+def faulty_traffic(seed: int = 3, n: int = 4800) -> Traffic:
+    """v1 known-good, v2 deployed at FAULT_START; v2 corrupts 6% of outputs on one hardware."""
+    return Traffic(
+        n=n, seed=seed, versions=((0, "v1"), (FAULT_START, "v2")),
+        faults=(Fault(start=FAULT_START, rate=0.06, hardware=FAULTY, model_version="v2"),),
+    )  # fmt: skip
+
+
+def write_stream(path: Path, records: list) -> Path:
+    with path.open("w", encoding="utf-8") as fh:
+        for r in records:
+            fh.write(json.dumps(r.model_dump(mode="json", exclude_none=True)) + "\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def faulty_stream(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("streams") / "events.jsonl"
+    return write_stream(path, simulate(faulty_traffic()))

@@ -1,0 +1,87 @@
+"""`tripwire monitor replay` through the real CLI on a recorded stream."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.monitor.conftest import CLI, FAULT_START, FAULTY, write_stream
+from tripwire.artifacts import ArtifactKind, Manifest, Registry
+from tripwire.cli import main
+from tripwire.monitor import KNOWN_GOOD, Traffic, simulate
+
+
+def _tripwire(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", CLI, *args], capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+
+
+def _register_versions(tmp_path: Path) -> dict[str, str]:
+    """v1 (marked known-good) and its child v2, as the registry knows them."""
+    reg = Registry()
+    ids = {}
+    for name, parents in (("v1", ()), ("v2", ("v1",))):
+        d = tmp_path / name
+        d.mkdir()
+        (d / "weights.bin").write_bytes(name.encode() * 100)
+        m = Manifest.build(d, ArtifactKind.MODEL, name=name, parents=[ids[p] for p in parents])
+        reg.register(m, d)
+        ids[name] = m.id
+    reg.mark(ids["v1"], KNOWN_GOOD, note="passed the release gate")
+    return ids
+
+
+def test_replay_finds_the_corrupting_slice(faulty_stream: Path, tmp_path: Path) -> None:
+    ids = _register_versions(tmp_path)
+    out = tmp_path / "alerts.json"
+    r = _tripwire("monitor", "replay", str(faulty_stream), "--json", str(out), "--warmup", "300")
+    assert r.returncode == 1, r.stderr  # alerts mean a regression
+    report = json.loads(out.read_text())
+    alerts = report["alerts"]
+    assert alerts, report
+    assert {a["slice"]["hardware"] for a in alerts} == {FAULTY}
+    assert {a["slice"]["model_version"] for a in alerts} == {"v2"}
+    assert "unexpected_script" in {a["metric"] for a in alerts}
+    first = min(alerts, key=lambda a: a["event_index"])
+    assert set(first) >= {"metric", "slice", "event_index", "change_index", "effect"}
+    assert FAULT_START <= first["change_index"] < FAULT_START + 300
+    assert first["event_index"] - FAULT_START < 1000
+    assert first["effect"] > 0.02
+    assert first["rollback_target"]["version"] == "v1"
+    assert first["rollback_target"]["registry_id"] == ids["v1"]
+    assert any(d["model_version"] == "v2" for d in first["deploys_near_change"])
+    assert report["events"] == 4800
+
+
+def test_replay_is_quiet_on_healthy_traffic(tmp_path: Path) -> None:
+
+    path = write_stream(
+        tmp_path / "ok.jsonl", simulate(Traffic(n=3000, seed=11, mix_shift_at=1500))
+    )
+    r = _tripwire("monitor", "replay", str(path), "--json", "-", "--warmup", "300")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["alerts"] == []
+
+
+def test_malformed_line_is_bad_input(faulty_stream: Path, tmp_path: Path, capsys) -> None:
+    lines = faulty_stream.read_text().splitlines()[:20]
+    lines[6] = lines[6][:-5]  # cut off mid-object
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out.json"
+    assert main(["monitor", "replay", str(bad), "--json", str(out)]) == 2
+    stderr = capsys.readouterr().err
+    assert len(stderr.strip().splitlines()) == 1
+    assert f"{bad}:7" in stderr.replace("\n", "") and "not valid JSON" in stderr
+    assert not out.exists() and list(tmp_path.glob("out.json*")) == []
+
+    invalid = json.loads(lines[3])
+    invalid["latency_ms"] = -1
+    lines[6] = json.dumps(invalid)
+    bad.write_text("\n".join(lines) + "\n")
+    assert main(["monitor", "replay", str(bad), "--json", str(out)]) == 2
+    stderr = capsys.readouterr().err
+    assert f"{bad}:7" in stderr and "latency_ms" in stderr
+    assert not out.exists()
