@@ -70,7 +70,7 @@ def _ask(endpoint: Endpoint) -> list[CanaryAnswer]:
     seconds = (time.perf_counter() - t0) / max(len(samples), 1)
     out = []
     for sample, result in zip(samples, suite.score(samples, None), strict=True):
-        failed = tuple(x for x in result.detail.split(",") if x)
+        failed = tuple(x for x in result.message.split(",") if x)
         out.append(CanaryAnswer(endpoint.name, sample.task_id, not failed, failed,
                                 sha256_bytes(sample.completion.encode()), sample.completion,
                                 round(seconds, 4)))  # fmt: skip
