@@ -86,6 +86,7 @@ def incident_document(reference: dict[str, Any], results: list[StageResult]) -> 
         )  # fmt: skip
     caught = sum(1 for b in bugs if b["gate"]["verdict"] == "block")
     fixed = sum(1 for b in bugs if b["remedy"]["gate"]["verdict"] != "block")
+    clean = sum(1 for b in bugs if b["remedy"]["gate"]["verdict"] == "pass")
     return {
         "title": "Postmortem: a code model that silently got worse, reproduced and caught",
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -94,8 +95,9 @@ def incident_document(reference: dict[str, Any], results: list[StageResult]) -> 
         "summary": (
             f"The incident's three bugs were injected into the {reference.get('profile')} "
             f"reference code model. The release gate blocked {caught} of {len(bugs)} bad "
-            f"candidates, each with the right root cause, and passed {fixed} of {len(bugs)} "
-            "remedies."
+            f"candidates with a root cause each; {fixed} of {len(bugs)} remedies were not blocked "
+            f"({clean} passed outright, {fixed - clean} with warnings the release policy "
+            "accepts)."
             + (" Bisection found the first bad version in a lineage." if bisect else "")
             + (" The production monitor flagged corrupted serving output." if monitor else "")
         ),

@@ -90,7 +90,7 @@ def run(ctx: StageContext) -> StageResult:
     )
     return StageResult(
         name="data",
-        title="Fine-tuning data audit (bug 2: broken, duplicated and benchmark-leaking code)",
+        title="Training on broken, duplicated and benchmark-leaking code",
         ok=recall_ok and removal_ok and gated,
         lines=[
             f"{len(planted.items)} records: {clean} clean, {sum(total.values())} with a planted "

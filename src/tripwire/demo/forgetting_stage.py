@@ -100,7 +100,7 @@ def run(ctx: StageContext) -> StageResult:
     }
     return StageResult(
         name="forgetting",
-        title="stage 3: a narrow fine-tune forgets; forgetting control keeps it",
+        title="A narrow fine-tune forgets; forgetting control keeps it",
         ok=ok,
         lines=lines,
         columns=["fine-tune", *(f"{lang} change [90% CI] status" for lang in langs)],

@@ -83,7 +83,7 @@ def monitor_stage(ctx: StageContext) -> StageResult:
     ]  # fmt: skip
     return StageResult(
         name="monitor",
-        title="production monitor: silent output corruption on one hardware slice",
+        title="Production monitor: silent output corruption on one hardware slice",
         ok=ok,
         lines=lines,
         columns=["metric", "hardware", "route", "change at", "alarm at", "rate"],

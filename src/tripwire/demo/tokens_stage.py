@@ -126,7 +126,7 @@ def run(ctx: StageContext) -> StageResult:
     ]
     return StageResult(
         name="tokens",
-        title="Bug 1: tokenizer updated, embeddings not remapped",
+        title="Tokenizer updated, embeddings not remapped",
         ok=ok,
         lines=lines,
         columns=["model", "audit", "held-out bits/byte", "vs baseline"],
