@@ -183,7 +183,7 @@ def gate(
     checks = ["lineage"]
     extra: dict[str, Any] = {}
     tokens_needed = policy.tokens_audit == "always" or (
-        policy.tokens_audit == "auto" and line.changed("tokenizer")
+        policy.tokens_audit == "auto" and (line.changed("tokenizer") or line.changed("config"))
     )
     if tokens_needed:
         checks.append("tokens")

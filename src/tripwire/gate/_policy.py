@@ -69,7 +69,8 @@ class Policy:
     warn: frozenset[str] = frozenset()
     ignore: frozenset[str] = frozenset()
     tokens_audit: str = "auto"
-    """``auto``: when the tokenizer or the embedding files changed; ``always``; ``never``."""
+    """``auto``: when the tokenizer files or the config (vocabulary size, tying) changed;
+    ``always``; ``never``."""
     data_audit: bool = True
     """Audit the candidate's recorded training data (and any ``--data``)."""
     data_max_bad_fraction: float = 0.05
