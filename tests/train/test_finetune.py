@@ -19,6 +19,7 @@ from tripwire.train import (
     reference_language_data,
     tokenizer_sha256,
 )
+from tripwire.train._model import merged_checkpoint
 
 FAST = TrainConfig(
     learning_rate=1e-3,
@@ -144,7 +145,12 @@ def test_lora_adapter_and_merged_outputs_agree(tiny_reference, python_data, tmp_
         merged = load_tuned(tmp_path / "merged")(input_ids=ids).logits
         adapted = load_tuned(tmp_path / "adapter")(input_ids=ids).logits
         base = Checkpoint.open(tiny_reference).load_model(causal=True)(input_ids=ids).logits
+        # what forgetting_report evaluates for an adapter: a plain checkpoint, merged and cached
+        plain = merged_checkpoint(tmp_path / "adapter")
+        evaluated = Checkpoint.open(plain).load_model(causal=True)(input_ids=ids).logits
     torch.testing.assert_close(merged, adapted, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(evaluated, adapted, rtol=1e-4, atol=1e-4)
+    assert merged_checkpoint(tmp_path / "merged") == tmp_path / "merged"
     assert not torch.allclose(merged, base)
 
 

@@ -19,6 +19,7 @@ from tripwire.artifacts import (
     ArtifactKind,
     Manifest,
     Registry,
+    cache_dir,
     data_dir,
     sha256_json,
     write_json_atomic,
@@ -245,3 +246,22 @@ def run_eval(
     if registry is not None:
         registry.register(manifest, out)
     return EvalRun(out, manifest, summary, results, references, resumed)
+
+
+def cached_run_dir(identity: dict[str, Any]) -> Path:
+    """Where a run is kept in the cache: keyed by the model's content id, the suite's data and
+    every setting, so a model is scored once however many comparisons it takes part in."""
+    return cache_dir() / "eval_runs" / f"{identity['suite']}-{sha256_json(identity)[:16]}"
+
+
+def cached_eval(
+    suite: Suite,
+    backend: Backend,
+    sandbox: Sandbox | None = None,
+    *,
+    n: int | None = None,
+    progress: Progress = no_progress,
+) -> EvalRun:
+    """``run_eval`` into :func:`cached_run_dir` (a finished run is read back, not re-scored)."""
+    out = cached_run_dir(run_identity(suite, backend, n, sandbox))
+    return run_eval(suite, backend, sandbox, out=out, n=n, progress=progress)

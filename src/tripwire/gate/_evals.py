@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tripwire.artifacts import cache_dir, sha256_json
 from tripwire.errors import BadInputError
 from tripwire.findings import Finding, Severity
 from tripwire.gate._policy import Policy, SuitePolicy
@@ -51,12 +50,6 @@ def _options(sp: SuitePolicy, baseline: Path) -> dict[str, Any]:
     return options
 
 
-def _run_dir(identity: dict[str, Any]) -> Path:
-    # Keyed by the model's content id, suite data and settings: re-gating an unchanged pair, or
-    # gating many candidates against one baseline, scores each model once.
-    return cache_dir() / "eval_runs" / f"{identity['suite']}-{sha256_json(identity)[:16]}"
-
-
 def _finding(suite: str, s: dict[str, Any]) -> Finding | None:
     if s["status"] == "pass":
         return None
@@ -82,7 +75,7 @@ def run_suites(
     progress: Progress = no_progress,
 ) -> tuple[list[SuiteOutcome], list[Finding]]:
     """Every suite of the policy on both models, then a paired comparison per slice."""
-    from tripwire.evals import HFBackend, compare_runs, get_suite, run_eval, run_identity
+    from tripwire.evals import HFBackend, cached_eval, compare_runs, get_suite
     from tripwire.sandbox import Sandbox
 
     outcomes: list[SuiteOutcome] = []
@@ -97,15 +90,14 @@ def run_suites(
             runs = []
             for role, model in (("baseline", baseline), ("candidate", candidate)):
                 backend = HFBackend(model)
-                out = _run_dir(run_identity(suite, backend, sp.n, sandbox))
 
                 label = f"{sp.name} {role}"
 
                 def step(task: str, done: int, total: int, label: str = label) -> None:
                     progress(f"{label} {task}", done, total)
 
-                run_eval(suite, backend, sandbox, out=out, n=sp.n, progress=step)
-                runs.append(out)
+                # cached per model content: gating many candidates scores the baseline once
+                runs.append(cached_eval(suite, backend, sandbox, n=sp.n, progress=step).path)
             per_metric, per_slice = sp.margin_objects()
             comparison = compare_runs(
                 runs[0],

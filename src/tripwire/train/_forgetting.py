@@ -8,7 +8,7 @@ swapped for the suite without touching its callers.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +19,7 @@ from tripwire.findings import Finding, Severity
 from tripwire.progress import Progress, no_progress
 from tripwire.reference import encode_stream, load_reference_corpus, stream_windows
 from tripwire.stats import Margin, SliceComparison, adjust_slices, compare_slice
-from tripwire.train._model import load_tuned
+from tripwire.train._model import load_tuned, merged_checkpoint
 
 METRIC = "bits_per_byte"
 DEFAULT_MARGIN = Margin(0.01, relative=True)
@@ -183,24 +183,37 @@ def forgetting_report(
     languages: list[str] | None = None,
     *,
     corpus_from: str | Path | None = None,
-    chunk_tokens: int = 128,
     max_chunks: int | None = None,
     margin: Margin = DEFAULT_MARGIN,
     progress: Progress = no_progress,
     device: str | None = None,
 ) -> list[SliceComparison]:
     """Per-language held-out bits per byte, tuned vs base (``delta > 0``: the tuned model got
-    worse). ``corpus_from`` is a reference model directory (default: ``base_dir``)."""
-    scorer = RetentionScorer(
-        base_dir,
-        corpus_from=corpus_from,
-        languages=languages,
-        chunk_tokens=chunk_tokens,
-        max_chunks=max_chunks,
-        device=device,
-        progress=progress,
+    worse): the ``retention`` suite run on both models (cached per model) and compared with
+    ``tripwire.evals.compare_runs``. ``corpus_from`` is a reference model directory (default:
+    ``base_dir``); each comparison's ``slice`` is the language."""
+    from tripwire.evals import HFBackend, cached_eval, compare_runs, get_suite
+
+    suite = get_suite(
+        "retention", corpus=corpus_from or base_dir, max_per_language=max_chunks or 10_000
     )
-    return scorer.compare(tuned_dir, margin)
+    runs = []
+    for role, model in (("base", base_dir), ("tuned", tuned_dir)):
+        backend = HFBackend(merged_checkpoint(model))
+        if device is not None:
+            backend.device = device
+
+        def step(task: str, done: int, total: int, label: str = f"retention {role}") -> None:
+            progress(label, done, total)
+
+        runs.append(cached_eval(suite, backend, progress=step).path)
+    comparison = compare_runs(runs[0], runs[1], margins={"bits_per_byte": margin})
+    return [
+        replace(c, slice=c.slice.partition("=")[2])
+        for c in comparison.slices
+        if c.slice.startswith("language=")
+        and (languages is None or c.slice.partition("=")[2] in languages)
+    ]
 
 
 def retention_findings(comparisons: list[SliceComparison], targets: list[str]) -> list[Finding]:

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from tripwire.artifacts import Checkpoint
+from tripwire.artifacts import ArtifactKind, Checkpoint, atomic_path, cache_dir, ensure_manifest
 from tripwire.errors import BadInputError
 from tripwire.train._config import TrainConfig
 
@@ -147,3 +147,19 @@ def model_context(ckpt: Checkpoint, config: TrainConfig) -> int:
             raise BadInputError("--context", f"{config.context} exceeds the model's {limit}")
         return config.context
     return min(limit or 1024, 1024)
+
+
+def merged_checkpoint(path: str | Path) -> Path:
+    """A plain checkpoint for ``path``: itself, or for a LoRA adapter the adapter merged into its
+    base, kept in the cache by the adapter's content id (evaluation backends load checkpoints)."""
+    path = Path(path)
+    if not (path / ADAPTER_CONFIG).is_file():
+        return path
+    out = cache_dir() / "merged-adapters" / ensure_manifest(path, ArtifactKind.MODEL).id[:16]
+    if not (out / "config.json").is_file():
+        with atomic_path(out) as tmp:
+            model = load_tuned(path, "cpu")
+            _untie_adapted_head(model)
+            model.merge_and_unload().save_pretrained(tmp, safe_serialization=True)
+            copy_tokenizer(path, tmp)
+    return out
