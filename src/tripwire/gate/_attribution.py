@@ -96,6 +96,8 @@ def _rank(f: Finding, lineage: Lineage) -> tuple[int, int, float]:
     order = _SOURCE_ORDER.index(source) if source in _SOURCE_ORDER else len(_SOURCE_ORDER)
     # Among eval regressions, forgetting (an untrained language) explains more than a dip on
     # the trained one, and a bigger effect more than a smaller one.
+    if source != "eval":
+        return order, 1, 0.0
     language = str(f.evidence.get("slice", "")).partition("language=")[2]
     forgotten = 0 if language and language not in _trained_languages(lineage) else 1
     size = -abs(float(f.evidence.get("delta", 0.0)) / (abs(f.evidence.get("baseline", 1.0)) or 1))
