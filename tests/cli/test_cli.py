@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-TRIPWIRE = str(Path(sys.executable).with_name("tripwire"))
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [TRIPWIRE, *args], capture_output=True, text=True, env={**os.environ, **(env or {})},
-        timeout=600,
-    )  # fmt: skip
+from tests.support.cli import tripwire as run
 
 
 def test_help_has_examples() -> None:

@@ -4,18 +4,15 @@ the CLI writes the incident report with what each stage proved."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.cli import tripwire
 from tripwire.artifacts import Registry
 from tripwire.demo import StageContext
 from tripwire.demo.bisect_stage import BAD_AT
 from tripwire.demo.bisect_stage import run as bisect_stage
-
-TRIPWIRE = str(Path(sys.executable).with_name("tripwire"))
 
 pytestmark = pytest.mark.slow
 
@@ -35,10 +32,7 @@ def test_demo_cli_writes_the_incident_report(tmp_path: Path) -> None:
     report = tmp_path / "incident.html"
     args = ["demo", "--profile", "tiny", "--only", "tokens", "--only", "monitor",
             "--workdir", str(tmp_path / "work"), "--report", str(report)]  # fmt: skip
-    r = subprocess.run(
-        [TRIPWIRE, *args, "--json", str(tmp_path / "d.json")],
-        capture_output=True, text=True, timeout=1200, check=False,
-    )  # fmt: skip
+    r = tripwire(*args, "--json", str(tmp_path / "d.json"), timeout=1200)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     d = json.loads((tmp_path / "d.json").read_text())
     assert [s["name"] for s in d["stages"]] == ["tokens", "monitor"]

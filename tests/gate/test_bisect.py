@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.cli import tripwire
 from tripwire.artifacts import ArtifactKind, Manifest, Registry, ensure_manifest
 from tripwire.tokens._faults import perturb, reassign_ids
-
-TRIPWIRE = str(Path(sys.executable).with_name("tripwire"))
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("gate")]
 
 POLICY = '[[suites]]\nname = "retention"\nmax_per_language = 20\n'
 BAD_AT = 3
-
-
-def tripwire(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [TRIPWIRE, *args], capture_output=True, text=True, check=False, timeout=900
-    )
 
 
 @pytest.fixture

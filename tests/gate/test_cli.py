@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-TRIPWIRE = str(Path(sys.executable).with_name("tripwire"))
+from tests.support.cli import tripwire
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("gate")]
 
 POLICY = (
     '[[suites]]\nname = "retention"\nmax_per_language = 30\nmargins = { bits_per_byte = "5%" }\n'
 )
-
-
-def tripwire(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [TRIPWIRE, *args], capture_output=True, text=True, check=False, timeout=900
-    )
 
 
 def test_gate_writes_every_ci_output_and_exits_1_on_block(

@@ -2,6 +2,7 @@
 
 from tripwire.artifacts._atomic import atomic_path, write_json_atomic, write_text_atomic
 from tripwire.artifacts._checkpoint import Checkpoint
+from tripwire.artifacts._database import open_database
 from tripwire.artifacts._hashing import sha256_bytes, sha256_file, sha256_json
 from tripwire.artifacts._manifest import (
     MANIFEST_NAME,
@@ -31,6 +32,7 @@ __all__ = [
     "default_registry_url",
     "ensure_manifest",
     "manifest_path",
+    "open_database",
     "sha256_bytes",
     "sha256_file",
     "sha256_json",

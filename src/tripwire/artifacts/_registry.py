@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import ForeignKey, String, Text, create_engine, event, select
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy import ForeignKey, String, Text, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from tripwire.artifacts._database import open_database
 from tripwire.artifacts._manifest import Manifest
 from tripwire.artifacts._paths import default_registry_url
 from tripwire.errors import BadInputError
@@ -88,16 +88,10 @@ class Registry:
 
     def __init__(self, url: str | None = None) -> None:
         self.url = url or default_registry_url()
-        if self.url.startswith("sqlite:///") and url is None:
-            Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._engine = create_engine(self.url)
-            if self._engine.dialect.name == "sqlite":
-                event.listen(self._engine, "connect", _sqlite_pragmas)
-            _Base.metadata.create_all(self._engine)
-        except (ArgumentError, SQLAlchemyError, ImportError, ValueError) as exc:
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise BadInputError(self.url, f"cannot open registry: {reason}") from exc
+        # only the default location is created: a mistyped URL should fail, not make folders
+        self._engine = open_database(
+            self.url, _Base.metadata, "registry", create_parent=url is None
+        )
 
     def close(self) -> None:
         self._engine.dispose()
@@ -197,11 +191,3 @@ class Registry:
     def _to_public(row: _ArtifactRow) -> RegisteredArtifact:
         manifest = Manifest.from_dict(json.loads(row.manifest), f"registry:{row.id}")
         return RegisteredArtifact(manifest=manifest, path=row.path, registered_at=row.registered_at)
-
-
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
-    # WAL keeps readers and a writer from blocking each other; busy_timeout rides out contention.
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=5000")
-    cur.close()

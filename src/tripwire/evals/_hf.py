@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from tripwire.artifacts import Checkpoint, ensure_manifest
+from tripwire.artifacts import Checkpoint, Manifest, ensure_manifest
 from tripwire.evals._backend import Backend, register_backend
 from tripwire.evals._generation import GenerationConfig, cut_at_stop
 from tripwire.evals._types import Sample, Task
@@ -23,15 +23,20 @@ class HFBackend(Backend):
     scheme = "hf"
 
     def __init__(
-        self, path: str | Path, config: GenerationConfig | None = None, batch_size: int = 8
+        self,
+        path: str | Path,
+        config: GenerationConfig | None = None,
+        batch_size: int = 8,
+        manifest: Manifest | None = None,
     ) -> None:
+        """``manifest``: the checkpoint's, when the caller already hashed it (saves a rehash)."""
         self.checkpoint = Checkpoint.open(path)
         self.config = config or GenerationConfig()
         self.batch_size = batch_size
         import torch
 
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
-        self._manifest = ensure_manifest(path, "model")
+        self._manifest = manifest or ensure_manifest(path, "model")
 
     @classmethod
     def from_argument(cls, argument: str) -> HFBackend:

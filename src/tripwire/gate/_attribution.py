@@ -9,7 +9,7 @@ is forgetting; one on the trained languages themselves is not, and the remedy is
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +36,7 @@ class RootCause:
     remedy: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "code": self.code,
-            "message": self.message,
-            "evidence": self.evidence,
-            "remedy": self.remedy,
-        }
+        return asdict(self)
 
 
 def _q(path: str | Path) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tripwire.artifacts import Manifest
 from tripwire.errors import BadInputError
 from tripwire.findings import Finding, Severity
 from tripwire.gate._policy import Policy, SuitePolicy
@@ -70,11 +71,12 @@ def _finding(suite: str, s: dict[str, Any]) -> Finding | None:
 
 def run_suites(
     policy: Policy,
-    baseline: Path,
-    candidate: Path,
+    models: dict[str, tuple[Path, Manifest]],
     progress: Progress = no_progress,
 ) -> tuple[list[SuiteOutcome], list[Finding]]:
-    """Every suite of the policy on both models, then a paired comparison per slice."""
+    """Every suite of the policy on both ``models`` (``baseline`` and ``candidate``: path and
+    the manifest the gate already hashed), then a paired comparison per slice."""
+    baseline = models["baseline"][0]
     from tripwire.evals import HFBackend, cached_eval, compare_runs, get_suite
     from tripwire.sandbox import Sandbox
 
@@ -88,8 +90,8 @@ def run_suites(
                 box = stack.enter_context(Sandbox())
             sandbox = box if getattr(suite, "needs_sandbox", True) else None
             runs = []
-            for role, model in (("baseline", baseline), ("candidate", candidate)):
-                backend = HFBackend(model)
+            for role, (model, manifest) in models.items():
+                backend = HFBackend(model, manifest=manifest)
 
                 label = f"{sp.name} {role}"
 

@@ -195,7 +195,8 @@ def gate(
         extra["data_audit"] = summary
     from tripwire.gate._evals import run_suites
 
-    outcomes, eval_findings = run_suites(policy, baseline, candidate, progress)
+    models = {"baseline": (baseline, base_m), "candidate": (candidate, cand_m)}
+    outcomes, eval_findings = run_suites(policy, models, progress)
     checks += [f"eval:{o.suite}" for o in outcomes]
     findings = _apply_policy(findings + eval_findings, policy)
     result = GateResult(

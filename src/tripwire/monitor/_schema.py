@@ -7,22 +7,12 @@ replayed offline is read exactly as the server read it.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 MAX_COMPLETION_CHARS = 200_000
 MAX_BATCH = 1000
-FEEDBACK_CATEGORIES = (
-    "compilation_error",
-    "runtime_error",
-    "logic_error",
-    "incomplete_code",
-    "incorrect_api_usage",
-    "instructions_not_followed",
-    "performance_regression",
-    "other",
-)
 Category = Literal[
     "compilation_error",
     "runtime_error",
@@ -33,6 +23,7 @@ Category = Literal[
     "performance_regression",
     "other",
 ]
+FEEDBACK_CATEGORIES: tuple[str, ...] = get_args(Category)
 _Name = Field(min_length=1, max_length=200)
 
 

@@ -25,15 +25,12 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    create_engine,
-    event,
     func,
     insert,
     select,
 )
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from tripwire.errors import BadInputError
+from tripwire.artifacts import open_database
 from tripwire.monitor._checks import FLAGS, CheckResult
 from tripwire.monitor._schema import Deploy, Event, Feedback
 from tripwire.monitor._slices import DIMENSIONS, Slice
@@ -92,15 +89,6 @@ def _minute(ts: datetime) -> int:
     return int(ts.timestamp() // 60)
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    # FULL: a committed transaction survives power loss too, not only a killed process
-    cur.execute("PRAGMA synchronous=FULL")
-    cur.execute("PRAGMA busy_timeout=10000")
-    cur.close()
-
-
 def default_db_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
@@ -116,16 +104,7 @@ class Stored:
 class Store:
     def __init__(self, url: str) -> None:
         self.url = url
-        try:
-            if url.startswith("sqlite:///"):
-                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            self.engine = create_engine(url, pool_pre_ping=True)
-            if self.engine.dialect.name == "sqlite":
-                event.listen(self.engine, "connect", _sqlite_pragmas)
-            _meta.create_all(self.engine)
-        except (ArgumentError, SQLAlchemyError, ImportError, ValueError, OSError) as exc:
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise BadInputError(url, f"cannot open monitor database: {reason}") from exc
+        self.engine = open_database(url, _meta, "monitor database", create_parent=True)
 
     def close(self) -> None:
         self.engine.dispose()
