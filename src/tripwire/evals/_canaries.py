@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -19,7 +19,7 @@ from tripwire.artifacts import sha256_json
 from tripwire.evals._suite import Suite, register_suite
 from tripwire.evals._types import MetricSpec, Sample, SampleResult, Task
 from tripwire.progress import Progress, no_progress
-from tripwire.sandbox import Sandbox
+from tripwire.sandbox import Limits, Sandbox
 
 VERSION = "canaries-1"
 _NEW_TOKENS = 64
@@ -128,6 +128,7 @@ class Canaries(Suite):
         progress: Progress = no_progress,
         *,
         use_cache: bool = True,
+        limits: Mapping[str, Limits] | None = None,
     ) -> Iterator[SampleResult]:
         for done, s in enumerate(samples, 1):
             canary = self.canaries[s.task_id]

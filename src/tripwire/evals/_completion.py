@@ -5,7 +5,7 @@ the next line; score exact match of that line and syntax validity of the functio
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -21,7 +21,7 @@ from tripwire.evals._suite import Suite, register_suite
 from tripwire.evals._textitems import source_files
 from tripwire.evals._types import MetricSpec, Sample, SampleResult, Task
 from tripwire.progress import Progress, no_progress
-from tripwire.sandbox import Sandbox
+from tripwire.sandbox import Limits, Sandbox
 
 VERSION = "completion-1"
 _NEW_TOKENS = 32
@@ -78,6 +78,7 @@ class Completion(Suite):
         progress: Progress = no_progress,
         *,
         use_cache: bool = True,
+        limits: Mapping[str, Limits] | None = None,
     ) -> Iterator[SampleResult]:
         for done, s in enumerate(samples, 1):
             t0 = time.perf_counter()

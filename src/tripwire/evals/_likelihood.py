@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import ClassVar, Protocol, runtime_checkable
 
 from tripwire.errors import BadInputError
@@ -12,7 +12,7 @@ from tripwire.evals._backend import Backend
 from tripwire.evals._suite import Suite
 from tripwire.evals._types import MetricSpec, Sample, SampleResult, Task
 from tripwire.progress import Progress, no_progress
-from tripwire.sandbox import Sandbox
+from tripwire.sandbox import Limits, Sandbox
 
 _BLOCK = 32  # items scored between two appends to the results log
 
@@ -34,7 +34,7 @@ class LikelihoodSuite(Suite):
     }
     needs_sandbox = False
 
-    def score(self, samples, sandbox, progress=no_progress, *, use_cache=True):  # type: ignore[no-untyped-def,override]
+    def score(self, samples, sandbox, progress=no_progress, *, use_cache=True, limits=None):  # type: ignore[no-untyped-def,override]
         raise NotImplementedError("likelihood suites score in evaluate()")
 
     def evaluate(
@@ -45,6 +45,7 @@ class LikelihoodSuite(Suite):
         n: int | None,
         done: set[tuple[str, int]],
         progress: Progress = no_progress,
+        limits: Mapping[str, Limits] | None = None,
     ) -> Iterator[SampleResult]:
         if not isinstance(backend, ScoresText):
             raise BadInputError(f"{backend.scheme}:", f"cannot score text, which {self.name} needs")

@@ -26,12 +26,13 @@ from tripwire.artifacts import (
 )
 from tripwire.errors import BadInputError
 from tripwire.evals._backend import Backend
+from tripwire.evals._cpu_limits import CpuLimits
 from tripwire.evals._passk import mean_pass_at_k
 from tripwire.evals._results import ResultsLog
 from tripwire.evals._suite import Suite
 from tripwire.evals._types import SampleResult, Task
 from tripwire.progress import Progress, no_progress
-from tripwire.sandbox import VERDICTS, Sandbox
+from tripwire.sandbox import VERDICTS, Limits, Sandbox
 from tripwire.sandbox._pool import interpreter_id
 
 RUN_FILE, RESULTS_FILE, SUMMARY_FILE = "run.json", "results.jsonl", "summary.json"
@@ -43,6 +44,8 @@ class ReferenceCheck:
 
     total: int
     failures: tuple[SampleResult, ...]
+    cpu_s: dict[str, float] = field(default_factory=dict)
+    """CPU seconds each task's reference took here (the most of its samples)."""
 
     @property
     def ok(self) -> bool:
@@ -92,11 +95,18 @@ def check_references(
 
     results = list(suite.score(refs, sandbox, report, use_cache=False))
     failures = tuple(sorted((r for r in results if not r.passed), key=lambda r: r.key))
-    return ReferenceCheck(len(refs), failures)
+    cpu: dict[str, float] = {}
+    for r in results:
+        cpu[r.task_id] = max(cpu.get(r.task_id, 0.0), r.cpu_s)
+    return ReferenceCheck(len(refs), failures, cpu)
 
 
 def run_identity(
-    suite: Suite, backend: Backend, n: int | None, sandbox: Sandbox | None
+    suite: Suite,
+    backend: Backend,
+    n: int | None,
+    sandbox: Sandbox | None,
+    cpu_limits: CpuLimits = CpuLimits(),
 ) -> dict[str, Any]:
     """What must match for an existing run directory to be resumed."""
     return {
@@ -107,6 +117,7 @@ def run_identity(
         "model": backend.describe(),
         "n": n,
         "limits": sandbox.limits.to_dict() if sandbox is not None else None,
+        "cpu_limits": cpu_limits.describe() if sandbox is not None else None,
     }
 
 
@@ -185,16 +196,23 @@ def run_eval(
     progress: Progress = no_progress,
     registry: Registry | None = None,
     command: str = "",
+    cpu_limits: CpuLimits = CpuLimits(),
 ) -> EvalRun:
-    """Check references (raises ReferenceCheckFailed), then score and record the model."""
+    """Check references (raises ReferenceCheckFailed), then score and record the model.
+
+    ``cpu_limits``: each task's CPU limit is calibrated from its reference's CPU time here
+    (``auto``, see ``_cpu_limits``) or, when fixed, is the sandbox's own (``CpuLimits.base``
+    makes the sandbox's limits from a fixed number)."""
+    task_limits: dict[str, Limits] = {}
     if sandbox is not None and suite.references():
         references = check_references(suite, sandbox, progress)
         if not references.ok:
             raise ReferenceCheckFailed(references)
+        task_limits = cpu_limits.per_task(sandbox.limits, references.cpu_s)
     else:
         references = ReferenceCheck(0, ())
     tasks = suite.tasks()
-    identity = run_identity(suite, backend, n, sandbox)
+    identity = run_identity(suite, backend, n, sandbox, cpu_limits)
     out = Path(out) if out is not None else default_run_dir(identity)
     _open_run_dir(out, identity)
 
@@ -203,7 +221,9 @@ def run_eval(
     done = {k: r for k, r in log.load().items() if k[0] in task_ids}
     resumed = len(done)
     try:
-        for result in suite.evaluate(tasks, backend, sandbox, n, set(done), progress):
+        for result in suite.evaluate(
+            tasks, backend, sandbox, n, set(done), progress, limits=task_limits
+        ):
             log.append(result)
             done[result.key] = result
     finally:
@@ -219,6 +239,7 @@ def run_eval(
         "suite_version": suite.version,
         **summarize(results, tasks, ks),
         "references": references.to_dict(),
+        "cpu_limits": _cpu_limits_summary(cpu_limits, task_limits, sandbox),
     }
     write_json_atomic(out / SUMMARY_FILE, summary)
     model = backend.describe()
@@ -246,6 +267,20 @@ def run_eval(
     if registry is not None:
         registry.register(manifest, out)
     return EvalRun(out, manifest, summary, results, references, resumed)
+
+
+def _cpu_limits_summary(
+    policy: CpuLimits, task_limits: dict[str, Limits], sandbox: Sandbox | None
+) -> dict[str, Any] | None:
+    """The policy and how many tasks got each CPU limit (seconds -> tasks)."""
+    if sandbox is None:
+        return None
+    counts = Counter(lim.cpu_s for lim in task_limits.values())
+    return {
+        **policy.describe(),
+        "tasks_by_cpu_s": {f"{s:g}": counts[s] for s in sorted(counts)},
+        "default_cpu_s": sandbox.limits.cpu_s,
+    }
 
 
 def cached_run_dir(identity: dict[str, Any]) -> Path:

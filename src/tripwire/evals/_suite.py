@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import ClassVar
 
 from tripwire.errors import BadInputError
 from tripwire.evals._backend import Backend
 from tripwire.evals._types import MetricSpec, Sample, SampleResult, Task
 from tripwire.progress import Progress, no_progress
-from tripwire.sandbox import Sandbox
+from tripwire.sandbox import Limits, Sandbox
 
 
 class Suite(ABC):
@@ -51,9 +51,11 @@ class Suite(ABC):
         progress: Progress = no_progress,
         *,
         use_cache: bool = True,
+        limits: Mapping[str, Limits] | None = None,
     ) -> Iterator[SampleResult]:
         """Score samples, yielding results as they finish (any order). ``use_cache=False``:
-        compute every score afresh (the reference self-test)."""
+        compute every score afresh (the reference self-test). ``limits``: sandbox limits per
+        task id, for suites that execute code (others ignore it)."""
 
     def references(self) -> list[Sample]:
         """Known-good samples (canonical solutions) every run checks first; may be empty."""
@@ -71,6 +73,7 @@ class Suite(ABC):
         n: int | None,
         done: set[tuple[str, int]],
         progress: Progress = no_progress,
+        limits: Mapping[str, Limits] | None = None,
     ) -> Iterator[SampleResult]:
         """Results for every (task, sample) not in ``done``. Generation suites: generate for
         tasks still missing a sample, then score; likelihood suites override this."""
@@ -82,7 +85,7 @@ class Suite(ABC):
             s for s in backend.generate(todo, n, progress) if (s.task_id, s.sample_idx) not in done
         ]
         slices = {t.task_id: t.slices for t in tasks}
-        for r in self.score(samples, sandbox, progress):  # type: ignore[arg-type]
+        for r in self.score(samples, sandbox, progress, limits=limits):  # type: ignore[arg-type]
             yield _with_slices(r, slices.get(r.task_id, {}))
 
 
@@ -107,8 +110,10 @@ class ExecutionSuite(Suite):
         progress: Progress = no_progress,
         *,
         use_cache: bool = True,
+        limits: Mapping[str, Limits] | None = None,
     ) -> Iterator[SampleResult]:
-        jobs = [self.job(s.task_id, s.completion) for s in samples]
+        own = limits or {}
+        jobs = [(*self.job(s.task_id, s.completion), own.get(s.task_id)) for s in samples]
         for i, r in sandbox.iter_many(jobs, progress, use_cache=use_cache):
             s = samples[i]
             passed = {"pass": 1.0 if r.verdict == "passed" else 0.0}

@@ -63,7 +63,9 @@ def _set_limit(res: int, value: int) -> None:
 
 
 def _apply_limits(limits: dict[str, Any], applied: Applied) -> None:
-    cpu = max(1, math.ceil(limits["cpu_s"]))
+    # RLIMIT_CPU counts whole seconds: it is the backstop (and the limit of every process the
+    # program forks); the program's own process is stopped on time by _start_cpu_timer
+    cpu = math.ceil(limits["cpu_s"]) + 1
     _, hard = resource.getrlimit(resource.RLIMIT_CPU)
     if hard == resource.RLIM_INFINITY or hard > cpu:
         # soft limit sends SIGXCPU; the hard one SIGKILLs a program that ignores it
@@ -128,6 +130,15 @@ def _confine_child(jobdir: str, limits: dict[str, Any], applied: Applied) -> Non
     _confine.prctl(_confine.PR_SET_PDEATHSIG, signal.SIGKILL)  # reset by the uid change
     if applied.landlock_abi:
         _confine.landlock_confine(jobdir, applied.landlock_abi)
+    _start_cpu_timer(float(limits["cpu_s"]))
+
+
+def _start_cpu_timer(cpu_s: float) -> None:
+    """SIGPROF (default action: terminate) once the process has used ``cpu_s`` CPU seconds,
+    to the millisecond: sub-second CPU limits make a runaway loop cheap. A program that catches
+    SIGPROF still meets RLIMIT_CPU one to two seconds later."""
+    signal.signal(signal.SIGPROF, signal.SIG_DFL)
+    signal.setitimer(signal.ITIMER_PROF, cpu_s)
 
 
 def _describe(exc: BaseException) -> bytes:

@@ -49,6 +49,8 @@ spec.loader.exec_module(package)
 importlib.import_module("_tripwire_sandbox._zygote").main()
 """
 _HERE = Path(__file__).resolve().parent
+Job = tuple[str, str] | tuple[str, str, Limits | None]
+"""(program, tests), or (program, tests, limits) for limits of its own."""
 
 
 class SandboxUnavailable(RuntimeError):
@@ -268,12 +270,12 @@ class Sandbox:
         return [w.proc.pid for w in self._workers if w.proc is not None]
 
     # -- running -------------------------------------------------------------------------------
-    def cache_key(self, program: str, tests: str = "") -> str:
+    def cache_key(self, program: str, tests: str = "", limits: Limits | None = None) -> str:
         return sha256_json(
             {
                 "program": program,
                 "tests": tests,
-                "limits": self.limits.to_dict(),
+                "limits": (limits or self.limits).to_dict(),
                 "interpreter": interpreter_id(),
             }
         )
@@ -284,12 +286,13 @@ class Sandbox:
 
     def run_many(
         self,
-        jobs: Iterable[tuple[str, str]],
+        jobs: Iterable[Job],
         progress: Progress = no_progress,
         *,
         use_cache: bool = True,
     ) -> list[ExecResult]:
-        """Run every (program, tests) pair on all workers; results in the order given."""
+        """Run every job on all workers; results in the order given. A job is (program, tests),
+        or (program, tests, limits) to override the sandbox's limits for that program."""
         jobs = list(jobs)
         results: list[ExecResult | None] = [None] * len(jobs)
         for i, result in self.iter_many(jobs, progress, use_cache=use_cache):
@@ -298,7 +301,7 @@ class Sandbox:
 
     def iter_many(
         self,
-        jobs: Sequence[tuple[str, str]],
+        jobs: Sequence[Job],
         progress: Progress = no_progress,
         *,
         use_cache: bool = True,
@@ -309,17 +312,17 @@ class Sandbox:
         really execute) but still stores fresh results in it.
         """
         by_key: dict[str, list[int]] = {}
-        for i, (program, tests) in enumerate(jobs):
-            by_key.setdefault(self.cache_key(program, tests), []).append(i)
+        for i, job in enumerate(jobs):
+            by_key.setdefault(self.cache_key(*job), []).append(i)
         todo: list[tuple[str, dict[str, Any]]] = []
         done = 0
         progress("execute", done, len(jobs))
         for key, idxs in by_key.items():
             hit = self._cache.get(key) if self._cache and use_cache else None
             if hit is None:
-                program, tests = jobs[idxs[0]]
-                job = {"program": program, "tests": tests, "limits": self.limits.to_dict()}
-                todo.append((key, job))
+                program, tests, *own = jobs[idxs[0]]
+                limits = (own[0] if own and own[0] is not None else self.limits).to_dict()
+                todo.append((key, {"program": program, "tests": tests, "limits": limits}))
                 continue
             for i in idxs:
                 yield i, hit

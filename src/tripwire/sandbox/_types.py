@@ -22,7 +22,8 @@ class Limits:
     wall_s: float = 10.0
     """Wall-clock seconds before the whole process tree is killed (verdict ``timeout``)."""
     cpu_s: float = 10.0
-    """CPU seconds (RLIMIT_CPU, rounded up to whole seconds) before the program is killed."""
+    """CPU seconds before the program is stopped (a CPU timer in the program's process, to the
+    millisecond; RLIMIT_CPU of this rounded up plus one second for anything it forks)."""
     memory_bytes: int = 2 * 1024**3
     """Address space (RLIMIT_AS); allocating past it raises MemoryError in the program."""
     nprocs: int = 32

@@ -145,7 +145,9 @@ def _verdict(
     if timed_out:
         return "timeout", f"wall-clock limit of {limits['wall_s']:g}s exceeded"
     sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0
-    if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_s >= limits["cpu_s"]):
+    if sig in (signal.SIGPROF, signal.SIGXCPU) or (
+        sig == signal.SIGKILL and cpu_s >= limits["cpu_s"]
+    ):
         return "timeout", f"CPU limit of {limits['cpu_s']:g}s exceeded"
     if res.startswith(SETUP_ERROR):
         return "error", "sandbox setup failed: " + res[1:].decode("utf-8", "replace")
