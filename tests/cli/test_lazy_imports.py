@@ -14,6 +14,7 @@ HEAVY = (
     "numpy",
     "fastapi",
     "uvicorn",
+    "sqlalchemy",
     "tripwire.data",
     "tripwire.tokens",
     "tripwire.evals",

@@ -1,8 +1,14 @@
-"""Artifacts: load checkpoints offline, hash, describe (Manifest) and record them (Registry)."""
+"""Artifacts: load checkpoints offline, hash, describe (Manifest) and record them (Registry).
+
+The registry and ``open_database`` load on first use: they import SQLAlchemy (about 0.3 s),
+which every CLI call would otherwise pay.
+"""
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from tripwire.artifacts._atomic import atomic_path, write_json_atomic, write_text_atomic
 from tripwire.artifacts._checkpoint import Checkpoint
-from tripwire.artifacts._database import open_database
 from tripwire.artifacts._hashing import sha256_bytes, sha256_file, sha256_json
 from tripwire.artifacts._manifest import (
     MANIFEST_NAME,
@@ -13,7 +19,23 @@ from tripwire.artifacts._manifest import (
     manifest_path,
 )
 from tripwire.artifacts._paths import cache_dir, data_dir, default_registry_url
-from tripwire.artifacts._registry import KNOWN_GOOD, ROLLBACK, Mark, RegisteredArtifact, Registry
+
+if TYPE_CHECKING:
+    from tripwire.artifacts._database import open_database
+    from tripwire.artifacts._registry import (
+        KNOWN_GOOD,
+        ROLLBACK,
+        Mark,
+        RegisteredArtifact,
+        Registry,
+    )
+
+_LAZY = {
+    "open_database": "_database",
+    **dict.fromkeys(
+        ("KNOWN_GOOD", "ROLLBACK", "Mark", "RegisteredArtifact", "Registry"), "_registry"
+    ),
+}
 
 __all__ = [
     "KNOWN_GOOD",
@@ -39,3 +61,9 @@ __all__ = [
     "write_json_atomic",
     "write_text_atomic",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"tripwire.artifacts.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'tripwire.artifacts' has no attribute {name!r}")

@@ -9,15 +9,18 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as RichProgress
 
-from tripwire.artifacts import Registry, write_json_atomic
+from tripwire.artifacts import write_json_atomic
 from tripwire.progress import Progress, no_progress
+
+if TYPE_CHECKING:
+    from tripwire.artifacts import Registry
 
 # results (tables) go to stdout; logs and CI are not terminals, so give tables room there
 out = Console(width=None if sys.stdout.isatty() else 140)
@@ -32,6 +35,8 @@ class Context:
     debug: bool = False
 
     def registry(self) -> Registry:
+        from tripwire.artifacts import Registry
+
         return Registry(self.registry_url)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from tripwire.artifacts import Registry, cache_dir
+from tripwire.artifacts import cache_dir
 from tripwire.cli._output import emit_json, err, out, progress_bar, quiet
 from tripwire.cli.reference import run_build
 from tripwire.demo import StageContext, StageResult
@@ -71,6 +71,8 @@ def demo(
     built = run_build(ctx, profile, None, 0, None)
     base = workdir or cache_dir() / "demo" / f"{profile}-{built.manifest.id[:12]}"
     base.mkdir(parents=True, exist_ok=True)
+    from tripwire.artifacts import Registry
+
     registry = Registry(f"sqlite:///{base / 'registry.db'}")
     results: list[StageResult] = []
     for number, (name, module) in enumerate(STAGES, 1):

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from tripwire.artifacts import (
-    KNOWN_GOOD,
-    ROLLBACK,
-    ArtifactKind,
-    Manifest,
-    Registry,
-    ensure_manifest,
-)
+from tripwire.artifacts import ArtifactKind, Manifest, ensure_manifest
 from tripwire.cli._output import command_line, context, emit_json, err, out, progress_bar, quiet
 from tripwire.errors import BadInputError
+
+if TYPE_CHECKING:
+    from tripwire.artifacts import Registry
 
 app = typer.Typer(no_args_is_help=True, help="The registry of artifacts and their lineage.")
 
@@ -109,6 +106,8 @@ def mark_good(
     """Mark a model version known-good: the target of later rollbacks and bisections."""
     reg = context(ctx).registry()
     artifact_id = _resolve(reg, model)
+    from tripwire.artifacts import KNOWN_GOOD
+
     mark = reg.mark(artifact_id, KNOWN_GOOD, line=line, note=note)
     if not quiet(json_path):
         out.print(f"{reg.get(artifact_id).manifest.name} ({artifact_id[:12]}) marked known-good")
@@ -190,6 +189,8 @@ def rollback(
         target = good
     else:
         target = reg.get(_resolve(reg, to))
+    from tripwire.artifacts import KNOWN_GOOD, ROLLBACK
+
     if KNOWN_GOOD not in {m.mark for m in reg.marks(target.id)}:
         err.print(f"[yellow]warning:[/] {target.manifest.name} was never marked known-good")
     mark = reg.mark(target.id, ROLLBACK, line=line, note=note)

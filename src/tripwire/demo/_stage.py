@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tripwire.artifacts import Registry
 from tripwire.progress import Progress, no_progress
+
+if TYPE_CHECKING:
+    from tripwire.artifacts import Registry
 
 
 @dataclass(frozen=True)
