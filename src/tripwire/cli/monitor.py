@@ -15,25 +15,43 @@ app = typer.Typer(no_args_is_help=True, help="Production monitoring: ingest, det
 
 _ARL = typer.Option(100_000.0, "--arl", help="Mean events of one metric on one slice between "
                     "false alarms (sets the CUSUM threshold).")  # fmt: skip
-_WARMUP = typer.Option(500, help="Events per route that set the baseline rates.")
+_FAMILY = typer.Option(
+    None, "--family-arl", help="Mean events of all traffic between false alarms on any slice and "
+    "metric: every stream then gets --arl = this x the number of metrics (each event feeds one "
+    "stream per metric, so the number of slices does not enter). Overrides --arl.",
+)  # fmt: skip
+_WARMUP = typer.Option(500, help="Events per route that set the baseline rates (per metric and "
+                       "answer language); they then stay frozen.")  # fmt: skip
 _METHOD = typer.Option("cusum", help="cusum (threshold from --arl) or msprt (BH across slices).")
 _FDR = typer.Option(0.01, help="msprt: false discovery rate across slices and metrics.")
+_DETECTION = """
+
+Detection: per metric and slice (model version x deployment x hardware x route), a
+risk-adjusted CUSUM scores each event against the baseline rate of its own language, so a
+change in the prompt mix raises no alarm. Baselines come from each route's first --warmup
+events and then stay frozen (a new model version is a new slice judged against them); to accept
+a new normal, start again on a fresh database once the release is known good."""
 
 
-def _detector(arl: float, warmup: int, method: str, fdr: float) -> Any:
+def _detector(arl: float, warmup: int, method: str, fdr: float, family_arl: float | None) -> Any:
     from tripwire.errors import BadInputError
     from tripwire.monitor import DetectorConfig
 
     if method not in ("cusum", "msprt"):
         raise BadInputError("--method", f"unknown method {method!r} (cusum, msprt)")
-    if arl <= 1 or warmup < 1 or not 0 < fdr < 1:
-        raise BadInputError("--arl/--warmup/--fdr", "need arl > 1, warmup >= 1, 0 < fdr < 1")
-    return DetectorConfig(arl0=arl, warmup=warmup, method=method, fdr=fdr)  # type: ignore[arg-type]
+    if arl <= 1 or warmup < 1 or not 0 < fdr < 1 or (family_arl is not None and family_arl <= 1):
+        raise BadInputError("--arl/--family-arl/--warmup/--fdr",
+                            "need arl > 1, family-arl > 1, warmup >= 1, 0 < fdr < 1")  # fmt: skip
+    return DetectorConfig(arl0=arl, warmup=warmup, method=method, fdr=fdr,  # type: ignore[arg-type]
+                          family_arl=family_arl)  # fmt: skip
 
 
 @app.command(
+    help="Run the monitor service: POST /v1/events, /v1/feedback, /v1/deploys; dashboard at /, "
+    "Prometheus text at /metrics. Without tokens the service is open: keep it on loopback."
+    + _DETECTION,
     epilog="Example: tripwire monitor serve --db postgresql+psycopg://mon@db/monitor "
-    "--write-token $W --read-token $R --port 8080"
+    "--write-token $W --read-token $R --port 8080",
 )
 def serve(
     ctx: typer.Context,
@@ -45,12 +63,11 @@ def serve(
     read_token: list[str] = typer.Option([], envvar="TRIPWIRE_MONITOR_READ_TOKENS",
                                          help="Token that may only read (repeatable)."),
     arl: float = _ARL,
+    family_arl: float | None = _FAMILY,
     warmup: int = _WARMUP,
     method: str = _METHOD,
     fdr: float = _FDR,
 ) -> None:  # fmt: skip
-    """Run the monitor service: POST /v1/events, /v1/feedback, /v1/deploys; dashboard at /,
-    Prometheus text at /metrics. Without tokens the service is open: keep it on loopback."""
     import uvicorn
 
     from tripwire.artifacts import data_dir
@@ -61,7 +78,7 @@ def serve(
         db_url=url,
         write_tokens=tuple(t for v in write_token for t in v.split(",") if t),
         read_tokens=tuple(t for v in read_token for t in v.split(",") if t),
-        detector=_detector(arl, warmup, method, fdr),
+        detector=_detector(arl, warmup, method, fdr, family_arl),
         registry_url=context(ctx).registry().url,
     )
     if not config.write_tokens and not config.read_tokens:
@@ -71,7 +88,11 @@ def serve(
     uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
 
 
-@app.command(epilog="Example: tripwire monitor replay events.jsonl --json alerts.json")
+@app.command(
+    help="Run the monitor's checks and detectors offline over a recorded stream. Exit 1 when "
+    "any alert is raised." + _DETECTION,
+    epilog="Example: tripwire monitor replay events.jsonl --json alerts.json --family-arl 1e6",
+)
 def replay(
     ctx: typer.Context,
     events: Path = typer.Argument(
@@ -79,17 +100,14 @@ def replay(
     ),
     json_path: Path | None = typer.Option(None, "--json", help="Write JSON ('-': stdout)."),
     arl: float = _ARL,
+    family_arl: float | None = _FAMILY,
     warmup: int = _WARMUP,
     method: str = _METHOD,
     fdr: float = _FDR,
 ) -> None:
-    """Run the monitor's checks and detectors offline over a recorded stream.
-
-    Exit 1 when any alert is raised.
-    """
     from tripwire.monitor import replay as run_replay
 
-    config = _detector(arl, warmup, method, fdr)
+    config = _detector(arl, warmup, method, fdr, family_arl)
     with progress_bar(not quiet(json_path)) as progress:
         report = run_replay(events, config, context(ctx).registry(), progress)
     if not quiet(json_path):

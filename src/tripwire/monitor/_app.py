@@ -66,9 +66,9 @@ class _State:
     def _rebuild(self) -> None:
         for d in self.store.deploy_list():
             self.monitor.deploy(d)
-        for sl, flags, ts in self.store.iter_flags():
+        for sl, flags, ts, stratum in self.store.iter_flags():
             self.counters.event(sl, flags)
-            for alarm in self.monitor.detector.observe(sl, flags, ts):
+            for alarm in self.monitor.detector.observe(sl, flags, ts, stratum):
                 self.store.add_alert(
                     build_alert(alarm, self.monitor.deploys, self.monitor.registry)
                 )
@@ -147,7 +147,7 @@ def create_app(config: ServerConfig) -> FastAPI:
                 if ev.event_id not in fresh:
                     continue
                 state.counters.event(Slice.of(ev), result.flags)
-                for alert in state.monitor.observe(ev, result.flags):
+                for alert in state.monitor.observe(ev, result):
                     if state.store.add_alert(alert):
                         state.counters.alerts[(alert["metric"], slice_of_alert(alert))] += 1
                         raised.append(alert)

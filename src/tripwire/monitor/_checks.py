@@ -38,6 +38,7 @@ _REFUSAL = re.compile(
 _LOW_PROB = math.log(0.01)
 _LOW_PROB_SHARE = 0.05
 _ALLOWED_CONTROLS = frozenset("\t\n\r")
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,11 @@ def unexpected_characters(text: str, allowed: frozenset[str] = DEFAULT_SCRIPTS) 
     """Up to five offending characters: letters or marks from scripts outside ``allowed``,
     replacement characters, control, private-use and unassigned code points."""
     found: list[str] = []
+    if text.isascii():  # the common case, in C: only stray control characters can be wrong
+        for ch in _ASCII_CONTROL.findall(text):
+            if ch not in found:
+                found.append(ch)
+        return found[:5]
     for ch in text:
         if ch.isascii() and (ch.isprintable() or ch in _ALLOWED_CONTROLS):
             continue
@@ -108,6 +114,9 @@ class CheckResult:
     values: dict[str, float]
     details: dict[str, Any] = field(default_factory=dict)
     """Evidence for the flags that are set (problems found, offending characters)."""
+    stratum: str = ""
+    """The class the detectors' baseline rates are conditional on: the language the request
+    asked for, else the first fenced block's language, else ``""``."""
 
     @property
     def defects(self) -> list[str]:
@@ -177,4 +186,15 @@ def check_event(event: Event, allowed_scripts: frozenset[str] = DEFAULT_SCRIPTS)
         "completion_tokens": float(event.completion_tokens),
         "latency_ms": float(event.latency_ms),
     }
-    return CheckResult(flags, values, details)
+    return CheckResult(flags, values, details, _stratum(event, blocks))
+
+
+def _stratum(event: Event, blocks: list[CodeBlock]) -> str:
+    from tripwire.data import normalize_language
+
+    # the request's language first: a fault cannot move an event out of its stratum by garbling
+    # the fence of the answer
+    language = normalize_language(event.language) or next(
+        (b.language for b in blocks if b.language), None
+    )
+    return (language or "")[:40]

@@ -1,12 +1,33 @@
 """Sequential change detection over the per-event defect flags, one stream per metric and slice.
 
-Each route's first ``warmup`` events (all slices together) set the in-control rate ``p0`` of
-each metric; from then on every (metric, slice) stream runs a Bernoulli CUSUM tuned to a rise
-to ``max(ratio * p0, p0 + min_shift)`` with its threshold set from the target ARL0 (mean events
-between false alarms), or, with ``method="msprt"``, always-valid p-values whose
-Benjamini-Hochberg adjustment across every stream is held at ``fdr`` (false discoveries
-controlled across slices). A new model version is a new slice measured against its route's
-baseline, so a bad release is caught as well as a fault on one machine.
+Baselines. Each route's first ``warmup`` events (all slices together) set the in-control rate of
+each metric *per stratum* (the language an answer is in: languages differ in how often their
+answers fail to parse or run long), shrunk towards the route's pooled rate where a stratum has
+seen little traffic. Baselines then stay frozen: a fault that starts later cannot leak into them.
+A new model version is a new slice measured against its route's baseline, so a bad release is
+caught as well as a fault on one machine; to accept a new normal, restart with a fresh database
+(or a longer ``warmup``) once the release is known good.
+
+Detectors. From then on every (metric, slice) stream runs a risk-adjusted Bernoulli CUSUM
+(``tripwire.stats.stratified_cusum``): each event is scored against its own stratum's rate, so a
+shift in the prompt mix moves no statistic, while a rise within strata does. It is tuned to a rise
+of ``max((ratio - 1) * p0, min_shift)`` in every stratum, or more when the warm-up saw too few
+defects to tell a smaller rise from its own uncertainty (``tripwire.stats.resolvable_shift``).
+Its threshold is the smallest whose false-alarm rate, computed exactly on the CUSUM's lattice
+(a Markov chain, not a simulation) and averaged over the uncertainty of the warm-up's estimates
+(every stratum at the same quantile of its own posterior), is at most ``1 / arl0`` per event of
+the stream under the warm-up's mix of strata and under an even mix of the strata it saw at least
+``_MIN_BASELINE`` times: a prompt-mix shift up to that far keeps the target. The averaging makes
+the threshold conservative (false alarms come out below the target) and it costs delay after a
+short warm-up; ``warmup`` buys it back. With ``method="msprt"`` the streams give
+always-valid (risk-adjusted) p-values instead, and Benjamini-Hochberg across every stream holds
+the false discovery rate at ``fdr``.
+
+False alarms across slices. Each event feeds only its own slice's streams, at most one per
+metric, so the whole family's false alarms per event are at most ``sum over metrics of 1 /
+arl0``, however many slices there are. ``family_arl`` uses that: each stream gets ``arl0 =
+family_arl * len(metrics)``, and the family (every slice and metric) then raises at most one
+false alarm per ``family_arl`` events on average.
 """
 
 from __future__ import annotations
@@ -20,15 +41,18 @@ import numpy as np
 from tripwire.monitor._checks import FLAGS
 from tripwire.monitor._slices import Slice
 from tripwire.stats import (
-    BernoulliCusum,
     CusumRun,
+    StratifiedCusum,
     adjust_p_values,
-    bernoulli_cusum,
-    msprt_p_value,
+    msprt_excess_p_value,
+    resolvable_shift,
 )
+from tripwire.stats import stratified_cusum as design_cusum
 
 Method = Literal["cusum", "msprt"]
 _MIN_BASELINE = 50  # events where a flag applies before its baseline is trusted
+_PRIOR_DEFECTS = 2.0
+"""A stratum's rate is shrunk towards the pooled one with a prior worth this many defects."""
 
 
 @dataclass(frozen=True)
@@ -47,32 +71,77 @@ class DetectorConfig:
     tau: float = 0.05
     """mSPRT: spread of the normal mixture over the rate change."""
     metrics: tuple[str, ...] = FLAGS
+    family_arl: float | None = None
+    """CUSUM: mean events (all traffic) between false alarms on any slice and metric; when set
+    it overrides ``arl0`` with ``family_arl * len(metrics)`` per stream."""
+
+    @property
+    def stream_arl0(self) -> float:
+        """The ARL0 each stream's threshold is set from."""
+        if self.family_arl is not None:
+            return self.family_arl * len(self.metrics)
+        return self.arl0
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "stream_arl0": self.stream_arl0}
 
 
 @dataclass
 class _Baseline:
     events: int = 0
-    n: dict[str, int] = field(default_factory=dict)
-    x: dict[str, int] = field(default_factory=dict)
+    n: dict[tuple[str, str], int] = field(default_factory=dict)
+    x: dict[tuple[str, str], int] = field(default_factory=dict)
+    """Per (metric, stratum): events where the flag applied, and defects among them."""
     frozen: bool = False
+
+    def totals(self, metric: str) -> tuple[int, int]:
+        n = sum(v for (m, _), v in self.n.items() if m == metric)
+        x = sum(v for (m, _), v in self.x.items() if m == metric)
+        return n, x
+
+
+@dataclass(frozen=True)
+class _Design:
+    """One route and metric's in-control rates per stratum and the CUSUM built on them."""
+
+    cusum: StratifiedCusum
+    pooled: float
+    pooled_alternative: float
+    rates: dict[str, float]
+    alternatives: dict[str, float]
+
+    def rate(self, stratum: str) -> float:
+        return self.rates.get(stratum, self.pooled)
+
+    def steps(self, stratum: str) -> tuple[int, int]:
+        if stratum in self.rates:
+            return self.cusum.steps(self.rates[stratum], self.alternatives[stratum])
+        return self.cusum.steps(self.pooled, self.pooled_alternative)
 
 
 @dataclass
 class _Stream:
-    design: BernoulliCusum
+    design: _Design
     run: CusumRun
+    steps: dict[str, tuple[int, int]] = field(default_factory=dict)
     n: int = 0
-    x: int = 0
+    excess: float = 0.0
+    variance: float = 0.0
+    """Since the stream started: summed ``x - p0`` and ``p0 (1 - p0)`` (the mSPRT's inputs)."""
     seg_start: int = -1
     """Global index of the first event after the statistic last stood at zero."""
     seg_n: int = 0
     seg_x: int = 0
+    seg_expected: float = 0.0
     seg_ts: datetime | None = None
     p_value: float = 1.0
     alerted: bool = False
+
+    def step(self, stratum: str, defect: bool) -> int:
+        s = self.steps.get(stratum)
+        if s is None:
+            s = self.steps[stratum] = self.design.steps(stratum)
+        return s[0] if defect else s[1]
 
 
 @dataclass(frozen=True)
@@ -84,6 +153,7 @@ class Alarm:
     event_index: int
     change_index: int
     baseline_rate: float
+    """The rate expected since the change had nothing changed (the events' own strata)."""
     rate_after_change: float
     events_since_change: int
     defects_since_change: int
@@ -126,42 +196,76 @@ class Detector:
     def __init__(self, config: DetectorConfig | None = None) -> None:
         self.config = config or DetectorConfig()
         self._baselines: dict[str, _Baseline] = {}
+        self._designs: dict[tuple[str, str], _Design | None] = {}
         self._streams: dict[tuple[str, Slice], _Stream] = {}
         self.observed = 0
 
     def baseline_rates(self) -> dict[str, dict[str, float]]:
-        """Per route, the in-control rate of each metric (only routes past warm-up)."""
-        return {
-            route: {m: self._p0(b, m) for m in b.n if b.n[m] >= _MIN_BASELINE}
-            for route, b in self._baselines.items()
-            if b.frozen
-        }
+        """Per route, the pooled in-control rate of each metric (only routes past warm-up)."""
+        out: dict[str, dict[str, float]] = {}
+        for route, b in self._baselines.items():
+            if b.frozen:
+                rates = {m: _pooled(*b.totals(m)) for m in self.config.metrics}
+                out[route] = {m: p for m, p in rates.items() if b.totals(m)[0] >= _MIN_BASELINE}
+        return out
 
     def streams(self) -> int:
         return len(self._streams)
 
-    @staticmethod
-    def _p0(b: _Baseline, metric: str) -> float:
-        # Jeffreys-style estimate: never zero, so a defect unseen in warm-up can still alarm
-        return (b.x.get(metric, 0) + 0.5) / (b.n.get(metric, 0) + 1)
+    def _design(self, route: str, metric: str, b: _Baseline) -> _Design | None:
+        key = (route, metric)
+        if key in self._designs:
+            return self._designs[key]
+        n, x = b.totals(metric)
+        design = None
+        if n >= _MIN_BASELINE:
+            pooled = _pooled(n, x)
+            shift = max((self.config.ratio - 1) * pooled, self.config.min_shift,
+                        resolvable_shift(x, n))  # fmt: skip
+            shift = min(shift, 0.999 - pooled)
+            prior = _PRIOR_DEFECTS / pooled
+            strata = sorted(st for m, st in b.n if m == metric)
+            rates, alternatives, posteriors = {}, {}, []
+            for st in strata:
+                ns, xs = b.n[(metric, st)], b.x.get((metric, st), 0)
+                a, b_ = xs + prior * pooled, ns - xs + prior * (1 - pooled)
+                posteriors.append((round(a, 6), round(b_, 6)))
+                rates[st] = a / (a + b_)
+                alternatives[st] = min(rates[st] + shift, 0.999)
+            warm = tuple(b.n[(metric, st)] / n for st in strata)
+            # robust to the prompt mix moving as far as an even mix of the well-seen strata
+            seen = [b.n[(metric, st)] >= _MIN_BASELINE for st in strata]
+            even = tuple(v / sum(seen) for v in seen)
+            cusum = design_cusum(
+                tuple(round(rates[st], 7) for st in strata),
+                tuple(round(alternatives[st], 7) for st in strata),
+                (warm, even),
+                self.config.stream_arl0,
+                tuple(posteriors),
+            )
+            design = _Design(cusum, pooled, min(pooled + shift, 0.999), rates, alternatives)
+        self._designs[key] = design
+        return design
 
     def _stream(self, metric: str, sl: Slice, b: _Baseline) -> _Stream | None:
         key = (metric, sl)
         s = self._streams.get(key)
         if s is None:
-            if b.n.get(metric, 0) < _MIN_BASELINE:
+            design = self._design(sl.route, metric, b)
+            if design is None:
                 return None
-            p0 = self._p0(b, metric)
-            p1 = min(max(p0 * self.config.ratio, p0 + self.config.min_shift), 0.999)
-            if p1 <= p0:
-                return None
-            design = bernoulli_cusum(round(p0, 8), round(p1, 8), self.config.arl0)
-            s = self._streams[key] = _Stream(design, CusumRun(design))
+            s = self._streams[key] = _Stream(design, CusumRun(design.cusum.threshold))
         return s
 
     def observe(
-        self, sl: Slice, flags: dict[str, bool | None], ts: datetime | None = None
+        self,
+        sl: Slice,
+        flags: dict[str, bool | None],
+        ts: datetime | None = None,
+        stratum: str = "",
     ) -> list[Alarm]:
+        """One event of slice ``sl`` with its defect flags; ``stratum`` is the class its
+        baseline rate is conditional on (the answer's language; ``""`` when unknown)."""
         index = self.observed
         self.observed += 1
         b = self._baselines.setdefault(sl.route, _Baseline())
@@ -170,8 +274,8 @@ class Detector:
             for m in self.config.metrics:
                 v = flags.get(m)
                 if v is not None:
-                    b.n[m] = b.n.get(m, 0) + 1
-                    b.x[m] = b.x.get(m, 0) + int(v)
+                    b.n[(m, stratum)] = b.n.get((m, stratum), 0) + 1
+                    b.x[(m, stratum)] = b.x.get((m, stratum), 0) + int(v)
             b.frozen = b.events >= self.config.warmup
             return []
         alarms = []
@@ -182,7 +286,7 @@ class Detector:
             s = self._stream(m, sl, b)
             if s is None or s.alerted:
                 continue
-            crossed = self._update(s, index, bool(v), ts)
+            crossed = self._update(s, index, stratum, bool(v), ts)
             if self.config.method == "msprt":
                 crossed = self._fdr_rejects(m, sl)
             if crossed:
@@ -190,18 +294,24 @@ class Detector:
                 alarms.append(self._alarm(m, sl, s, index, ts))
         return alarms
 
-    def _update(self, s: _Stream, index: int, defect: bool, ts: datetime | None) -> bool:
+    def _update(
+        self, s: _Stream, index: int, stratum: str, defect: bool, ts: datetime | None
+    ) -> bool:
+        p0 = s.design.rate(stratum)
         if s.seg_start < 0:
             s.seg_start, s.seg_ts = index, ts
         s.n += 1
-        s.x += defect
+        s.excess += defect - p0
+        s.variance += p0 * (1 - p0)
         s.seg_n += 1
         s.seg_x += defect
-        crossed = s.run.update(defect)
+        s.seg_expected += p0
+        crossed = s.run.add(s.step(stratum, defect))
         if s.run.statistic == 0:
-            s.seg_start, s.seg_n, s.seg_x = -1, 0, 0
+            s.seg_start, s.seg_n, s.seg_x, s.seg_expected = -1, 0, 0, 0.0
         if self.config.method == "msprt":
-            s.p_value = min(s.p_value, msprt_p_value(s.x, s.n, s.design.p0, self.config.tau))
+            p = msprt_excess_p_value(s.excess, s.variance, s.n, self.config.tau)
+            s.p_value = min(s.p_value, p)
         return crossed
 
     def _fdr_rejects(self, metric: str, sl: Slice) -> bool:
@@ -216,23 +326,32 @@ class Detector:
 
     def _alarm(self, metric: str, sl: Slice, s: _Stream, index: int, ts: datetime | None) -> Alarm:
         if s.seg_n == 0:  # msprt can reject while the CUSUM stands at zero
-            start, n, x, start_ts = index, 1, 1, ts
+            p0 = s.design.pooled
+            start, n, x, expected, start_ts = index, 1, 1, p0, ts
         else:
             start, n, x, start_ts = s.seg_start, s.seg_n, s.seg_x, s.seg_ts
-        p0 = s.design.p0
+            expected = s.seg_expected
+        base = expected / n
+        variance = base * (1 - base) * n
+        p_value = msprt_excess_p_value(x - expected, variance, n, self.config.tau)
         return Alarm(
             metric=metric,
             slice=sl,
             event_index=index,
             change_index=start,
-            baseline_rate=p0,
+            baseline_rate=base,
             rate_after_change=x / n,
             events_since_change=n,
             defects_since_change=x,
-            statistic_nats=s.run.statistic * s.design.unit,
-            threshold_nats=s.design.h,
-            p_value=float(np.format_float_scientific(msprt_p_value(x, n, p0, self.config.tau), 3)),
+            statistic_nats=s.run.statistic * s.design.cusum.unit,
+            threshold_nats=s.design.cusum.h,
+            p_value=float(np.format_float_scientific(p_value, 3)),
             method=self.config.method,
             change_ts=start_ts,
             alarm_ts=ts,
         )
+
+
+def _pooled(n: int, x: int) -> float:
+    # Jeffreys posterior mean: never zero, so a defect unseen in warm-up can still alarm
+    return (x + 0.5) / (n + 1)

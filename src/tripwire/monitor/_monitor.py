@@ -48,16 +48,16 @@ class Monitor:
     def check(self, event: Event) -> CheckResult:
         return check_event(event, self.allowed_scripts)
 
-    def observe(self, event: Event, flags: dict[str, bool | None]) -> list[dict[str, Any]]:
+    def observe(self, event: Event, result: CheckResult) -> list[dict[str, Any]]:
         """Feed one checked event to the detectors; the alerts it raised."""
-        alarms = self.detector.observe(Slice.of(event), flags, event.ts)
+        alarms = self.detector.observe(Slice.of(event), result.flags, event.ts, result.stratum)
         new = [build_alert(a, self.deploys, self.registry) for a in alarms]
         self.alerts.extend(new)
         return new
 
     def ingest(self, event: Event) -> tuple[CheckResult, list[dict[str, Any]]]:
         result = self.check(event)
-        return result, self.observe(event, result.flags)
+        return result, self.observe(event, result)
 
     def deploy(self, d: Deploy) -> None:
         self.deploys.append(d)

@@ -50,6 +50,7 @@ events = Table(
     Column("ts", String(40), nullable=False),
     Column("minute", BigInteger, nullable=False, index=True),
     *_slice_columns(False),
+    Column("stratum", String(40), nullable=False, server_default=""),
     *[Column(f"f_{f}", SmallInteger, nullable=True) for f in FLAGS],
     Column("latency_ms", Float, nullable=False),
     Column("completion_tokens", Integer, nullable=False),
@@ -105,6 +106,17 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = open_database(url, _meta, "monitor database", create_parent=True)
+        self._add_stratum_column()
+
+    def _add_stratum_column(self) -> None:
+        """Databases written before events had a stratum get the column (empty: pooled)."""
+        from sqlalchemy import inspect, text
+
+        columns = {c["name"] for c in inspect(self.engine).get_columns("monitor_events")}
+        if "stratum" not in columns:
+            with self.engine.begin() as conn:
+                conn.execute(text("ALTER TABLE monitor_events ADD COLUMN stratum VARCHAR(40) "
+                                  "NOT NULL DEFAULT ''"))  # fmt: skip
 
     def close(self) -> None:
         self.engine.dispose()
@@ -132,6 +144,7 @@ class Store:
                 "ts": ev.ts.isoformat(),
                 "minute": _minute(ev.ts),
                 **Slice.of(ev).to_dict(),
+                "stratum": result.stratum,
                 "latency_ms": ev.latency_ms,
                 "completion_tokens": ev.completion_tokens,
                 "details": json.dumps(result.details),
@@ -195,17 +208,19 @@ class Store:
         with self.engine.connect() as conn:
             return set(conn.scalars(select(events.c.event_id)))
 
-    def iter_flags(self) -> Iterator[tuple[Slice, dict[str, bool | None], datetime]]:
-        """Every stored event's slice, flags and time, in arrival order (to rebuild detectors)."""
+    def iter_flags(self) -> Iterator[tuple[Slice, dict[str, bool | None], datetime, str]]:
+        """Every stored event's slice, flags, time and stratum, in arrival order (to rebuild
+        the detectors)."""
         cols = [events.c[d] for d in DIMENSIONS] + [events.c[f"f_{f}"] for f in FLAGS]
         with self.engine.connect() as conn:
             result = conn.execution_options(yield_per=5000).execute(
-                select(*cols, events.c.ts).order_by(events.c.seq)
+                select(*cols, events.c.ts, events.c.stratum).order_by(events.c.seq)
             )
             for row in result:
                 m = row._mapping
                 flags = {f: None if m[f"f_{f}"] is None else bool(m[f"f_{f}"]) for f in FLAGS}
-                yield Slice(*(m[d] for d in DIMENSIONS)), flags, datetime.fromisoformat(m["ts"])
+                sl = Slice(*(m[d] for d in DIMENSIONS))
+                yield sl, flags, datetime.fromisoformat(m["ts"]), m["stratum"]
 
     def deploy_list(self) -> list[Deploy]:
         with self.engine.connect() as conn:
