@@ -2,20 +2,23 @@
 same fine-tune under each forgetting control tripwire offers.
 
 Every method trains on one language of the reference corpus's train split (default: python)
-with the same steps, batch and peak learning rate. Each tuned model is scored on every
-language's held-out files, cut into chunks of 128 tokens and paired chunk by chunk with the
-base (``tripwire.train.forgetting_report``'s scorer):
+with the same steps, batch, context and schedule (LoRA at its own peak learning rate). Each
+tuned model is scored on every language's held-out files, cut into chunks of 128 tokens and
+paired chunk by chunk with the base (``tripwire.train.forgetting_report``'s scorer):
 
 - target gain: the relative drop in held-out bits per byte on the trained language;
 - forgetting: the relative rise in bits per byte on each other language.
 
 Pass criteria (from the issue): the plain fine-tune forgets at least 10% on average over the
 other languages; EWC, LwF, replay at 10% and LoRA each cut that average forgetting at least in
-half while keeping at least 80% of the plain fine-tune's gain. L2-SP is shown for reference.
+half while keeping at least 80% of the plain fine-tune's gain. L2-SP, LoRA with the output
+head adapted and LoRA with replay are shown for reference. The LoRA settings were chosen by
+``benchmarks/forgetting_lora_sweep.py`` on a validation slice of the train split.
 
 Prints the table, writes the learning-vs-forgetting plot (PNG) and, with --json, every number.
 
     TRIPWIRE_CACHE=/tmp/twcache python benchmarks/forgetting.py --plot forgetting.png
+    python benchmarks/forgetting.py --model REFERENCE_DIR   # an existing `small` checkpoint
 """
 
 from __future__ import annotations
@@ -50,16 +53,20 @@ METHODS: dict[str, dict[str, Any]] = {
     "ewc": {"regularizer": "ewc", "ewc_lambda": 0.005, "fisher_samples": 64},
     "lwf": {"regularizer": "lwf", "lwf_alpha": 1.0, "lwf_temperature": 2.0},
     "replay 10%": {"replay_ratio": 0.1},
-    # adapters on attention and MLP (biases trained too); they need a higher rate
+    # adapters on attention and MLP (biases trained too): rank-stabilised LoRA at a high rank
+    # with LoRA+ (B matrices at 4x the rate), the variant of benchmarks/forgetting_lora_sweep.py
+    # that came closest to both thresholds on a validation slice of the train split
     "lora": {
         "method": "lora",
-        "lora_r": 16,
+        "lora_r": 128,
         "lora_alpha": 32.0,
-        "learning_rate": 1e-2,
+        "lora_rslora": True,
+        "lora_plus_ratio": 4.0,
+        "learning_rate": 2e-3,
         "lora_bias": "all",
         "lora_targets": ("c_attn", "c_proj", "c_fc"),
     },
-    # the same with the (untied) output head adapted as well: learns more, forgets more
+    # plain LoRA (r16) with the (untied) output head adapted as well: learns more, forgets more
     "lora+head": {
         "method": "lora",
         "lora_r": 16,
@@ -70,6 +77,8 @@ METHODS: dict[str, dict[str, Any]] = {
     },
     "l2sp": {"regularizer": "l2sp", "l2sp_alpha": 0.01},
 }
+# shown, not judged: the LoRA row with replay at 10% as well
+METHODS["lora+replay"] = {**METHODS["lora"], "replay_ratio": 0.1}
 JUDGED = ("ewc", "lwf", "replay 10%", "lora")
 MIN_PLAIN_FORGETTING = 0.10
 MAX_FORGETTING_SHARE = 0.5
@@ -215,7 +224,12 @@ def plot(rows: list[Row], path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--reference", type=Path, help="Reference model dir (default: build `small`).")
+    p.add_argument(
+        "--reference",
+        "--model",
+        type=Path,
+        help="An existing reference model dir (default: build or reuse the cached `small`).",
+    )
     p.add_argument("--language", default="python", help="The language the fine-tune targets.")
     p.add_argument("--work", type=Path, default=Path("out/forgetting"), help="Work directory.")
     p.add_argument("--chunks", type=int, default=0, help="Held-out chunks per language (0: all).")

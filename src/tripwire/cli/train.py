@@ -94,6 +94,15 @@ def finetune_cmd(
     ),
     lora_bias: str = typer.Option("none", help="Biases trained too: none | all | lora_only."),
     lora_save: str = typer.Option("merged", help="merged (a checkpoint) | adapter."),
+    lora_plus_ratio: float = typer.Option(
+        1.0, help="LoRA+: the B matrices learn this many times faster (1: plain LoRA)."
+    ),
+    lora_rslora: bool = typer.Option(
+        False, "--lora-rslora", help="Rank-stabilised LoRA: scale adapters by alpha/sqrt(r)."
+    ),
+    lora_dora: bool = typer.Option(
+        False, "--lora-dora", help="DoRA: learn each weight's magnitude apart from its direction."
+    ),
     allow_unaudited: bool = typer.Option(
         False, help="Train even on data that `tripwire data audit` blocks."
     ),
@@ -142,6 +151,9 @@ def finetune_cmd(
         lora_targets=tuple(lora_target),
         lora_bias=lora_bias,
         lora_save=lora_save,
+        lora_plus_ratio=lora_plus_ratio,
+        lora_rslora=lora_rslora,
+        lora_dora=lora_dora,
     )
     try:
         tolerance = Margin.parse(margin)

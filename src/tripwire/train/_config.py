@@ -78,6 +78,14 @@ class TrainConfig:
     ``lora_only`` (biases of adapted layers)."""
     lora_save: str = "merged"
     """``merged`` (a plain checkpoint) or ``adapter`` (PEFT adapter files next to the base)."""
+    lora_plus_ratio: float = 1.0
+    """LoRA+ (Hayou et al. 2024): the B matrices learn at this multiple of the learning rate
+    (A matrices, biases and norms at the rate itself); 1: plain LoRA."""
+    lora_rslora: bool = False
+    """Rank-stabilised LoRA: scale adapters by ``alpha / sqrt(r)`` instead of ``alpha / r``, so
+    a higher rank does not learn slower."""
+    lora_dora: bool = False
+    """DoRA: adapt each weight's direction with LoRA and learn its magnitude separately."""
 
     def __post_init__(self) -> None:
         _choice("--method", self.method, METHODS)
@@ -100,6 +108,7 @@ class TrainConfig:
         _at_least("--lwf-temperature", self.lwf_temperature, 0.0, strict=True)
         _at_least("--l2sp-alpha", self.l2sp_alpha, 0.0)
         _at_least("--lora-r", self.lora_r, 1)
+        _at_least("--lora-plus-ratio", self.lora_plus_ratio, 0.0, strict=True)
         if not 0.0 <= self.min_lr_ratio <= 1.0:
             raise BadInputError("--min-lr-ratio", f"must be in [0, 1], got {self.min_lr_ratio:g}")
         if not 0.0 <= self.replay_ratio < 1.0:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
@@ -24,6 +25,27 @@ def lr_factor(step: int, config: TrainConfig) -> float:
     frac = min(1.0, (step - config.warmup_steps) / span)
     shape = 0.5 * (1 + math.cos(math.pi * frac)) if config.decay == "cosine" else 1.0 - frac
     return config.min_lr_ratio + (1.0 - config.min_lr_ratio) * shape
+
+
+# LoRA+ speeds up the adapters' second factor (PEFT names it lora_B, lora_embedding_B).
+_LORA_B = ("lora_B.", "lora_embedding_B.")
+
+
+def param_groups(model: torch.nn.Module, config: TrainConfig) -> list[dict[str, Any]]:
+    """The optimizer's parameter groups, each with ``lr_scale`` (its multiple of the scheduled
+    learning rate): under LoRA+ the B matrices learn ``lora_plus_ratio`` times faster.
+
+    PEFT's ``create_loraplus_optimizer`` is not used: it also speeds up every bias and norm
+    weight and pins embedding adapters to a fixed rate, which is not the method in the paper.
+    """
+    params = trainable(model)
+    lora_plus = config.method == "lora" and config.lora_plus_ratio != 1.0
+    fast = [p for n, p in params.items() if lora_plus and any(k in n for k in _LORA_B)]
+    fast_ids = {id(p) for p in fast}
+    groups = [{"params": [p for p in params.values() if id(p) not in fast_ids], "lr_scale": 1.0}]
+    if fast:
+        groups.append({"params": fast, "lr_scale": config.lora_plus_ratio})
+    return groups
 
 
 @dataclass
@@ -49,7 +71,9 @@ def train_loop(
 ) -> LoopResult:
     """Run (or resume) ``config.steps`` optimizer steps on ``model`` in place."""
     params = list(trainable(model).values())
-    optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
+    optimizer = torch.optim.AdamW(
+        param_groups(model, config), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
     result = LoopResult()
     start = 0
     saved = state.latest() if state is not None else None
@@ -64,7 +88,7 @@ def train_loop(
         batch = make_batch(step, config.seed, config.batch_size, task, replay, config.replay_ratio)
         batch = batch.to(device)
         for group in optimizer.param_groups:
-            group["lr"] = config.learning_rate * lr_factor(step, config)
+            group["lr"] = config.learning_rate * group["lr_scale"] * lr_factor(step, config)
         logits = model(input_ids=batch.input_ids).logits
         loss = token_loss(logits, batch.labels)
         penalty = (

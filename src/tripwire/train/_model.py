@@ -60,6 +60,8 @@ def load_for_training(ckpt: Checkpoint, config: TrainConfig) -> torch.nn.Module:
         bias=config.lora_bias,
         target_modules=list(config.lora_targets) or None,
         fan_in_fan_out=_uses_conv1d(model),
+        use_rslora=config.lora_rslora,
+        use_dora=config.lora_dora,
         task_type="CAUSAL_LM",
     )
     try:
@@ -95,13 +97,17 @@ def copy_tokenizer(base: Path, out: Path) -> None:
 
 
 def _untie_adapted_head(model: torch.nn.Module) -> None:
-    """An adapter on a tied output head (``--lora-target lm_head``) changes the head only:
-    untie it before merging, or the merge would change the input embeddings as well."""
+    """An adapter on one side of tied embeddings (``--lora-target lm_head`` or ``wte``)
+    changes that side only: untie them before merging, or the merge would change both."""
     base = model.get_base_model()  # type: ignore[operator]
-    layer = getattr(base.get_output_embeddings(), "base_layer", None)
-    if layer is None or layer.weight is not base.get_input_embeddings().weight:
+    emb, head = base.get_input_embeddings(), base.get_output_embeddings()
+    emb_layer = getattr(emb, "base_layer", emb)
+    head_layer = getattr(head, "base_layer", head)
+    if head_layer is None or (emb_layer is emb and head_layer is head):
         return
-    layer.weight = torch.nn.Parameter(layer.weight.detach().clone(), requires_grad=False)
+    if head_layer.weight is not emb_layer.weight:
+        return
+    head_layer.weight = torch.nn.Parameter(head_layer.weight.detach().clone(), requires_grad=False)
     base.config.tie_word_embeddings = False
 
 

@@ -1,0 +1,86 @@
+"""LoRA variants on the tiny reference model: LoRA+ learning rates, rsLoRA scaling, and DoRA
+or embedding adapters that merge into the same model they train."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from tripwire.artifacts import Checkpoint, Manifest
+from tripwire.cli import main
+from tripwire.train import TrainConfig, finetune, load_tuned
+from tripwire.train._model import load_for_training
+
+LORA = TrainConfig(
+    method="lora",
+    learning_rate=1e-3,
+    steps=1,
+    batch_size=2,
+    context=32,
+    warmup_steps=0,
+    decay="constant",
+    checkpoint_every=0,
+    lora_r=4,
+    lora_alpha=8.0,
+)
+
+
+def _b_step(tiny_reference: Path, data: Path, out: Path, ratio: float) -> float:
+    """The largest change of a B matrix after one optimizer step (B starts at zero)."""
+    config = TrainConfig(**{**LORA.to_dict(), "lora_plus_ratio": ratio, "lora_save": "adapter"})
+    finetune(tiny_reference, data, out, config, allow_unaudited=True)
+    weights = load_file(str(out / "adapter_model.safetensors"))
+    return max(float(w.abs().max()) for n, w in weights.items() if "lora_B" in n)
+
+
+def test_lora_plus_moves_b_matrices_ratio_times_faster(tiny_reference, python_data, tmp_path):
+    # Adam's first step moves every weight with a gradient by exactly the learning rate
+    plain = _b_step(tiny_reference, python_data, tmp_path / "plain", 1.0)
+    plus = _b_step(tiny_reference, python_data, tmp_path / "plus", 16.0)
+    assert plain == pytest.approx(1e-3, rel=1e-3)
+    assert plus == pytest.approx(16e-3, rel=1e-3)
+    recorded = Manifest.read(tmp_path / "plus").notes["train"]["config"]
+    assert recorded["lora_plus_ratio"] == 16.0
+
+
+def test_rslora_scales_adapters_by_alpha_over_root_rank(tiny_reference) -> None:
+    ckpt = Checkpoint.open(tiny_reference)
+
+    def scalings(**kw) -> set[float]:
+        model = load_for_training(ckpt, TrainConfig(**{**LORA.to_dict(), "lora_r": 16, **kw}))
+        return {m.scaling["default"] for m in model.modules() if hasattr(m, "lora_A")}
+
+    assert scalings() == {8.0 / 16}
+    assert scalings(lora_rslora=True) == {8.0 / 4}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "variant",
+    [{"lora_dora": True}, {"lora_targets": ("c_attn", "wte"), "lora_plus_ratio": 4.0}],
+    ids=["dora", "tied-input-embedding"],
+)
+def test_variant_merges_into_the_model_it_trained(tiny_reference, python_data, tmp_path, variant):
+    config = TrainConfig(**{**LORA.to_dict(), "steps": 2, "learning_rate": 1e-2, **variant})
+    finetune(tiny_reference, python_data, tmp_path / "merged", config, allow_unaudited=True)
+    adapter = TrainConfig(**{**config.to_dict(), "lora_save": "adapter"})
+    finetune(tiny_reference, python_data, tmp_path / "adapter", adapter, allow_unaudited=True)
+    ids = torch.tensor([[5, 17, 301, 42, 7]])
+    with torch.no_grad():
+        merged = load_tuned(tmp_path / "merged", "cpu")(input_ids=ids).logits
+        adapted = load_tuned(tmp_path / "adapter", "cpu")(input_ids=ids).logits
+        base = Checkpoint.open(tiny_reference).load_model(causal=True)(input_ids=ids).logits
+    torch.testing.assert_close(merged, adapted, rtol=1e-4, atol=1e-4)
+    assert not torch.allclose(merged, base, atol=1e-4)
+
+
+def test_cli_rejects_a_non_positive_lora_plus_ratio(tiny_reference, python_data, tmp_path, capsys):
+    out = tmp_path / "tuned"
+    paths = ["--data", str(python_data), "--out", str(out)]
+    flags = ["--method", "lora", "--lora-plus-ratio", "0", "--lora-rslora", "--allow-unaudited"]
+    code = main(["train", "finetune", str(tiny_reference), *paths, *flags])
+    assert code == 2 and "--lora-plus-ratio" in capsys.readouterr().err
+    assert not out.exists()
