@@ -3,9 +3,10 @@
 Corpus: top-level functions and classes of every ``.py`` file in the standard library and the
 installed site-packages (at least 50k records by default), written once as JSONL. Both tools get
 the same 2 workers and the same shingling: 5-token shingles and the same LSH banding (the bands
-and rows datasketch chooses for tripwire's threshold, passed to datatrove's MinhashConfig).
-tripwire runs its whole audit (syntax, truncation, language, prose, secrets, quality,
-decontamination, exact + near dedup); datatrove runs only its four MinHash dedup stages.
+and rows tripwire uses at its threshold, which are datasketch's choice, passed to datatrove's
+MinhashConfig; datatrove's other settings are its defaults). tripwire runs its whole audit
+(syntax, truncation, language, prose, secrets, quality, decontamination, exact + near dedup);
+datatrove runs only its four MinHash dedup stages. Both write the records they keep.
 
 Reports records/s, MB/s, peak memory (resident set of the whole process tree, sampled), and how
 far the two duplicate sets agree. datatrove's English word tokenizer is spaCy's blank ``en``
@@ -22,6 +23,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -91,8 +93,11 @@ def _tree(pid: int) -> tuple[int, dict[int, float]]:
 def measure(cmd: list[str]) -> tuple[float, float, int, str]:
     """(wall seconds, CPU seconds of the whole tree, peak tree RSS bytes, stdout) of a command.
 
-    Both are sampled from /proc every 0.2 s (a process's last 0.2 s may go uncounted). CPU
-    seconds hold up better than wall time on a machine shared with other work."""
+    CPU seconds are the kernel's account of the command and every descendant it waited for
+    (both tools reap their worker processes), or the /proc samples if those add up to more;
+    memory is sampled from /proc every 0.2 s. CPU seconds hold up better than wall time on a
+    machine shared with other work."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     peak = 0
@@ -112,9 +117,12 @@ def measure(cmd: list[str]) -> tuple[float, float, int, str]:
     output, _ = proc.communicate()
     stop.set()
     sampler.join()
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{cmd[:3]} failed ({proc.returncode}):\n{output[-3000:]}")
-    return time.perf_counter() - t0, sum(cpu.values()), peak, output
+    reaped = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return wall, max(reaped, sum(cpu.values())), peak, output
 
 
 def run_datatrove(data: Path, work: Path, workers: int, bands: int, rows: int) -> None:
@@ -188,9 +196,9 @@ def main() -> None:
         data, work, workers, bands, rows = args._datatrove
         run_datatrove(Path(data), Path(work), int(workers), int(bands), int(rows))
         return
-    from datasketch import MinHashLSH
+    from tripwire.data._minhash import bands_and_rows
 
-    lsh = MinHashLSH(threshold=args.threshold, num_perm=128)
+    bands, rows_per_band = bands_and_rows(args.threshold, 128)
     work = args.work or Path(tempfile.mkdtemp(prefix="tripwire-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     data = work / "corpus.jsonl"
@@ -201,6 +209,8 @@ def main() -> None:
     tw = work / "tripwire"
     shutil.rmtree(tw, ignore_errors=True)
     tw.mkdir()
+    # The machine may be shared: the 1-minute load average around each run shows how much.
+    load = [os.getloadavg()[0]]
     t_tw, cpu_tw, rss_tw, _ = measure(
         [
             str(Path(sys.executable).parent / "tripwire"),
@@ -209,6 +219,8 @@ def main() -> None:
             str(data),
             "--findings",
             str(tw / "findings.jsonl"),
+            "--clean",  # datatrove writes its kept records too
+            str(tw / "clean.jsonl"),
             "--json",
             str(tw / "summary.json"),
             "--workers",
@@ -218,6 +230,7 @@ def main() -> None:
             "--no-tests",
         ]
     )
+    load.append(os.getloadavg()[0])
     summary = json.loads((tw / "summary.json").read_text())
     dups_tw = set()
     with open(tw / "findings.jsonl", encoding="utf-8") as f:
@@ -237,10 +250,11 @@ def main() -> None:
             str(data),
             str(dt),
             str(args.workers),
-            str(lsh.b),
-            str(lsh.r),
+            str(bands),
+            str(rows_per_band),
         ]
     )
+    load.append(os.getloadavg()[0])
     with open(data, encoding="utf-8") as f:
         all_ids = {json.loads(line)["id"] for line in f}
     dups_dt = all_ids - datatrove_kept(dt)
@@ -252,7 +266,7 @@ def main() -> None:
         ("datatrove MinHash dedup only", t_dt, cpu_dt, rss_dt, len(dups_dt)),
     ]
     print(
-        f"\n{args.workers} workers, 5-token shingles, LSH {lsh.b} bands x {lsh.r} rows "
+        f"\n{args.workers} workers, 5-token shingles, LSH {bands} bands x {rows_per_band} rows "
         f"(threshold {args.threshold})\n"
     )
     print("| tool | wall s | CPU s | records/s | MB/s | peak RSS (MB) | duplicates removed |")
@@ -266,6 +280,10 @@ def main() -> None:
         f"duplicate sets: both {len(both)}, tripwire only {len(dups_tw - dups_dt)}, "
         f"datatrove only {len(dups_dt - dups_tw)}, Jaccard {len(both) / max(1, len(union)):.3f}"
     )
+    print(
+        f"1-minute load average ({os.cpu_count()} cores): {load[0]:.1f} before, "
+        f"{load[1]:.1f} between, {load[2]:.1f} after"
+    )
     reasons = {k: v for k, v in summary["summary"]["by_reason"].items() if v}
     print(f"tripwire reasons: {json.dumps(reasons)}")
     if args.json:
@@ -275,8 +293,9 @@ def main() -> None:
                     "records": n,
                     "mb": mb,
                     "workers": args.workers,
-                    "bands": lsh.b,
-                    "rows": lsh.r,
+                    "load_average": load,
+                    "bands": bands,
+                    "rows": rows_per_band,
                     "tripwire": {
                         "seconds": t_tw,
                         "cpu_seconds": cpu_tw,

@@ -12,7 +12,7 @@ render_report(result, report, Path("audit.html"))
 from tripwire.data._benchmarks import BenchmarkItem, load_benchmark
 from tripwire.data._config import ENGINES, AuditConfig
 from tripwire.data._contamination import ContaminationIndex, Match
-from tripwire.data._dedup import DedupResult, deduplicate, signature
+from tripwire.data._dedup import DedupResult, deduplicate
 from tripwire.data._faults import (
     FAULT_KINDS,
     ContaminatedSet,
@@ -20,6 +20,7 @@ from tripwire.data._faults import (
     build_contaminated_set,
 )
 from tripwire.data._languages import detect_language, normalize_language
+from tripwire.data._minhash import signature
 from tripwire.data._parsing import SyntaxAnalysis, analyse
 from tripwire.data._pipeline import audit
 from tripwire.data._readers import Shard, input_files, plan_shards, read_shard

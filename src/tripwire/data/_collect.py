@@ -50,13 +50,13 @@ class ReportData:
 
 
 class Collector:
-    def __init__(
-        self, cluster_positions: dict[int, int], benchmark_text: dict[tuple[str, str], str]
-    ):
+    """Built per shard (in the workers that write the outputs) and merged in input order: each
+    shard keeps at least what the whole input would keep from it, so the merge is exact."""
+
+    def __init__(self, cluster_positions: dict[int, int]) -> None:
         self.data = ReportData()
         self._cluster_of = cluster_positions
         """Position -> index of a shown cluster, for the members whose text is shown."""
-        self._benchmark_text = benchmark_text
         self._cluster_rows: dict[int, list[dict[str, Any]]] = {}
         self._strata: dict[tuple[str, str], list[tuple[int, int, dict[str, Any]]]] = {}
 
@@ -117,25 +117,47 @@ class Collector:
                     "item": m["item"],
                     "containment": m["containment"],
                     "record_text": snippet(text, first, last),
-                    "benchmark_text": self._benchmark_text.get((m["benchmark"], m["item"]), ""),
+                    "benchmark_text": "",  # filled in by ``finish``: workers do not ship it
                 }
             )
         if not reasons:
             ranked = self._sample_rank(row)
             if ranked is not None:
                 stratum, rank = ranked
-                heap = self._strata.setdefault(stratum, [])
                 entry = {
                     "id": rid,
                     "language": stratum[0],
                     "length": stratum[1],
                     "text": snippet(text),
                 }
-                heapq.heappush(heap, (-rank, pos, entry))
-                if len(heap) > SAMPLE_PER_STRATUM:
-                    heapq.heappop(heap)
+                self._offer(stratum, rank, pos, entry)
 
-    def finish(self) -> ReportData:
+    def _offer(self, stratum: tuple[str, str], rank: int, pos: int, entry: dict[str, Any]) -> None:
+        heap = self._strata.setdefault(stratum, [])
+        if len(heap) >= SAMPLE_PER_STRATUM and -heap[0][0] <= rank:
+            return
+        heapq.heappush(heap, (-rank, pos, entry))
+        if len(heap) > SAMPLE_PER_STRATUM:
+            heapq.heappop(heap)
+
+    def merge(self, later: Collector) -> None:
+        """Fold in the collector of the records that follow this one's."""
+        data, other = self.data, later.data
+        data.languages.update(other.languages)
+        data.lengths.update(other.lengths)
+        for reason, shown in other.examples.items():
+            mine = data.examples.setdefault(reason, [])
+            mine += shown[: EXAMPLES_PER_REASON - len(mine)]
+        data.contamination += other.contamination[: CONTAMINATION_SHOWN - len(data.contamination)]
+        for k, rows in later._cluster_rows.items():
+            self._cluster_rows.setdefault(k, []).extend(rows)
+        for stratum, heap in later._strata.items():
+            for neg_rank, pos, entry in sorted(heap, key=lambda t: t[1]):
+                self._offer(stratum, -neg_rank, pos, entry)
+
+    def finish(self, benchmark_text: dict[tuple[str, str], str]) -> ReportData:
+        for shown in self.data.contamination:
+            shown["benchmark_text"] = benchmark_text.get((shown["benchmark"], shown["item"]), "")
         self.data.clusters = [
             {"cluster": k, "members": rows} for k, rows in sorted(self._cluster_rows.items())
         ]

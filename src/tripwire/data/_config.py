@@ -13,6 +13,8 @@ from tripwire.data._records import FieldMap
 from tripwire.errors import BadInputError
 
 ENGINES = ("local", "ray")
+WORK_FORMAT = 2
+"""Version of the per-shard intermediate files; a new one invalidates old completion markers."""
 
 
 @dataclass(frozen=True)
@@ -38,8 +40,9 @@ class AuditConfig:
     workers: int = 0
     """Processes for the per-shard work (0: one per core)."""
     engine: str = "local"
-    shard_bytes: int = 4 << 20
-    """Input bytes per shard: the unit of parallel work and of resuming."""
+    shard_bytes: int = 1 << 20
+    """Input bytes per shard: the unit of parallel work and of resuming (small enough that
+    the last shard of a run leaves the other workers idle only briefly)."""
 
     def __post_init__(self) -> None:
         if not 0.0 < self.near_dup_threshold <= 1.0:
@@ -74,4 +77,5 @@ class AuditConfig:
             for b in self.benchmarks
             if Path(b).is_file()
         ]
+        d["work_format"] = WORK_FORMAT
         return sha256_json(d)

@@ -1,8 +1,9 @@
-"""Exact and near-duplicate detection: MinHash signatures per record (in the workers), one LSH
-index over all of them (in the driver), clusters, and one kept record per cluster.
+"""Exact and near-duplicate detection: MinHash signatures per record (in the workers, see
+``_minhash``), one LSH index over all of them (in the driver, fed shard by shard while later
+shards are still being checked), clusters, and one kept record per cluster.
 
 Shingles are token n-grams from ``_lexer`` (comments and whitespace gone, so re-indented or
-re-commented copies still collide). Signatures and the LSH index are datasketch's.
+re-commented copies still collide).
 """
 
 from __future__ import annotations
@@ -10,35 +11,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from datasketch import LeanMinHash, MinHash, MinHashLSH
 
-from tripwire.data._lexer import ngram_hashes
-
-SEED = 1
-_SCHEME = "affine32"
-_BATCH = 8192
-
-
-@lru_cache(maxsize=4)
-def _template(num_perm: int) -> MinHash:
-    return MinHash(num_perm=num_perm, seed=SEED, scheme=_SCHEME)
-
-
-def signature(tokens: list[str] | np.ndarray, *, shingle: int, num_perm: int) -> np.ndarray:
-    """The MinHash signature (uint32, ``num_perm`` values) of a token sequence's n-grams
-    (tokens as strings, or their ids from ``_lexer.token_ids``)."""
-    tpl = _template(num_perm)
-    m = MinHash(
-        num_perm=num_perm, seed=SEED, hashfunc=int, permutations=tpl.permutations, scheme=_SCHEME
-    )
-    grams = np.unique(ngram_hashes(tokens, shingle)).tolist()
-    for i in range(0, len(grams), _BATCH):
-        m.update_batch(grams[i : i + _BATCH])
-    return np.asarray(m.hashvalues, dtype=np.uint32)
+from tripwire.data._minhash import BandIndex
 
 
 def content_hash(text: str) -> bytes:
@@ -82,66 +59,89 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
+class Deduplicator:
+    """Records go in (``add``, in input order); clusters and decisions come out (``finish``).
+
+    Exact copies group by content hash; one representative per group goes into the LSH index,
+    and representatives whose estimated Jaccard similarity reaches ``threshold`` join one
+    cluster. Only the signatures of representatives are kept (the index is the one part of an
+    audit whose memory grows with the input).
+    """
+
+    def __init__(self, *, threshold: float, num_perm: int) -> None:
+        self.threshold = threshold
+        self._index = BandIndex(threshold, num_perm)
+        self._min_equal = threshold * num_perm
+        self._groups: dict[bytes, list[int]] = {}
+        self._sigs: dict[int, np.ndarray] = {}
+        self._hashes: dict[int, bytes] = {}
+        self._uf = _UnionFind()
+
+    def add(self, pos: int, content: bytes, sig: np.ndarray) -> None:
+        self._hashes[pos] = content
+        group = self._groups.get(content)
+        if group is not None:
+            group.append(pos)
+            self._uf.union(group[0], pos)
+            return
+        self._groups[content] = [pos]
+        self._sigs[pos] = sig
+        for other in self._index.query_insert(pos, sig):
+            if self._uf.find(other) == self._uf.find(pos):
+                continue  # already one cluster: the comparison cannot change anything
+            if np.count_nonzero(self._sigs[other] == sig) >= self._min_equal:
+                self._uf.union(other, pos)
+
+    def _similarity(self, a: int, b: int) -> float:
+        return float(np.mean(self._sigs[a] == self._sigs[b]))
+
+    def finish(self, rejected: set[int]) -> DedupResult:
+        """Decisions, given the positions another check already drops: each cluster keeps its
+        first member that nothing else rejects (else its first member), so a broken copy never
+        costs the set its good twin, and the choice depends only on input order."""
+        members: dict[int, list[int]] = {}
+        for pos in self._hashes:
+            members.setdefault(self._uf.find(pos), []).append(pos)
+        result = DedupResult()
+        hashes, groups = self._hashes, self._groups
+        for cluster_members in members.values():
+            if len(cluster_members) < 2:
+                continue
+            cluster_members.sort()
+            keep = next((p for p in cluster_members if p not in rejected), cluster_members[0])
+            k = len(result.clusters)
+            result.clusters.append([keep, *(p for p in cluster_members if p != keep)])
+            for p in cluster_members:
+                if p == keep:
+                    continue
+                if hashes[p] == hashes[keep]:
+                    result.decisions[p] = Decision("exact_duplicate", keep, 1.0, k)
+                    continue
+                first_copy = groups[hashes[p]][0]
+                if first_copy != p:
+                    result.decisions[p] = Decision("exact_duplicate", first_copy, 1.0, k)
+                    continue
+                sim = self._similarity(p, groups[hashes[keep]][0])
+                result.decisions[p] = Decision("near_duplicate", keep, round(sim, 3), k)
+        return result
+
+
 def deduplicate(
     entries: Iterable[tuple[int, bytes, np.ndarray, bool]],
     *,
     threshold: float,
     num_perm: int,
 ) -> DedupResult:
-    """Cluster records and choose what to keep.
-
-    ``entries`` are ``(position, content hash, signature, rejected)`` in input order, where
-    ``rejected`` says another check already drops the record. Exact copies group by hash; one
-    representative per group goes into the LSH index, and representatives whose estimated
-    Jaccard similarity reaches ``threshold`` join one cluster. Each cluster keeps its first
-    member that nothing else rejects (else its first member), so a broken copy never costs the
-    set its good twin, and the choice depends only on input order.
-    """
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-    groups: dict[bytes, list[int]] = {}
-    sigs: dict[int, np.ndarray] = {}
-    hashes: dict[int, bytes] = {}
+    """Cluster records and choose what to keep; ``entries`` are ``(position, content hash,
+    signature, rejected)`` in input order, where ``rejected`` says another check already drops
+    the record (see ``Deduplicator``)."""
+    dedup = Deduplicator(threshold=threshold, num_perm=num_perm)
     rejected: set[int] = set()
-    uf = _UnionFind()
-    for pos, h, sig, rej in entries:
-        hashes[pos] = h
+    for pos, content, sig, rej in entries:
+        dedup.add(pos, content, sig)
         if rej:
             rejected.add(pos)
-        if h in groups:
-            groups[h].append(pos)
-            uf.union(groups[h][0], pos)
-            continue
-        groups[h] = [pos]
-        sigs[pos] = sig
-        mh = LeanMinHash(seed=SEED, hashvalues=sig, scheme=_SCHEME)
-        for other in lsh.query(mh):
-            if float(np.mean(sigs[other] == sig)) >= threshold:
-                uf.union(other, pos)
-        lsh.insert(pos, mh, check_duplication=False)
-    members: dict[int, list[int]] = {}
-    for pos in hashes:
-        members.setdefault(uf.find(pos), []).append(pos)
-    result = DedupResult()
-    for cluster_members in members.values():
-        if len(cluster_members) < 2:
-            continue
-        cluster_members.sort()
-        keep = next((p for p in cluster_members if p not in rejected), cluster_members[0])
-        k = len(result.clusters)
-        result.clusters.append([keep, *(p for p in cluster_members if p != keep)])
-        for p in cluster_members:
-            if p == keep:
-                continue
-            if hashes[p] == hashes[keep]:
-                result.decisions[p] = Decision("exact_duplicate", keep, 1.0, k)
-                continue
-            first_copy = groups[hashes[p]][0]
-            if first_copy != p:
-                result.decisions[p] = Decision("exact_duplicate", first_copy, 1.0, k)
-                continue
-            sim = float(np.mean(sigs[p] == sigs[groups[hashes[keep]][0]]))
-            result.decisions[p] = Decision("near_duplicate", keep, round(sim, 3), k)
-    return result
+    return dedup.finish(rejected)
 
 
 def decision_evidence(d: Decision, kept_id: Any) -> dict[str, Any]:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from datasketch import LeanMinHash, MinHashLSH
-
-from tripwire.data._dedup import SEED, signature
-from tripwire.data._lexer import ngram_hashes, tokenize
+from tripwire.data._lexer import ngram_hashes, token_ids, tokenize
+from tripwire.data._minhash import BandIndex, signature
 
 MAX_JACCARD = 0.5
 
@@ -15,22 +13,20 @@ def distinct(
 ) -> list[int]:
     """Indices of a greedy subset (in order) in which no pair's exact shingle Jaccard exceeds
     ``max_jaccard``; MinHash LSH only proposes the pairs to compare exactly."""
-    lsh = MinHashLSH(threshold=max_jaccard * 0.8, num_perm=128)
+    lsh = BandIndex(max_jaccard * 0.8, 128)
     shingles: dict[int, set[int]] = {}
     kept: list[int] = []
     for i, (code, lang) in enumerate(zip(codes, languages, strict=True)):
-        toks = tokenize(code, lang)
-        grams = set(ngram_hashes(toks, shingle).tolist())
-        mh = LeanMinHash(
-            seed=SEED, hashvalues=signature(toks, shingle=shingle, num_perm=128), scheme="affine32"
-        )
+        ids = token_ids(tokenize(code, lang))[0]
+        grams = set(ngram_hashes(ids, shingle).tolist())
+        sig = signature(ids, shingle=shingle, num_perm=128)
         close = any(
             len(grams & shingles[j]) / max(1, len(grams | shingles[j])) > max_jaccard
-            for j in lsh.query(mh)
+            for j in lsh.candidates(sig)
         )
         if close or not grams:
             continue
         shingles[i] = grams
-        lsh.insert(i, mh, check_duplication=False)
+        lsh.insert(i, sig)
         kept.append(i)
     return kept

@@ -24,6 +24,10 @@ class Engine(Protocol):
         """Run ``fn`` on every task; yield results as they finish (any order)."""
         ...
 
+    def close(self) -> None:
+        """Release what ``map`` started (an audit maps twice: checks, then outputs)."""
+        ...
+
 
 class LocalEngine:
     """A pool of worker processes.
@@ -49,6 +53,9 @@ class LocalEngine:
             for fut in as_completed(futures):
                 yield fut.result()
 
+    def close(self) -> None:
+        pass
+
 
 def _import_ray() -> Any:
     try:
@@ -67,12 +74,13 @@ class RayEngine:
 
     def __init__(self, workers: int) -> None:
         self.workers = max(1, workers)
+        self._started = False
+        """Whether this engine started the local Ray instance (and so shuts it down)."""
 
     def map(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[R]:
         if not tasks:
             return
         ray = _import_ray()
-        started = False
         if not ray.is_initialized():
             ray.init(
                 num_cpus=self.workers,
@@ -80,16 +88,17 @@ class RayEngine:
                 log_to_driver=False,
                 configure_logging=False,
             )
-            started = True
-        try:
-            remote = ray.remote(num_cpus=1, max_retries=1)(fn)
-            pending = [remote.remote(t) for t in tasks]
-            while pending:
-                ready, pending = ray.wait(pending, num_returns=1)
-                yield ray.get(ready[0])
-        finally:
-            if started:
-                ray.shutdown()
+            self._started = True
+        remote = ray.remote(num_cpus=1, max_retries=1)(fn)
+        pending = [remote.remote(t) for t in tasks]
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            yield ray.get(ready[0])
+
+    def close(self) -> None:
+        if self._started:
+            _import_ray().shutdown()
+            self._started = False
 
 
 def get_engine(name: str, workers: int) -> Engine:

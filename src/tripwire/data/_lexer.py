@@ -34,9 +34,11 @@ _OPERATORS = (
     r"|[-+*/%&|^]=|\S"
 )
 
-# Comments and strings come first, so their insides are never tokens.
-# One capturing group around everything but comments: findall then yields "" for a comment.
-_PATTERN = r"(?:{comment})|({string}|[A-Za-z_][\w$]*|\$\w+|\d[\w.]*|{ops})"
+# Comments and strings come before operators, so their insides are never tokens (names and
+# strings cannot start alike, so names go first: they are most tokens). One capturing group
+# around everything but comments: findall then yields "" for a comment. Leading whitespace is
+# consumed in the same match rather than failed at character by character (indentation).
+_PATTERN = r"\s*(?:(?:{comment})|([A-Za-z_][\w$]*|{string}|\$\w+|\d[\w.]*|{ops}))"
 _QUOTES = ("'", '"', "`")
 
 HASH_COMMENT_LANGUAGES = frozenset({"python", "r", "yaml"})
@@ -89,9 +91,10 @@ def token_lines(code: str, language: str | None = None) -> list[int]:
     """The 1-based line each token of ``tokenize(code, language)`` starts on (slower)."""
     lines, line, pos = [], 1, 0
     for m in _regex(comment_style(language)).finditer(code):
-        line += code.count("\n", pos, m.start())
-        pos = m.start()
         if m.group(1):
+            start = m.start(1)
+            line += code.count("\n", pos, start)
+            pos = start
             lines.append(line)
     return lines
 
@@ -118,8 +121,6 @@ def canonical(tokens: list[str], language: str | None = None) -> list[str]:
     return out
 
 
-_TOKEN_INFO: dict[str, tuple[int, int, int]] = {}
-"""token -> (id, canonical id for Python, canonical id elsewhere), filled as tokens are met."""
 _MAX_CACHED = 2_000_000
 
 
@@ -131,58 +132,105 @@ _ID_I, _ID_S = _stable_id("I"), _stable_id("S")
 
 
 def _info(tok: str) -> tuple[int, int, int]:
-    info = _TOKEN_INFO.get(tok)
-    if info is None:
-        if len(_TOKEN_INFO) > _MAX_CACHED:
-            _TOKEN_INFO.clear()
-        tid = _stable_id(tok)
-        first = tok[0]
-        if first.isalpha() or first == "_":
-            info = (
-                tid,
-                tid if tok in _PYTHON_KEPT else _ID_I,
-                tid if tok in _PYTHON_KEPT or tok in _OTHER_KEPT else _ID_I,
-            )
-        elif first in _QUOTES:
-            info = (tid, _ID_S, _ID_S)
-        elif first == "$" and len(tok) > 1:
-            info = (tid, _ID_I, _ID_I)
-        else:
-            info = (tid, tid, tid)
-        _TOKEN_INFO[tok] = info
-    return info
+    """(id, canonical id for Python, canonical id elsewhere) of one token."""
+    tid = _stable_id(tok)
+    first = tok[0]
+    if first.isalpha() or first == "_":
+        return (
+            tid,
+            tid if tok in _PYTHON_KEPT else _ID_I,
+            tid if tok in _PYTHON_KEPT or tok in _OTHER_KEPT else _ID_I,
+        )
+    if first in _QUOTES:
+        return (tid, _ID_S, _ID_S)
+    if first == "$" and len(tok) > 1:
+        return (tid, _ID_I, _ID_I)
+    return (tid, tid, tid)
 
 
 _MEMBER_IDS = np.array([_stable_id(t) for t in _MEMBER_OPS], dtype=np.uint64)
 
 
-_IDS: dict[str, int] = {}
-_CANON_PY: dict[str, int] = {}
-_CANON: dict[str, int] = {}
+class _TokenTable(dict[str, int]):
+    """token -> column of ``cols``: (id, canonical id for Python, canonical id elsewhere); a
+    token is hashed the first time it is met, so a record costs one dict lookup per token."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cols = np.zeros((3, 4096), dtype=np.uint64)
+        self._new: list[tuple[int, int, int]] = []
+        """Columns of tokens met since ``columns()`` last ran (numpy is slow one cell at a time)."""
+
+    def __missing__(self, tok: str) -> int:
+        n = len(self)
+        self._new.append(_info(tok))
+        self[tok] = n
+        return n
+
+    def columns(self) -> np.ndarray:
+        """``cols`` with every token looked up so far."""
+        if self._new:
+            n = len(self)
+            if n > self.cols.shape[1]:
+                grown = np.zeros((3, max(n, 2 * self.cols.shape[1])), dtype=np.uint64)
+                grown[:, : self.cols.shape[1]] = self.cols
+                self.cols = grown
+            self.cols[:, n - len(self._new) : n] = np.array(self._new, dtype=np.uint64).T
+            self._new.clear()
+        return self.cols
+
+    def clear(self) -> None:
+        super().clear()
+        self._new.clear()
+
+
+_TABLE = _TokenTable()
 
 
 def token_ids(tokens: list[str], language: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(ids, canonical ids) of ``tokens``: the same as hashing ``tokens`` and
-    ``canonical(tokens, language)``, with per-token caches (set and map work run in C)."""
-    if not tokens:
+    ``canonical(tokens, language)``."""
+    n = len(tokens)
+    if not n:
         empty = np.zeros(0, dtype=np.uint64)
         return empty, empty
-    if len(_IDS) > _MAX_CACHED:
-        _IDS.clear(), _CANON_PY.clear(), _CANON.clear()
-    for tok in set(tokens).difference(_IDS):
-        _IDS[tok], _CANON_PY[tok], _CANON[tok] = _info(tok)
-    n = len(tokens)
-    ids = np.fromiter(map(_IDS.__getitem__, tokens), dtype=np.uint64, count=n)
-    table = _CANON_PY if language == "python" else _CANON
-    canon = np.fromiter(map(table.__getitem__, tokens), dtype=np.uint64, count=n)
+    if len(_TABLE) + n > _MAX_CACHED:
+        _TABLE.clear()  # columns are indexed below: never clear while this record is looked up
+    at = np.fromiter(map(_TABLE.__getitem__, tokens), dtype=np.intp, count=n)
+    cols = _TABLE.columns()
+    ids = cols[0][at]
+    canon = cols[1 if language == "python" else 2][at]
     prev = ids[:-1]
-    after_member = np.zeros(n, dtype=bool)
-    after_member[1:] = (prev == _MEMBER_IDS[0]) | (prev == _MEMBER_IDS[1])
-    canon[after_member] = ids[after_member]
+    after_member = (prev == _MEMBER_IDS[0]) | (prev == _MEMBER_IDS[1])
+    canon[1:][after_member] = ids[1:][after_member]  # attribute names are never renamed
     return ids, canon
 
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _window_sums(ids: np.ndarray, width: int) -> np.ndarray:
+    """``sum(ids[i + k] * MIX**(width - 1 - k) for k < width)`` for every window start ``i``
+    (mod 2**64), built by doubling: windows of ``a + b`` tokens from windows of ``a`` and ``b``,
+    so ``log2(width)`` passes over the array instead of ``width``."""
+    total: np.ndarray | None = None  # windows of `done` tokens
+    done = 0
+    block, size = ids, 1  # windows of `size` tokens
+    left = width
+    while True:
+        if left & 1:
+            if total is None:
+                total, done = block, size
+            else:
+                count = len(ids) - done - size + 1
+                total = total[:count] * (_MIX ** np.uint64(size)) + block[done : done + count]
+                done += size
+        left >>= 1
+        if not left:
+            return total if total is not None else block
+        count = len(ids) - 2 * size + 1
+        block = block[:count] * (_MIX ** np.uint64(size)) + block[size : size + count]
+        size *= 2
 
 
 def ngram_hashes(tokens: list[str] | np.ndarray, n: int) -> np.ndarray:
@@ -191,12 +239,8 @@ def ngram_hashes(tokens: list[str] | np.ndarray, n: int) -> np.ndarray:
     if not len(tokens):
         return np.zeros(0, dtype=np.uint64)
     ids = tokens if isinstance(tokens, np.ndarray) else token_ids(tokens)[0]
-    width = min(n, len(ids))
-    count = len(ids) - width + 1
     with np.errstate(over="ignore"):
-        h = ids[:count].copy()
-        for k in range(1, width):
-            h = h * _MIX + ids[k : k + count]
+        h = _window_sums(ids, min(n, len(ids))).copy()
         h ^= h >> np.uint64(29)
         h *= _MIX
         h ^= h >> np.uint64(32)

@@ -6,6 +6,7 @@ It takes and returns plain data, so a local process pool and Ray run it alike.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -18,8 +19,10 @@ import numpy as np
 from tripwire.data._benchmarks import load_benchmark
 from tripwire.data._config import AuditConfig
 from tripwire.data._contamination import ContaminationIndex
-from tripwire.data._dedup import content_hash, signature
+from tripwire.data._dedup import content_hash
+from tripwire.data._minhash import signature
 from tripwire.data._readers import Shard, read_shard
+from tripwire.data._records import Record
 from tripwire.data._secrets import redact_obj
 from tripwire.data._workdir import WorkDir
 from tripwire.data.checks import (
@@ -79,6 +82,56 @@ def _runner_checks(config: AuditConfig) -> tuple[RecordCheck, ...]:
     return tuple(build_checks(config))
 
 
+@dataclass(frozen=True)
+class _Checked:
+    """What the checks and the signature made of one record's content (ids and lines aside)."""
+
+    reasons: dict[str, Any]
+    language: str | None
+    content: bytes
+    sig: np.ndarray | None
+
+
+def _content_key(record: Record) -> bytes:
+    """Everything a check reads: records with equal keys get equal results."""
+    h = hashlib.blake2b(digest_size=16)
+    for text in (record.code, record.prompt, record.tests or ""):
+        data = text.encode("utf-8", "surrogatepass")
+        h.update(len(data).to_bytes(8, "little"))  # length-prefixed: no two splits collide
+        h.update(data)
+    rest = (
+        record.kind,
+        record.tests is None,
+        record.language,
+        record.fence_tags,
+        record.unclosed_fence,
+        record.source,
+        record.problems,
+    )
+    h.update(repr(rest).encode("utf-8", "surrogatepass"))
+    return h.digest()
+
+
+_CACHED = 8192
+"""Results a worker keeps: exact copies are common in scraped data and cost nothing twice."""
+
+
+@lru_cache(maxsize=2)
+def _seen(config: AuditConfig) -> dict[bytes, _Checked]:
+    return {}
+
+
+def _check(runner: CheckRunner, record: Record, cfg: AuditConfig) -> _Checked:
+    ctx = runner.run(record)
+    reasons = ctx.reasons
+    if "secret" in reasons:
+        reasons = redact_obj(reasons)
+    if not record.code.strip():
+        return _Checked(reasons, ctx.language, b"", None)
+    sig = signature(ctx.token_ids()[0], shingle=cfg.shingle_size, num_perm=cfg.num_perm)
+    return _Checked(reasons, ctx.language, content_hash(ctx.shingle_text()), sig)
+
+
 def run_shard(task: ShardTask) -> dict[str, Any]:
     """Process one shard; returns its summary (also stored in its completion marker)."""
     cfg = task.config
@@ -86,9 +139,11 @@ def run_shard(task: ShardTask) -> dict[str, Any]:
     runner = CheckRunner(list(_runner_checks(cfg)))
     t0 = time.perf_counter()
     ordinals: list[int] = []
+    ids: list[Any] = []
     rejected: list[bool] = []
     sigs: list[np.ndarray] = []
     hashes: list[bytes] = []
+    seen = _seen(cfg)
     n = nbytes = tests = 0
     rec_path, tests_path = wd.file(task.shard, "records.jsonl"), wd.file(task.shard, "tests.jsonl")
     with (
@@ -98,35 +153,41 @@ def run_shard(task: ShardTask) -> dict[str, Any]:
         for ordinal, (raw, record) in enumerate(read_shard(task.shard, cfg.fields)):
             n += 1
             nbytes += len(raw) + 1
-            ctx = runner.run(record)
-            reasons = ctx.reasons
-            if "secret" in reasons:
-                reasons = redact_obj(reasons)
-            has_code = bool(record.code.strip())
+            ids.append(record.id)
+            key = _content_key(record)
+            checked = seen.get(key)
+            if checked is None:
+                checked = _check(runner, record, cfg)
+                if len(seen) >= _CACHED:
+                    seen.clear()
+                seen[key] = checked
+            else:
+                runner.count_reused(checked.reasons)
+            reasons = checked.reasons
             row = {
                 "id": record.id,
                 "line": record.line,
                 "kind": record.kind,
-                "language": ctx.language,
+                "language": checked.language,
                 "chars": len(record.code),
-                "lines": record.code.count("\n") + 1 if has_code else 0,
+                "lines": record.code.count("\n") + 1 if checked.sig is not None else 0,
                 "source": record.source,
                 "reasons": reasons,
             }
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
-            if has_code:
+            if checked.sig is not None:
                 ordinals.append(ordinal)
                 rejected.append(bool(reasons))
-                hashes.append(content_hash(ctx.shingle_text()))
-                sigs.append(
-                    signature(ctx.token_ids()[0], shingle=cfg.shingle_size, num_perm=cfg.num_perm)
-                )
-            runnable = NOT_RUNNABLE.isdisjoint(reasons) and ctx.language in ("python", None)
-            if cfg.run_tests and record.tests and has_code and runnable:
+                hashes.append(checked.content)
+                sigs.append(checked.sig)
+            runnable = NOT_RUNNABLE.isdisjoint(reasons) and checked.language in ("python", None)
+            if cfg.run_tests and record.tests and checked.sig is not None and runnable:
                 tf.write(
                     json.dumps({"o": ordinal, "program": record.code, "tests": record.tests}) + "\n"
                 )
                 tests += 1
+    # Record ids, so findings can name what a duplicate duplicates without re-reading shards.
+    wd.file(task.shard, "ids.json").write_text(json.dumps(ids, ensure_ascii=False))
     np.savez(
         wd.file(task.shard, "sigs.npz"),
         ordinals=np.array(ordinals, dtype=np.int64),
@@ -135,6 +196,7 @@ def run_shard(task: ShardTask) -> dict[str, Any]:
         rejected=np.array(rejected, dtype=bool),
     )
     summary = {
+        "shard": task.shard.number,
         "records": n,
         "bytes": nbytes,
         "tests": tests,

@@ -1,43 +1,64 @@
 """``audit()``: the whole data audit, as stages over shards.
 
-1. map (parallel, on the chosen engine): per-record checks and dedup signatures per shard;
+1. check (parallel, on the chosen engine): per-record checks and dedup signatures per shard;
+   meanwhile the driver adds each finished shard's signatures to the LSH index, in input order;
 2. tests (driver, sandbox pool): instruction records' own tests;
-3. dedup (driver): one LSH index over every signature, clusters, one record kept per cluster;
-4. write (driver, streaming in input order): findings, the clean set, the report's sample.
+3. dedup (driver): clusters from the index, one record kept per cluster;
+4. write (parallel): each shard's findings and clean slices and its part of the report's sample;
+   the driver concatenates the slices in input order.
 
 Stages 1 and 2 leave completion markers per shard, so a re-run with the same outputs resumes.
-Memory is bounded by a shard, except the dedup index (one signature per record).
+Memory is bounded by a shard, except the dedup index (one signature per distinct record).
 """
 
 from __future__ import annotations
 
-import contextlib
+import bisect
 import json
+import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
 from tripwire.artifacts import atomic_path
 from tripwire.data._collect import CLUSTERS_SHOWN, Collector, ReportData
 from tripwire.data._config import AuditConfig
-from tripwire.data._dedup import DedupResult, decision_evidence, deduplicate
+from tripwire.data._dedup import Deduplicator, DedupResult, decision_evidence
 from tripwire.data._engines import Engine, get_engine
 from tripwire.data._failing_tests import failing, run_tests
 from tripwire.data._map import MAP_STAGE, ShardTask, build_checks, contamination_index, run_shard
-from tripwire.data._readers import Shard, input_files, plan_shards, read_shard
-from tripwire.data._records import FieldMap, parse_record
+from tripwire.data._readers import Shard, input_files, plan_shards
 from tripwire.data._result import AuditResult
 from tripwire.data._workdir import WorkDir
+from tripwire.data._write import CLEAN_PART, FINDINGS_PART, ShardOutput, WriteTask, write_shard
 from tripwire.progress import Progress, no_progress
 
 
-def _records_rows(wd: WorkDir, shard: Shard) -> Iterator[dict[str, Any]]:
-    with open(wd.file(shard, "records.jsonl"), encoding="utf-8") as f:
-        for line in f:
-            yield json.loads(line)
+class _Index:
+    """The dedup index, fed shard by shard in input order as the check step finishes them."""
+
+    def __init__(self, wd: WorkDir, config: AuditConfig) -> None:
+        self.wd = wd
+        self.dedup = Deduplicator(threshold=config.near_dup_threshold, num_perm=config.num_perm)
+        self.offsets: dict[int, int] = {}
+        """Shard number -> position of its first record in the whole input."""
+        self.total = 0
+        self.rejected: set[int] = set()
+        """Positions another check already drops."""
+
+    def add(self, shard: Shard, summary: dict[str, Any]) -> None:
+        lo = self.offsets[shard.number] = self.total
+        with np.load(self.wd.file(shard, "sigs.npz")) as z:
+            ordinals, sigs, hashes, rej = z["ordinals"], z["sigs"], z["hashes"], z["rejected"]
+        for o, sig, h, rejected in zip(
+            ordinals.tolist(), sigs, hashes.tolist(), rej.tolist(), strict=True
+        ):
+            self.dedup.add(lo + o, h, sig)
+            if rejected:
+                self.rejected.add(lo + o)
+        self.total += summary.get("records", 0)
 
 
 def _run_map(
@@ -47,67 +68,91 @@ def _run_map(
     config: AuditConfig,
     engine: Engine,
     progress: Progress,
+    index: _Index,
 ) -> tuple[dict[int, dict[str, Any]], int]:
-    """Run the per-shard step where no valid marker exists; returns every shard's summary."""
-    todo = [
-        ShardTask(s, config, str(wd.path), key)
-        for s in shards
-        if wd.done(s, MAP_STAGE, key) is None
-    ]
+    """Run the per-shard step where no valid marker exists, feeding the index as shards finish
+    (in order: a shard waits for the ones before it); returns every shard's summary."""
+    summaries: dict[int, dict[str, Any] | None] = {
+        s.number: wd.done(s, MAP_STAGE, key) for s in shards
+    }
+    todo = [ShardTask(s, config, str(wd.path), key) for s in shards if summaries[s.number] is None]
     resumed = len(shards) - len(todo)
+    fed = 0
+
+    def feed() -> None:
+        nonlocal fed
+        while fed < len(shards) and summaries[shards[fed].number] is not None:
+            index.add(shards[fed], summaries[shards[fed].number] or {})
+            fed += 1
+
     progress("audit", resumed, len(shards))
-    for n, _ in enumerate(engine.map(run_shard, todo), 1):
+    feed()
+    for n, summary in enumerate(engine.map(run_shard, todo), 1):
+        summaries[summary["shard"]] = summary
+        feed()
         progress("audit", resumed + n, len(shards))
-    return {s.number: wd.done(s, MAP_STAGE, key) or {} for s in shards}, resumed
+    return {k: v or {} for k, v in summaries.items()}, resumed
 
 
-def _ids_of(
+def _kept_ids(
     shards: list[Shard], wd: WorkDir, offsets: dict[int, int], positions: set[int]
 ) -> dict[int, Any]:
     """Record ids of the kept cluster members (findings name what a duplicate duplicates)."""
     ids: dict[int, Any] = {}
-    if not positions:
-        return ids
-    for s in shards:
-        lo = offsets[s.number]
-        for ordinal, row in enumerate(_records_rows(wd, s)):
-            if lo + ordinal in positions:
-                ids[lo + ordinal] = row["id"]
+    starts = [offsets[s.number] for s in shards]
+    wanted: dict[int, list[int]] = {}
+    for pos in positions:
+        wanted.setdefault(bisect.bisect_right(starts, pos) - 1, []).append(pos)
+    for k, members in wanted.items():
+        shard_ids = json.loads(wd.file(shards[k], "ids.json").read_text(encoding="utf-8"))
+        for pos in members:
+            ids[pos] = shard_ids[pos - starts[k]]
     return ids
 
 
-def _dedup(
-    shards: list[Shard], wd: WorkDir, offsets: dict[int, int], config: AuditConfig
-) -> DedupResult:
-    def entries() -> Iterator[tuple[int, bytes, np.ndarray, bool]]:
-        for s in shards:
-            fails = {o for o, _ in failing(wd, s)}
-            with np.load(wd.file(s, "sigs.npz")) as z:
-                ordinals, sigs, hashes, rej = z["ordinals"], z["sigs"], z["hashes"], z["rejected"]
-            rows = zip(ordinals.tolist(), sigs, hashes.tolist(), rej.tolist(), strict=True)
-            for o, sig, h, rejected in rows:
-                yield offsets[s.number] + o, h, sig, rejected or o in fails
+def _write_tasks(
+    shards: list[Shard],
+    wd: WorkDir,
+    index: _Index,
+    dedup: DedupResult,
+    config: AuditConfig,
+    outputs: tuple[Path | None, Path | None],
+) -> list[WriteTask]:
+    offsets = index.offsets
+    ids = _kept_ids(shards, wd, offsets, {d.of for d in dedup.decisions.values()})
+    starts = [offsets[s.number] for s in shards]
+    duplicates: list[dict[int, tuple[str, dict[str, Any]]]] = [{} for _ in shards]
+    for pos, d in dedup.decisions.items():
+        k = bisect.bisect_right(starts, pos) - 1
+        duplicates[k][pos - starts[k]] = (d.code, decision_evidence(d, ids.get(d.of, d.of)))
+    shown: list[dict[int, int]] = [{} for _ in shards]
+    for c, members in enumerate(dedup.clusters[:CLUSTERS_SHOWN]):
+        for pos in members:
+            shown[bisect.bisect_right(starts, pos) - 1][pos] = c
+    return [
+        WriteTask(
+            s,
+            str(wd.path),
+            config.fields,
+            starts[k],
+            duplicates[k],
+            shown[k],
+            outputs[0] is not None,
+            outputs[1] is not None,
+        )
+        for k, s in enumerate(shards)
+    ]
 
-    return deduplicate(entries(), threshold=config.near_dup_threshold, num_perm=config.num_perm)
 
-
-def _text_of(raw: bytes, line: int, fields: FieldMap) -> str:
-    try:
-        rec = parse_record(json.loads(raw), line, line, fields)
-    except (ValueError, UnicodeDecodeError):
-        return raw.decode("utf-8", "replace")
-    if not rec.code and not rec.prompt:
-        return raw.decode("utf-8", "replace")
-    return f"{rec.prompt}\n{rec.code}" if rec.kind == "instruction" else rec.code
-
-
-@contextlib.contextmanager
-def _maybe_atomic(path: Path | None, mode: str) -> Iterator[IO[Any] | None]:
-    if path is None:
-        yield None
+def _concatenate(shards: list[Shard], wd: WorkDir, part: str, target: Path | None) -> None:
+    if target is None:
         return
-    with atomic_path(path) as tmp, open(tmp, mode) as f:
-        yield f
+    with atomic_path(target) as tmp, open(tmp, "wb") as out:
+        for s in shards:
+            path = wd.file(s, part)
+            with open(path, "rb") as f:
+                shutil.copyfileobj(f, out, 1 << 20)
+            path.unlink()
 
 
 def audit(
@@ -130,17 +175,16 @@ def audit(
     build_checks(config)  # bad benchmark files fail here, before any work starts
     wd = WorkDir(workdir) if workdir else WorkDir.for_outputs([findings, clean])
     key = config.result_hash()
+    engine = get_engine(config.engine, config.worker_count)
     try:
-        summaries, resumed = _run_map(
-            shards, wd, key, config, get_engine(config.engine, config.worker_count), progress
-        )
+        index = _Index(wd, config)
+        summaries, resumed = _run_map(shards, wd, key, config, engine, progress, index)
         tests = run_tests(shards, wd, key, config, progress) if config.run_tests else {}
-        offsets, total = {}, 0
-        for s in shards:
-            offsets[s.number] = total
-            total += summaries[s.number].get("records", 0)
         progress("dedup", 0, 1)
-        dedup = _dedup(shards, wd, offsets, config)
+        rejected = index.rejected | {
+            index.offsets[s.number] + o for s in shards for o, _ in failing(wd, s)
+        }
+        dedup = index.dedup.finish(rejected)
         progress("dedup", 1, 1)
         result = AuditResult(
             shards=len(shards),
@@ -155,8 +199,9 @@ def audit(
                 agg = result.checks.setdefault(name, {"hits": 0, "seconds": 0.0})
                 agg["hits"] += st["hits"]
                 agg["seconds"] = round(agg["seconds"] + st["seconds"], 3)
-        data = _write(shards, wd, offsets, dedup, config, result, findings, clean, progress)
+        data = _write(shards, wd, index, dedup, config, result, (findings, clean), engine, progress)
     finally:
+        engine.close()
         wd.cleanup()
     result.seconds = time.perf_counter() - t0
     result.outputs = {k: str(v) for k, v in (("findings", findings), ("clean", clean)) if v}
@@ -166,55 +211,25 @@ def audit(
 def _write(
     shards: list[Shard],
     wd: WorkDir,
-    offsets: dict[int, int],
+    index: _Index,
     dedup: DedupResult,
     config: AuditConfig,
     result: AuditResult,
-    findings: Path | None,
-    clean: Path | None,
+    outputs: tuple[Path | None, Path | None],
+    engine: Engine,
     progress: Progress,
 ) -> ReportData:
-    index = contamination_index(config.benchmarks, config.contamination_threshold)
-    bench = {(i.benchmark, i.item_id): i.text for i in index.items}
-    shown = {pos: k for k, members in enumerate(dedup.clusters[:CLUSTERS_SHOWN]) for pos in members}
-    collector = Collector(shown, bench)
-    ids = _ids_of(shards, wd, offsets, {d.of for d in dedup.decisions.values()})
-    with _maybe_atomic(findings, "w") as ff, _maybe_atomic(clean, "wb") as cf:
-        for n, s in enumerate(shards):
-            fails = dict(failing(wd, s))
-            rows = _records_rows(wd, s)
-            for ordinal, ((raw, _rec), row) in enumerate(
-                zip(read_shard(s, config.fields), rows, strict=True)
-            ):
-                pos = offsets[s.number] + ordinal
-                reasons = row["reasons"]
-                if ordinal in fails:
-                    reasons["failing_tests"] = fails[ordinal]
-                d = dedup.decisions.get(pos)
-                if d is not None:
-                    reasons[d.code] = decision_evidence(d, ids.get(d.of, d.of))
-                keep = not reasons
-                result.records += 1
-                result.bytes += len(raw) + 1
-                for reason in reasons:
-                    result.count(reason, row["id"])
-                if ff is not None:
-                    line = {
-                        "id": row["id"],
-                        "keep": keep,
-                        "reasons": list(reasons),
-                        "details": reasons,
-                    }
-                    ff.write(json.dumps(line, ensure_ascii=False) + "\n")
-                if keep:
-                    result.kept += 1
-                    if cf is not None:
-                        cf.write(raw + b"\n")
-                text = (
-                    _text_of(raw, row["line"], config.fields)
-                    if collector.wants(pos, row, reasons)
-                    else None
-                )
-                collector.add(pos, row, reasons, text)
-            progress("write", n + 1, len(shards))
-    return collector.finish()
+    tasks = _write_tasks(shards, wd, index, dedup, config, outputs)
+    done: dict[int, ShardOutput] = {}
+    progress("write", 0, len(shards))
+    for out in engine.map(write_shard, tasks):
+        done[out.number] = out
+        progress("write", len(done), len(shards))
+    collector = Collector({})
+    for s in shards:
+        result.absorb(done[s.number].result)
+        collector.merge(done[s.number].collector)
+    _concatenate(shards, wd, FINDINGS_PART, outputs[0])
+    _concatenate(shards, wd, CLEAN_PART, outputs[1])
+    index_items = contamination_index(config.benchmarks, config.contamination_threshold).items
+    return collector.finish({(i.benchmark, i.item_id): i.text for i in index_items})

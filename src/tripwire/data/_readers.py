@@ -160,7 +160,8 @@ def _default_id(shard: Shard, line: int) -> Any:
     return f"{Path(shard.path).name}:{line}" if shard.prefix_ids else line
 
 
-def _jsonl_records(shard: Shard, fm: FieldMap) -> Iterator[tuple[bytes, Record]]:
+def _jsonl_lines(shard: Shard) -> Iterator[tuple[int, bytes]]:
+    """(line number, bytes without the newline) of every non-blank line of a JSONL shard."""
     with open(shard.path, "rb") as f:
         f.seek(shard.start)
         pos, line = shard.start, shard.first_line
@@ -171,8 +172,13 @@ def _jsonl_records(shard: Shard, fm: FieldMap) -> Iterator[tuple[bytes, Record]]
             pos += len(raw)
             raw = raw[:-1] if raw.endswith(b"\n") else raw
             if raw.strip():
-                yield raw, _decode(raw, line, _default_id(shard, line), fm)
+                yield line, raw
             line += 1
+
+
+def _jsonl_records(shard: Shard, fm: FieldMap) -> Iterator[tuple[bytes, Record]]:
+    for line, raw in _jsonl_lines(shard):
+        yield raw, _decode(raw, line, _default_id(shard, line), fm)
 
 
 def _decode(raw: bytes, line: int, default_id: Any, fm: FieldMap) -> Record:
@@ -208,3 +214,11 @@ def read_shard(shard: Shard, fields: FieldMap) -> Iterator[tuple[bytes, Record]]
     """Every record of ``shard`` in order, with its original bytes (JSON text for Parquet)."""
     reader = _parquet_records if shard.format == "parquet" else _jsonl_records
     yield from reader(shard, fields)
+
+
+def read_raw(shard: Shard, fields: FieldMap) -> Iterator[bytes]:
+    """The original bytes of ``read_shard``'s records, without decoding JSONL lines."""
+    if shard.format == "parquet":
+        yield from (raw for raw, _ in _parquet_records(shard, fields))
+    else:
+        yield from (raw for _, raw in _jsonl_lines(shard))

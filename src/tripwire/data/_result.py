@@ -71,6 +71,17 @@ class AuditResult:
         if len(ids) < _MAX_IDS:
             ids.append(record_id)
 
+    def absorb(self, later: AuditResult) -> None:
+        """Add the record counts of the records that follow this result's (one shard's)."""
+        self.records += later.records
+        self.kept += later.kept
+        self.bytes += later.bytes
+        for reason, n in later.by_reason.items():
+            self.by_reason[reason] = self.by_reason.get(reason, 0) + n
+        for reason, ids in later.ids_by_reason.items():
+            mine = self.ids_by_reason.setdefault(reason, [])
+            mine += ids[: _MAX_IDS - len(mine)]
+
     def findings(self) -> list[Finding]:
         """One Finding per reason that occurred, in the contract's order."""
         out = []

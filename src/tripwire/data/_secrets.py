@@ -77,6 +77,8 @@ _PATTERN_ANCHORS: dict[str, tuple[str, ...]] = {
     "password_assignment": ("passw", "pwd", "secret", "api", "token"),
 }
 
+_ALL_ANCHORS = tuple(sorted({a for anchors in _PATTERN_ANCHORS.values() for a in anchors}))
+
 
 @dataclass(frozen=True)
 class SecretHit:
@@ -127,8 +129,14 @@ def find_secrets(text: str) -> list[SecretHit]:
     """Every credential-looking span in ``text``, in order, without overlaps."""
     found: set[SecretHit] = set()
     lower = text.lower()
+    present = {a for a in _ALL_ANCHORS if a in lower}
+    if not present:
+        return []  # most code: one C scan per anchor, no pattern run at all
     for kind, pattern in _PATTERNS:
-        for lo, hi in _windows(lower, _PATTERN_ANCHORS[kind]):
+        anchors = _PATTERN_ANCHORS[kind]
+        if present.isdisjoint(anchors):
+            continue
+        for lo, hi in _windows(lower, anchors):
             for m in pattern.finditer(text, lo, hi):
                 group = 1 if pattern.groups else 0
                 value = m.group(group)

@@ -116,17 +116,26 @@ class CheckRunner:
     checks: list[RecordCheck]
     stats: dict[str, CheckStats] = field(default_factory=dict)
 
+    def count_reused(self, reasons: dict[str, Evidence]) -> None:
+        """Count the hits of a record whose results were reused (a copy of one checked)."""
+        for code in reasons:
+            self.stats.setdefault(code, CheckStats()).hits += 1
+
     def run(self, record: Record) -> RecordContext:
         ctx = RecordContext(record)
+        has_code = bool(record.code) and not record.code.isspace()
+        clock = time.perf_counter
         for chk in self.checks:
-            if chk.needs_code and not record.code.strip():
+            if chk.needs_code and not has_code:
                 continue
             if chk.skip_if and not chk.skip_if.isdisjoint(ctx.reasons):
                 continue
-            t0 = time.perf_counter()
+            t0 = clock()
             evidence = chk.check(ctx)
-            st = self.stats.setdefault(chk.code, CheckStats())
-            st.seconds += time.perf_counter() - t0
+            st = self.stats.get(chk.code)
+            if st is None:
+                st = self.stats[chk.code] = CheckStats()
+            st.seconds += clock() - t0
             if evidence is not None:
                 st.hits += 1
                 ctx.reasons[chk.code] = evidence

@@ -1,0 +1,114 @@
+"""The output step every engine runs per shard, after dedup: join the shard's check results with
+the driver's dedup decisions and test results, write the shard's slice of the findings and of
+the clean set, and gather its part of the counts and of the report's sample (which the driver
+merges in input order, after concatenating the slices).
+
+Like the per-shard check step it takes and returns plain data, so Ray runs it too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from tripwire.data._collect import Collector
+from tripwire.data._failing_tests import failing
+from tripwire.data._readers import Shard, read_raw
+from tripwire.data._records import FieldMap, parse_record
+from tripwire.data._result import AuditResult
+from tripwire.data._workdir import WorkDir
+
+FINDINGS_PART = "findings.part"
+CLEAN_PART = "clean.part"
+
+
+@dataclass(frozen=True)
+class WriteTask:
+    shard: Shard
+    workdir: str
+    fields: FieldMap
+    offset: int
+    """Position (in the whole input) of the shard's first record."""
+    duplicates: dict[int, tuple[str, dict[str, Any]]]
+    """Ordinal in the shard -> (``exact_duplicate`` or ``near_duplicate``, evidence)."""
+    shown: dict[int, int]
+    """Position -> shown cluster, for this shard's members of the clusters the report shows."""
+    findings: bool
+    clean: bool
+
+
+@dataclass
+class ShardOutput:
+    number: int
+    result: AuditResult
+    """Record counts of this shard only."""
+    collector: Collector
+
+
+def records_rows(wd: WorkDir, shard: Shard) -> Iterator[dict[str, Any]]:
+    """The check step's row per record of ``shard``."""
+    with open(wd.file(shard, "records.jsonl"), encoding="utf-8") as f:
+        for line in f:
+            yield json.loads(line)
+
+
+def _text_of(raw: bytes, line: int, fields: FieldMap) -> str:
+    """What the report shows of a record: its prompt and code, or the raw line if it has none."""
+    try:
+        rec = parse_record(json.loads(raw), line, line, fields)
+    except (ValueError, UnicodeDecodeError):
+        return raw.decode("utf-8", "replace")
+    if not rec.code and not rec.prompt:
+        return raw.decode("utf-8", "replace")
+    return f"{rec.prompt}\n{rec.code}" if rec.kind == "instruction" else rec.code
+
+
+@contextlib.contextmanager
+def _maybe_open(path: Path, wanted: bool, mode: str) -> Iterator[IO[Any] | None]:
+    if not wanted:
+        yield None
+        return
+    with open(path, mode) as f:
+        yield f
+
+
+def write_shard(task: WriteTask) -> ShardOutput:
+    """Write ``task.shard``'s findings and clean slices; returns its counts and report part."""
+    shard, wd = task.shard, WorkDir(Path(task.workdir))
+    fails = dict(failing(wd, shard))
+    collector = Collector(task.shown)
+    result = AuditResult()
+    with (
+        _maybe_open(wd.file(shard, FINDINGS_PART), task.findings, "w") as ff,
+        _maybe_open(wd.file(shard, CLEAN_PART), task.clean, "wb") as cf,
+    ):
+        rows = zip(read_raw(shard, task.fields), records_rows(wd, shard), strict=True)
+        for ordinal, (raw, row) in enumerate(rows):
+            pos = task.offset + ordinal
+            reasons = row["reasons"]
+            if ordinal in fails:
+                reasons["failing_tests"] = fails[ordinal]
+            dup = task.duplicates.get(ordinal)
+            if dup is not None:
+                reasons[dup[0]] = dup[1]
+            keep = not reasons
+            result.records += 1
+            result.bytes += len(raw) + 1
+            for reason in reasons:
+                result.count(reason, row["id"])
+            if ff is not None:
+                line = {"id": row["id"], "keep": keep, "reasons": list(reasons), "details": reasons}
+                ff.write(json.dumps(line, ensure_ascii=False) + "\n")
+            if keep:
+                result.kept += 1
+                if cf is not None:
+                    cf.write(raw + b"\n")
+            wanted = collector.wants(pos, row, reasons)
+            collector.add(
+                pos, row, reasons, _text_of(raw, row["line"], task.fields) if wanted else None
+            )
+    return ShardOutput(shard.number, result, collector)
