@@ -9,6 +9,7 @@ from tripwire.data import _plant as plant
 from tripwire.data._benchmarks import load_benchmark
 from tripwire.data._contamination import ContaminationIndex
 from tripwire.data._fault_base import COMMENT, Base, Builder, Take
+from tripwire.data._parsing import analyse
 from tripwire.data._prose import prose_paragraphs
 
 Planter = Callable[[Builder, Take, int], int]
@@ -41,11 +42,20 @@ def syntax_error(b: Builder, take: Take, n: int) -> int:
         if made >= n:
             break
         broken = plant.break_syntax(base.code, base.language, b.rng)
-        if broken is None:
+        if broken is None or _still_valid(broken[0], base.language):
             continue
         b.add(_as_record(b, base, broken[0], made), "syntax_error", broken[1], base.origin)
         made += 1
     return made
+
+
+# The languages whose own parser decides what a syntax error is (compile(), bash -n): a deletion
+# it still accepts (a colon inside a docstring, a brace in a here-document) planted no fault.
+_OWN_PARSER = ("python", "shell")
+
+
+def _still_valid(code: str, language: str) -> bool:
+    return language in _OWN_PARSER and analyse(code, language).ok
 
 
 def truncated(b: Builder, take: Take, n: int) -> int:
