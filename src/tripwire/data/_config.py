@@ -13,7 +13,7 @@ from tripwire.data._records import FieldMap
 from tripwire.errors import BadInputError
 
 ENGINES = ("local", "ray")
-WORK_FORMAT = 2
+WORK_FORMAT = 3
 """Version of the per-shard intermediate files; a new one invalidates old completion markers."""
 
 

@@ -65,7 +65,7 @@ class ContaminationIndex:
             for h in distinctive:
                 owners[h].append(k)
         self._owners = dict(owners)
-        self._keys = np.array(sorted(owners), dtype=np.uint64)
+        self._keys = frozenset(owners)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -80,17 +80,17 @@ class ContaminationIndex:
         """``match`` given the canonical token ids of ``text`` (``token_ids(...)[1]``)."""
         if not len(self._keys) or not len(canon):
             return []
-        grams = ngram_hashes(canon, NGRAM)
-        at = np.minimum(np.searchsorted(self._keys, grams), len(self._keys) - 1)
-        hit = self._keys[at] == grams  # sorted keys: no per-call hashing of the whole index
-        if not hit.any():
+        # A record's n-grams are few (hundreds): one set probe each beats any numpy call.
+        grams = ngram_hashes(canon, NGRAM).tolist()
+        if self._keys.isdisjoint(grams):
             return []
-        positions = np.flatnonzero(hit)
+        owners = self._owners
         per_item: dict[int, set[int]] = defaultdict(set)
         spans: dict[int, list[int]] = defaultdict(list)
-        for pos in positions.tolist():
-            h = int(grams[pos])
-            for k in self._owners[h]:
+        for pos, h in enumerate(grams):
+            if h not in owners:
+                continue
+            for k in owners[h]:
                 per_item[k].add(h)
                 spans[k].append(pos)
         out = []

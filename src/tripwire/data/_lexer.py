@@ -206,7 +206,15 @@ def token_ids(tokens: list[str], language: str | None = None) -> tuple[np.ndarra
     return ids, canon
 
 
-_MIX = np.uint64(0x9E3779B97F4A7C15)
+_MIX_INT = 0x9E3779B97F4A7C15
+_MIX = np.uint64(_MIX_INT)
+
+
+@lru_cache(maxsize=64)
+def _mix_power(k: int) -> np.uint64:
+    """``MIX**k`` mod 2**64, computed on Python ints (a numpy scalar power costs a call each
+    time, and only array arithmetic wraps silently)."""
+    return np.uint64(pow(_MIX_INT, k, 1 << 64))
 
 
 def _window_sums(ids: np.ndarray, width: int) -> np.ndarray:
@@ -223,14 +231,17 @@ def _window_sums(ids: np.ndarray, width: int) -> np.ndarray:
                 total, done = block, size
             else:
                 count = len(ids) - done - size + 1
-                total = total[:count] * (_MIX ** np.uint64(size)) + block[done : done + count]
+                total = total[:count] * _mix_power(size) + block[done : done + count]
                 done += size
         left >>= 1
         if not left:
             return total if total is not None else block
         count = len(ids) - 2 * size + 1
-        block = block[:count] * (_MIX ** np.uint64(size)) + block[size : size + count]
+        block = block[:count] * _mix_power(size) + block[size : size + count]
         size *= 2
+
+
+_SHIFT_29, _SHIFT_32, _LOW_32 = np.uint64(29), np.uint64(32), np.uint64(0xFFFFFFFF)
 
 
 def ngram_hashes(tokens: list[str] | np.ndarray, n: int) -> np.ndarray:
@@ -239,12 +250,15 @@ def ngram_hashes(tokens: list[str] | np.ndarray, n: int) -> np.ndarray:
     if not len(tokens):
         return np.zeros(0, dtype=np.uint64)
     ids = tokens if isinstance(tokens, np.ndarray) else token_ids(tokens)[0]
-    with np.errstate(over="ignore"):
-        h = _window_sums(ids, min(n, len(ids))).copy()
-        h ^= h >> np.uint64(29)
-        h *= _MIX
-        h ^= h >> np.uint64(32)
-    return h & np.uint64(0xFFFFFFFF)
+    # uint64 array arithmetic wraps around without a warning: no np.errstate needed (its
+    # context manager costs more than the arithmetic on a record's few hundred tokens).
+    h = _window_sums(ids, min(n, len(ids)))
+    if h is ids:
+        h = h.copy()  # one-token windows: the sums are the ids themselves
+    h ^= h >> _SHIFT_29
+    h *= _MIX
+    h ^= h >> _SHIFT_32
+    return h & _LOW_32
 
 
 @lru_cache(maxsize=4)

@@ -20,7 +20,8 @@ from tripwire.data._benchmarks import load_benchmark
 from tripwire.data._config import AuditConfig
 from tripwire.data._contamination import ContaminationIndex
 from tripwire.data._dedup import content_hash
-from tripwire.data._minhash import signature
+from tripwire.data._lexer import ngram_hashes
+from tripwire.data._minhash import signatures
 from tripwire.data._readers import Shard, read_shard
 from tripwire.data._records import Record
 from tripwire.data._secrets import redact_obj
@@ -40,6 +41,8 @@ from tripwire.data.checks import (
 )
 
 MAP_STAGE = "map"
+ROWS_FILE = "records.json"
+"""The check step's row per record of a shard (a JSON list)."""
 # A record with one of these has no runnable code: running its tests would only repeat them.
 NOT_RUNNABLE = frozenset(
     {"bad_format", "not_code", "language_mismatch", "truncated", "syntax_error"}
@@ -89,7 +92,9 @@ class _Checked:
     reasons: dict[str, Any]
     language: str | None
     content: bytes
-    sig: np.ndarray | None
+    grams: np.ndarray | None
+    """The dedup shingles' hashes (the shard's signatures are computed together at its end);
+    None when the record has no code to deduplicate."""
 
 
 def _content_key(record: Record) -> bytes:
@@ -128,8 +133,8 @@ def _check(runner: CheckRunner, record: Record, cfg: AuditConfig) -> _Checked:
         reasons = redact_obj(reasons)
     if not record.code.strip():
         return _Checked(reasons, ctx.language, b"", None)
-    sig = signature(ctx.token_ids()[0], shingle=cfg.shingle_size, num_perm=cfg.num_perm)
-    return _Checked(reasons, ctx.language, content_hash(ctx.shingle_text()), sig)
+    grams = ngram_hashes(ctx.token_ids()[0], cfg.shingle_size)
+    return _Checked(reasons, ctx.language, content_hash(ctx.shingle_text()), grams)
 
 
 def run_shard(task: ShardTask) -> dict[str, Any]:
@@ -141,15 +146,12 @@ def run_shard(task: ShardTask) -> dict[str, Any]:
     ordinals: list[int] = []
     ids: list[Any] = []
     rejected: list[bool] = []
-    sigs: list[np.ndarray] = []
+    grams: list[np.ndarray] = []
     hashes: list[bytes] = []
     seen = _seen(cfg)
+    rows: list[dict[str, Any]] = []
     n = nbytes = tests = 0
-    rec_path, tests_path = wd.file(task.shard, "records.jsonl"), wd.file(task.shard, "tests.jsonl")
-    with (
-        open(rec_path, "w", encoding="utf-8") as out,
-        open(tests_path, "w", encoding="utf-8") as tf,
-    ):
+    with open(wd.file(task.shard, "tests.jsonl"), "w", encoding="utf-8") as tf:
         for ordinal, (raw, record) in enumerate(read_shard(task.shard, cfg.fields)):
             n += 1
             nbytes += len(raw) + 1
@@ -164,34 +166,37 @@ def run_shard(task: ShardTask) -> dict[str, Any]:
             else:
                 runner.count_reused(checked.reasons)
             reasons = checked.reasons
-            row = {
-                "id": record.id,
-                "line": record.line,
-                "kind": record.kind,
-                "language": checked.language,
-                "chars": len(record.code),
-                "lines": record.code.count("\n") + 1 if checked.sig is not None else 0,
-                "source": record.source,
-                "reasons": reasons,
-            }
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-            if checked.sig is not None:
+            rows.append(
+                {
+                    "id": record.id,
+                    "line": record.line,
+                    "kind": record.kind,
+                    "language": checked.language,
+                    "chars": len(record.code),
+                    "lines": record.code.count("\n") + 1 if checked.grams is not None else 0,
+                    "source": record.source,
+                    "reasons": reasons,
+                }
+            )
+            if checked.grams is not None:
                 ordinals.append(ordinal)
                 rejected.append(bool(reasons))
                 hashes.append(checked.content)
-                sigs.append(checked.sig)
+                grams.append(checked.grams)
             runnable = NOT_RUNNABLE.isdisjoint(reasons) and checked.language in ("python", None)
-            if cfg.run_tests and record.tests and checked.sig is not None and runnable:
+            if cfg.run_tests and record.tests and checked.grams is not None and runnable:
                 tf.write(
                     json.dumps({"o": ordinal, "program": record.code, "tests": record.tests}) + "\n"
                 )
                 tests += 1
+    # One JSON document per shard: a single encoder call, not one per record.
+    wd.file(task.shard, ROWS_FILE).write_text(json.dumps(rows, ensure_ascii=False), "utf-8")
     # Record ids, so findings can name what a duplicate duplicates without re-reading shards.
     wd.file(task.shard, "ids.json").write_text(json.dumps(ids, ensure_ascii=False))
     np.savez(
         wd.file(task.shard, "sigs.npz"),
         ordinals=np.array(ordinals, dtype=np.int64),
-        sigs=np.stack(sigs) if sigs else np.zeros((0, cfg.num_perm), dtype=np.uint32),
+        sigs=signatures(grams, num_perm=cfg.num_perm),
         hashes=np.array(hashes, dtype="S16"),
         rejected=np.array(rejected, dtype=bool),
     )

@@ -28,10 +28,20 @@ SEED = 1
 def signature(tokens: list[str] | np.ndarray, *, shingle: int, num_perm: int) -> np.ndarray:
     """The MinHash signature (uint32, ``num_perm`` values) of a token sequence's n-grams
     (tokens as strings, or their ids from ``_lexer.token_ids``); all 0xFFFFFFFF when empty."""
-    grams = ngram_hashes(tokens, shingle)
-    rows = np.array([0, len(grams)], dtype=np.uint64)
-    digest = RMinHash.digest_matrix_from_flat_token_hashes(grams, rows, num_perm, SEED)
-    return np.array(digest.to_rows()[0], dtype=np.uint32)
+    return signatures([ngram_hashes(tokens, shingle)], num_perm=num_perm)[0]
+
+
+def signatures(grams: list[np.ndarray], *, num_perm: int) -> np.ndarray:
+    """The signatures (rows of a ``len(grams) x num_perm`` uint32 matrix) of several records'
+    n-gram hashes (``_lexer.ngram_hashes``): one call into rensa for all of them, since
+    converting its digests to numpy costs more per call than computing them."""
+    if not grams:
+        return np.zeros((0, num_perm), dtype=np.uint32)
+    rows = np.zeros(len(grams) + 1, dtype=np.uint64)
+    np.cumsum([len(g) for g in grams], out=rows[1:])
+    flat = np.concatenate(grams).astype(np.uint64, copy=False)
+    digest = RMinHash.digest_matrix_from_flat_token_hashes(flat, rows, num_perm, SEED)
+    return np.array(digest.to_rows(), dtype=np.uint32).reshape(len(grams), num_perm)
 
 
 @lru_cache(maxsize=16)
@@ -67,11 +77,13 @@ class BandIndex:
     def __init__(self, threshold: float, num_perm: int) -> None:
         self.bands, self.rows = bands_and_rows(threshold, num_perm)
         self._tables: list[dict[bytes, list[int]]] = [{} for _ in range(self.bands)]
+        self._band = np.dtype((np.void, 4 * self.rows))
+        """One band's values as one opaque item: ``tolist`` gives each band's bytes."""
 
     def _bands(self, sig: np.ndarray) -> list[bytes]:
-        raw = sig.astype(np.uint32, copy=False).tobytes()
-        width = 4 * self.rows
-        return [raw[k * width : (k + 1) * width] for k in range(self.bands)]
+        used = np.ascontiguousarray(sig[: self.bands * self.rows], dtype=np.uint32)
+        bands: list[bytes] = used.view(self._band).tolist()
+        return bands
 
     def candidates(self, sig: np.ndarray) -> set[int]:
         found: set[int] = set()

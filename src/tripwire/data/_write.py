@@ -17,6 +17,7 @@ from typing import IO, Any
 
 from tripwire.data._collect import Collector
 from tripwire.data._failing_tests import failing
+from tripwire.data._map import ROWS_FILE
 from tripwire.data._readers import Shard, read_raw
 from tripwire.data._records import FieldMap, parse_record
 from tripwire.data._result import AuditResult
@@ -24,6 +25,8 @@ from tripwire.data._workdir import WorkDir
 
 FINDINGS_PART = "findings.part"
 CLEAN_PART = "clean.part"
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+"""``json.dumps(obj, ensure_ascii=False)`` without building an encoder per record."""
 
 
 @dataclass(frozen=True)
@@ -49,11 +52,10 @@ class ShardOutput:
     collector: Collector
 
 
-def records_rows(wd: WorkDir, shard: Shard) -> Iterator[dict[str, Any]]:
+def records_rows(wd: WorkDir, shard: Shard) -> list[dict[str, Any]]:
     """The check step's row per record of ``shard``."""
-    with open(wd.file(shard, "records.jsonl"), encoding="utf-8") as f:
-        for line in f:
-            yield json.loads(line)
+    rows: list[dict[str, Any]] = json.loads(wd.file(shard, ROWS_FILE).read_text("utf-8"))
+    return rows
 
 
 def _text_of(raw: bytes, line: int, fields: FieldMap) -> str:
@@ -102,7 +104,7 @@ def write_shard(task: WriteTask) -> ShardOutput:
                 result.count(reason, row["id"])
             if ff is not None:
                 line = {"id": row["id"], "keep": keep, "reasons": list(reasons), "details": reasons}
-                ff.write(json.dumps(line, ensure_ascii=False) + "\n")
+                ff.write(_ENCODE(line) + "\n")
             if keep:
                 result.kept += 1
                 if cf is not None:
