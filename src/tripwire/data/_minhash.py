@@ -31,12 +31,24 @@ def signature(tokens: list[str] | np.ndarray, *, shingle: int, num_perm: int) ->
     return signatures([ngram_hashes(tokens, shingle)], num_perm=num_perm)[0]
 
 
+# rensa computes large batches on a Rust (rayon) thread pool, which does not survive fork():
+# a worker forked from a process that used the pool waits for it forever (a hang the demo hit,
+# where audits run one after another in one process). Batches this small stay on the calling
+# thread; a test forks after a large batch to keep it that way.
+_BATCH = 32
+
+
 def signatures(grams: list[np.ndarray], *, num_perm: int) -> np.ndarray:
     """The signatures (rows of a ``len(grams) x num_perm`` uint32 matrix) of several records'
-    n-gram hashes (``_lexer.ngram_hashes``): one call into rensa for all of them, since
+    n-gram hashes (``_lexer.ngram_hashes``), a few records per call into rensa, since
     converting its digests to numpy costs more per call than computing them."""
     if not grams:
         return np.zeros((0, num_perm), dtype=np.uint32)
+    if len(grams) > _BATCH:
+        return np.concatenate(
+            [signatures(grams[i : i + _BATCH], num_perm=num_perm)
+             for i in range(0, len(grams), _BATCH)]
+        )  # fmt: skip
     rows = np.zeros(len(grams) + 1, dtype=np.uint64)
     np.cumsum([len(g) for g in grams], out=rows[1:])
     flat = np.concatenate(grams).astype(np.uint64, copy=False)
