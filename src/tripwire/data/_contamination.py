@@ -11,12 +11,20 @@ found in several items).
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from tripwire.data._benchmarks import BenchmarkItem
-from tripwire.data._lexer import canonical, ngram_hashes, token_ids, token_lines, tokenize
+from tripwire.data._lexer import (
+    canonical,
+    ngram_hashes,
+    ngram_hashes_many,
+    token_ids,
+    token_lines,
+    tokenize,
+)
 
 NGRAM = 10
 MIN_NGRAMS = 8
@@ -66,6 +74,7 @@ class ContaminationIndex:
                 owners[h].append(k)
         self._owners = dict(owners)
         self._keys = frozenset(owners)
+        self._sorted_keys = np.array(sorted(owners), dtype=np.uint64)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -75,6 +84,24 @@ class ContaminationIndex:
         if not len(self._keys) or not text:
             return []
         return self.match_ids(token_ids(tokenize(text, language), language)[1], text, language)
+
+    def match_many(
+        self, canons: Sequence[np.ndarray], texts: Sequence[str], languages: Sequence[str | None]
+    ) -> list[list[Match]]:
+        """``match_ids`` of each record of a batch: one membership test over the whole batch's
+        n-grams finds the few records that share any with an item; only those are matched."""
+        out: list[list[Match]] = [[] for _ in canons]
+        if not len(self._keys) or not len(canons):
+            return out
+        grams = ngram_hashes_many(canons, NGRAM)
+        counts = np.fromiter(map(len, grams), dtype=np.intp, count=len(grams))
+        flat = np.concatenate(grams)
+        at = np.minimum(np.searchsorted(self._sorted_keys, flat), len(self._sorted_keys) - 1)
+        found = np.concatenate(([0], np.cumsum(self._sorted_keys[at] == flat)))
+        ends = np.cumsum(counts)
+        for k in np.flatnonzero(found[ends] > found[ends - counts]).tolist():
+            out[k] = self.match_ids(canons[k], texts[k], languages[k])
+        return out
 
     def match_ids(self, canon: np.ndarray, text: str, language: str | None) -> list[Match]:
         """``match`` given the canonical token ids of ``text`` (``token_ids(...)[1]``)."""

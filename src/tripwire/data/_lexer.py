@@ -10,7 +10,9 @@ import builtins
 import hashlib
 import keyword
 import re
+from collections.abc import Sequence
 from functools import lru_cache
+from itertools import chain
 
 import numpy as np
 
@@ -35,10 +37,12 @@ _OPERATORS = (
 )
 
 # Comments and strings come before operators, so their insides are never tokens (names and
-# strings cannot start alike, so names go first: they are most tokens). One capturing group
+# strings cannot start alike, so names go first: they are most tokens; then the punctuation that
+# starts no longer operator, which is most of the rest and would otherwise fail every operator
+# alternative first). One capturing group
 # around everything but comments: findall then yields "" for a comment. Leading whitespace is
 # consumed in the same match rather than failed at character by character (indentation).
-_PATTERN = r"\s*(?:(?:{comment})|([A-Za-z_][\w$]*|{string}|\$\w+|\d[\w.]*|{ops}))"
+_PATTERN = r"\s*(?:(?:{comment})|([A-Za-z_][\w$]*|[()\[\]{{}},;]|{string}|\$\w+|\d[\w.]*|{ops}))"
 _QUOTES = ("'", '"', "`")
 
 HASH_COMMENT_LANGUAGES = frozenset({"python", "r", "yaml"})
@@ -206,6 +210,36 @@ def token_ids(tokens: list[str], language: str | None = None) -> tuple[np.ndarra
     return ids, canon
 
 
+def token_ids_many(
+    token_lists: Sequence[list[str]], languages: Sequence[str | None]
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``[token_ids(tokens, language) for ...]`` with one set of numpy calls for the whole batch
+    (on a record of a few hundred tokens, numpy's cost per call is most of ``token_ids``)."""
+    lengths = np.fromiter(map(len, token_lists), dtype=np.intp, count=len(token_lists))
+    total = int(lengths.sum())
+    if len(_TABLE) + total > _MAX_CACHED:
+        _TABLE.clear()
+    at = np.fromiter(
+        map(_TABLE.__getitem__, chain.from_iterable(token_lists)), dtype=np.intp, count=total
+    )
+    cols = _TABLE.columns()
+    ids = cols[0][at]
+    row = np.array([1 if lang == "python" else 2 for lang in languages], dtype=np.intp)
+    canon = cols[np.repeat(row, lengths), at]
+    starts = np.cumsum(lengths) - lengths
+    if total > 1:
+        prev = ids[:-1]
+        after_member = (prev == _MEMBER_IDS[0]) | (prev == _MEMBER_IDS[1])
+        # a record's first token follows the previous record's last one, not a member operator
+        firsts = starts[(starts > 0) & (starts < total)]
+        after_member[firsts - 1] = False
+        canon[1:][after_member] = ids[1:][after_member]
+    return [
+        (ids[a : a + n], canon[a : a + n])
+        for a, n in zip(starts.tolist(), lengths.tolist(), strict=True)
+    ]
+
+
 _MIX_INT = 0x9E3779B97F4A7C15
 _MIX = np.uint64(_MIX_INT)
 
@@ -255,10 +289,37 @@ def ngram_hashes(tokens: list[str] | np.ndarray, n: int) -> np.ndarray:
     h = _window_sums(ids, min(n, len(ids)))
     if h is ids:
         h = h.copy()  # one-token windows: the sums are the ids themselves
+    return _finish(h)
+
+
+def _finish(h: np.ndarray) -> np.ndarray:
+    """Window sums to well-mixed 32-bit hashes (``h`` is overwritten)."""
     h ^= h >> _SHIFT_29
     h *= _MIX
     h ^= h >> _SHIFT_32
     return h & _LOW_32
+
+
+def ngram_hashes_many(id_arrays: Sequence[np.ndarray], n: int) -> list[np.ndarray]:
+    """``[ngram_hashes(ids, n) for ids in id_arrays]`` with one set of numpy calls for the
+    windows of every array of at least ``n`` ids (windows that would span two arrays are
+    dropped); shorter arrays, which have a single window, are hashed one by one."""
+    lengths = np.fromiter(map(len, id_arrays), dtype=np.intp, count=len(id_arrays))
+    out: list[np.ndarray] = [np.zeros(0, dtype=np.uint64)] * len(id_arrays)
+    for k in np.flatnonzero((lengths > 0) & (lengths < n)).tolist():
+        out[k] = ngram_hashes(id_arrays[k], n)
+    full = np.flatnonzero(lengths >= n)
+    if not len(full):
+        return out
+    ids = np.concatenate([id_arrays[k] for k in full.tolist()])
+    sizes = lengths[full]
+    ends = np.repeat(np.cumsum(sizes), sizes)[: len(ids) - n + 1]
+    within = np.arange(len(ends)) + n <= ends
+    hashes = _finish(_window_sums(ids, n)[within])
+    bounds = np.cumsum(sizes - n + 1).tolist()
+    for k, lo, hi in zip(full.tolist(), [0, *bounds[:-1]], bounds, strict=True):
+        out[k] = hashes[lo:hi]
+    return out
 
 
 @lru_cache(maxsize=4)

@@ -6,7 +6,6 @@ It takes and returns plain data, so a local process pool and Ray run it alike.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from tripwire.data._benchmarks import load_benchmark
 from tripwire.data._config import AuditConfig
 from tripwire.data._contamination import ContaminationIndex
 from tripwire.data._dedup import content_hash
-from tripwire.data._lexer import ngram_hashes
+from tripwire.data._lexer import ngram_hashes_many
 from tripwire.data._minhash import signatures
 from tripwire.data._readers import Shard, read_shard
 from tripwire.data._records import Record
@@ -38,6 +37,7 @@ from tripwire.data.checks import (
     SourceNotAllowed,
     SyntaxErrorCheck,
     Truncated,
+    compute_token_ids,
 )
 
 MAP_STAGE = "map"
@@ -97,24 +97,23 @@ class _Checked:
     None when the record has no code to deduplicate."""
 
 
-def _content_key(record: Record) -> bytes:
-    """Everything a check reads: records with equal keys get equal results."""
-    h = hashlib.blake2b(digest_size=16)
-    for text in (record.code, record.prompt, record.tests or ""):
-        data = text.encode("utf-8", "surrogatepass")
-        h.update(len(data).to_bytes(8, "little"))  # length-prefixed: no two splits collide
-        h.update(data)
-    rest = (
+ContentKey = tuple[Any, ...]
+
+
+def _content_key(record: Record) -> ContentKey:
+    """Everything a check reads: records with equal keys get equal results (a key lives only in
+    its worker's memory, so Python's own string hashing serves)."""
+    return (
+        record.code,
+        record.prompt,
+        record.tests,
         record.kind,
-        record.tests is None,
         record.language,
-        record.fence_tags,
+        tuple(record.fence_tags),
         record.unclosed_fence,
         record.source,
-        record.problems,
+        tuple(record.problems),
     )
-    h.update(repr(rest).encode("utf-8", "surrogatepass"))
-    return h.digest()
 
 
 _CACHED = 8192
@@ -122,19 +121,55 @@ _CACHED = 8192
 
 
 @lru_cache(maxsize=2)
-def _seen(config: AuditConfig) -> dict[bytes, _Checked]:
+def _seen(config: AuditConfig) -> dict[ContentKey, _Checked]:
     return {}
 
 
-def _check(runner: CheckRunner, record: Record, cfg: AuditConfig) -> _Checked:
-    ctx = runner.run(record)
-    reasons = ctx.reasons
-    if "secret" in reasons:
-        reasons = redact_obj(reasons)
-    if not record.code.strip():
-        return _Checked(reasons, ctx.language, b"", None)
-    grams = ngram_hashes(ctx.token_ids()[0], cfg.shingle_size)
-    return _Checked(reasons, ctx.language, content_hash(ctx.shingle_text()), grams)
+def _check_batch(runner: CheckRunner, records: list[Record], cfg: AuditConfig) -> list[_Checked]:
+    contexts = runner.run_batch(records)
+    compute_token_ids(contexts)
+    coded = [ctx for ctx in contexts if ctx.has_code()]
+    grams = dict(
+        zip(
+            map(id, coded),
+            ngram_hashes_many([ctx.token_ids()[0] for ctx in coded], cfg.shingle_size),
+            strict=True,
+        )
+    )
+    out = []
+    for ctx in contexts:
+        reasons = redact_obj(ctx.reasons) if "secret" in ctx.reasons else ctx.reasons
+        g = grams.get(id(ctx))
+        content = content_hash(ctx.shingle_text()) if g is not None else b""
+        out.append(_Checked(reasons, ctx.language, content, g))
+    return out
+
+
+def _check_shard(runner: CheckRunner, records: list[Record], cfg: AuditConfig) -> list[_Checked]:
+    """Each record's results: exact copies of a record already checked by this worker reuse
+    its results; the rest are checked together."""
+    seen = _seen(cfg)
+    keys = [_content_key(r) for r in records]
+    new: dict[ContentKey, Record] = {}
+    for key, rec in zip(keys, records, strict=True):
+        if key not in seen and key not in new:
+            new[key] = rec
+    fresh = dict(zip(new, _check_batch(runner, list(new.values()), cfg), strict=True))
+    out = []
+    first = set(fresh)
+    for key in keys:
+        checked = fresh.get(key)
+        if checked is None:
+            checked = seen[key]
+        if key in first:
+            first.discard(key)
+        else:  # a copy of a record checked before
+            runner.count_reused(checked.reasons)
+        out.append(checked)
+    if len(seen) + len(fresh) > _CACHED:
+        seen.clear()
+    seen.update(fresh)
+    return out
 
 
 def run_shard(task: ShardTask) -> dict[str, Any]:
@@ -148,23 +183,15 @@ def run_shard(task: ShardTask) -> dict[str, Any]:
     rejected: list[bool] = []
     grams: list[np.ndarray] = []
     hashes: list[bytes] = []
-    seen = _seen(cfg)
     rows: list[dict[str, Any]] = []
     n = nbytes = tests = 0
+    entries = list(read_shard(task.shard, cfg.fields))
+    results = _check_shard(runner, [record for _, record in entries], cfg)
     with open(wd.file(task.shard, "tests.jsonl"), "w", encoding="utf-8") as tf:
-        for ordinal, (raw, record) in enumerate(read_shard(task.shard, cfg.fields)):
+        for ordinal, ((raw, record), checked) in enumerate(zip(entries, results, strict=True)):
             n += 1
             nbytes += len(raw) + 1
             ids.append(record.id)
-            key = _content_key(record)
-            checked = seen.get(key)
-            if checked is None:
-                checked = _check(runner, record, cfg)
-                if len(seen) >= _CACHED:
-                    seen.clear()
-                seen[key] = checked
-            else:
-                runner.count_reused(checked.reasons)
             reasons = checked.reasons
             rows.append(
                 {

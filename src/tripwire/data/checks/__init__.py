@@ -9,6 +9,7 @@ from tripwire.data.checks._base import (
     Evidence,
     RecordCheck,
     RecordContext,
+    compute_token_ids,
     record_check,
     registered_checks,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "SourceNotAllowed",
     "SyntaxErrorCheck",
     "Truncated",
+    "compute_token_ids",
     "record_check",
     "registered_checks",
 ]

@@ -3,10 +3,17 @@ the record, verbatim or disguised (see ``tripwire.data._contamination``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from tripwire.data._contamination import ContaminationIndex
-from tripwire.data.checks._base import Evidence, RecordCheck, RecordContext, record_check
+from tripwire.data._contamination import ContaminationIndex, Match
+from tripwire.data.checks._base import (
+    Evidence,
+    RecordCheck,
+    RecordContext,
+    compute_token_ids,
+    record_check,
+)
 
 _MAX_MATCHES = 3
 
@@ -19,8 +26,20 @@ class BenchmarkContamination(RecordCheck):
     def arguments(self) -> dict[str, Any]:
         return {"items": len(self.index), "threshold": self.index.threshold}
 
+    def prepare(self, contexts: Sequence[RecordContext]) -> None:
+        compute_token_ids(contexts)
+        found = self.index.match_many(
+            [ctx.token_ids()[1] for ctx in contexts],
+            [ctx.shingle_text() for ctx in contexts],
+            [ctx.language for ctx in contexts],
+        )
+        for ctx, matches in zip(contexts, found, strict=True):
+            ctx.prepared[self.code] = matches
+
     def check(self, ctx: RecordContext) -> Evidence | None:
-        matches = self.index.match_ids(ctx.token_ids()[1], ctx.shingle_text(), ctx.language)
+        matches: list[Match] | None = ctx.prepared.get(self.code)
+        if matches is None:  # not prepared (a check run on its own)
+            matches = self.index.match_ids(ctx.token_ids()[1], ctx.shingle_text(), ctx.language)
         if not matches:
             return None
         return {
