@@ -5,6 +5,8 @@ must be what checking each record on its own gives."""
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 import sysconfig
 from pathlib import Path
 
@@ -98,3 +100,17 @@ def test_checks_of_a_batch_equal_each_record_checked_alone(contaminated: Contami
         assert ctx.language == alone.language, rec.id
         faults += bool(ctx.reasons)
     assert faults >= 100  # the planted faults were found, so the comparison covered them
+
+
+def test_compiling_records_warns_nothing_and_leaves_other_warnings_alone():
+    # A run of the audit compiles every Python record: their invalid escapes and `is` with
+    # literals must not flood stderr, while the program's own warnings still show.
+    code = (
+        "from tripwire.data._parsing import analyse\n"
+        "for _ in range(3):\n"
+        "    assert analyse('x = \"\\\\d\"\\nif x is 1: pass\\n', 'python').ok\n"
+        "compile('if y is 2: pass', '<mine>', 'exec')\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "<record>" not in run.stderr
+    assert run.stderr.count("SyntaxWarning") == 1 and "<mine>" in run.stderr
