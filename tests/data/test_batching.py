@@ -1,5 +1,5 @@
 """A shard's records are checked together (one set of numpy calls for all their tokens and
-n-grams, one anchor scan for secrets, check by check instead of record by record); every result
+n-grams, check by check instead of record by record); every result
 must be what checking each record on its own gives."""
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from tripwire.data._lexer import (
 )
 from tripwire.data._map import build_checks
 from tripwire.data._records import parse_record
-from tripwire.data._secrets import anchors_in, find_secrets
 from tripwire.data.checks import CheckRunner
 
 # Edge cases for the batch boundaries: empty, one token, a member access right at a record's
@@ -70,20 +69,6 @@ def test_contamination_of_a_batch_equals_each_record_alone():
     alone = [index.match(t, "python") for t in texts]
     assert batch == alone
     assert sum(bool(m) for m in batch) >= 7
-
-
-def test_secret_anchors_of_a_batch_find_what_each_text_alone_finds():
-    texts = [
-        'aws_key = "AKIAIOSFODNN7EXAMPLX"',
-        "plain code\nx = 1",
-        'token = "ghp_' + "a1B2c3D4" * 5 + '"',
-        "nothing here",
-    ]
-    anchors = anchors_in(texts)
-    assert "akia" in anchors and "ghp_" in anchors and "xox" not in anchors
-    for t in texts:
-        assert find_secrets(t, anchors) == find_secrets(t)
-    assert anchors_in(["nothing to see"]) == ()
 
 
 def test_checks_of_a_batch_equal_each_record_checked_alone(contaminated: ContaminatedSet):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,7 +77,7 @@ _PATTERN_ANCHORS: dict[str, tuple[str, ...]] = {
     "password_assignment": ("passw", "pwd", "secret", "api", "token"),
 }
 
-ALL_ANCHORS = tuple(sorted({a for anchors in _PATTERN_ANCHORS.values() for a in anchors}))
+_ALL_ANCHORS = tuple(sorted({a for anchors in _PATTERN_ANCHORS.values() for a in anchors}))
 
 
 @dataclass(frozen=True)
@@ -126,21 +125,11 @@ def _windows(lower: str, anchors: tuple[str, ...]) -> list[tuple[int, int]]:
     return merged
 
 
-def anchors_in(texts: Iterable[str]) -> tuple[str, ...]:
-    """The anchor words that occur anywhere in ``texts``: ``find_secrets`` of any of them need
-    look for no other (one scan of a whole batch per anchor instead of one per record)."""
-    joined = "\n".join(texts).lower()  # no anchor spans a line break
-    return tuple(a for a in ALL_ANCHORS if a in joined)
-
-
-def find_secrets(text: str, anchors: tuple[str, ...] = ALL_ANCHORS) -> list[SecretHit]:
-    """Every credential-looking span in ``text``, in order, without overlaps; ``anchors``, when
-    given, holds every anchor word that occurs in ``text`` (see ``anchors_in``)."""
+def find_secrets(text: str) -> list[SecretHit]:
+    """Every credential-looking span in ``text``, in order, without overlaps."""
     found: set[SecretHit] = set()
-    if not anchors:
-        return []
     lower = text.lower()
-    present = {a for a in anchors if a in lower}
+    present = {a for a in _ALL_ANCHORS if a in lower}
     if not present:
         return []  # most code: one C scan per anchor, no pattern run at all
     for kind, pattern in _PATTERNS:
