@@ -20,6 +20,18 @@ def test_help_has_examples() -> None:
         assert "Example" in r.stdout, args
 
 
+def test_help_paragraphs_wrap_to_the_terminal() -> None:
+    # docstrings are wrapped in the source; the terminal must get each paragraph as one line
+    r = run("demo", "--help", env={"COLUMNS": "250"})
+    assert r.returncode == 0, r.stderr
+    assert "stages 1-3 each inject one of the incident's bugs, show the release gate" in r.stdout
+    narrow = run("demo", "--help", env={"COLUMNS": "80"}).stdout
+    description = narrow[narrow.index("Reproduce") : narrow.index("╭")]
+    for paragraph in description.split("\n \n"):
+        lines = [ln.strip() for ln in paragraph.splitlines() if ln.strip()]
+        assert all(len(ln) > 60 for ln in lines[:-1]), lines  # no ragged half-empty lines
+
+
 def test_version() -> None:
     r = run("--version")
     assert r.returncode == 0 and r.stdout.startswith("tripwire ")

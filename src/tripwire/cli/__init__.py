@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from typing import Any
 
 import typer
 
@@ -78,13 +79,24 @@ def root(
     quiet_transformers()
 
 
+def _reflow_help(command: Any) -> Any:  # a Typer (click) command or group
+    """Join the lines of each paragraph of every command's help: docstrings are wrapped at 100
+    columns, and in rich markup mode Typer keeps those line breaks, so a terminal wrapping the
+    text again leaves ragged half-empty lines."""
+    if command.help:
+        command.help = "\n\n".join(" ".join(p.split()) for p in command.help.split("\n\n"))
+    for sub in getattr(command, "commands", {}).values():
+        _reflow_help(sub)
+    return command
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: exit 0 ok/warn, 1 blocking findings, 2 bad input or usage."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
         # standalone mode: typer reports usage errors itself (exit 2) and turns Exit into SystemExit
-        app(args=args, prog_name="tripwire")
+        _reflow_help(typer.main.get_command(app))(args=args, prog_name="tripwire")
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except BadInputError as exc:
