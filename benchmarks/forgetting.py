@@ -2,9 +2,10 @@
 same fine-tune under each forgetting control tripwire offers.
 
 Every method trains on one language of the reference corpus's train split (default: python)
-with the same steps, batch, context and schedule (LoRA at its own peak learning rate). Each
-tuned model is scored on every language's held-out files, cut into chunks of 128 tokens and
-paired chunk by chunk with the base (``tripwire.train.forgetting_report``'s scorer):
+with the same steps, batch, context and schedule (LoRA at its own peak learning rate and for
+three times the steps: see the table's steps column). Each tuned model is scored on every
+language's held-out files, cut into chunks of 128 tokens and paired chunk by chunk with the
+base (``tripwire.train.forgetting_report``'s scorer):
 
 - target gain: the relative drop in held-out bits per byte on the trained language;
 - forgetting: the relative rise in bits per byte on each other language.
@@ -54,9 +55,13 @@ METHODS: dict[str, dict[str, Any]] = {
     "lwf": {"regularizer": "lwf", "lwf_alpha": 1.0, "lwf_temperature": 2.0},
     "replay 10%": {"replay_ratio": 0.1},
     # adapters on attention and MLP (biases trained too): rank-stabilised LoRA at a high rank
-    # with LoRA+ (B matrices at 4x the rate), the variant of benchmarks/forgetting_lora_sweep.py
-    # that came closest to both thresholds on a validation slice of the train split
+    # with LoRA+ (B matrices at 4x the rate), trained for 3x the steps (the issue's gradual
+    # adaptation; the table shows the steps): the variant of benchmarks/forgetting_lora_sweep.py
+    # that came closest to both thresholds on a validation slice of the train split (79% of the
+    # gain kept, 66% of the forgetting cut; 1x steps 59%/74% (GPU round), 2x 73%/70%, 4x
+    # 73%/64%; PiSSA initialisation did worse). It still misses the 80% gain threshold.
     "lora": {
+        "steps_x": 3,
         "method": "lora",
         "lora_r": 128,
         "lora_alpha": 32.0,
@@ -98,6 +103,10 @@ class Row:
         return c.delta / c.baseline
 
     @property
+    def steps(self) -> int:
+        return int(self.config["steps"])
+
+    @property
     def gain(self) -> float:
         """Relative improvement on the target language (positive: better)."""
         return -self.relative(self.target)
@@ -124,6 +133,14 @@ class Row:
         }
 
 
+def with_steps(overrides: dict[str, Any], steps: int) -> dict[str, Any]:
+    """``overrides`` with the step count: ``steps`` times their ``steps_x`` (default 1), so a
+    method that trains longer says so and scales with ``--steps``."""
+    out = dict(overrides)
+    out["steps"] = steps * out.pop("steps_x", 1)
+    return out
+
+
 def run_method(
     name: str,
     overrides: dict[str, Any],
@@ -135,7 +152,7 @@ def run_method(
     target: str,
     device: str | None,
 ) -> Row:
-    config = replace(base_config, **overrides)
+    config = replace(base_config, **with_steps(overrides, base_config.steps))
     t0 = time.perf_counter()
     out = work / name.replace(" ", "_").replace("%", "pct")
     finetune(reference, data, out, config, allow_unaudited=True, restart=True, device=device)
@@ -174,18 +191,20 @@ def print_table(rows: list[Row], judged: dict[str, tuple[bool, str]]) -> None:
     others = rows[0].others
     head = [
         "method",
+        "steps",
         f"gain {rows[0].target}",
         *(f"forget {o}" for o in others),
         "mean forget",
         "ok",
     ]
-    widths = [12, 14, *(max(10, len(h)) for h in head[2:-2]), 11, 4]
+    widths = [12, 5, 14, *(max(10, len(h)) for h in head[3:-2]), 11, 4]
     print(_line(head, widths))
     for r in rows:
         ok = judged.get(r.method, (None, ""))[0]
         verdict = "-" if ok is None else ("yes" if ok else "NO")
         cells = [
             r.method,
+            str(r.steps),
             f"{r.gain:+.1%}",
             *(f"{r.relative(o):+.1%}" for o in others),
             f"{r.forgetting:+.1%}",
@@ -268,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         r = rows[-1]
         print(
             f"{name:>12}: gain {r.gain:+.1%}, mean forgetting {r.forgetting:+.1%} "
-            f"({r.seconds:.0f}s)",
+            f"({r.steps} steps, {r.seconds:.0f}s)",
             flush=True,
         )
     judged = verdicts(rows)

@@ -3,17 +3,25 @@ on a validation slice of the reference corpus's *train* split, not on the held-o
 benchmark reports.
 
 Every 7th training file of each language is set aside. The plain fine-tune and every variant
-train on the target language's remaining files (same steps, batch and context as the
-benchmark); forgetting and gain are measured on the set-aside files. Each variant is also
-scored on the held-out split, for information only. The choice is the variant that meets both
-of the issue's thresholds with the widest margin on the validation slice:
-``max min(cut / 0.5, kept / 0.8)``, where ``cut`` is the share of the plain run's forgetting
-it removes and ``kept`` the share of the plain run's gain it keeps.
+train on the target language's remaining files (same batch and context as the benchmark, and
+the same steps unless a variant's ``steps_x`` multiplies them: the issue's gradual adaptation,
+shown as such in the benchmark's table); forgetting and gain are measured on the set-aside
+files. Each variant is also scored on the held-out split, for information only. The choice
+is the variant that meets both of the issue's thresholds with the widest margin on the
+validation slice: ``max min(cut / 0.5, kept / 0.8)``, where ``cut`` is the share of the plain
+run's forgetting it removes and ``kept`` the share of the plain run's gain it keeps.
 
 Variants run in parallel worker processes (the model is tiny; one GPU holds many). Results go
 to ``--out`` as they come; the sweep stops starting new work after ``--budget`` seconds.
+``--reuse`` takes results of identical configs from earlier runs' JSON (one seed: runs are
+deterministic on one machine), so a later round adds to an earlier one without retraining.
+
+Rounds 1 and 2 ran on a GPU; round 3 (PiSSA initialisation, and the best round-2 variant at
+2x-4x the steps) on one CPU thread:
 
     python benchmarks/forgetting_lora_sweep.py --model REF_DIR --out sweep.json
+    OMP_NUM_THREADS=1 python benchmarks/forgetting_lora_sweep.py --model REF_DIR --round 3 \
+        --workers 1 --budget 6000 --out round3.json
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from forgetting import BASE_CONFIG, MAX_FORGETTING_SHARE, MIN_GAIN_SHARE, Row
+from forgetting import BASE_CONFIG, MAX_FORGETTING_SHARE, MIN_GAIN_SHARE, Row, with_steps
 
 from tripwire.artifacts import write_json_atomic
 from tripwire.reference import CORPUS_DIR
@@ -129,6 +137,53 @@ VARIANTS: dict[str, dict[str, Any]] = {
 FIRST_ROUND = list(VARIANTS)[: list(VARIANTS).index("rslora r192 a32 lr5e-3")]
 
 
+def _pissa(r: int, lr: float, **kw: Any) -> dict[str, Any]:
+    # scale 1 (alpha = r), as in the paper: B @ A is the top-r part of the weight itself, each
+    # factor holding the singular vectors times the root of their singular values
+    return _v(lora_init="pissa", lora_r=r, lora_alpha=float(r), learning_rate=lr, **kw)
+
+
+# third round (CPU, one worker): PiSSA initialisation at moderate ranks, and longer LoRA runs
+# ("steps_x": a multiple of the shared step count; the benchmark table shows the steps)
+THIRD_ROUND: dict[str, dict[str, Any]] = {
+    "pissa r32 lr1e-3": _pissa(32, 1e-3),
+    "pissa r32 lr3e-4": _pissa(32, 3e-4),
+    "pissa r32 lr3e-3": _pissa(32, 3e-3),
+    "rslora r128 a32 lora+ 4 lr2e-3 x2 steps": {
+        **VARIANTS["rslora r128 a32 lora+ 4 lr2e-3"],
+        "steps_x": 2,
+    },
+    "pissa r32 lr3e-3 x2 steps": {**_pissa(32, 3e-3), "steps_x": 2},
+    "rslora r128 a32 lora+ 4 lr2e-3 x3 steps": {
+        **VARIANTS["rslora r128 a32 lora+ 4 lr2e-3"],
+        "steps_x": 3,
+    },
+    "pissa r64 lr3e-3": _pissa(64, 3e-3),
+    "rslora r128 a32 lora+ 4 lr2e-3 x4 steps": {
+        **VARIANTS["rslora r128 a32 lora+ 4 lr2e-3"],
+        "steps_x": 4,
+    },
+}
+VARIANTS.update(THIRD_ROUND)
+
+
+def _reused(paths: list[Path], jobs: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """Results in ``paths`` whose name and whole config match a job's (the runs are seeded, so
+    training again would give the same numbers)."""
+    earlier = {
+        r["name"]: r for p in paths for r in json.loads(p.read_text())["results"] if "val" in r
+    }
+    out = []
+    for name, overrides, *_ in jobs:
+        r = earlier.get(name)
+        if r is not None and r["config"] == replace(BASE_CONFIG, **overrides).to_dict():
+            print(f"{name:>40}: reused", flush=True)
+            out.append(
+                {k: v for k, v in r.items() if k in ("name", "config", "seconds", "val", "test")}
+            )
+    return out
+
+
 def split_train(reference: Path, language: str, work: Path, every: int) -> tuple[Path, Path]:
     """The target language's training files minus every ``every``-th one (fine-tune data), and
     a fake reference dir whose held-out split is the set-aside files of every language."""
@@ -185,6 +240,33 @@ def _run(job: tuple[str, dict[str, Any], str, str, str]) -> dict[str, Any]:
     return result
 
 
+def _train(
+    jobs: list[tuple[Any, ...]],
+    workers: int,
+    init: tuple[Any, ...],
+    budget: float,
+    results: list[dict[str, Any]],
+    out: Path,
+) -> None:
+    """Run ``jobs`` in worker processes, appending to ``results`` (and ``out``) as they come."""
+    t0 = time.perf_counter()
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(min(workers, len(jobs)), initializer=_init, initargs=init) as pool:
+        pending = [pool.apply_async(_run, (job,)) for job in jobs]
+        for job, res in zip(jobs, pending, strict=True):
+            left = budget - (time.perf_counter() - t0)
+            try:
+                results.append(res.get(timeout=max(1.0, left)))
+            except mp.TimeoutError:
+                results.append({"name": job[0], "error": "over budget"})
+                continue
+            r = results[-1]
+            shown = {k: r[k] for k in ("val", "test", "error") if k in r}
+            print(f"{r['name']:>40}: {shown}", flush=True)
+            write_json_atomic(out, {"results": results})
+        pool.terminate()
+
+
 def judge(results: list[dict[str, Any]], split: str) -> None:
     """Add ``kept``, ``cut`` and the margin score to every LoRA result, against plain."""
     plain = next(r for r in results if r["name"] == "plain")[split]
@@ -209,36 +291,36 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--budget", type=float, default=240.0, help="Seconds before no new runs.")
     p.add_argument("--steps", type=int, default=BASE_CONFIG.steps)
     p.add_argument("--only", default="", help="Comma-separated variant names (default: all).")
-    p.add_argument("--round", choices=("1", "2", "all"), default="all", help="Which round.")
+    p.add_argument("--round", choices=("1", "2", "3", "all"), default="all", help="Which round.")
+    p.add_argument(
+        "--reuse",
+        type=Path,
+        action="append",
+        default=[],
+        help="An earlier results JSON (same model, split and steps; repeatable): variants it "
+        "holds with the same config are taken from it instead of trained again.",
+    )
     args = p.parse_args(argv)
     t0 = time.perf_counter()
     args.work.mkdir(parents=True, exist_ok=True)
     data, val = split_train(args.model, args.language, args.work, args.every)
-    rounds = {"1": FIRST_ROUND, "2": [n for n in VARIANTS if n not in FIRST_ROUND]}
+    rounds = {
+        "1": FIRST_ROUND,
+        "2": [n for n in VARIANTS if n not in FIRST_ROUND and n not in THIRD_ROUND],
+        "3": list(THIRD_ROUND),
+    }
     names = [n for n in args.only.split(",") if n] or rounds.get(args.round, list(VARIANTS))
     if "plain" not in names:
         names.insert(0, "plain")
-    jobs = [
-        (n, {**VARIANTS[n], "steps": args.steps}, str(args.model), str(data), str(args.work))
-        for n in names
-    ]
-    results: list[dict[str, Any]] = []
-    ctx = mp.get_context("spawn")
-    init = (str(args.model), str(val), args.chunks, args.language)
-    with ctx.Pool(args.workers, initializer=_init, initargs=init) as pool:
-        pending = [pool.apply_async(_run, (job,)) for job in jobs]
-        for job, res in zip(jobs, pending, strict=True):
-            left = args.budget - (time.perf_counter() - t0)
-            try:
-                results.append(res.get(timeout=max(1.0, left)))
-            except mp.TimeoutError:
-                results.append({"name": job[0], "error": "over budget"})
-                continue
-            r = results[-1]
-            shown = {k: r[k] for k in ("val", "test", "error") if k in r}
-            print(f"{r['name']:>34}: {shown}", flush=True)
-            write_json_atomic(args.out, {"results": results})
-        pool.terminate()
+    paths = (str(args.model), str(data), str(args.work))
+    jobs = [(n, with_steps(VARIANTS[n], args.steps), *paths) for n in names]
+    results = _reused(args.reuse, jobs) if args.reuse else []
+    jobs = [j for j in jobs if j[0] not in {r["name"] for r in results}]
+    if jobs:
+        init = (str(args.model), str(val), args.chunks, args.language)
+        _train(
+            jobs, args.workers, init, args.budget - (time.perf_counter() - t0), results, args.out
+        )
     done = [r for r in results if "val" in r]
     if any(r["name"] == "plain" for r in done):
         for split in ("val", "test"):
@@ -250,8 +332,9 @@ def main(argv: list[str] | None = None) -> int:
         for r in sorted(lora, key=lambda r: -r["val"]["score"]):
             v, t = r["val"], r["test"]
             print(
-                f"{r['name']:>34}  val kept {v['kept']:4.0%} cut {v['cut']:4.0%}  "
-                f"| heldout kept {t['kept']:4.0%} cut {t['cut']:4.0%}"
+                f"{r['name']:>40}  val kept {v['kept']:4.0%} cut {v['cut']:4.0%}  "
+                f"| heldout kept {t['kept']:4.0%} cut {t['cut']:4.0%}  "
+                f"| {r['config']['steps']} steps, {r['seconds']:.0f}s"
             )
     print(f"{time.perf_counter() - t0:.0f}s")
     return 0

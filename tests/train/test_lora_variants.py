@@ -3,6 +3,7 @@ or embedding adapters that merge into the same model they train."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from safetensors.torch import load_file
 from tripwire.artifacts import Checkpoint, Manifest
 from tripwire.cli import main
 from tripwire.train import TrainConfig, finetune, load_tuned
+from tripwire.train._data import read_records
 from tripwire.train._model import load_for_training
 
 LORA = TrainConfig(
@@ -84,3 +86,90 @@ def test_cli_rejects_a_non_positive_lora_plus_ratio(tiny_reference, python_data,
     code = main(["train", "finetune", str(tiny_reference), *paths, *flags])
     assert code == 2 and "--lora-plus-ratio" in capsys.readouterr().err
     assert not out.exists()
+
+
+def _pissa_model(ckpt: Checkpoint, **kw) -> torch.nn.Module:
+    config = TrainConfig(**{**LORA.to_dict(), "lora_init": "pissa", **kw})
+    return load_for_training(ckpt, config)
+
+
+def test_pissa_starts_at_the_base_with_principal_adapters(tiny_reference) -> None:
+    ckpt = Checkpoint.open(tiny_reference)
+    base = ckpt.load_model(causal=True)
+    model = _pissa_model(ckpt, lora_targets=("c_attn", "c_fc"))
+    ids = torch.tensor([[5, 17, 301, 42, 7]])
+    with torch.no_grad():
+        torch.testing.assert_close(model(input_ids=ids).logits, base(input_ids=ids).logits)
+    layer = model.get_base_model().transformer.h[0].attn.c_attn
+    original = base.transformer.h[0].attn.c_attn.weight
+    # Conv1D stores (in, out): the adapter's B @ A is the transposed top-r part of that weight
+    top = torch.linalg.svd(original.T, full_matrices=False)
+    rank_r = top.U[:, :4] @ torch.diag(top.S[:4]) @ top.Vh[:4]
+    delta = (
+        layer.scaling["default"] * layer.lora_B["default"].weight @ layer.lora_A["default"].weight
+    )
+    torch.testing.assert_close(delta, rank_r, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(layer.base_layer.weight, original - rank_r.T, rtol=1e-4, atol=1e-4)
+    # untouched tables stay one tied parameter
+    inner = model.get_base_model()
+    assert inner.get_output_embeddings().weight is inner.get_input_embeddings().weight
+
+
+def test_pissa_with_an_adapted_head_leaves_the_input_table_alone(tiny_reference) -> None:
+    ckpt = Checkpoint.open(tiny_reference)
+    base = ckpt.load_model(causal=True)
+    model = _pissa_model(ckpt, lora_targets=("c_attn", "lm_head"))
+    inner = model.get_base_model()
+    torch.testing.assert_close(inner.get_input_embeddings().weight, base.transformer.wte.weight)
+    ids = torch.tensor([[5, 17, 301, 42, 7]])
+    with torch.no_grad():
+        torch.testing.assert_close(model(input_ids=ids).logits, base(input_ids=ids).logits)
+
+
+@pytest.mark.parametrize("dora", [False, True], ids=["lora", "dora"])
+def test_pissa_trains_and_merges_into_the_model_it_trained(
+    tiny_reference, python_data, tmp_path, dora
+) -> None:
+    from tripwire.train._finetune import _stream
+    from tripwire.train._loop import train_loop
+    from tripwire.train._model import frozen_teacher, save_tuned
+
+    ckpt = Checkpoint.open(tiny_reference)
+    config = replace(LORA, lora_init="pissa", lora_dora=dora, learning_rate=1e-2, steps=2)
+    torch.manual_seed(0)
+    model = load_for_training(ckpt, config)
+    teacher = frozen_teacher(model, config)
+    stream = _stream(read_records([python_data]), ckpt.load_tokenizer(), config, 32)
+    train_loop(model, config, stream, None, None, None)
+    ids = torch.tensor([[5, 17, 301, 42, 7]])
+    with torch.no_grad():
+        adapted = model(input_ids=ids).logits
+        base = ckpt.load_model(causal=True)(input_ids=ids).logits
+        # LwF's teacher is the starting model, not PiSSA's residual
+        torch.testing.assert_close(teacher(ids), base)
+    save_tuned(model, config, tiny_reference, tmp_path / "merged")
+    merged = load_tuned(tmp_path / "merged", "cpu")
+    with torch.no_grad():
+        torch.testing.assert_close(merged(input_ids=ids).logits, adapted, rtol=1e-4, atol=1e-4)
+    assert not torch.allclose(adapted, base, atol=1e-3)
+    assert Checkpoint.open(tmp_path / "merged").tie_word_embeddings
+
+
+def test_cli_refuses_a_pissa_adapter_save(tiny_reference, python_data, tmp_path, capsys):
+    out = tmp_path / "tuned"
+    paths = ["--data", str(python_data), "--out", str(out)]
+    flags = ["--method", "lora", "--lora-init", "pissa", "--lora-save", "adapter"]
+    code = main(["train", "finetune", str(tiny_reference), *paths, *flags, "--allow-unaudited"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--lora-init" in err and "--lora-save merged" in err
+    assert not out.exists()
+
+
+def test_cli_trains_pissa_and_records_it(tiny_reference, python_data, tmp_path) -> None:
+    out = tmp_path / "tuned"
+    paths = ["--data", str(python_data), "--out", str(out), "--steps", "1", "--batch-size", "2"]
+    flags = ["--method", "lora", "--lora-init", "pissa", "--context", "32", "--no-eval"]
+    code = main(["train", "finetune", str(tiny_reference), *paths, *flags, "--allow-unaudited"])
+    assert code == 0
+    assert Manifest.read(out).notes["train"]["config"]["lora_init"] == "pissa"
+    assert not (out / "adapter_config.json").exists()

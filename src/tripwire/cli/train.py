@@ -103,6 +103,12 @@ def finetune_cmd(
     lora_dora: bool = typer.Option(
         False, "--lora-dora", help="DoRA: learn each weight's magnitude apart from its direction."
     ),
+    lora_init: str = typer.Option(
+        "default",
+        "--lora-init",
+        help="Adapter start: default (A random, B zero) or pissa (top singular directions; "
+        "merged saves only).",
+    ),
     allow_unaudited: bool = typer.Option(
         False, help="Train even on data that `tripwire data audit` blocks."
     ),
@@ -154,6 +160,7 @@ def finetune_cmd(
         lora_plus_ratio=lora_plus_ratio,
         lora_rslora=lora_rslora,
         lora_dora=lora_dora,
+        lora_init=lora_init,
     )
     try:
         tolerance = Margin.parse(margin)

@@ -14,6 +14,7 @@ PROMPT_FORMATS = ("plain", "alpaca", "chatml")
 DECAYS = ("cosine", "linear", "constant")
 LORA_SAVES = ("merged", "adapter")
 LORA_BIASES = ("none", "all", "lora_only")
+LORA_INITS = ("default", "pissa")
 
 
 def _choice(flag: str, value: str, choices: tuple[str, ...]) -> None:
@@ -86,6 +87,11 @@ class TrainConfig:
     a higher rank does not learn slower."""
     lora_dora: bool = False
     """DoRA: adapt each weight's direction with LoRA and learn its magnitude separately."""
+    lora_init: str = "default"
+    """How adapters start: ``default`` (PEFT's: A random, B zero) or ``pissa`` (Meng et al.
+    2024: the adapters hold each adapted weight's top ``r`` singular directions and the base
+    keeps the residual). Both start at the base model's function; PiSSA trains the principal
+    directions. PiSSA rewrites the base weights, so it saves merged checkpoints only."""
 
     def __post_init__(self) -> None:
         _choice("--method", self.method, METHODS)
@@ -94,6 +100,7 @@ class TrainConfig:
         _choice("--decay", self.decay, DECAYS)
         _choice("--lora-save", self.lora_save, LORA_SAVES)
         _choice("--lora-bias", self.lora_bias, LORA_BIASES)
+        _choice("--lora-init", self.lora_init, LORA_INITS)
         _at_least("--learning-rate", self.learning_rate, 0.0, strict=True)
         _at_least("--steps", self.steps, 1)
         _at_least("--batch-size", self.batch_size, 1)
@@ -115,6 +122,13 @@ class TrainConfig:
             raise BadInputError("--replay-ratio", f"must be in [0, 1), got {self.replay_ratio:g}")
         if not 0.0 <= self.lora_dropout < 1.0:
             raise BadInputError("--lora-dropout", f"must be in [0, 1), got {self.lora_dropout:g}")
+        if self.lora_init != "default" and self.lora_save == "adapter":
+            # the adapter would only reproduce the tuned model on top of the rewritten residual
+            raise BadInputError(
+                "--lora-init",
+                f"{self.lora_init} rewrites the base weights, so its adapter does not apply to "
+                "the base model: use --lora-save merged",
+            )
         object.__setattr__(self, "lora_targets", tuple(self.lora_targets))
 
     @property

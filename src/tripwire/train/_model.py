@@ -62,22 +62,49 @@ def load_for_training(ckpt: Checkpoint, config: TrainConfig) -> torch.nn.Module:
         fan_in_fan_out=_uses_conv1d(model),
         use_rslora=config.lora_rslora,
         use_dora=config.lora_dora,
+        init_lora_weights=True if config.lora_init == "default" else config.lora_init,
         task_type="CAUSAL_LM",
     )
+    # PiSSA rewrites each adapted weight into a residual: tied embeddings must not carry a
+    # head's rewrite into the input table (or the reverse)
+    tied = _untie_for_rewrite(model) if config.lora_init != "default" else None
     try:
         wrapped = peft.get_peft_model(model, lora)
     except ValueError as exc:
         raise BadInputError("--lora-targets", str(exc).splitlines()[0]) from exc
+    if tied is not None:
+        _retie_if_untouched(wrapped, tied)
     wrapped.peft_config["default"].base_model_name_or_path = str(ckpt.path.resolve())
     return wrapped
+
+
+def _untie_for_rewrite(model: torch.nn.Module) -> torch.Tensor | None:
+    """Give a tied head its own copy of the table; returns the shared table (None: not tied)."""
+    emb, head = model.get_input_embeddings(), model.get_output_embeddings()
+    if head is None or head.weight is not emb.weight:
+        return None
+    shared = emb.weight
+    head.weight = torch.nn.Parameter(shared.detach().clone(), requires_grad=False)
+    model.config.tie_word_embeddings = False
+    return shared
+
+
+def _retie_if_untouched(wrapped: torch.nn.Module, shared: torch.Tensor) -> None:
+    """Tie the head back when neither side got an adapter (so neither was rewritten)."""
+    base = wrapped.get_base_model()  # type: ignore[operator]
+    emb, head = base.get_input_embeddings(), base.get_output_embeddings()
+    if not hasattr(emb, "base_layer") and not hasattr(head, "base_layer"):
+        head.weight = shared
+        base.config.tie_word_embeddings = True
 
 
 def frozen_teacher(
     model: torch.nn.Module, config: TrainConfig
 ) -> Callable[[torch.Tensor], torch.Tensor]:
     """Logits of the starting model: a frozen copy, or the LoRA model with adapters disabled
-    (the base weights never change under LoRA, so no copy is needed)."""
-    if config.method == "lora":
+    (the base weights never change under LoRA, so no copy is needed; PiSSA's base is a
+    residual, not the starting model, so it gets the copy)."""
+    if config.method == "lora" and config.lora_init == "default":
 
         def adapters_off(ids: torch.Tensor) -> torch.Tensor:
             with model.disable_adapter():  # type: ignore[operator]
