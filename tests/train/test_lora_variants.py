@@ -3,6 +3,7 @@ or embedding adapters that merge into the same model they train."""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -173,3 +174,11 @@ def test_cli_trains_pissa_and_records_it(tiny_reference, python_data, tmp_path) 
     assert code == 0
     assert Manifest.read(out).notes["train"]["config"]["lora_init"] == "pissa"
     assert not (out / "adapter_config.json").exists()
+
+
+def test_building_adapters_prints_no_library_deprecation_noise(tiny_reference) -> None:
+    # PEFT calls a transformers 5 method that warns on every LoRA run; users cannot act on it
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_for_training(Checkpoint.open(tiny_reference), replace(LORA, lora_targets=("c_attn",)))
+    assert not [w for w in caught if "is_gradient_checkpointing" in str(w.message)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import shutil
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,12 @@ def load_for_training(ckpt: Checkpoint, config: TrainConfig) -> torch.nn.Module:
     # head's rewrite into the input table (or the reverse)
     tied = _untie_for_rewrite(model) if config.lora_init != "default" else None
     try:
-        wrapped = peft.get_peft_model(model, lora)
+        with warnings.catch_warnings():
+            # PEFT asks transformers 5 a question it has renamed; nothing for a user to act on
+            warnings.filterwarnings(
+                "ignore", "`is_gradient_checkpointing` is deprecated", FutureWarning
+            )
+            wrapped = peft.get_peft_model(model, lora)
     except ValueError as exc:
         raise BadInputError("--lora-targets", str(exc).splitlines()[0]) from exc
     if tied is not None:
