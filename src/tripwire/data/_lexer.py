@@ -194,31 +194,18 @@ _TABLE = _TokenTable()
 def token_ids(tokens: list[str], language: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(ids, canonical ids) of ``tokens``: the same as hashing ``tokens`` and
     ``canonical(tokens, language)``."""
-    n = len(tokens)
-    if not n:
-        empty = np.zeros(0, dtype=np.uint64)
-        return empty, empty
-    if len(_TABLE) + n > _MAX_CACHED:
-        _TABLE.clear()  # columns are indexed below: never clear while this record is looked up
-    at = np.fromiter(map(_TABLE.__getitem__, tokens), dtype=np.intp, count=n)
-    cols = _TABLE.columns()
-    ids = cols[0][at]
-    canon = cols[1 if language == "python" else 2][at]
-    prev = ids[:-1]
-    after_member = (prev == _MEMBER_IDS[0]) | (prev == _MEMBER_IDS[1])
-    canon[1:][after_member] = ids[1:][after_member]  # attribute names are never renamed
-    return ids, canon
+    return token_ids_many([tokens], [language])[0]
 
 
 def token_ids_many(
     token_lists: Sequence[list[str]], languages: Sequence[str | None]
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """``[token_ids(tokens, language) for ...]`` with one set of numpy calls for the whole batch
-    (on a record of a few hundred tokens, numpy's cost per call is most of ``token_ids``)."""
+    (on a record of a few hundred tokens, numpy's cost per call is most of the work)."""
     lengths = np.fromiter(map(len, token_lists), dtype=np.intp, count=len(token_lists))
     total = int(lengths.sum())
     if len(_TABLE) + total > _MAX_CACHED:
-        _TABLE.clear()
+        _TABLE.clear()  # columns are indexed below: never clear while this batch is looked up
     at = np.fromiter(
         map(_TABLE.__getitem__, chain.from_iterable(token_lists)), dtype=np.intp, count=total
     )
@@ -233,7 +220,7 @@ def token_ids_many(
         # a record's first token follows the previous record's last one, not a member operator
         firsts = starts[(starts > 0) & (starts < total)]
         after_member[firsts - 1] = False
-        canon[1:][after_member] = ids[1:][after_member]
+        canon[1:][after_member] = ids[1:][after_member]  # attribute names are never renamed
     return [
         (ids[a : a + n], canon[a : a + n])
         for a, n in zip(starts.tolist(), lengths.tolist(), strict=True)

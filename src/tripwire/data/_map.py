@@ -129,19 +129,16 @@ def _check_batch(runner: CheckRunner, records: list[Record], cfg: AuditConfig) -
     contexts = runner.run_batch(records)
     compute_token_ids(contexts)
     coded = [ctx for ctx in contexts if ctx.has_code()]
-    grams = dict(
-        zip(
-            map(id, coded),
-            ngram_hashes_many([ctx.token_ids()[0] for ctx in coded], cfg.shingle_size),
-            strict=True,
-        )
-    )
+    grams = iter(ngram_hashes_many([ctx.token_ids()[0] for ctx in coded], cfg.shingle_size))
     out = []
     for ctx in contexts:
         reasons = redact_obj(ctx.reasons) if "secret" in ctx.reasons else ctx.reasons
-        g = grams.get(id(ctx))
-        content = content_hash(ctx.shingle_text()) if g is not None else b""
-        out.append(_Checked(reasons, ctx.language, content, g))
+        if ctx.has_code():
+            out.append(
+                _Checked(reasons, ctx.language, content_hash(ctx.shingle_text()), next(grams))
+            )
+        else:
+            out.append(_Checked(reasons, ctx.language, b"", None))
     return out
 
 

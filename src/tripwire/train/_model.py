@@ -90,8 +90,7 @@ def _untie_for_rewrite(model: torch.nn.Module) -> torch.Tensor | None:
     if head is None or head.weight is not emb.weight:
         return None
     shared = emb.weight
-    head.weight = torch.nn.Parameter(shared.detach().clone(), requires_grad=False)
-    model.config.tie_word_embeddings = False
+    _untie(head, model)
     return shared
 
 
@@ -138,10 +137,14 @@ def _untie_adapted_head(model: torch.nn.Module) -> None:
     head_layer = getattr(head, "base_layer", head)
     if head_layer is None or (emb_layer is emb and head_layer is head):
         return
-    if head_layer.weight is not emb_layer.weight:
-        return
-    head_layer.weight = torch.nn.Parameter(head_layer.weight.detach().clone(), requires_grad=False)
-    base.config.tie_word_embeddings = False
+    if head_layer.weight is emb_layer.weight:
+        _untie(head_layer, base)
+
+
+def _untie(head: torch.nn.Module, model: torch.nn.Module) -> None:
+    """Give the output head its own copy of the table it shares with the input embeddings."""
+    head.weight = torch.nn.Parameter(head.weight.detach().clone(), requires_grad=False)
+    model.config.tie_word_embeddings = False
 
 
 def save_tuned(model: torch.nn.Module, config: TrainConfig, base: Path, out: Path) -> None:
