@@ -2,8 +2,8 @@
 same fine-tune under each forgetting control tripwire offers.
 
 Every method trains on one language of the reference corpus's train split (default: python)
-with the same steps, batch, context and schedule (LoRA at its own peak learning rate and for
-three times the steps: see the table's steps column). Each tuned model is scored on every
+with the same steps, batch, context and schedule (LoRA at half the peak learning rate and for
+four times the steps: see the table's steps column). Each tuned model is scored on every
 language's held-out files, cut into chunks of 128 tokens and paired chunk by chunk with the
 base (``tripwire.train.forgetting_report``'s scorer):
 
@@ -55,19 +55,19 @@ METHODS: dict[str, dict[str, Any]] = {
     "lwf": {"regularizer": "lwf", "lwf_alpha": 1.0, "lwf_temperature": 2.0},
     "replay 10%": {"replay_ratio": 0.1},
     # adapters on attention and MLP (biases trained too): rank-stabilised LoRA at a high rank
-    # with LoRA+ (B matrices at 4x the rate), trained for 3x the steps (the issue's gradual
-    # adaptation; the table shows the steps): the variant of benchmarks/forgetting_lora_sweep.py
-    # that came closest to both thresholds on a validation slice of the train split (79% of the
-    # gain kept, 66% of the forgetting cut; 1x steps 59%/74% (GPU round), 2x 73%/70%, 4x
-    # 73%/64%; PiSSA initialisation did worse). It still misses the 80% gain threshold.
+    # with LoRA+ (B matrices at 4x the rate), at half the plain run's peak rate for 4x the steps
+    # (the issue's lower learning rate and gradual adaptation; the table shows the steps): the
+    # variant of benchmarks/forgetting_lora_sweep.py that met both thresholds with the widest
+    # margin on a validation slice of the train split (93% of the gain kept, 70% of the
+    # forgetting cut). At 2e-3 it peaked at 3x (79%/66%); above 2e-3 it is unstable.
     "lora": {
-        "steps_x": 3,
+        "steps_x": 4,
         "method": "lora",
         "lora_r": 128,
         "lora_alpha": 32.0,
         "lora_rslora": True,
         "lora_plus_ratio": 4.0,
-        "learning_rate": 2e-3,
+        "learning_rate": 1.5e-3,
         "lora_bias": "all",
         "lora_targets": ("c_attn", "c_proj", "c_fc"),
     },

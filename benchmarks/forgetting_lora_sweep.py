@@ -18,7 +18,8 @@ deterministic on one machine), so a later round adds to an earlier one without r
 
 Rounds 1 and 2 ran on a GPU; round 3 (PiSSA initialisation, and the best round-2 variant at
 2x-4x the steps) on one CPU thread; round 4 (around round 3's best: dropout, learning rates,
-warm-up, full rank, and a second seed of it and of the plain run) on two workers of one thread:
+warm-up, full rank, and a second seed of it and of the plain run) on two workers of one thread.
+Round 4 chose the benchmark's row: half the plain run's peak rate for 4x the steps.
 
     python benchmarks/forgetting_lora_sweep.py --model REF_DIR --out sweep.json
     OMP_NUM_THREADS=1 python benchmarks/forgetting_lora_sweep.py --model REF_DIR --round 3 \
@@ -169,8 +170,8 @@ THIRD_ROUND: dict[str, dict[str, Any]] = {
 }
 VARIANTS.update(THIRD_ROUND)
 
-# fourth round (CPU): the third round's best at 3x the steps overfit by 4x; LoRA dropout against
-# that, and the neighbouring learning rates and LoRA+ ratios
+# fourth round (CPU): the third round's best peaked at 3x the steps; dropout (in case 4x
+# overfit), the neighbouring learning rates and LoRA+ ratios, full rank, and steadier updates
 _BEST3 = VARIANTS["rslora r128 a32 lora+ 4 lr2e-3 x3 steps"]
 FOURTH_ROUND: dict[str, dict[str, Any]] = {
     "x3 steps dropout 0.1": {**_BEST3, "lora_dropout": 0.1},
