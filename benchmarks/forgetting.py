@@ -253,6 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--work", type=Path, default=Path("out/forgetting"), help="Work directory.")
     p.add_argument("--chunks", type=int, default=0, help="Held-out chunks per language (0: all).")
     p.add_argument("--steps", type=int, default=BASE_CONFIG.steps)
+    p.add_argument(
+        "--seed", type=int, default=BASE_CONFIG.seed, help="Initialisation and batch order."
+    )
     p.add_argument("--methods", default=",".join(METHODS), help="Comma-separated subset.")
     p.add_argument("--device", default=None, help="Torch device (default: cuda if available).")
     p.add_argument("--plot", type=Path, default=Path("out/forgetting/forgetting.png"))
@@ -265,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     scorer = RetentionScorer(reference, max_chunks=args.chunks or None, device=args.device)
     n = {lang: len(cs) for lang, cs in scorer.chunks.items()}
     print(f"reference {reference}\nheld-out chunks per language: {n}\n", flush=True)
-    base_config = replace(BASE_CONFIG, steps=args.steps)
+    base_config = replace(BASE_CONFIG, steps=args.steps, seed=args.seed)
     names = [m.strip() for m in args.methods.split(",")]
     if "plain" not in names:
         names.insert(0, "plain")
