@@ -139,6 +139,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     ),
 }
 FIRST_ROUND = list(VARIANTS)[: list(VARIANTS).index("rslora r192 a32 lr5e-3")]
+SECOND_ROUND = list(VARIANTS)[len(FIRST_ROUND) :]
 
 
 def _pissa(r: int, lr: float, **kw: Any) -> dict[str, Any]:
@@ -332,11 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     data, val = split_train(args.model, args.language, args.work, args.every)
     rounds = {
         "1": FIRST_ROUND,
-        "2": [
-            n
-            for n in VARIANTS
-            if n not in FIRST_ROUND and n not in THIRD_ROUND and n not in FOURTH_ROUND
-        ],
+        "2": SECOND_ROUND,
         "3": list(THIRD_ROUND),
         "4": list(FOURTH_ROUND),
     }
