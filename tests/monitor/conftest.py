@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.support.postgres import postgres_url  # noqa: F401 - session fixture
-from tripwire.monitor import Fault, Traffic, simulate
+from tripwire.monitor import Deploy, Event, Fault, Traffic, simulate
 
 WRITE, READ = "writer-secret", "reader-secret"
 CLI = "import sys; from tripwire.cli import main; sys.exit(main())"
@@ -91,6 +91,30 @@ def faulty_traffic(seed: int = 3, n: int = 4800) -> Traffic:
         n=n, seed=seed, versions=((0, "v1"), (FAULT_START, "v2")),
         faults=(Fault(start=FAULT_START, rate=0.06, hardware=FAULTY, model_version="v2"),),
     )  # fmt: skip
+
+
+RARE_ROUTE = "[bold]review[/bold]"
+"""A route too quiet to finish its warm-up (named in markup: it must be shown, not styled)."""
+RARE_EVENTS = 40
+SAMPLED = 12
+"""Chat events in the warm-up that carry greedy top-1 flags (the rest are sampled at 0.7)."""
+
+
+def gappy_traffic(n: int = 1400) -> list[Event | Deploy]:
+    """Healthy traffic with two holes in what can be watched: a third route that sends only
+    ``RARE_EVENTS`` events, spread over the stream, and top-1 flags on only ``SAMPLED`` of the
+    chat route's first events."""
+    main = simulate(Traffic(n=n, seed=5))
+    rare = simulate(Traffic(n=RARE_EVENTS, seed=6, routes=(RARE_ROUTE,),
+                            seconds_per_event=0.5 * n / RARE_EVENTS))  # fmt: skip
+    greedy = 0
+    for i, rec in enumerate(main):
+        if isinstance(rec, Event) and rec.route == "chat" and greedy < SAMPLED:
+            top1 = [True] * max(rec.completion_tokens, 1)
+            main[i] = rec.model_copy(update={"temperature": 0.0, "top1": top1})
+            greedy += 1
+    events = [r for r in rare if isinstance(r, Event)]
+    return sorted(main + events, key=lambda r: (r.ts, isinstance(r, Event)))
 
 
 def write_stream(path: Path, records: list) -> Path:

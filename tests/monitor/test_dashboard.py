@@ -49,6 +49,10 @@ def test_dashboard_in_chromium(tmp_path: Path) -> None:
     assert 'class="alert"' in dom and 'class="rollback">v1<' in dom
     for category in ("compilation_error", "incomplete_code", "performance_regression"):
         assert f'data-category="{category}"' in dom
+    # what is watched: chat sends no top-1 flags, so that metric is named as unwatched there
+    assert "<h2>Watched</h2>" in dom and 'id="unwatched-banner"' not in dom
+    assert 'data-route="completion" data-metric="not_top1" data-state="watched"' in dom
+    assert 'data-route="chat" data-metric="not_top1" data-state="unwatched"' in dom
     # the completion is shown as text, never run
     assert "&lt;script&gt;document.title" in dom
     assert '<script>document.title="pwned"' not in dom

@@ -89,6 +89,10 @@ def test_ingest_detect_and_restart(db_url: str, tmp_path: Path) -> None:
         assert "# TYPE tripwire_monitor_events_total counter" in metrics
         assert f'hardware="{FAULTY}"' in metrics and 'category="compilation_error"} 1' in metrics
         assert c.get("/metrics").status_code == 401
+        assert 'tripwire_monitor_warmup_events_needed{route="chat"} 0' in metrics
+        coverage = c.get("/v1/coverage", headers=reader()).json()
+        assert coverage["watched"] and coverage["routes_warming_up"] == 0
+        assert c.get("/v1/coverage").status_code == 401
         before = metrics
 
     # restart: state (events, detectors, alerts, counters) comes back from the database
@@ -97,6 +101,7 @@ def test_ingest_detect_and_restart(db_url: str, tmp_path: Path) -> None:
         assert c.get("/healthz").json()["events"] == len(events)
         assert len(c.get("/v1/alerts", headers=reader()).json()["alerts"]) == len(raised)
         assert c.get("/metrics", headers=reader()).text == before
+        assert c.get("/v1/coverage", headers=reader()).json() == coverage
 
 
 def test_concurrent_writers(tmp_path: Path) -> None:

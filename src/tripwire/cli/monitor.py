@@ -21,7 +21,8 @@ _FAMILY = typer.Option(
     "stream per metric, so the number of slices does not enter). Overrides --arl.",
 )  # fmt: skip
 _WARMUP = typer.Option(500, help="Events per route that set the baseline rates (per metric and "
-                       "answer language); they then stay frozen.")  # fmt: skip
+                       "answer language); they then stay frozen. At least 50: a metric needs "
+                       "50 warm-up events where it applies before it is watched.")  # fmt: skip
 _METHOD = typer.Option("cusum", help="cusum (threshold from --arl) or msprt (BH across slices).")
 _FDR = typer.Option(0.01, help="msprt: false discovery rate across slices and metrics.")
 _DETECTION = """
@@ -35,13 +36,16 @@ a new normal, start again on a fresh database once the release is known good."""
 
 def _detector(arl: float, warmup: int, method: str, fdr: float, family_arl: float | None) -> Any:
     from tripwire.errors import BadInputError
-    from tripwire.monitor import DetectorConfig
+    from tripwire.monitor import MIN_BASELINE, DetectorConfig
 
     if method not in ("cusum", "msprt"):
         raise BadInputError("--method", f"unknown method {method!r} (cusum, msprt)")
-    if arl <= 1 or warmup < 1 or not 0 < fdr < 1 or (family_arl is not None and family_arl <= 1):
-        raise BadInputError("--arl/--family-arl/--warmup/--fdr",
-                            "need arl > 1, family-arl > 1, warmup >= 1, 0 < fdr < 1")  # fmt: skip
+    if warmup < MIN_BASELINE:
+        why = "a baseline needs that many events, so no detector would start"
+        raise BadInputError("--warmup", f"{warmup} is below the minimum of {MIN_BASELINE}: {why}")
+    if arl <= 1 or not 0 < fdr < 1 or (family_arl is not None and family_arl <= 1):
+        raise BadInputError("--arl/--family-arl/--fdr",
+                            "need arl > 1, family-arl > 1, 0 < fdr < 1")  # fmt: skip
     return DetectorConfig(arl0=arl, warmup=warmup, method=method, fdr=fdr,  # type: ignore[arg-type]
                           family_arl=family_arl)  # fmt: skip
 
@@ -90,7 +94,9 @@ def serve(
 
 @app.command(
     help="Run the monitor's checks and detectors offline over a recorded stream. Exit 1 when "
-    "any alert is raised." + _DETECTION,
+    "any alert is raised. What was not watched (routes still in their warm-up, metrics that "
+    "applied to too few warm-up events) is listed on stderr and under 'coverage' in --json."
+    + _DETECTION,
     epilog="Example: tripwire monitor replay events.jsonl --json alerts.json --family-arl 1e6",
 )
 def replay(
@@ -111,7 +117,12 @@ def replay(
     with progress_bar(not quiet(json_path)) as progress:
         report = run_replay(events, config, context(ctx).registry(), progress)
     if not quiet(json_path):
-        out.print(f"{report['events']} events, {report['streams']} detector streams, "
+        cov = report["coverage"]
+        warming = cov["routes_warming_up"]
+        out.print(f"{report['events']} events, {report['judged_events']} judged by "
+                  f"{report['streams']} detector streams ({cov['metrics_watched']} route "
+                  f"metrics watched, {cov['metrics_unwatched']} unwatched, {warming} "
+                  f"route{'' if warming == 1 else 's'} warming up), "
                   f"{len(report['alerts'])} alerts", highlight=False)  # fmt: skip
         if report["alerts"]:
             t = Table()
@@ -123,9 +134,23 @@ def replay(
                 t.add_row(a["metric"], a["slice_label"], str(a["change_index"]),
                           str(a["event_index"]), rate, target)  # fmt: skip
             out.print(t)
+    _coverage_notices(report)
     emit_json(json_path, report)
+    # nothing watched is a warning, not a regression: exit 1 is kept for evidence of one
     if report["alerts"]:
         raise typer.Exit(1)
+
+
+def _coverage_notices(report: dict[str, Any]) -> None:
+    """Every gap in coverage on stderr (shown even with --json -: these are warnings)."""
+    from rich.markup import escape
+
+    if not report["watched"]:
+        err.print(f"[bold yellow]warning:[/] no detector judged any of the {report['events']} "
+                  "events: no alert means nothing was checked, not that nothing changed",
+                  highlight=False, soft_wrap=True)  # fmt: skip
+    for line in report["coverage_notices"]:
+        err.print(f"[yellow]notice:[/] {escape(line)}", highlight=False, soft_wrap=True)
 
 
 @app.command(

@@ -8,6 +8,8 @@ from tripwire.monitor import DetectorConfig, replay
 report = replay(Path("EVENTS.jsonl"), DetectorConfig(arl0=100_000))
 for alert in report["alerts"]:
     print(alert["message"])
+for line in report["coverage_notices"]:  # what was not watched: no alert says nothing there
+    print(line)
 ```
 """
 
@@ -29,7 +31,8 @@ from tripwire.monitor._checks import (
     code_blocks,
     unexpected_characters,
 )
-from tripwire.monitor._detect import Alarm, Detector, DetectorConfig
+from tripwire.monitor._coverage import Coverage, MetricCoverage, RouteCoverage, SliceWatch
+from tripwire.monitor._detect import MIN_BASELINE, Alarm, Detector, DetectorConfig
 from tripwire.monitor._monitor import Monitor, TriagedFeedback, triage_feedback
 from tripwire.monitor._replay import read_stream, replay
 from tripwire.monitor._schema import FEEDBACK_CATEGORIES, Deploy, Event, EventBatch, Feedback
@@ -44,11 +47,13 @@ __all__ = [
     "FEEDBACK_CATEGORIES",
     "FLAGS",
     "KNOWN_GOOD",
+    "MIN_BASELINE",
     "Alarm",
     "CanaryAnswer",
     "CanaryRound",
     "CheckResult",
     "CodeBlock",
+    "Coverage",
     "Deploy",
     "Detector",
     "DetectorConfig",
@@ -57,10 +62,13 @@ __all__ = [
     "EventBatch",
     "Fault",
     "Feedback",
+    "MetricCoverage",
     "Monitor",
     "Rollback",
+    "RouteCoverage",
     "ServerConfig",
     "Slice",
+    "SliceWatch",
     "Store",
     "Traffic",
     "Triage",

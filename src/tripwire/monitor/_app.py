@@ -4,6 +4,10 @@ Writers send events, feedback and deploys with a write token; the dashboard and 
 with a read token (a write token reads too). An event batch is checked, committed to the
 database, and only then acknowledged; the detectors are rebuilt from the database on start, so a
 restart (or a crash) loses neither events nor detector state.
+
+What the detectors watch (``Detector.coverage()``) is served beside the alerts, at
+``/v1/coverage``, as ``/metrics`` gauges and on the dashboard: an empty alert list speaks only
+for what was watched.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from jinja2 import Environment, FunctionLoader, select_autoescape
 from tripwire.artifacts import Registry
 from tripwire.monitor._alerts import build_alert
 from tripwire.monitor._checks import FLAGS
+from tripwire.monitor._coverage import Coverage
 from tripwire.monitor._detect import DetectorConfig
 from tripwire.monitor._metrics import Counters, slice_of_alert
 from tripwire.monitor._monitor import Monitor, triage_feedback
@@ -173,9 +178,19 @@ def create_app(config: ServerConfig) -> FastAPI:
             state.monitor.deploy(d)
         return {"ok": True}
 
+    def coverage() -> Coverage:
+        with state.lock:  # the detector's dicts change while a batch is observed
+            return state.monitor.detector.coverage()
+
     @app.get("/v1/alerts", dependencies=[Depends(reader)])
     def get_alerts(limit: int = Query(200, ge=1, le=10_000)) -> dict[str, Any]:
-        return {"alerts": state.store.alert_list(limit)}
+        # beside the alerts, what was watched: an empty list means nothing only where it was
+        return {"alerts": state.store.alert_list(limit), "coverage": coverage().to_dict()}
+
+    @app.get("/v1/coverage", dependencies=[Depends(reader)])
+    def get_coverage() -> dict[str, Any]:
+        cov = coverage()
+        return {**cov.to_dict(), "notices": cov.notices()}
 
     @app.get("/v1/series", dependencies=[Depends(reader)])
     def get_series(
@@ -196,7 +211,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     @app.get("/metrics", dependencies=[Depends(reader)], response_class=PlainTextResponse)
     def metrics() -> str:
         with state.lock:
-            return state.counters.render()
+            return state.counters.render(state.monitor.detector.coverage())
 
     @app.get("/", dependencies=[Depends(reader)], response_class=HTMLResponse)
     def dashboard(request: Request, metric: str = Query("unexpected_script")) -> str:
@@ -205,12 +220,14 @@ def create_app(config: ServerConfig) -> FastAPI:
         for p in state.store.feedback_counts(10**9):
             totals[p["category"]] += p["count"]
         token = _bearer(request) if request.query_params.get("token") else None
+        cov = coverage()
         return _JINJA.get_template("dashboard.html").render(
             nonce=secrets.token_urlsafe(16),
             token_json=json.dumps(token).replace("<", "\\u003c").replace(">", "\\u003e")
             .replace("&", "\\u0026"),
             events=state.store.count_events(),
-            streams=state.monitor.detector.streams(),
+            streams=cov.streams,
+            coverage=cov,
             config=state.monitor.config,
             alerts=alerts,
             metrics=FLAGS,

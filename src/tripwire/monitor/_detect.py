@@ -17,7 +17,7 @@ Its threshold is the smallest whose false-alarm rate, computed exactly on the CU
 (a Markov chain, not a simulation) and averaged over the uncertainty of the warm-up's estimates
 (every stratum at the same quantile of its own posterior), is at most ``1 / arl0`` per event of
 the stream under the warm-up's mix of strata and under an even mix of the strata it saw at least
-``_MIN_BASELINE`` times: a prompt-mix shift up to that far keeps the target. The averaging makes
+``MIN_BASELINE`` times: a prompt-mix shift up to that far keeps the target. The averaging makes
 the threshold conservative (false alarms come out below the target) and it costs delay after a
 short warm-up; ``warmup`` buys it back. With ``method="msprt"`` the streams give
 always-valid (risk-adjusted) p-values instead, and Benjamini-Hochberg across every stream holds
@@ -28,6 +28,11 @@ metric, so the whole family's false alarms per event are at most ``sum over metr
 arl0``, however many slices there are. ``family_arl`` uses that: each stream gets ``arl0 =
 family_arl * len(metrics)``, and the family (every slice and metric) then raises at most one
 false alarm per ``family_arl`` events on average.
+
+Coverage. A route still in its warm-up, or a metric that applied to fewer than ``MIN_BASELINE``
+of its warm-up events, has no detector; ``Detector.coverage()`` says which, so that a missing
+detector is never mistaken for a healthy stream. A ``warmup`` below ``MIN_BASELINE`` would
+leave every detector off forever and is refused.
 """
 
 from __future__ import annotations
@@ -38,7 +43,9 @@ from typing import Any, Literal
 
 import numpy as np
 
+from tripwire.errors import BadInputError
 from tripwire.monitor._checks import FLAGS
+from tripwire.monitor._coverage import Coverage, MetricCoverage, RouteCoverage, SliceWatch
 from tripwire.monitor._slices import Slice
 from tripwire.stats import (
     CusumRun,
@@ -50,7 +57,8 @@ from tripwire.stats import (
 from tripwire.stats import stratified_cusum as design_cusum
 
 Method = Literal["cusum", "msprt"]
-_MIN_BASELINE = 50  # events where a flag applies before its baseline is trusted
+MIN_BASELINE = 50
+"""Warm-up events where a flag applies before its baseline is trusted (and a detector runs)."""
 _PRIOR_DEFECTS = 2.0
 """A stratum's rate is shrunk towards the pooled one with a prior worth this many defects."""
 
@@ -75,6 +83,20 @@ class DetectorConfig:
     """CUSUM: mean events (all traffic) between false alarms on any slice and metric; when set
     it overrides ``arl0`` with ``family_arl * len(metrics)`` per stream."""
 
+    def __post_init__(self) -> None:
+        # settings that would leave every detector off are errors, never a quiet "0 alerts"
+        if self.warmup < MIN_BASELINE:
+            raise BadInputError("warmup", f"{self.warmup} is below the {MIN_BASELINE} events a "
+                                "baseline needs: no detector would ever start")  # fmt: skip
+        if not self.metrics:
+            raise BadInputError("metrics", "empty: no detector would ever start")
+        if self.method not in ("cusum", "msprt"):
+            raise BadInputError("method", f"unknown method {self.method!r} (cusum, msprt)")
+        if self.arl0 <= 1 or (self.family_arl is not None and self.family_arl <= 1):
+            raise BadInputError("arl0", "arl0 and family_arl must be > 1")
+        if not 0 < self.fdr < 1:
+            raise BadInputError("fdr", f"must be in (0, 1), got {self.fdr}")
+
     @property
     def stream_arl0(self) -> float:
         """The ARL0 each stream's threshold is set from."""
@@ -98,6 +120,10 @@ class _Baseline:
         n = sum(v for (m, _), v in self.n.items() if m == metric)
         x = sum(v for (m, _), v in self.x.items() if m == metric)
         return n, x
+
+    def trusted(self, metric: str) -> bool:
+        """Whether ``metric`` gets a detector on this route (the one place that decides)."""
+        return self.frozen and self.totals(metric)[0] >= MIN_BASELINE
 
 
 @dataclass(frozen=True)
@@ -199,18 +225,37 @@ class Detector:
         self._designs: dict[tuple[str, str], _Design | None] = {}
         self._streams: dict[tuple[str, Slice], _Stream] = {}
         self.observed = 0
+        self.judged = 0
+        """Events at least one stream judged (the rest fell in a warm-up or were unwatched)."""
 
     def baseline_rates(self) -> dict[str, dict[str, float]]:
         """Per route, the pooled in-control rate of each metric (only routes past warm-up)."""
         out: dict[str, dict[str, float]] = {}
         for route, b in self._baselines.items():
             if b.frozen:
-                rates = {m: _pooled(*b.totals(m)) for m in self.config.metrics}
-                out[route] = {m: p for m, p in rates.items() if b.totals(m)[0] >= _MIN_BASELINE}
+                trusted = [m for m in self.config.metrics if b.trusted(m)]
+                out[route] = {m: _pooled(*b.totals(m)) for m in trusted}
         return out
 
     def streams(self) -> int:
         return len(self._streams)
+
+    def coverage(self) -> Coverage:
+        """Per route: still warming up (and for how many more events), or which metrics are
+        watched on which slices and which are not, with the reason."""
+        live: dict[tuple[str, str], list[SliceWatch]] = {}
+        for (metric, sl), s in self._streams.items():
+            live.setdefault((sl.route, metric), []).append(SliceWatch(sl, s.n, s.alerted))
+        routes = []
+        warmup = self.config.warmup
+        for route, b in sorted(self._baselines.items()):
+            metrics = []
+            for m in self.config.metrics if b.frozen else ():
+                slices = tuple(sorted(live.get((route, m), []), key=_by_slice))
+                n = b.totals(m)[0]
+                metrics.append(MetricCoverage(m, b.trusted(m), n, warmup, MIN_BASELINE, slices))
+            routes.append(RouteCoverage(route, warmup, b.events, tuple(metrics)))
+        return Coverage(tuple(routes), warmup, MIN_BASELINE, self.judged)
 
     def _design(self, route: str, metric: str, b: _Baseline) -> _Design | None:
         key = (route, metric)
@@ -218,7 +263,7 @@ class Detector:
             return self._designs[key]
         n, x = b.totals(metric)
         design = None
-        if n >= _MIN_BASELINE:
+        if b.trusted(metric):
             pooled = _pooled(n, x)
             shift = max((self.config.ratio - 1) * pooled, self.config.min_shift,
                         resolvable_shift(x, n))  # fmt: skip
@@ -234,7 +279,7 @@ class Detector:
                 alternatives[st] = min(rates[st] + shift, 0.999)
             warm = tuple(b.n[(metric, st)] / n for st in strata)
             # robust to the prompt mix moving as far as an even mix of the well-seen strata
-            seen = [b.n[(metric, st)] >= _MIN_BASELINE for st in strata]
+            seen = [b.n[(metric, st)] >= MIN_BASELINE for st in strata]
             even = tuple(v / sum(seen) for v in seen)
             cusum = design_cusum(
                 tuple(round(rates[st], 7) for st in strata),
@@ -279,6 +324,7 @@ class Detector:
             b.frozen = b.events >= self.config.warmup
             return []
         alarms = []
+        judged = False
         for m in self.config.metrics:
             v = flags.get(m)
             if v is None:
@@ -286,12 +332,14 @@ class Detector:
             s = self._stream(m, sl, b)
             if s is None or s.alerted:
                 continue
+            judged = True
             crossed = self._update(s, index, stratum, bool(v), ts)
             if self.config.method == "msprt":
                 crossed = self._fdr_rejects(m, sl)
             if crossed:
                 s.alerted = True
                 alarms.append(self._alarm(m, sl, s, index, ts))
+        self.judged += judged
         return alarms
 
     def _update(
@@ -350,6 +398,10 @@ class Detector:
             change_ts=start_ts,
             alarm_ts=ts,
         )
+
+
+def _by_slice(w: SliceWatch) -> Slice:
+    return w.slice
 
 
 def _pooled(n: int, x: int) -> float:

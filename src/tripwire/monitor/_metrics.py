@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from tripwire.monitor._coverage import Coverage
 from tripwire.monitor._slices import DIMENSIONS, Slice
 
 
@@ -30,7 +31,7 @@ class Counters:
             if v:
                 self.defects[(metric, sl)] += 1
 
-    def render(self) -> str:
+    def render(self, coverage: Coverage | None = None) -> str:
         lines = [
             "# HELP tripwire_monitor_events_total Completions received, per slice.",
             "# TYPE tripwire_monitor_events_total counter",
@@ -57,7 +58,31 @@ class Counters:
         for (metric, sl), n in sorted(self.alerts.items()):
             labels = _labels({"metric": metric, **sl.to_dict()})
             lines.append(f"tripwire_monitor_alerts_total{labels} {n}")
+        if coverage is not None:
+            lines += _coverage(coverage)
         return "\n".join(lines) + "\n"
+
+
+def _coverage(coverage: Coverage) -> list[str]:
+    """Gauges to alert on the monitor itself: an unwatched metric raises no alert of its own."""
+    lines = [
+        "# HELP tripwire_monitor_warmup_events_needed Events a route still needs before its "
+        "detectors start (0: watching).",
+        "# TYPE tripwire_monitor_warmup_events_needed gauge",
+    ]
+    for r in coverage.routes:
+        lines.append(f"tripwire_monitor_warmup_events_needed{_labels({'route': r.route})} "
+                     f"{r.needed}")  # fmt: skip
+    lines += [
+        "# HELP tripwire_monitor_metric_watched 1 when a metric has a detector on a route past "
+        "its warm-up, 0 when too few warm-up events had it applicable.",
+        "# TYPE tripwire_monitor_metric_watched gauge",
+    ]
+    for r in coverage.routes:
+        for m in r.metrics:
+            labels = _labels({"route": r.route, "metric": m.metric})
+            lines.append(f"tripwire_monitor_metric_watched{labels} {int(m.watched)}")
+    return lines
 
 
 def slice_of_alert(alert: dict[str, object]) -> Slice:

@@ -73,7 +73,9 @@ def replay(
     registry: Registry | None = None,
     progress: Progress = no_progress,
 ) -> dict[str, Any]:
-    """Run checks and detectors over a recorded stream: ``{"alerts": [...], ...}``."""
+    """Run checks and detectors over a recorded stream: ``{"alerts": [...], ...}``, with
+    ``coverage`` (what was watched at the end of the stream) and ``watched`` (whether any
+    detector judged any event: without it, no alerts means nothing was checked)."""
     monitor = Monitor(config or DetectorConfig(), registry)
     total = _lines(path) if path.is_file() else 0
     flagged: Counter[str] = Counter()
@@ -89,13 +91,18 @@ def replay(
             monitor.feedback(record)
         if i % 500 == 0 or i == total:
             progress("replay", i, total)
+    coverage = monitor.detector.coverage()
     return {
         "alerts": monitor.alerts,
+        "watched": coverage.watched,
         "events": events,
+        "judged_events": coverage.judged,
         "deploys": len(monitor.deploys),
         "flagged": dict(sorted(flagged.items())),
         "feedback_categories": dict(sorted(monitor.feedback_counts.items())),
         "streams": monitor.detector.streams(),
         "baseline_rates": monitor.detector.baseline_rates(),
+        "coverage": coverage.to_dict(),
+        "coverage_notices": coverage.notices(),
         "config": monitor.config.to_dict(),
     }
