@@ -115,3 +115,28 @@ def test_killed_run_resumes(capsys, tmp_path, humaneval):
     run = json.loads((tmp_path / "r.json").read_text())["run"]
     assert run["resumed"] >= done_before - 1  # a line torn by the kill is redone
     assert run["samples"] == 24 and run["verdicts"]["passed"] == 24
+
+
+@pytest.mark.parametrize("fault", ["beyond_table", "config_vocab_mismatch", "encoder"])
+def test_a_model_that_cannot_run_exits_2_before_any_work(
+    capsys, tmp_path, tiny_reference, minilm_checkpoint, fault
+):
+    """One line naming the problem, no traceback, no run directory, no JSON."""
+    from tripwire.artifacts import data_dir
+    from tripwire.tokens import _faults
+
+    if fault == "beyond_table":
+        model = _faults.add_tokens(tiny_reference, tmp_path / "m", ["self.", "!=", "=>"], None).path
+        expected = "tokenizer ids 2048-2050 are beyond the embedding table's 2048 rows"
+    elif fault == "config_vocab_mismatch":
+        model = _faults.config_vocab_mismatch(tiny_reference, tmp_path / "m").path
+        expected = "config vocab_size 2051 disagrees with the weights' 2048-row embedding table"
+    else:
+        model, expected = minilm_checkpoint, "BertModel (bert) is not a causal language model"
+    out = str(tmp_path / "out.json")
+    code, _, err = tw(capsys, "eval", "run", f"hf:{model}", "--suite", "retention",
+                      "--corpus", str(tiny_reference), "--json", out)  # fmt: skip
+    assert code == 2, err
+    assert expected in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "out.json").exists()
+    assert not (data_dir() / "eval_runs").exists()

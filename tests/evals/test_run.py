@@ -81,3 +81,29 @@ def test_a_different_run_in_the_same_directory_is_refused(tmp_path, humaneval, b
     (tmp_path / "other" / "x").write_text("x")
     with pytest.raises(BadInputError, match="not an eval run"):
         run_eval(humaneval, SamplesBackend(a), box, out=tmp_path / "other")
+
+
+@pytest.mark.slow
+def test_a_copy_of_a_model_in_another_folder_reuses_its_run(tmp_path, tiny_reference):
+    """Runs are keyed by the model's content and settings, never by its path or name."""
+    from tripwire.evals import HFBackend, get_suite
+    from tripwire.tokens._faults import copy_checkpoint
+
+    copy = copy_checkpoint(tiny_reference, tmp_path / "elsewhere" / "renamed")
+    original, moved = HFBackend(tiny_reference), HFBackend(copy)
+    assert original.describe()["path"] != moved.describe()["path"]
+    assert original.identity() == moved.identity()
+    suite = get_suite("retention", corpus=tiny_reference, max_per_language=2)
+    first = run_eval(suite, original, None)
+    again = run_eval(suite, moved, None)
+    assert again.path == first.path and again.resumed == len(first.results)
+    assert Manifest.read(again.path).notes["model_location"]["path"] == str(copy.resolve())
+
+
+def test_a_samples_file_copied_elsewhere_has_the_same_identity(tmp_path, humaneval):
+    rows = mixed_rows(humaneval, TASKS[:1])
+    a = write_samples(tmp_path / "a.jsonl", rows)
+    (tmp_path / "b").mkdir()
+    b = write_samples(tmp_path / "b" / "completions.jsonl", rows)
+    assert SamplesBackend(a).identity() == SamplesBackend(b).identity()
+    assert SamplesBackend(a).describe() != SamplesBackend(b).describe()

@@ -1,5 +1,6 @@
 """Candidates for the gate, one per incident bug plus clean ones, made from the tiny reference
-model once per run and cached on disk by the hash of the code that makes them."""
+model once per run and cached on disk by the hash of the code that makes them; and the tokens
+audit's fault zoos (tiny model and MiniLM), shared with tests/tokens rather than built again."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
+from tests.tokens.conftest import BERT, TINY, Variant, _build_zoo
 from tripwire.artifacts import ArtifactKind, Manifest, atomic_path, ensure_manifest
 from tripwire.gate import Policy, SuitePolicy
 
@@ -82,3 +84,15 @@ def candidates(tiny_reference: Path) -> dict[str, Path]:
                 (tmp / "done.json").write_text(json.dumps({"ok": True}), encoding="utf-8")
     names = ("identical", "clean_finetune", "ids_rotated", "bad_data", "narrow")
     return {n: root / n for n in names}
+
+
+@pytest.fixture(scope="session")
+def tiny_zoo(tiny_reference: Path) -> dict[str, Variant]:
+    """The tokens audit's fault zoo on the tiny model (see tests/tokens/conftest.py)."""
+    return _build_zoo(tiny_reference, "tiny", TINY, causal=True)
+
+
+@pytest.fixture(scope="session")
+def minilm_zoo(minilm_checkpoint: Path) -> dict[str, Variant]:
+    """The same faults on the real MiniLM checkpoint (an encoder: no causal-LM suite runs)."""
+    return _build_zoo(minilm_checkpoint, "minilm", BERT, causal=False)

@@ -86,3 +86,16 @@ def test_registry_lineage_names_the_parents(tiny_reference: Path, candidates: di
     roles = {n["role"] for n in d["lineage"]["nodes"]}
     assert {"baseline", "candidate"} <= roles
     assert [d["baseline"]["id"], d["candidate"]["id"]] in d["lineage"]["edges"]
+
+
+def test_a_byte_identical_copy_reuses_the_baseline_run(
+    tiny_reference: Path, candidates: dict
+) -> None:
+    """Runs are keyed by content: a copy in another folder, under another name, is the same
+    model, so the gate scores it once (one run directory for both sides)."""
+    copy = candidates["identical"]
+    d = gate(tiny_reference, copy, policy=TEST_POLICY, use_cache=False).to_dict()
+    assert d["lineage"]["changes"] == [] and d["candidate"]["id"] == d["baseline"]["id"]
+    assert d["candidate"]["name"] != d["baseline"]["name"]
+    (suite,) = d["evals"]
+    assert suite["baseline_run"] == suite["candidate_run"]

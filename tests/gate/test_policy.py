@@ -54,3 +54,13 @@ def test_bad_policies_name_the_file_and_problem(tmp_path: Path, text: str, probl
 def test_missing_policy_file(tmp_path: Path) -> None:
     with pytest.raises(BadInputError, match="cannot read policy"):
         Policy.from_toml(tmp_path / "nope.toml")
+
+
+def test_an_explicit_empty_suite_list_runs_no_evals(tmp_path: Path) -> None:
+    """`suites = []` (an encoder: no causal-LM suite applies); leaving the key out keeps the
+    default retention suite."""
+    f = tmp_path / "gate.toml"
+    f.write_text("suites = []\n")
+    assert Policy.from_toml(f).suites == ()
+    f.write_text("alpha = 0.1\n")
+    assert Policy.from_toml(f).suites == Policy().suites

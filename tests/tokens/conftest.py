@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from tripwire.artifacts import atomic_path
+from tripwire.artifacts import ArtifactKind, Manifest, atomic_path
 from tripwire.tokens import _faults
 from tripwire.tokens._faults import Fault
 
@@ -80,6 +80,11 @@ def _makers(tokens: dict[str, list[str]], *, causal: bool) -> dict[str, tuple[Ma
             "token_ids_beyond_table",
         ),
         "normalizer_changed": (f.change_normalizer, "block", "normalizer_changed"),
+        "config_vocab_mismatch": (
+            f.config_vocab_mismatch,
+            "block",
+            "config_vocab_size_mismatch",
+        ),
         "special_swapped": (
             lambda s, d: f.swap_special_tokens(s, d, *roles),
             "block",
@@ -89,10 +94,12 @@ def _makers(tokens: dict[str, list[str]], *, causal: bool) -> dict[str, tuple[Ma
 
 
 def _key(src: Path, kind: str) -> str:
+    """The fault code, this file and the source's content (not its path: a package upgraded
+    in place must not reuse a zoo made from the old weights)."""
     h = hashlib.sha256()
     for part in (Path(_faults.__file__).read_bytes(), Path(__file__).read_bytes()):
         h.update(part)
-    h.update(f"{kind}:{src.resolve()}".encode())
+    h.update(f"{kind}:{Manifest.build(src, ArtifactKind.MODEL, command='').id}".encode())
     return h.hexdigest()[:16]
 
 

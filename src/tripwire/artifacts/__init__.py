@@ -19,6 +19,12 @@ from tripwire.artifacts._manifest import (
     manifest_path,
 )
 from tripwire.artifacts._paths import cache_dir, data_dir, default_registry_url
+from tripwire.artifacts._preflight import (
+    NotRunnableError,
+    RunProblem,
+    check_runnable,
+    forward_problems,
+)
 
 if TYPE_CHECKING:
     from tripwire.artifacts._database import open_database
@@ -46,13 +52,17 @@ __all__ = [
     "FileEntry",
     "Manifest",
     "Mark",
+    "NotRunnableError",
     "RegisteredArtifact",
     "Registry",
+    "RunProblem",
     "atomic_path",
     "cache_dir",
+    "check_runnable",
     "data_dir",
     "default_registry_url",
     "ensure_manifest",
+    "forward_problems",
     "manifest_path",
     "open_database",
     "sha256_bytes",

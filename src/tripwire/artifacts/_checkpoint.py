@@ -38,8 +38,8 @@ _OUTPUT_HEAD_SUFFIXES = ("lm_head.weight", "embed_out.weight", "output.weight", 
 _OUTPUT_BIAS_SUFFIXES = ("lm_head.bias", "decoder.bias", "predictions.bias", "final_logits_bias")
 
 
-def _check_safetensors(path: Path) -> list[str]:
-    """Validate a safetensors file's header against its length; return its tensor names."""
+def _check_safetensors(path: Path) -> dict[str, tuple[int, ...]]:
+    """Validate a safetensors file's header against its length; return its tensors' shapes."""
     size = path.stat().st_size
     with open(path, "rb") as f:
         head = f.read(8)
@@ -57,7 +57,7 @@ def _check_safetensors(path: Path) -> list[str]:
         raise BadInputError(
             path, f"truncated safetensors file ({size} bytes, tensors need {8 + n + end})"
         )
-    return [k for k in header if k != "__metadata__"]
+    return {k: tuple(v.get("shape", ())) for k, v in header.items() if k != "__metadata__"}
 
 
 @dataclass
@@ -68,6 +68,7 @@ class Checkpoint:
     config: dict[str, Any]
     weight_files: list[Path]
     _index: dict[str, Path] = field(default_factory=dict, repr=False)
+    _shapes: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def open(cls, path: str | Path, *, require_tokenizer: bool = True) -> Checkpoint:
@@ -87,10 +88,11 @@ class Checkpoint:
         if not isinstance(config, dict):
             raise BadInputError(cfg_path, "config is not a JSON object")
         index: dict[str, Path] = {}
+        shapes: dict[str, tuple[int, ...]] = {}
         weights = sorted(path.glob("*.safetensors"))
         for w in weights:
-            for name in _check_safetensors(w):
-                index[name] = w
+            for name, shape in _check_safetensors(w).items():
+                index[name], shapes[name] = w, shape
         if not weights:
             weights = sorted(path.glob("pytorch_model*.bin"))
         if not weights:
@@ -99,7 +101,7 @@ class Checkpoint:
             raise BadInputError(
                 path, f"no tokenizer (none of {', '.join(_TOKENIZER_FILES)} is present)"
             )
-        return cls(path=path, config=config, weight_files=weights, _index=index)
+        return cls(path=path, config=config, weight_files=weights, _index=index, _shapes=shapes)
 
     # --- what it is -------------------------------------------------------------------------
     @property
@@ -140,6 +142,14 @@ class Checkpoint:
 
     def tensor_names(self) -> list[str]:
         return sorted(self._index) if self._index else sorted(self._bin_state)
+
+    def tensor_shape(self, name: str) -> tuple[int, ...]:
+        """A tensor's shape from the safetensors header, without reading its data."""
+        if self._index:
+            if name not in self._shapes:
+                raise BadInputError(self.path, f"no tensor named {name!r}")
+            return self._shapes[name]
+        return tuple(self.read_tensor(name).shape)
 
     def read_tensor(self, name: str) -> torch.Tensor:
         """One tensor, memory-mapped from safetensors where possible."""

@@ -56,6 +56,17 @@ def render_summary(result: dict[str, Any]) -> None:
             out.print(f"  {f['severity']:<5} {f['code']}: {f['message']}", highlight=False)
 
 
+def report_crashes(result: dict[str, Any], debug: bool) -> None:
+    """Checks that crashed (a tripwire bug) are findings, so the outputs are still written; say
+    so on stderr too, with the traceback under --debug."""
+    for f in result["findings"]:
+        if f["code"].endswith(".internal_error"):
+            err.print(f"[red]internal error:[/] {f['code']}: {f['evidence']['error']}",
+                      highlight=False, soft_wrap=True)  # fmt: skip
+            if debug:
+                err.print(f["evidence"]["traceback"], highlight=False, markup=False, soft_wrap=True)
+
+
 def write_outputs(
     result: dict[str, Any],
     report: Path | None,
@@ -107,6 +118,7 @@ def gate(
         )  # fmt: skip
     d = result.to_dict()
     write_outputs(d, report, junit, markdown)
+    report_crashes(d, context(ctx).debug)
     if not quiet(json_path):
         render_summary(d)
         for label, path in (("report", report), ("junit", junit), ("markdown", markdown)):

@@ -2,7 +2,8 @@
 ``SCHEME:ARGUMENT`` (``samples:completions.jsonl``; later ``hf:DIR``, ``openai:URL``, ...).
 
 A backend registers its scheme once with ``@register_backend``; the run only calls
-``describe()`` (identity for the run manifest) and ``generate()``.
+``describe()`` (recorded in the run manifest), ``identity()`` (what a cached or resumed run must
+match) and ``generate()``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ from tripwire.errors import BadInputError
 from tripwire.evals._generation import GenerationConfig
 from tripwire.evals._types import Sample, Task
 from tripwire.progress import Progress, no_progress
+
+# Where a model lives and what it is called: recorded with a run, but no part of what the run
+# measured, so a byte-identical copy in another folder reuses the run instead of scoring again.
+LOCATION_KEYS = ("path", "label")
 
 
 class Backend(ABC):
@@ -30,8 +35,14 @@ class Backend(ABC):
 
     @abstractmethod
     def describe(self) -> dict[str, Any]:
-        """What identifies the model (and its sampling settings): recorded in the run manifest,
-        and compared when a run resumes. Must include ``"id"``, a stable content hash."""
+        """What the model is (and its sampling settings), recorded in the run manifest. Must
+        include ``"id"``, a stable content hash; ``"path"`` and ``"label"`` say where it lives
+        and what it is called (see :meth:`identity`)."""
+
+    def identity(self) -> dict[str, Any]:
+        """``describe()`` without where the model lives: what a cached or resumed run must
+        match, so runs are keyed by content (the id) and settings, never by path."""
+        return without_location(self.describe())
 
     @abstractmethod
     def generate(
@@ -47,6 +58,10 @@ class Backend(ABC):
     def parents(self) -> tuple[str, ...]:
         """Registry ids of artifacts the completions came from (a model), if known."""
         return ()
+
+
+def without_location(description: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in description.items() if k not in LOCATION_KEYS}
 
 
 BACKENDS: dict[str, type[Backend]] = {}

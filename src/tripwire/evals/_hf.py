@@ -1,6 +1,7 @@
 """``hf:DIR``: a local transformers checkpoint; batched, CPU by default, GPU when present.
 
-Besides generation it scores text (log-likelihood), which the retention suite needs.
+Besides generation it scores text (log-likelihood), which the retention suite needs. Only causal
+LMs whose tokenizer fits their embedding table are accepted (see ``artifacts._preflight``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from tripwire.artifacts import Checkpoint, Manifest, ensure_manifest
+from tripwire.artifacts import Checkpoint, Manifest, check_runnable, ensure_manifest
 from tripwire.evals._backend import Backend, register_backend
 from tripwire.evals._generation import GenerationConfig, cut_at_stop
 from tripwire.evals._types import Sample, Task
@@ -29,8 +30,14 @@ class HFBackend(Backend):
         batch_size: int = 8,
         manifest: Manifest | None = None,
     ) -> None:
-        """``manifest``: the checkpoint's, when the caller already hashed it (saves a rehash)."""
+        """``manifest``: the checkpoint's, when the caller already hashed it (saves a rehash).
+
+        Refuses (``NotRunnableError``, a one-line bad input) a checkpoint whose forward pass
+        cannot run: tokenizer ids past the embedding table, a config vocab_size the weights
+        disagree with, or no causal LM. Checked first, before hashing the weights, the suite's
+        self-test or loading the model, since otherwise the forward pass would fail mid-run."""
         self.checkpoint = Checkpoint.open(path)
+        check_runnable(self.checkpoint, self.tokenizer)
         self.config = config or GenerationConfig()
         self.batch_size = batch_size
         import torch

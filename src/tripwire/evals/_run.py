@@ -25,7 +25,7 @@ from tripwire.artifacts import (
     write_json_atomic,
 )
 from tripwire.errors import BadInputError
-from tripwire.evals._backend import Backend
+from tripwire.evals._backend import LOCATION_KEYS, Backend, without_location
 from tripwire.evals._cpu_limits import CpuLimits
 from tripwire.evals._passk import mean_pass_at_k
 from tripwire.evals._results import ResultsLog
@@ -108,13 +108,14 @@ def run_identity(
     sandbox: Sandbox | None,
     cpu_limits: CpuLimits = CpuLimits(),
 ) -> dict[str, Any]:
-    """What must match for an existing run directory to be resumed."""
+    """What must match for an existing run directory to be resumed: the model's content id and
+    settings, the suite's data and options, never where the model lives."""
     return {
         "suite": suite.name,
         "suite_version": suite.version,
         "suite_options": suite.options(),
         "data_sha256": suite.data_sha256(),
-        "model": backend.describe(),
+        "model": backend.identity(),
         "n": n,
         "limits": sandbox.limits.to_dict() if sandbox is not None else None,
         "cpu_limits": cpu_limits.describe() if sandbox is not None else None,
@@ -133,8 +134,9 @@ def _open_run_dir(out: Path, identity: dict[str, Any]) -> None:
             stored = json.loads(run_file.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             raise BadInputError(run_file, f"unreadable run description ({exc})") from exc
-        if stored.get("identity") != identity:
-            diff = sorted(k for k in identity if stored.get("identity", {}).get(k) != identity[k])
+        recorded = _comparable(stored.get("identity"))
+        if recorded != identity:
+            diff = sorted(k for k in identity if recorded.get(k) != identity[k])
             raise BadInputError(
                 out, f"holds a different run (differs in {', '.join(diff)}); choose another --out"
             )
@@ -143,6 +145,15 @@ def _open_run_dir(out: Path, identity: dict[str, Any]) -> None:
         raise BadInputError(out, "exists, is not empty, and is not an eval run directory")
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(run_file, {"identity": identity})
+
+
+def _comparable(identity: object) -> dict[str, Any]:
+    """A stored identity as this version writes it: runs recorded before identities left out
+    the model's location still resume (or are reused) from a copy of the model."""
+    if not isinstance(identity, dict):
+        return {}
+    model = identity.get("model")
+    return {**identity, "model": without_location(model)} if isinstance(model, dict) else identity
 
 
 def metric_means(results: Sequence[SampleResult]) -> dict[str, dict[str, float]]:
@@ -251,6 +262,8 @@ def run_eval(
         command=command,
         notes={
             **identity,
+            # where the model that wrote (or last reused) the run lives, for people to read
+            "model_location": {k: model[k] for k in LOCATION_KEYS if k in model},
             "samples_sha256": model["id"],
             "interpreter": interpreter_id(),
             "isolation": sandbox.isolation.to_dict() if sandbox is not None else None,

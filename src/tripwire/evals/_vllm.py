@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from tripwire.artifacts import ensure_manifest
+from tripwire.artifacts import Checkpoint, check_runnable, ensure_manifest
 from tripwire.errors import BadInputError
 from tripwire.evals._backend import Backend, register_backend
 from tripwire.evals._generation import GenerationConfig, cut_at_stop
@@ -31,6 +31,8 @@ class VLLMBackend(Backend):
                 f"vllm:{path}", "needs the optional extra: pip install 'tripwire[vllm]' (GPU)"
             ) from None
         self.path = Path(path)
+        # vLLM indexes the same embedding table: refuse what would fail mid-run (see _hf.py)
+        check_runnable(Checkpoint.open(self.path))
         self.config = config or GenerationConfig()
         self._manifest = ensure_manifest(self.path, "model")
 
@@ -50,7 +52,7 @@ class VLLMBackend(Backend):
 
     def describe(self) -> dict[str, Any]:
         return {"id": self._manifest.id, "label": self._manifest.name, "backend": self.scheme,
-                "generation": self.config.to_dict()}  # fmt: skip
+                "path": str(self.path.resolve()), "generation": self.config.to_dict()}  # fmt: skip
 
     @property
     def parents(self) -> tuple[str, ...]:

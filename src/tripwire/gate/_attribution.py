@@ -4,6 +4,8 @@ Causes upstream of the weights come first: a tokenizer/embedding mismatch explai
 regression it produces, and so does bad training data; an eval regression is the root cause only
 when nothing upstream is wrong. A regression confined to languages the fine-tune did not train on
 is forgetting; one on the trained languages themselves is not, and the remedy is a rollback.
+Within a source, a check that could not run (``.not_runnable``) or crashed (``.internal_error``)
+comes first: whatever else that source found is incomplete.
 """
 
 from __future__ import annotations
@@ -24,7 +26,11 @@ _TOKEN_REPAIRABLE = {
     "tokens.new_rows_zero",
     "tokens.new_rows_mean",
     "tokens.token_ids_beyond_table",
+    "tokens.config_vocab_size_mismatch",
 }
+# Pre-flight problems (``artifacts._preflight``) that ``tokens repair`` fixes.
+_REPAIRABLE_KINDS = {"ids_beyond_table", "config_vocab_mismatch", "head_rows_mismatch"}
+_UNCHECKED = ("not_runnable", "internal_error")
 
 
 @dataclass(frozen=True)
@@ -45,12 +51,41 @@ def _q(path: str | Path) -> str:
 
 def _tokens_remedy(f: Finding, baseline: Path, candidate: Path) -> str:
     if f.code in _TOKEN_REPAIRABLE:
-        out = candidate.with_name(candidate.name + "-repaired")
-        return f"tripwire tokens repair {_q(baseline)} {_q(candidate)} --out {_q(out)}"
+        return _repair_command(baseline, candidate)
     return (
         f"restore the baseline's tokenizer files or retrain the embeddings for the changed "
         f"tokens; inspect with: tripwire tokens audit {_q(baseline)} {_q(candidate)}"
     )
+
+
+def _repair_command(baseline: Path, candidate: Path) -> str:
+    out = candidate.with_name(candidate.name + "-repaired")
+    return f"tripwire tokens repair {_q(baseline)} {_q(candidate)} --out {_q(out)}"
+
+
+def _unchecked_remedy(f: Finding, baseline: Path, candidate: Path, last_good: str | None) -> str:
+    """What to do when a check could not run (see ``_guard``)."""
+    if f.code.endswith(".internal_error"):
+        return (
+            "a tripwire bug: rerun with --debug and report the traceback; until then the "
+            "candidate is not cleared"
+        )
+    kinds = set(f.evidence.get("kinds") or ())
+    role = f.evidence.get("role", "candidate")
+    if role == "baseline":
+        target = last_good or "<last known-good>"
+        return f"gate against a baseline that can be checked, e.g. the last known-good ({target})"
+    if kinds & _REPAIRABLE_KINDS:
+        return _repair_command(baseline, candidate)
+    if "not_causal_lm" in kinds:
+        return (
+            "the suite needs a causal LM: gate this model with a policy whose suites it can "
+            "run (`suites = []` keeps only the tokens and data audits)"
+        )
+    if f.code.startswith("data."):
+        return "fix or replace the training data named in the finding, then gate again"
+    audit = f"tripwire tokens audit {_q(baseline)} {_q(candidate)}"
+    return f"fix the candidate's files named in the finding (they do not load), then: {audit}"
 
 
 def _data_remedy(f: Finding, lineage: Lineage, baseline: Path) -> str:
@@ -88,6 +123,8 @@ def _eval_remedy(f: Finding, lineage: Lineage, baseline: Path, last_good: str | 
 def _rank(f: Finding, lineage: Lineage) -> tuple[int, int, float]:
     source = f.code.split(".", 1)[0]
     order = _SOURCE_ORDER.index(source) if source in _SOURCE_ORDER else len(_SOURCE_ORDER)
+    if f.code.endswith(_UNCHECKED):
+        return order, -1, 0.0
     # Among eval regressions, forgetting (an untrained language) explains more than a dip on
     # the trained one, and a bigger effect more than a smaller one.
     if source != "eval":
@@ -112,7 +149,9 @@ def attribute(
             continue
         f = min(pool, key=lambda f: _rank(f, lineage))
         source = f.code.split(".", 1)[0]
-        if source == "tokens":
+        if f.code.endswith(_UNCHECKED):
+            remedy = _unchecked_remedy(f, baseline, candidate, last_good)
+        elif source == "tokens":
             remedy = _tokens_remedy(f, baseline, candidate)
         elif source == "data":
             remedy = _data_remedy(f, lineage, baseline)

@@ -1,30 +1,44 @@
-"""Run each policy suite on baseline and candidate (cached by identity) and compare them."""
+"""Run each policy suite on baseline and candidate (cached by content) and compare them.
+
+Before anything runs, a pre-flight reads each model's files: a model whose forward pass cannot
+run (tokenizer ids past its embedding table, a config that disagrees with its weights, not a
+causal LM) is not run at all, and the suite becomes an ``eval.not_runnable`` finding instead.
+"""
 
 from __future__ import annotations
 
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tripwire.artifacts import Manifest
+from tripwire.artifacts import Checkpoint, Manifest, NotRunnableError, RunProblem, forward_problems
 from tripwire.errors import BadInputError
 from tripwire.findings import Finding, Severity
+from tripwire.gate._guard import RUN_FAILED, internal_error, not_runnable
 from tripwire.gate._policy import Policy, SuitePolicy
 from tripwire.progress import Progress, no_progress
 from tripwire.reference import CORPUS_DIR
 
+if TYPE_CHECKING:
+    from tripwire.evals import Suite
+    from tripwire.sandbox import Sandbox
+
 _NEEDS_CORPUS = ("retention", "completion")
+ROLES = ("baseline", "candidate")
 
 
 @dataclass(frozen=True)
 class SuiteOutcome:
     suite: str
     verdict: str
-    """pass, warn (inconclusive slices) or block (a slice regressed beyond its margin)."""
+    """pass, warn (inconclusive slices) or block (a slice regressed beyond its margin, or the
+    candidate could not be evaluated)."""
     comparison: dict[str, Any]
     baseline_run: str
     candidate_run: str
+    not_run: str = ""
+    """Why the two models were not compared (a model could not run the suite); "" if they were."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -35,7 +49,46 @@ class SuiteOutcome:
             "baseline_run": self.baseline_run,
             "candidate_run": self.candidate_run,
             "slices": self.comparison["slices"],
+            **({"not_run": self.not_run} if self.not_run else {}),
         }
+
+
+@dataclass(frozen=True)
+class GatedModel:
+    """One side of the gate and what its pre-flight found."""
+
+    role: str
+    path: Path
+    manifest: Manifest
+    problems: tuple[RunProblem, ...]
+    """Why its forward pass cannot run (read from its files); empty when it can."""
+
+
+@dataclass(frozen=True)
+class PlannedSuite:
+    policy: SuitePolicy
+    suite: Suite | None
+    """None when the candidate cannot run it: not built, so it needs no corpus."""
+
+    def key(self) -> dict[str, Any]:
+        """The suite's identity for the gate's cache: its data's hash, not the corpus path."""
+        if self.suite is None:
+            return {"name": self.policy.name, "built": False}
+        s = self.suite
+        return {"name": s.name, "version": s.version, "options": s.options(),
+                "data_sha256": s.data_sha256()}  # fmt: skip
+
+
+def preflight(models: dict[str, tuple[Path, Manifest]]) -> dict[str, GatedModel]:
+    """Each model's pre-flight, from its files alone (cheap: nothing is loaded)."""
+    out = {}
+    for role, (path, manifest) in models.items():
+        try:
+            problems = tuple(forward_problems(Checkpoint.open(path)))
+        except BadInputError as exc:
+            problems = (RunProblem("unreadable_checkpoint", str(exc)),)
+        out[role] = GatedModel(role, path, manifest, problems)
+    return out
 
 
 def _options(sp: SuitePolicy, baseline: Path) -> dict[str, Any]:
@@ -49,6 +102,19 @@ def _options(sp: SuitePolicy, baseline: Path) -> dict[str, Any]:
             )
         options["corpus"] = baseline
     return options
+
+
+def plan_suites(policy: Policy, models: dict[str, GatedModel]) -> list[PlannedSuite]:
+    """The policy's suites, built unless the candidate cannot run them anyway. A policy
+    problem (no corpus, unknown suite) is bad input, raised here before any work."""
+    from tripwire.evals import get_suite
+
+    runnable = not models["candidate"].problems
+    baseline = models["baseline"].path
+    return [
+        PlannedSuite(sp, get_suite(sp.name, **_options(sp, baseline)) if runnable else None)
+        for sp in policy.suites
+    ]
 
 
 def _finding(suite: str, s: dict[str, Any]) -> Finding | None:
@@ -69,52 +135,107 @@ def _finding(suite: str, s: dict[str, Any]) -> Finding | None:
     )
 
 
+def _refusal(suite: str, model: GatedModel, problems: tuple[RunProblem, ...]) -> Finding:
+    ids = tuple(i for p in problems for i in p.token_ids)
+    return not_runnable(
+        "eval", model.role, model.path, [p.message for p in problems],
+        kinds=[p.kind for p in problems], what=f"the {suite} suite", token_ids=ids, suite=suite,
+    )  # fmt: skip
+
+
+def _run_one(
+    planned: PlannedSuite,
+    model: GatedModel,
+    box: Sandbox | None,
+    progress: Progress,
+) -> Path | Finding:
+    """The model's (cached) run directory, or the finding that says why there is none."""
+    from tripwire.evals import HFBackend, cached_eval
+
+    sp, suite = planned.policy, planned.suite
+    assert suite is not None
+
+    def step(task: str, done: float, total: float) -> None:
+        progress(f"{sp.name} {model.role} {task}", done, total)
+
+    try:
+        # HFBackend checks again with the tokenizer transformers loads (NotRunnableError)
+        backend = HFBackend(model.path, manifest=model.manifest)
+        # cached per model content: gating many candidates scores the baseline once
+        return cached_eval(suite, backend, box, n=sp.n, progress=step).path
+    except NotRunnableError as exc:
+        return _refusal(sp.name, model, exc.problems)
+    except BadInputError as exc:  # the checkpoint does not load, or the run refused its input
+        return _refusal(sp.name, model, (RunProblem(RUN_FAILED, str(exc)),))
+    except Exception as exc:  # a bug: a blocking finding with its traceback (see _guard)
+        return internal_error("eval", f"the {sp.name} suite on the {model.role}", exc,
+                              suite=sp.name, role=model.role)  # fmt: skip
+
+
+def _compare(
+    policy: Policy, sp: SuitePolicy, runs: dict[str, Path]
+) -> tuple[SuiteOutcome, list[Finding]]:
+    from tripwire.evals import compare_runs
+
+    per_metric, per_slice = sp.margin_objects()
+    comparison = compare_runs(
+        runs["baseline"],
+        runs["candidate"],
+        margins=per_metric,
+        slice_margins=per_slice,
+        alpha=policy.alpha,
+        correction=policy.correction,  # type: ignore[arg-type]
+    ).to_dict()
+    found = [f for s in comparison["slices"] if (f := _finding(sp.name, s))]
+    baseline, candidate = str(runs["baseline"]), str(runs["candidate"])
+    return SuiteOutcome(sp.name, _worst(found), comparison, baseline, candidate), found
+
+
+def _worst(found: list[Finding]) -> str:
+    if any(f.severity is Severity.BLOCK for f in found):
+        return "block"
+    return "warn" if found else "pass"
+
+
 def run_suites(
     policy: Policy,
-    models: dict[str, tuple[Path, Manifest]],
+    planned: list[PlannedSuite],
+    models: dict[str, GatedModel],
     progress: Progress = no_progress,
 ) -> tuple[list[SuiteOutcome], list[Finding]]:
-    """Every suite of the policy on both ``models`` (``baseline`` and ``candidate``: path and
-    the manifest the gate already hashed), then a paired comparison per slice."""
-    baseline = models["baseline"][0]
-    from tripwire.evals import HFBackend, cached_eval, compare_runs, get_suite
+    """Every planned suite on both models, then a paired comparison per slice. A model that
+    cannot run a suite is not run; the suite's outcome says why, with a finding per model."""
     from tripwire.sandbox import Sandbox
 
     outcomes: list[SuiteOutcome] = []
     findings: list[Finding] = []
     with ExitStack() as stack:
         box = None
-        for sp in policy.suites:
-            suite = get_suite(sp.name, **_options(sp, baseline))
-            if getattr(suite, "needs_sandbox", True) and box is None:
+        for plan in planned:
+            sp, suite = plan.policy, plan.suite
+            needs_box = suite is not None and getattr(suite, "needs_sandbox", True)
+            if needs_box and box is None:
                 box = stack.enter_context(Sandbox())
-            sandbox = box if getattr(suite, "needs_sandbox", True) else None
-            runs = []
-            for role, (model, manifest) in models.items():
-                backend = HFBackend(model, manifest=manifest)
-
-                label = f"{sp.name} {role}"
-
-                def step(task: str, done: int, total: int, label: str = label) -> None:
-                    progress(f"{label} {task}", done, total)
-
-                # cached per model content: gating many candidates scores the baseline once
-                runs.append(cached_eval(suite, backend, sandbox, n=sp.n, progress=step).path)
-            per_metric, per_slice = sp.margin_objects()
-            comparison = compare_runs(
-                runs[0],
-                runs[1],
-                margins=per_metric,
-                slice_margins=per_slice,
-                alpha=policy.alpha,
-                correction=policy.correction,  # type: ignore[arg-type]
-            ).to_dict()
-            found = [f for s in comparison["slices"] if (f := _finding(sp.name, s))]
-            verdict = (
-                "block"
-                if any(f.severity is Severity.BLOCK for f in found)
-                else ("warn" if found else "pass")
-            )
-            outcomes.append(SuiteOutcome(sp.name, verdict, comparison, str(runs[0]), str(runs[1])))
+            runs: dict[str, Path] = {}
+            found: list[Finding] = []
+            for role in ROLES:
+                model = models[role]
+                if model.problems:
+                    found.append(_refusal(sp.name, model, model.problems))
+                elif suite is not None:
+                    ran = _run_one(plan, model, box if needs_box else None, progress)
+                    if isinstance(ran, Path):
+                        runs[role] = ran
+                    else:
+                        found.append(ran)
+            if len(runs) == len(ROLES):
+                outcome, found = _compare(policy, sp, runs)
+            else:
+                empty = {"alpha": policy.alpha, "correction": policy.correction, "slices": []}
+                why = "; ".join(f.message for f in found)
+                outcome = SuiteOutcome(sp.name, _worst(found), empty,
+                                       str(runs.get("baseline", "")),
+                                       str(runs.get("candidate", "")), not_run=why)  # fmt: skip
+            outcomes.append(outcome)
             findings += found
     return outcomes, findings

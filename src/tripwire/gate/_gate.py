@@ -1,4 +1,9 @@
-"""The release gate: lineage, the checks the change calls for, one verdict with its root cause."""
+"""The release gate: lineage, the checks the change calls for, one verdict with its root cause.
+
+A check that cannot run on its input (a tokenizer that does not load, a model whose forward pass
+would index past its table) is a finding, not a crash (see ``_guard``), so the gate always ends
+with a verdict and the CLI writes every output it was asked for.
+"""
 
 from __future__ import annotations
 
@@ -20,12 +25,14 @@ from tripwire.artifacts import (
 from tripwire.errors import BadInputError
 from tripwire.findings import Finding, Severity, Verdict, verdict_of
 from tripwire.gate._attribution import RootCause, attribute
+from tripwire.gate._evals import PlannedSuite, plan_suites, preflight, run_suites
+from tripwire.gate._guard import cacheable, internal_error, not_runnable, role_of
 from tripwire.gate._lineage import Lineage, lineage
 from tripwire.gate._policy import Policy
 from tripwire.progress import Progress, no_progress
 
 # Bump when what the gate checks changes, so cached results from older code are not reused.
-GATE_VERSION = 1
+GATE_VERSION = 2
 # Records removed for these reasons mean the data itself is broken, not merely redundant.
 _QUALITY_REASONS = ("syntax_error", "truncated", "failing_tests", "language_mismatch", "not_code")
 
@@ -85,9 +92,27 @@ def _apply_policy(findings: list[Finding], policy: Policy) -> list[Finding]:
 
 
 def _tokens_findings(baseline: Path, candidate: Path, progress: Progress) -> list[Finding]:
-    from tripwire.tokens import audit
+    """The pair audit; when the baseline cannot be read, the candidate's single-model audit."""
+    from tripwire.tokens import audit, audit_model
 
-    return _prefixed("tokens", audit(baseline, candidate, progress=progress).findings)
+    models = {"baseline": baseline, "candidate": candidate}
+    try:
+        return _prefixed("tokens", audit(baseline, candidate, progress=progress).findings)
+    except BadInputError as exc:
+        role = role_of(exc, models)
+        refused = not_runnable("tokens", role, models[role], [str(exc)], kinds=["bad_input"],
+                               what="the tokens audit")  # fmt: skip
+    except Exception as exc:  # a bug: a blocking finding with its traceback (see _guard)
+        return [internal_error("tokens", "the tokens audit", exc)]
+    if role == "candidate":
+        return [refused]
+    try:
+        return [refused, *_prefixed("tokens", audit_model(candidate, progress=progress).findings)]
+    except BadInputError as exc:
+        return [refused, not_runnable("tokens", "candidate", candidate, [str(exc)],
+                                      kinds=["bad_input"], what="the tokens audit")]  # fmt: skip
+    except Exception as exc:
+        return [refused, internal_error("tokens", "the single-model tokens audit", exc)]
 
 
 def _data_findings(
@@ -121,6 +146,29 @@ def _data_findings(
             )
         )
     return findings, result.to_dict()
+
+
+def _guarded_data_findings(
+    files: list[Path], policy: Policy, workdir: Path, progress: Progress
+) -> tuple[list[Finding], dict[str, Any] | None]:
+    """The data audit; data it cannot read blocks (it is what the candidate was trained on)."""
+    try:
+        return _data_findings(files, policy, workdir, progress)
+    except BadInputError as exc:
+        where = Path(exc.where)
+        return [not_runnable("data", "candidate", where, [str(exc)], kinds=["bad_input"],
+                             what="the training-data audit")], None  # fmt: skip
+    except Exception as exc:
+        return [internal_error("data", "the training-data audit", exc)], None
+
+
+def _cache_key(identity: dict[str, Any], policy: Policy, planned: list[PlannedSuite]) -> str:
+    """Content, not paths: the models' and data's ids, each suite's data hash, and the policy
+    without corpus paths (the suites' hashes stand for the corpora)."""
+    pol = policy.to_dict()
+    for s in pol["suites"]:
+        s["options"].pop("corpus", None)
+    return sha256_json({**identity, "policy": pol, "suites": [p.key() for p in planned]})
 
 
 def _identity(m: Manifest, path: Path) -> dict[str, str]:
@@ -171,8 +219,10 @@ def gate(
                 )
             )
     data_ids = [ensure_manifest(p, ArtifactKind.DATASET).id for p in data_files]
+    models = preflight({"baseline": (baseline, base_m), "candidate": (candidate, cand_m)})
+    planned = plan_suites(policy, models)
     identity = {"v": GATE_VERSION, "base": base_m.id, "cand": cand_m.id, "data": data_ids}
-    key = sha256_json({**identity, "policy": policy.sha256()})
+    key = _cache_key(identity, policy, planned)
     cache = cache_dir() / "gate" / f"{key[:24]}.json"
     if use_cache and cache.is_file():
         cached = json.loads(cache.read_text(encoding="utf-8"))
@@ -190,15 +240,15 @@ def gate(
         findings += _tokens_findings(baseline, candidate, progress)
     if policy.data_audit and data_files:
         checks.append("data")
-        found, summary = _data_findings(data_files, policy, cache.with_suffix(".data"), progress)
+        workdir = cache.with_suffix(".data")
+        found, summary = _guarded_data_findings(data_files, policy, workdir, progress)
         findings += found
-        extra["data_audit"] = summary
-    from tripwire.gate._evals import run_suites
-
-    models = {"baseline": (baseline, base_m), "candidate": (candidate, cand_m)}
-    outcomes, eval_findings = run_suites(policy, models, progress)
+        if summary is not None:
+            extra["data_audit"] = summary
+    outcomes, eval_findings = run_suites(policy, planned, models, progress)
     checks += [f"eval:{o.suite}" for o in outcomes]
-    findings = _apply_policy(findings + eval_findings, policy)
+    unfiltered = findings + eval_findings
+    findings = _apply_policy(unfiltered, policy)
     result = GateResult(
         verdict=verdict_of(findings),
         baseline=_identity(base_m, baseline),
@@ -212,7 +262,8 @@ def gate(
         seconds=time.perf_counter() - t0,
         extra=extra,
     )
-    write_json_atomic(cache, result.to_dict())
+    if cacheable(unfiltered):  # a crash the policy ignores must still run again next time
+        write_json_atomic(cache, result.to_dict())
     return result
 
 

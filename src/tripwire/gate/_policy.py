@@ -104,7 +104,8 @@ class Policy:
         if unknown:
             raise BadInputError(where, f"unknown policy keys: {', '.join(sorted(unknown))}")
         try:
-            suites = tuple(_suite(s) for s in data.get("suites", [])) or cls.suites
+            # an explicit `suites = []` runs none (an encoder: tokens and data audits only)
+            suites = tuple(_suite(s) for s in data["suites"]) if "suites" in data else cls.suites
             policy = cls(
                 suites=suites,
                 alpha=float(data.get("alpha", 0.05)),

@@ -53,7 +53,9 @@ def _check_case(suite: ET.Element, g: GateView, check: str, ran: bool) -> bool:
     evals = next((s for s in g.suites if f"eval:{s.suite}" == check), None)
     if evals is not None and evals.verdict == "block":
         regressed = [r.label for r in evals.slices if r.regressed or r.status == "regressed"]
-        blocking.append(f"[block] regression: {len(regressed)} slice(s): {', '.join(regressed)}")
+        if regressed:  # a suite that could not run blocks through its finding, not a slice
+            names = ", ".join(regressed)
+            blocking.append(f"[block] regression: {len(regressed)} slice(s): {names}")
     if blocking:
         failure = ET.SubElement(case, "failure", message=clean(blocking[0]), type="block")
         failure.text = clean("\n".join(blocking))

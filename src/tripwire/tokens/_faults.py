@@ -211,6 +211,19 @@ def add_tokens(
     return Fault(dst, name or f"added_{init}", f"tokens added with {init} rows", new_ids)
 
 
+def config_vocab_mismatch(src: str | Path, dst: str | Path, extra: int = 3) -> Fault:
+    """Make config.json's vocab_size ``extra`` larger than the embedding table (a config
+    edited for a grown tokenizer, the weights never resized): transformers then refuses to
+    load the weights (a negative ``extra`` makes it smaller)."""
+    dst = copy_checkpoint(src, dst)
+    ckpt = Checkpoint.open(dst)
+    rows = int(ckpt.tensor_shape(ckpt.input_embedding_name)[0])
+    _update_config(dst, vocab_size=rows + extra)
+    return Fault(
+        dst, "config_vocab_mismatch", f"config vocab_size {rows + extra}, table {rows} rows"
+    )
+
+
 def change_normalizer(src: str | Path, dst: str | Path) -> Fault:
     """Flip lowercasing: a lowercasing normalizer stops lowercasing; any other starts to."""
     dst = copy_checkpoint(src, dst)
