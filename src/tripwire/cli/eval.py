@@ -299,11 +299,13 @@ def compare(
 ) -> None:
     """Decide, per slice and metric, whether the candidate regressed against the baseline.
 
-    Item-by-item paired tests (exact McNemar for pass/fail, paired t or bootstrap for scores,
-    cluster-robust errors when items have several samples), adjusted across slices. A slice is
-    regressed when worse by more than the margin with significance, inconclusive when the data
-    cannot rule that out (with the minimum detectable effect), pass otherwise. Exit 1 on
-    regression.
+    Item-by-item paired tests (a continuity-corrected score interval for pass/fail items, with
+    the design effect of several samples per task; paired t or bootstrap for scores, cluster-
+    robust with several samples), adjusted across slices. A slice is regressed when worse by more
+    than the margin with significance, pass when the interval rules out a degradation as large as
+    the margin, inconclusive otherwise (with the minimum detectable effect and the reason). Few
+    items never pass: a pass/fail slice needs about 4.5/margin items even when the models agree
+    everywhere, a score slice at least 10 items (tasks). Exit 1 on regression.
     """
     from tripwire.evals import compare_runs
 
@@ -349,6 +351,9 @@ def render_comparison(result: RunComparison) -> None:
                   f"{c.delta:+.4f}", f"[{c.ci_low:+.4f}, {c.ci_high:+.4f}]", f"{c.p_value:.3g}",
                   f"{c.margin:.4f}", f"{c.mde:.4f}", f"[{style}]{c.status}[/]")  # fmt: skip
     out.print(t)
+    for c in result.slices:
+        if c.note and c.status == "inconclusive":
+            out.print(f"  {c.slice} {c.metric}: inconclusive: {c.note}", highlight=False)
     out.print(
         f"CI: {100 * (1 - 2 * result.alpha):g}% two-sided interval of candidate - baseline; "
         f"p: one-sided, {result.correction}-adjusted across {len(result.slices)} slices",

@@ -130,7 +130,8 @@ def _finding(suite: str, s: dict[str, Any]) -> Finding | None:
     return Finding(
         code="eval.regression" if regressed else "eval.inconclusive",
         severity=Severity.BLOCK if regressed else Severity.WARN,
-        message=message + ("" if regressed else ": cannot rule out a regression"),
+        message=message
+        + ("" if regressed else f": cannot rule out a regression ({s.get('note') or 'too few'})"),
         evidence={"suite": suite, **s},
     )
 

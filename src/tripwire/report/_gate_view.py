@@ -91,6 +91,8 @@ class SliceRow:
     higher_is_better: bool
     status: str
     regressed: bool
+    note: str = ""
+    """Why an inconclusive slice is so (what its evidence could not rule out)."""
 
     @property
     def tone(self) -> str:
@@ -251,6 +253,7 @@ def _slice(suite: str, value: Any, where: str) -> SliceRow:
         higher_is_better=bool(s.get("higher_is_better", True)),
         status=status,
         regressed=regressed,
+        note=str(s.get("note") or ""),
     )
 
 

@@ -2,6 +2,7 @@
 
 from tripwire.stats._multiple import Correction, adjust_p_values
 from tripwire.stats._noninferiority import (
+    MIN_UNITS,
     Margin,
     SliceComparison,
     adjust_slices,
@@ -10,6 +11,11 @@ from tripwire.stats._noninferiority import (
 )
 from tripwire.stats._paired import PairedDiff, mcnemar_exact, paired_bootstrap, paired_diff
 from tripwire.stats._power import PowerPlan, items_for_mean_shift, items_for_pass_rate_drop
+from tripwire.stats._proportions import (
+    design_effect,
+    paired_difference_interval,
+    paired_difference_p_value,
+)
 from tripwire.stats._sequential import (
     BernoulliCusum,
     CusumAlarm,
@@ -28,6 +34,7 @@ from tripwire.stats._sequential import (
 )
 
 __all__ = [
+    "MIN_UNITS",
     "BernoulliCusum",
     "Correction",
     "CusumAlarm",
@@ -42,6 +49,7 @@ __all__ = [
     "bernoulli_cusum",
     "compare_slice",
     "cusum_first_alarm",
+    "design_effect",
     "items_for_mean_shift",
     "items_for_pass_rate_drop",
     "kl_bernoulli",
@@ -53,6 +61,8 @@ __all__ = [
     "overall_verdict",
     "paired_bootstrap",
     "paired_diff",
+    "paired_difference_interval",
+    "paired_difference_p_value",
     "resolvable_shift",
     "siegmund_delay",
     "stratified_cusum",

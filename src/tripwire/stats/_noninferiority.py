@@ -5,10 +5,23 @@ tested one-sided against the margin ``m``:
 
 - ``regressed``: ``H0: D <= m`` rejected at ``alpha`` after adjustment across slices;
 - ``pass``: non-inferiority shown, the one-sided ``1 - alpha`` upper bound of ``D`` is below ``m``;
-- ``inconclusive``: neither; the minimum detectable degradation says what the data could see.
+- ``inconclusive``: neither; the minimum detectable degradation says what the data could see,
+  and ``note`` says why.
 
 ``ci_low``/``ci_high`` are a two-sided ``1 - 2*alpha`` interval of ``candidate - baseline``, so its
 ends are exactly the one-sided bounds the two tests use.
+
+What evidence a verdict needs:
+
+- pass/fail metrics use the paired score interval and test of ``tripwire.stats._proportions``
+  (Tango's, continuity-corrected; clustered samples through their design effect). The interval
+  is wide when items are few, whatever they show: even when the two models agree on every item,
+  a pass at margin ``m`` needs about ``3 / m`` items at alpha 0.05 (149 at a 2-point margin, 99
+  at 3 points, 59 at 5), the exact bound for seeing no loss at all.
+- continuous metrics use a paired t (cluster-robust with several samples per task) or a paired
+  bootstrap, which are valid only when the mean is near normal and say nothing from a spread of
+  zero on a handful of items; so they give no verdict at all from fewer than ``min_units``
+  independent items (tasks when samples cluster): such a slice is ``inconclusive``.
 """
 
 from __future__ import annotations
@@ -22,7 +35,13 @@ from numpy.typing import ArrayLike
 from scipy import stats as sps
 
 from tripwire.stats._multiple import Correction, adjust_p_values
-from tripwire.stats._paired import mcnemar_exact, paired_bootstrap, paired_diff
+from tripwire.stats._paired import paired_bootstrap, paired_diff
+from tripwire.stats._proportions import (
+    CONTINUITY,
+    design_effect,
+    paired_difference_interval,
+    paired_difference_p_value,
+)
 
 Status = Literal["pass", "regressed", "inconclusive"]
 Method = Literal["t", "bootstrap"]
@@ -78,9 +97,22 @@ class SliceComparison:
     clusters: int
     higher_is_better: bool
     test: str
+    effective_n: float
+    """Independent items the verdict rests on: ``n`` over the design effect for clustered
+    pass/fail samples, the number of clusters for clustered scores, else ``n``."""
+    worse: int | None = None
+    """Pass/fail metrics: items on which the candidate did worse than the baseline ..."""
+    better: int | None = None
+    """... and better (the discordant pairs; the rest agree and carry no information)."""
+    note: str = ""
+    """Why the slice is inconclusive (or what its verdict rests on)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+MIN_UNITS = 10
+"""Continuous metrics: fewest independent items (tasks when samples cluster) for any verdict."""
 
 
 def _sf(t: float, df: float) -> float:
@@ -89,6 +121,76 @@ def _sf(t: float, df: float) -> float:
 
 def _ppf(q: float, df: float) -> float:
     return float(sps.t.ppf(q, df)) if np.isfinite(df) else float(sps.norm.ppf(q))
+
+
+@dataclass(frozen=True)
+class _Bounds:
+    """What a slice's test found, before the verdict words."""
+
+    lo: float
+    hi: float
+    p: float
+    mde: float
+    effective_n: float
+    test: str
+    worse: int | None = None
+    better: int | None = None
+
+
+def _binary(
+    base: np.ndarray,
+    cand: np.ndarray,
+    clusters: ArrayLike | None,
+    sign: float,
+    m: float,
+    alpha: float,
+    power: float,
+) -> _Bounds:
+    """Pass/fail items: the paired score interval and test, on effective counts."""
+    diff = (cand > 0.5).astype(np.float64) - (base > 0.5)
+    gain, loss, n = int(np.sum(diff > 0)), int(np.sum(diff < 0)), len(diff)
+    deff = design_effect(diff, clusters) if clusters is not None else 1.0
+    g, lo_, n_eff = gain / deff, loss / deff, n / deff
+    low, high = (float(v) for v in paired_difference_interval(g, lo_, n_eff, alpha))
+    # the degradation's cells: losses when higher is better, gains when it is not
+    worse, better = (lo_, g) if sign < 0 else (g, lo_)
+    p = float(paired_difference_p_value(worse, better, n_eff, m))
+    # the degradation the test sees with `power`, at the discordance seen (at least itself)
+    k = float(sps.norm.ppf(1 - alpha) + sps.norm.ppf(power))
+    disc = (g + lo_) / n_eff
+    mde = m
+    for _ in range(30):
+        mde = min(1.0, m + k * (max(disc, mde) / n_eff) ** 0.5 + CONTINUITY / n_eff)
+    test = "paired_score_cc" + ("+design_effect" if clusters is not None else "")
+    return _Bounds(low, high, p, mde, n_eff, test, *((loss, gain) if sign < 0 else (gain, loss)))
+
+
+def _continuous(
+    base: np.ndarray,
+    cand: np.ndarray,
+    clusters: ArrayLike | None,
+    sign: float,
+    m: float,
+    alpha: float,
+    power: float,
+    method: Method,
+    seed: int,
+) -> _Bounds:
+    est = paired_diff(base, cand, clusters)
+    degradation = sign * est.delta
+    crit = _ppf(1 - alpha, est.df)
+    mde = m + (crit + _ppf(power, est.df)) * est.se
+    if method == "bootstrap":
+        boot = paired_bootstrap(base, cand, clusters, seed=seed)
+        lo, hi = (float(x) for x in np.quantile(boot, [alpha, 1 - alpha]))
+        p = float((np.sum(sign * boot <= m) + 1) / (len(boot) + 1))
+        return _Bounds(lo, hi, p, mde, est.clusters, "paired_bootstrap")
+    lo, hi = est.delta - crit * est.se, est.delta + crit * est.se
+    # a zero spread on enough items is evidence (identical scores); too few items are ruled out
+    # by the caller
+    p = _sf((degradation - m) / est.se, est.df) if est.se > 0 else float(degradation <= m)
+    test = "cluster_robust_t" if clusters is not None else "paired_t"
+    return _Bounds(lo, hi, p, mde, est.clusters, test)
 
 
 def compare_slice(
@@ -105,32 +207,33 @@ def compare_slice(
     method: Method = "t",
     power: float = 0.8,
     seed: int = 0,
+    min_units: int = MIN_UNITS,
 ) -> SliceComparison:
-    """Compare one slice, item by item (p-value not yet adjusted for other slices)."""
+    """Compare one slice, item by item (p-value not yet adjusted for other slices).
+
+    ``binary`` metrics (values 0/1) always use the paired score interval; ``method`` chooses
+    between the paired t and the bootstrap for continuous ones."""
     est = paired_diff(baseline, candidate, clusters)
+    base, cand = np.asarray(baseline, dtype=np.float64), np.asarray(candidate, dtype=np.float64)
     sign = -1.0 if higher_is_better else 1.0
-    degradation = sign * est.delta
     m = margin.absolute(est.baseline)
-    crit = _ppf(1 - alpha, est.df)
-    if method == "bootstrap":
-        boot = paired_bootstrap(baseline, candidate, clusters, seed=seed)
-        lo, hi = (float(x) for x in np.quantile(boot, [alpha, 1 - alpha]))
-        p = float((np.sum(sign * boot <= m) + 1) / (len(boot) + 1))
-        test = "paired_bootstrap"
+    if binary:
+        bounds = _binary(base, cand, clusters, sign, m, alpha, power)
     else:
-        lo, hi = est.delta - crit * est.se, est.delta + crit * est.se
-        if est.se > 0:
-            p = _sf((degradation - m) / est.se, est.df)
-        else:
-            p = 0.0 if degradation > m else 1.0
-        test = "cluster_robust_t" if clusters is not None else "paired_t"
-        if binary and clusters is None:
-            # intersection-union: a regression needs both the exact test and the margin test
-            p = max(p, mcnemar_exact(baseline, candidate)[2] if higher_is_better else 1.0)
-            test = "mcnemar_exact+paired_t"
-    deg_upper = max(sign * lo, sign * hi)
+        bounds = _continuous(base, cand, clusters, sign, m, alpha, power, method, seed)
+    deg_upper = max(sign * bounds.lo, sign * bounds.hi)
     status: Status = "pass" if deg_upper < m else "inconclusive"
-    mde = m + (crit + _ppf(power, est.df)) * est.se
+    p, note = bounds.p, ""
+    units = "tasks" if clusters is not None else "items"
+    if not binary and est.clusters < min_units:
+        # no verdict either way: the interval's validity rests on more items than this
+        status, p = "inconclusive", 1.0
+        note = f"{est.clusters} {units}: a verdict on a score needs at least {min_units}"
+    elif status == "inconclusive":
+        note = (
+            f"the interval reaches a degradation of {deg_upper:.3g}, past the margin {m:.3g} "
+            f"({bounds.effective_n:.0f} effective {units}; detects about {bounds.mde:.3g})"
+        )
     return SliceComparison(
         slice=slice_name,
         metric=metric,
@@ -138,16 +241,20 @@ def compare_slice(
         baseline=est.baseline,
         candidate=est.candidate,
         delta=est.delta,
-        ci_low=lo,
-        ci_high=hi,
+        ci_low=bounds.lo,
+        ci_high=bounds.hi,
         p_value=p,
         regressed=False,
         status=status,
         margin=m,
-        mde=mde,
+        mde=bounds.mde,
         clusters=est.clusters,
         higher_is_better=higher_is_better,
-        test=test,
+        test=bounds.test,
+        effective_n=bounds.effective_n,
+        worse=bounds.worse,
+        better=bounds.better,
+        note=note,
     )
 
 
