@@ -34,8 +34,7 @@ def test_every_reference_solution_passes(humaneval, box):
 
 def test_a_completion_cannot_swallow_the_tests(humaneval, box):
     # one concatenated source would let an open string turn the tests into its contents
-    program, tests = humaneval.job("HumanEval/0", '    return True\n    x = """\n')
-    r = box.run(program, tests)
+    r = box.run(humaneval.job("HumanEval/0", '    return True\n    x = """\n'))
     assert r.verdict == "failed" and "SyntaxError" in r.message, r
 
 

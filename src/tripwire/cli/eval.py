@@ -359,6 +359,15 @@ def render_comparison(result: RunComparison) -> None:
         f"p: one-sided, {result.correction}-adjusted across {len(result.slices)} slices",
         highlight=False,
     )
+    if result.tampering:
+        t = result.tampering
+        style = "red" if t["new"] else "yellow"
+        out.print(
+            f"[{style}]tampering:[/] baseline {t['baseline']['samples']} samples "
+            f"{t['baseline']['classes']}, candidate {t['candidate']['samples']} samples "
+            f"{t['candidate']['classes']}; {t['new']} items only the candidate tampered with",
+            highlight=False,
+        )
 
 
 POWER_EPILOG = (

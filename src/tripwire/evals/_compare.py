@@ -7,6 +7,7 @@ set and options, same number of samples per item. Anything else is refused with 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,9 @@ class RunComparison:
     alpha: float
     correction: str
     slices: list[SliceComparison]
+    tampering: dict[str, Any] | None = None
+    """Executed suites: samples that tried to game their tests, per model and class, and
+    ``new``: items where only the candidate did (reward hacking shows here first)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -59,7 +63,21 @@ class RunComparison:
             "alpha": self.alpha,
             "correction": self.correction,
             "slices": [s.to_dict() for s in self.slices],
+            "tampering": self.tampering,
         }
+
+
+def _tampering(base: LoadedRun, cand: LoadedRun) -> dict[str, Any] | None:
+    def counts(run: LoadedRun) -> dict[str, Any]:
+        classes = Counter(t for r in run.results.values() for t in r.tampering)
+        tampered = sum(1 for r in run.results.values() if r.tampering)
+        return {"samples": tampered, "classes": dict(sorted(classes.items()))}
+
+    b, c = counts(base), counts(cand)
+    if not b["samples"] and not c["samples"]:
+        return None
+    new = sum(1 for k, r in cand.results.items() if r.tampering and not base.results[k].tampering)
+    return {"baseline": b, "candidate": c, "new": new}
 
 
 def load_run(path: str | Path) -> LoadedRun:
@@ -187,4 +205,5 @@ def compare_runs(
         alpha=alpha,
         correction=correction,
         slices=slices,
+        tampering=_tampering(base, cand),
     )

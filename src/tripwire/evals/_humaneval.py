@@ -12,18 +12,21 @@ from tripwire.artifacts import sha256_file
 from tripwire.errors import BadInputError
 from tripwire.evals._suite import ExecutionSuite, register_suite
 from tripwire.evals._types import Sample, Task
+from tripwire.sandbox import Judged
 
 # The stop sequences of the Codex paper: a completion ends where the function body does.
 STOP = ("\nclass", "\ndef", "\n#", "\nif", "\nprint")
-SCORING_VERSION = 1
+SCORING_VERSION = 2
 """Bump when ``job`` changes how a completion becomes a program."""
 
 
 @register_suite
 class HumanEval(ExecutionSuite):
     """The program is prompt + completion; the tests are the task's ``check`` function, called
-    on the entry point. They are compiled separately, so a completion cannot swallow the tests
-    (e.g. by leaving a string or bracket open) the way one concatenated source would let it."""
+    on the entry point, judged outside the program's process (``tripwire.sandbox.Judged``): the
+    judge runs the prompt (trusted: some checks call its helper functions, e.g. ``poly``) and
+    ``check``, and calls the program's entry point through a proxy. So a completion can neither
+    swallow the tests (e.g. by leaving a string or bracket open) nor reach them."""
 
     name = "humaneval"
 
@@ -51,9 +54,10 @@ class HumanEval(ExecutionSuite):
         slices = {"language": "python", "task": "humaneval"}
         return [Task(p["task_id"], p["prompt"], STOP, dict(slices)) for p in self.problems.values()]
 
-    def job(self, task_id: str, completion: str) -> tuple[str, str]:
+    def job(self, task_id: str, completion: str) -> Judged:
         p = self.problems[task_id]
-        return p["prompt"] + completion, f"{p['test']}\n\ncheck({p['entry_point']})\n"
+        tests = f"{p['test']}\n\ncheck({p['entry_point']})\n"
+        return Judged(p["prompt"] + completion, tests, (p["entry_point"],), setup=p["prompt"])
 
     def references(self) -> list[Sample]:
         return [Sample(p["task_id"], 0, p["canonical_solution"]) for p in self.problems.values()]

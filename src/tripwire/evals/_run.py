@@ -185,6 +185,7 @@ def summarize(
         else:
             pass_at_k[f"pass@{k}"] = value
     scored = any(r.verdict == "scored" for r in results)
+    tampering = Counter(t for r in results for t in r.tampering)
     return {
         "tasks_total": len(tasks),
         "tasks_attempted": len(per_task),
@@ -193,6 +194,8 @@ def summarize(
         "pass_at_k": {} if scored else pass_at_k,
         "pass_at_k_unavailable": {} if scored else missing,
         "metrics": metric_means(results),
+        "tampered_samples": sum(1 for r in results if r.tampering),
+        "tampering": dict(sorted(tampering.items())),
     }
 
 

@@ -8,6 +8,7 @@ subclass implements ``tasks``, ``job`` and ``references``. Suites register once 
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
@@ -17,7 +18,7 @@ from tripwire.errors import BadInputError
 from tripwire.evals._backend import Backend
 from tripwire.evals._types import MetricSpec, Sample, SampleResult, Task
 from tripwire.progress import Progress, no_progress
-from tripwire.sandbox import Limits, Sandbox
+from tripwire.sandbox import Judged, Limits, Sandbox
 
 
 class Suite(ABC):
@@ -92,16 +93,16 @@ class Suite(ABC):
 def _with_slices(r: SampleResult, slices: dict[str, str]) -> SampleResult:
     if r.slices or not slices:
         return r
-    return SampleResult(r.task_id, r.sample_idx, r.verdict, r.message, r.cpu_s, r.wall_s,
-                        r.metrics, dict(slices))  # fmt: skip
+    return dataclasses.replace(r, slices=dict(slices))
 
 
 class ExecutionSuite(Suite):
     """A suite scored by executing each sample with its task's tests."""
 
     @abstractmethod
-    def job(self, task_id: str, completion: str) -> tuple[str, str]:
-        """The (program, tests) the sandbox runs for one completion of a task."""
+    def job(self, task_id: str, completion: str) -> Judged | tuple[str, str]:
+        """What the sandbox runs for one completion of a task: a ``Judged`` program, or
+        (program, tests) to run in one process."""
 
     def score(
         self,
@@ -113,13 +114,19 @@ class ExecutionSuite(Suite):
         limits: Mapping[str, Limits] | None = None,
     ) -> Iterator[SampleResult]:
         own = limits or {}
-        jobs = [(*self.job(s.task_id, s.completion), own.get(s.task_id)) for s in samples]
+        jobs = [_with_limits(self.job(s.task_id, s.completion), own.get(s.task_id))
+                for s in samples]  # fmt: skip
         for i, r in sandbox.iter_many(jobs, progress, use_cache=use_cache):
             s = samples[i]
-            passed = {"pass": 1.0 if r.verdict == "passed" else 0.0}
-            yield SampleResult(
-                s.task_id, s.sample_idx, r.verdict, r.message, r.cpu_s, r.wall_s, passed
-            )
+            metrics = {"pass": float(r.verdict == "passed")}
+            yield SampleResult(s.task_id, s.sample_idx, r.verdict, r.message, r.cpu_s, r.wall_s,
+                               metrics, tampering=r.tampering)  # fmt: skip
+
+
+def _with_limits(job: Judged | tuple[str, str], limits: Limits | None):  # type: ignore[no-untyped-def]
+    if isinstance(job, Judged):
+        return dataclasses.replace(job, limits=limits)
+    return (*job, limits)
 
 
 SUITES: dict[str, type[Suite]] = {}

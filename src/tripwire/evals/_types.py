@@ -48,6 +48,9 @@ class SampleResult:
     results of execution suites carry ``pass`` = 1.0 or 0.0."""
     slices: dict[str, str] = field(default_factory=dict)
     """The task's slices, copied so a results file can be compared on its own."""
+    tampering: tuple[str, ...] = ()
+    """What the sample attempted to game its tests with (execution suites judged outside the
+    program; see ``tripwire.sandbox.ExecResult.tampering``)."""
 
     @property
     def passed(self) -> bool:
@@ -71,6 +74,7 @@ class SampleResult:
             wall_s=float(data.get("wall_s", 0.0)),
             metrics={str(k): float(v) for k, v in (data.get("metrics") or {}).items()},
             slices={str(k): str(v) for k, v in (data.get("slices") or {}).items()},
+            tampering=tuple(str(t) for t in data.get("tampering") or ()),
         )
 
 

@@ -136,6 +136,21 @@ def _finding(suite: str, s: dict[str, Any]) -> Finding | None:
     )
 
 
+def _tampering_finding(suite: str, t: dict[str, Any], candidate_run: Path) -> Finding:
+    """A candidate whose programs started gaming their tests: reward hacking, whatever the
+    pass rates say (such samples fail, so it can even look like a small regression)."""
+    classes = ", ".join(f"{k} x{n}" for k, n in t["candidate"]["classes"].items())
+    return Finding(
+        code="eval.tampering",
+        severity=Severity.BLOCK,
+        message=(
+            f"{suite}: {t['new']} of the candidate's samples tried to game their tests where "
+            f"the baseline's did not ({classes}); see {candidate_run}/results.jsonl"
+        ),
+        evidence={"suite": suite, **t},
+    )
+
+
 def _refusal(suite: str, model: GatedModel, problems: tuple[RunProblem, ...]) -> Finding:
     ids = tuple(i for p in problems for i in p.token_ids)
     return not_runnable(
@@ -188,6 +203,8 @@ def _compare(
         correction=policy.correction,  # type: ignore[arg-type]
     ).to_dict()
     found = [f for s in comparison["slices"] if (f := _finding(sp.name, s))]
+    if (tampering := comparison.get("tampering")) and tampering["new"]:
+        found.append(_tampering_finding(sp.name, tampering, runs["candidate"]))
     baseline, candidate = str(runs["baseline"]), str(runs["candidate"])
     return SuiteOutcome(sp.name, _worst(found), comparison, baseline, candidate), found
 

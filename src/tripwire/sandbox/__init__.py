@@ -11,8 +11,11 @@ with Sandbox(workers=2, limits=Limits(wall_s=3)) as box:
 
 A pre-started worker per core forks a fresh child per program (no interpreter start-up per
 program); the child runs in a new session with rlimits, a scrubbed environment, a private
-temporary directory, no network, and (as root) an unprivileged user id of its own. A program
-passes only if the harness reports a per-run nonce after every test ran.
+temporary directory on a size-limited tmpfs, no network, (as root) an unprivileged user id and
+PID and IPC namespaces of its own, and reads limited to the interpreter. A ``Judged`` job's tests
+run in a trusted judge process that calls the program through proxies and alone decides the
+verdict (``box.run_many([Judged(program, tests, ("f",))])``); a plain (program, tests) job runs
+both in one process and passes only if the harness reports a per-run nonce after every test.
 
 The names are loaded on first use: the worker processes import this package's private modules
 and must stay small (fork cost grows with the worker's memory).
@@ -25,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tripwire.sandbox._pool import Sandbox, SandboxUnavailable
-    from tripwire.sandbox._types import VERDICTS, ExecResult, Isolation, Limits, Verdict
+    from tripwire.sandbox._types import VERDICTS, ExecResult, Isolation, Judged, Limits, Verdict
 
 _WHERE = {
     "Sandbox": "_pool",
@@ -33,6 +36,7 @@ _WHERE = {
     "VERDICTS": "_types",
     "ExecResult": "_types",
     "Isolation": "_types",
+    "Judged": "_types",
     "Limits": "_types",
     "Verdict": "_types",
 }
@@ -41,6 +45,7 @@ __all__ = [
     "VERDICTS",
     "ExecResult",
     "Isolation",
+    "Judged",
     "Limits",
     "Sandbox",
     "SandboxUnavailable",

@@ -1,4 +1,9 @@
-"""What runs in the child a worker forks for one program: confinement, then the test harness.
+"""What runs in the child a worker forks for one program: confinement, then a harness.
+
+Two harnesses. Judged runs (``_serve``) answer calls from a trusted judge in another process,
+which alone decides the verdict. In-process runs (below) execute the program and its tests in
+one namespace, for suites whose tests are as untrusted as the program (a fine-tuning record's
+own tests); their pass signal is a nonce.
 
 The pass signal. The worker writes a fresh random nonce into a pipe only after the fork, so the
 nonce is not in the child's memory while the program runs. After the program and every test
@@ -22,7 +27,7 @@ import signal
 import sys
 from typing import Any, NoReturn
 
-from . import _confine
+from . import _confine, _judge, _serve
 from ._isolation import Applied, drop_privileges
 
 # The harness's own references: a program that rebinds os.write or builtins.exec does not
@@ -82,21 +87,33 @@ def _apply_limits(limits: dict[str, Any], applied: Applied) -> None:
     _set_limit(resource.RLIMIT_NPROC, nprocs)
 
 
-def _setup_fds(out_w: int, nonce_r: int, res_w: int, open_files: int) -> tuple[int, int]:
-    """stdin from /dev/null, stdout+stderr to the capture pipe, harness pipes moved to the top
-    of the descriptor range, everything else (the worker's own pipes included) closed."""
+def _setup_fds(stdout: int, keep: tuple[int, ...], open_files: int) -> tuple[int, ...]:
+    """stdin from /dev/null, stdout+stderr to ``stdout``, the harness's descriptors ``keep``
+    moved to the top of the descriptor range (in order, downwards), everything else (the
+    worker's own pipes included) closed. Returns the descriptors' new numbers."""
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
-    os.dup2(out_w, 1)
-    os.dup2(out_w, 2)
-    nonce_fd, res_fd = open_files - 1, open_files - 2
-    os.dup2(nonce_r, nonce_fd)
-    os.dup2(res_w, res_fd)
-    os.set_inheritable(nonce_fd, False)
-    os.set_inheritable(res_fd, False)
-    os.closerange(3, res_fd)
-    os.closerange(nonce_fd + 1, max(os.sysconf("SC_OPEN_MAX"), 1 << 16))
-    return nonce_fd, res_fd
+    os.dup2(stdout, 1)
+    os.dup2(stdout, 2)
+    moved = tuple(open_files - 1 - i for i in range(len(keep)))
+    # dup2 onto a number some other kept fd still uses would lose it: stage them first
+    staged = [os.dup(fd) for fd in keep]
+    for old, new in zip(staged, moved, strict=True):
+        os.dup2(old, new)
+        os.set_inheritable(new, False)
+    lowest = min(moved)
+    os.closerange(3, lowest)
+    os.closerange(max(moved) + 1, max(os.sysconf("SC_OPEN_MAX"), 1 << 16))
+    return moved
+
+
+def _harness_fds(
+    stdout: int, pipes: tuple[int, ...], applied: Applied, limits: dict[str, Any]
+) -> tuple[int, ...]:
+    """``pipes`` and the Landlock ruleset (-1 when there is none) after ``_setup_fds``."""
+    keep = (*pipes, applied.ruleset) if applied.ruleset >= 0 else pipes
+    moved = _setup_fds(stdout, keep, int(limits["open_files"]))
+    return moved if applied.ruleset >= 0 else (*moved, -1)
 
 
 def prepare_worker() -> None:
@@ -119,17 +136,23 @@ def prepare_job(jobdir: str) -> None:
         stream.flush()
 
 
-def _confine_child(jobdir: str, limits: dict[str, Any], applied: Applied) -> None:
+def _confine_child(jobdir: str, limits: dict[str, Any], applied: Applied, ruleset: int) -> None:
     os.setsid()  # own process group: the worker kills the whole group at the end
     os.chdir(jobdir)
+    if not applied.pid_namespace:
+        # SysV objects the program makes die with its own IPC namespace (the worker's
+        # reaper gave it one already when it could give it a PID namespace too)
+        with contextlib.suppress(OSError):
+            _confine.unshare(_confine.CLONE_NEWIPC)
     _apply_limits(limits, applied)
     if applied.drop_uid is not None:
         drop_privileges(applied.drop_uid, applied.drop_uid)
     elif applied.in_userns:
         _confine.drop_capabilities()
     _confine.prctl(_confine.PR_SET_PDEATHSIG, signal.SIGKILL)  # reset by the uid change
-    if applied.landlock_abi:
-        _confine.landlock_confine(jobdir, applied.landlock_abi)
+    if ruleset >= 0:
+        _confine.landlock_restrict(ruleset)
+        os.close(ruleset)
     _start_cpu_timer(float(limits["cpu_s"]))
 
 
@@ -193,13 +216,67 @@ def _harness(program: str, tests: str, nonce_fd: int, res_fd: int) -> NoReturn:
 def run_child(
     job: dict[str, Any], jobdir: str, pipes: tuple[int, int, int], applied: Applied
 ) -> NoReturn:
-    """Entry point in the forked child; never returns."""
+    """Entry point of an in-process run's child (``pipes``: output, nonce, result); never
+    returns."""
     limits = job["limits"]
     res_fd = pipes[2]
     try:
-        nonce_fd, res_fd = _setup_fds(*pipes, int(limits["open_files"]))
-        _confine_child(jobdir, limits, applied)
+        nonce_fd, res_fd, ruleset = _harness_fds(pipes[0], pipes[1:], applied, limits)
+        _confine_child(jobdir, limits, applied, ruleset)
     except BaseException as exc:
         _write(res_fd, SETUP_ERROR + _describe(exc))
         _exit(71)
     _harness(job["program"], job["tests"], nonce_fd, res_fd)
+
+
+def run_served_child(
+    job: dict[str, Any], jobdir: str, pipes: tuple[int, int, int], applied: Applied
+) -> NoReturn:
+    """Entry point of a judged run's program (``pipes``: output, requests, responses)."""
+    limits = job["limits"]
+    resp_fd = pipes[2]
+    try:
+        req_fd, resp_fd, ruleset = _harness_fds(pipes[0], pipes[1:], applied, limits)
+        _confine_child(jobdir, limits, applied, ruleset)
+    except BaseException as exc:
+        with contextlib.suppress(BaseException):
+            reply = ["raise", "SandboxSetupError", _describe(exc).decode(), "", []]
+            _serve._write_frame(resp_fd, _serve._encode(reply))
+        _exit(71)
+    readable = ("/",)
+    if applied.readable:
+        readable = (*applied.readable, jobdir, "/dev/null", "/dev/urandom")
+    _serve.serve(job["program"], req_fd, resp_fd, readable)
+
+
+def run_judge_child(
+    job: dict[str, Any], pipes: tuple[int, int, int], applied: Applied
+) -> NoReturn:
+    """Entry point of a judged run's trusted judge (``pipes``: requests, responses, result).
+
+    The judge runs trusted code, but it reads the program's answers: it is confined too (no
+    writes outside the job area, reads as a program's, no network), runs as a uid of its own
+    where there is one, and is not dumpable, so the program can neither trace nor read it."""
+    limits = job["limits"]
+    res_fd = pipes[2]
+    try:
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        req_fd, resp_fd, res_fd, ruleset = _harness_fds(null, pipes, applied, limits)
+        os.setsid()
+        _set_limit(resource.RLIMIT_AS, int(limits["memory_bytes"]))
+        _set_limit(resource.RLIMIT_CORE, 0)
+        if applied.judge_uid is not None:
+            drop_privileges(applied.judge_uid, applied.judge_uid)
+        elif applied.in_userns:
+            _confine.drop_capabilities()
+        _confine.prctl(_confine.PR_SET_DUMPABLE, 0)
+        _confine.prctl(_confine.PR_SET_PDEATHSIG, signal.SIGKILL)
+        if ruleset >= 0:
+            _confine.landlock_restrict(ruleset)
+            os.close(ruleset)
+    except BaseException as exc:
+        _write(res_fd, _judge.ERROR + b'{"message": "judge setup failed", "tampering": []}')
+        _exit(71)
+    _judge.judge(job["setup"], job["tests"], tuple(job["entry_points"]), (req_fd, resp_fd, res_fd))

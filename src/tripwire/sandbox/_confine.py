@@ -13,15 +13,21 @@ _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 
+MS_NOSUID = 0x2
+MS_NODEV = 0x4
+MS_REMOUNT = 0x20
 MS_BIND = 0x1000
 MS_MOVE = 0x2000
 MS_REC = 0x4000
 MS_PRIVATE = 1 << 18
 
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
 PR_SET_CHILD_SUBREAPER = 36
@@ -53,6 +59,10 @@ def prctl(option: int, arg2: int = 0) -> None:
 
 def unshare(flags: int) -> None:
     _check(_libc.unshare(flags), "unshare")
+
+
+def setns(fd: int, nstype: int) -> None:
+    _check(_libc.setns(fd, nstype), "setns")
 
 
 def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str = "") -> None:
@@ -118,9 +128,11 @@ def seccomp_deny_network() -> None:
 
 # --- Landlock -------------------------------------------------------------------------------
 _SYS_LANDLOCK_CREATE_RULESET, _SYS_LANDLOCK_ADD_RULE, _SYS_LANDLOCK_RESTRICT_SELF = 444, 445, 446
-_WRITE_FILE, _TRUNCATE = 1 << 1, 1 << 14
+_EXECUTE, _WRITE_FILE, _READ_FILE, _READ_DIR, _TRUNCATE = 1, 1 << 1, 1 << 2, 1 << 3, 1 << 14
 _FS_WRITES_V1 = _WRITE_FILE | sum(1 << b for b in range(4, 13))  # remove/make anything
+_FS_READS = _EXECUTE | _READ_FILE | _READ_DIR
 _REFER = 1 << 13
+_IOCTL_DEV = 1 << 15
 _SCOPE_ABSTRACT_UNIX, _SCOPE_SIGNAL = 1 << 0, 1 << 1
 
 
@@ -130,32 +142,54 @@ def landlock_abi() -> int:
     return max(int(rv), 0)
 
 
-def landlock_confine(writable_dir: str, abi: int) -> None:
-    """Forbid writes, deletions and creations anywhere but beneath ``writable_dir`` (and writing
-    to /dev/null); with ABI >= 6 also forbid signalling processes outside this domain and
-    connecting to abstract unix sockets outside it. Needs no privileges.
-    """
-    handled = _FS_WRITES_V1 | (_REFER if abi >= 2 else 0) | (_TRUNCATE if abi >= 3 else 0)
+def _handled(abi: int, reads: bool) -> int:
+    handled = _FS_WRITES_V1 | (_FS_READS if reads else 0)
+    handled |= (_REFER if abi >= 2 else 0) | (_TRUNCATE if abi >= 3 else 0)
+    return handled | (_IOCTL_DEV if abi >= 5 else 0)
+
+
+def landlock_ruleset(
+    writable_dir: str, abi: int, readable: list[str] | None = None
+) -> tuple[int, list[str]]:
+    """A Landlock ruleset (its fd) that allows writes, deletions and creations only beneath
+    ``writable_dir`` (and writing to /dev/null) and, when ``readable`` is given, reads and
+    executes only beneath those paths and ``writable_dir``; with ABI >= 6 it also forbids
+    signalling processes outside the domain and connecting to abstract unix sockets outside it.
+    Built once (opening every allowed path) and applied per process with
+    :func:`landlock_restrict`. Returns the fd and the readable paths that exist."""
+    handled = _handled(abi, readable is not None)
     scoped = _SCOPE_ABSTRACT_UNIX | _SCOPE_SIGNAL if abi >= 6 else 0
     attr = struct.pack("QQQ", handled, 0, scoped) if abi >= 6 else struct.pack("Q", handled)
     ruleset = _check(
         int(_libc.syscall(_ul(_SYS_LANDLOCK_CREATE_RULESET), attr, _ul(len(attr)), _ul(0))),
         "landlock_create_ruleset",
     )
+    device = _READ_FILE | _WRITE_FILE | (_TRUNCATE if abi >= 3 else 0)
+    rules = [(writable_dir, handled), ("/dev/null", handled & device)]
+    rules += [(p, handled & (_READ_FILE | _EXECUTE | _READ_DIR)) for p in readable or ()]
+    kept = []
     try:
-        for path, access in (
-            (writable_dir, handled),
-            ("/dev/null", handled & (_WRITE_FILE | _TRUNCATE)),
-        ):
-            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        for path, access in rules:
             try:
+                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+            except FileNotFoundError:
+                continue
+            try:
+                if not os.path.isdir(path):
+                    access &= ~_READ_DIR  # a rule on a file may not name directory rights
                 rule = struct.pack("=Qi", access, fd)  # landlock_path_beneath_attr is packed
                 rv = _libc.syscall(_ul(_SYS_LANDLOCK_ADD_RULE), _ul(ruleset), _ul(1), rule, _ul(0))
                 _check(int(rv), f"landlock_add_rule {path}")
+                kept.append(path)
             finally:
                 os.close(fd)
-        prctl(PR_SET_NO_NEW_PRIVS, 1)
-        rv = _libc.syscall(_ul(_SYS_LANDLOCK_RESTRICT_SELF), _ul(ruleset), _ul(0))
-        _check(int(rv), "landlock_restrict_self")
-    finally:
+    except BaseException:
         os.close(ruleset)
+        raise
+    return ruleset, kept[2:]
+
+
+def landlock_restrict(ruleset: int) -> None:
+    prctl(PR_SET_NO_NEW_PRIVS, 1)
+    rv = _libc.syscall(_ul(_SYS_LANDLOCK_RESTRICT_SELF), _ul(ruleset), _ul(0))
+    _check(int(rv), "landlock_restrict_self")

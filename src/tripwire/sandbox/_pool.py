@@ -23,9 +23,9 @@ from tripwire.artifacts import sha256_json
 from tripwire.progress import Progress, no_progress
 from tripwire.sandbox import _protocol
 from tripwire.sandbox._cache import ResultCache
-from tripwire.sandbox._types import ExecResult, Isolation, Limits
+from tripwire.sandbox._types import ExecResult, Isolation, Judged, Limits
 
-HARNESS_VERSION = 1
+HARNESS_VERSION = 2
 """Bump when a change to the harness could change a verdict: it is part of the cache key."""
 START_TIMEOUT_S = 120.0
 REPLY_GRACE_S = 30.0
@@ -49,8 +49,9 @@ spec.loader.exec_module(package)
 importlib.import_module("_tripwire_sandbox._zygote").main()
 """
 _HERE = Path(__file__).resolve().parent
-Job = tuple[str, str] | tuple[str, str, Limits | None]
-"""(program, tests), or (program, tests, limits) for limits of its own."""
+Job = tuple[str, str] | tuple[str, str, Limits | None] | Judged
+"""(program, tests), or (program, tests, limits) for limits of its own: run in one process;
+or a ``Judged`` program, whose tests run in a trusted judge process."""
 
 
 class SandboxUnavailable(RuntimeError):
@@ -206,10 +207,11 @@ class Sandbox:
             raise ValueError("workers must be >= 1")
         self.limits = limits or Limits()
         root = os.geteuid() == 0
+        # as root, two uids per worker: the programs' and their judges'
         uids = (
-            _free_uids(self.workers)
+            _free_uids(2 * self.workers)
             if root and privileges != "keep"
-            else [os.getuid()] * (self.workers)
+            else [os.getuid()] * (2 * self.workers)
         )
         self._workers = [
             _Worker(
@@ -219,9 +221,11 @@ class Sandbox:
                     "uid": uid,
                     "gid": uid if root else os.getgid(),
                     "nprocs": self.limits.nprocs,
+                    "judge_uid": judge_uid,
+                    "disk_bytes": self.limits.disk_bytes,
                 }
             )
-            for uid in uids
+            for uid, judge_uid in zip(uids[::2], uids[1::2], strict=True)
         ]
         self._cache = ResultCache(cache_dir) if cache_dir is not None else None
         self._started = False
@@ -270,19 +274,22 @@ class Sandbox:
         return [w.proc.pid for w in self._workers if w.proc is not None]
 
     # -- running -------------------------------------------------------------------------------
-    def cache_key(self, program: str, tests: str = "", limits: Limits | None = None) -> str:
-        return sha256_json(
-            {
-                "program": program,
-                "tests": tests,
-                "limits": (limits or self.limits).to_dict(),
-                "interpreter": interpreter_id(),
-            }
-        )
+    def payload(self, job: Job) -> dict[str, Any]:
+        """What the worker is sent for ``job`` (and what its cache key hashes)."""
+        if isinstance(job, Judged):
+            return job.payload(self.limits)
+        program, tests, *own = job
+        limits = own[0] if own and own[0] is not None else self.limits
+        return {"program": program, "tests": tests, "limits": limits.to_dict()}
 
-    def run(self, program: str, tests: str = "") -> ExecResult:
-        """Run ``program`` then ``tests`` (in one namespace); see ``ExecResult.verdict``."""
-        return self.run_many([(program, tests)])[0]
+    def cache_key(self, job: Job) -> str:
+        return sha256_json({**self.payload(job), "interpreter": interpreter_id()})
+
+    def run(self, program: str | Judged, tests: str = "") -> ExecResult:
+        """Run ``program`` then ``tests`` (in one namespace), or a ``Judged`` job; see
+        ``ExecResult.verdict``."""
+        job: Job = program if isinstance(program, Judged) else (program, tests)
+        return self.run_many([job])[0]
 
     def run_many(
         self,
@@ -312,17 +319,19 @@ class Sandbox:
         really execute) but still stores fresh results in it.
         """
         by_key: dict[str, list[int]] = {}
+        payloads: dict[str, dict[str, Any]] = {}
         for i, job in enumerate(jobs):
-            by_key.setdefault(self.cache_key(*job), []).append(i)
+            payload = self.payload(job)
+            key = sha256_json({**payload, "interpreter": interpreter_id()})
+            by_key.setdefault(key, []).append(i)
+            payloads.setdefault(key, payload)
         todo: list[tuple[str, dict[str, Any]]] = []
         done = 0
         progress("execute", done, len(jobs))
         for key, idxs in by_key.items():
             hit = self._cache.get(key) if self._cache and use_cache else None
             if hit is None:
-                program, tests, *own = jobs[idxs[0]]
-                limits = (own[0] if own and own[0] is not None else self.limits).to_dict()
-                todo.append((key, {"program": program, "tests": tests, "limits": limits}))
+                todo.append((key, payloads[key]))
                 continue
             for i in idxs:
                 yield i, hit

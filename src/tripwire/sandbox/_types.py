@@ -34,12 +34,15 @@ class Limits:
     """Open file descriptors (RLIMIT_NOFILE)."""
     output_bytes: int = 64 * 1024
     """stdout+stderr bytes kept in ``ExecResult.output``; the rest is read and discarded."""
+    disk_bytes: int = 64 * 1024**2
+    """Everything the program may write in all (its directory is a tmpfs of this size), where
+    the worker has a mount namespace; ``file_size_bytes`` still caps each file."""
 
     def __post_init__(self) -> None:
         for name in ("wall_s", "cpu_s"):
             if not getattr(self, name) > 0:
                 raise BadInputError("limits", f"{name} must be > 0, got {getattr(self, name)!r}")
-        for name in ("memory_bytes", "nprocs", "file_size_bytes", "output_bytes"):
+        for name in ("memory_bytes", "nprocs", "file_size_bytes", "output_bytes", "disk_bytes"):
             if int(getattr(self, name)) < 1:
                 raise BadInputError("limits", f"{name} must be >= 1, got {getattr(self, name)!r}")
         if self.open_files < MIN_OPEN_FILES:
@@ -76,6 +79,10 @@ class ExecResult:
     """How many bytes the program wrote to stdout+stderr in total."""
     cached: bool = False
     """True when the result came from the result cache instead of a fresh execution."""
+    tampering: tuple[str, ...] = ()
+    """Judged runs: what the program attempted to game its tests with (``patch_builtins``,
+    ``trace_hook``, ``harness_descriptors``, ``read_outside``, ``non_plain_value``,
+    ``native_code``, ``process``, ``network``); such a run fails, whatever its answers."""
 
     @property
     def passed(self) -> bool:
@@ -87,6 +94,7 @@ class ExecResult:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ExecResult:
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        known["tampering"] = tuple(known.get("tampering", ()))
         return cls(**known)
 
 
@@ -105,6 +113,40 @@ class Isolation:
     """How signals to processes outside the program's own tree are prevented."""
     nprocs: str
     """How the process-count limit is enforced."""
+    processes: str = "unknown"
+    """Whether each program has PID and IPC namespaces of its own (nothing else visible, no
+    SysV object outliving it)."""
+    reads: str = "unknown"
+    """Where programs may read (Landlock): the interpreter and their own directory."""
+    disk: str = "unknown"
+    """The quota on everything a program writes."""
+    sockets: str = "unknown"
+    """Which socket families programs may open (seccomp)."""
 
     def to_dict(self) -> dict[str, str]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A program whose tests run in a trusted process of their own and call it through
+    proxies: ``entry_points`` are the names the tests call, each bound to a proxy that sends
+    its arguments to the program as plain data and returns the program's answer decoded into
+    plain values. ``setup`` is trusted code run before the tests in their namespace (e.g. a
+    HumanEval prompt, whose helper functions some checks call). Nothing the program does to
+    its own interpreter can change the verdict, which the judge alone decides."""
+
+    program: str
+    tests: str
+    entry_points: tuple[str, ...]
+    setup: str = ""
+    limits: Limits | None = None
+
+    def payload(self, default: Limits) -> dict[str, Any]:
+        return {
+            "program": self.program,
+            "tests": self.tests,
+            "entry_points": list(self.entry_points),
+            "setup": self.setup,
+            "limits": (self.limits or default).to_dict(),
+        }

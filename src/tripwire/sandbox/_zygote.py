@@ -21,9 +21,9 @@ import select
 import signal
 import sys
 import time
-from typing import Any
+from typing import Any, NoReturn
 
-from . import _protocol
+from . import _confine, _judge, _protocol
 from ._child import (
     FAIL,
     PASS,
@@ -31,6 +31,8 @@ from ._child import (
     prepare_job,
     prepare_worker,
     run_child,
+    run_judge_child,
+    run_served_child,
 )
 from ._isolation import Applied, IsolationError, WorkerPlan, isolate_worker
 
@@ -38,12 +40,13 @@ from ._isolation import Applied, IsolationError, WorkerPlan, isolate_worker
 # cost grows with the worker's memory (about 0.3 ms per MB on a small VM), so e.g. unittest or
 # hashlib (OpenSSL) are left to the programs that use them.
 PRELOAD = (
-    "bisect", "collections", "copy", "functools", "heapq", "itertools", "math", "operator", "re",
-    "string", "typing",
+    "bisect", "collections", "copy", "functools", "heapq", "itertools", "json", "math", "numbers",
+    "operator", "re", "string", "typing",
 )  # fmt: skip
 RESULT_CAP = 4096
 _job_numbers = itertools.count()
 KILL_GRACE_S = 5.0
+EXIT_GRACE_S = 1.0
 
 
 def _signame(sig: int) -> str:
@@ -116,7 +119,7 @@ class _Capture:
 
 
 def _supervise(pid: int, out: _Capture, res: _Capture, deadline: float) -> bool:
-    """Collect output until the child exits; True if the wall-clock deadline hit first."""
+    """Collect output until process ``pid`` exits; True if the wall-clock deadline hit first."""
     pidfd = os.pidfd_open(pid)
     poller = select.poll()
     for fd in (out.fd, res.fd, pidfd):
@@ -137,48 +140,154 @@ def _supervise(pid: int, out: _Capture, res: _Capture, deadline: float) -> bool:
         os.close(pidfd)
 
 
+def _status_of(program: _Program) -> tuple[int, Any]:
+    """The program's wait status and the resource usage of its process tree."""
+    _, status, usage = os.wait4(program.pid, 0)
+    if program.status_fd < 0:
+        return status, usage
+    relayed = os.read(program.status_fd, 16)
+    os.close(program.status_fd)
+    # no relay: the reaper was killed before the program ended (the wall-clock limit)
+    return (int(relayed) if relayed else signal.SIGKILL), usage
+
+
+class _Program:
+    """The process the worker waits for: the program itself, or the reaper that is the init
+    of the program's own PID namespace (which relays the program's wait status)."""
+
+    def __init__(self, pid: int, status_fd: int) -> None:
+        self.pid, self.status_fd = pid, status_fd
+
+    def kill(self) -> None:
+        for kill, target in ((os.killpg, self.pid), (os.kill, self.pid)):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                kill(target, signal.SIGKILL)
+
+
+def _reap(program: int, status_w: int) -> NoReturn:
+    """Pid 1 of the program's namespaces: reap until the program ends, relay its status, go
+    (the kernel then kills whatever the program left in the namespace)."""
+    status = signal.SIGKILL
+    while True:
+        try:
+            pid, st = os.waitpid(-1, 0)
+        except ChildProcessError:
+            break
+        if pid == program:
+            status = st
+            break
+    os.write(status_w, str(status).encode())
+    os._exit(0)
+
+
+def _start(applied: Applied, child: Any, keep: tuple[int, ...]) -> _Program:
+    """Fork the program (``child()`` never returns), in new PID and IPC namespaces under a
+    reaper when the worker can make them."""
+    if not applied.pid_namespace:
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            child()
+        return _Program(pid, -1)
+    status_r, status_w = os.pipe()
+    _confine.unshare(_confine.CLONE_NEWPID | _confine.CLONE_NEWIPC)
+    try:
+        reaper = os.fork()
+        if reaper == 0:  # pragma: no cover - pid 1 of the new namespaces
+            os.close(status_r)
+            program = os.fork()
+            if program == 0:
+                os.close(status_w)
+                child()
+            # the reaper holds nothing of the program's: its pipes must close when it ends
+            for fd in keep:
+                os.close(fd)
+            _reap(program, status_w)
+    finally:
+        pid_ns, ipc_ns = applied.own_namespaces
+        _confine.setns(pid_ns, _confine.CLONE_NEWPID)
+        _confine.setns(ipc_ns, _confine.CLONE_NEWIPC)
+    os.close(status_w)
+    return _Program(reaper, status_r)
+
+
 def _verdict(
     res: bytes, nonce: bytes, timed_out: bool, status: int, cpu_s: float, limits: dict[str, Any]
-) -> tuple[str, str]:
-    if res == PASS + nonce:
-        return "passed", "all tests passed"
+) -> tuple[str, str, list[str]]:
+    if nonce and res == PASS + nonce:
+        return "passed", "all tests passed", []
     if timed_out:
-        return "timeout", f"wall-clock limit of {limits['wall_s']:g}s exceeded"
+        return "timeout", f"wall-clock limit of {limits['wall_s']:g}s exceeded", []
     sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0
     if sig in (signal.SIGPROF, signal.SIGXCPU) or (
         sig == signal.SIGKILL and cpu_s >= limits["cpu_s"]
     ):
-        return "timeout", f"CPU limit of {limits['cpu_s']:g}s exceeded"
+        return "timeout", f"CPU limit of {limits['cpu_s']:g}s exceeded", []
+    if not nonce:  # judged: the judge's report decides, a pass only from the judge
+        kinds = {_judge.PASS: "passed", _judge.FAIL: "failed", _judge.ERROR: "error"}
+        try:
+            report = json.loads(res[1:]) if res[:1] in kinds else None
+        except ValueError:
+            report = None
+        if report is not None:
+            return kinds[res[:1]], str(report["message"]), list(report["tampering"])
+        return "error", "the judge ended without a verdict", []
     if res.startswith(SETUP_ERROR):
-        return "error", "sandbox setup failed: " + res[1:].decode("utf-8", "replace")
+        return "error", "sandbox setup failed: " + res[1:].decode("utf-8", "replace"), []
     if res.startswith(FAIL):
-        return "failed", res[1:].decode("utf-8", "replace")
+        return "failed", res[1:].decode("utf-8", "replace"), []
     if res.startswith(PASS):
-        return "failed", "the harness channel was tampered with"
+        return "failed", "the harness channel was tampered with", []
     if sig == signal.SIGXFSZ:
-        return "failed", f"file size limit of {limits['file_size_bytes']} bytes exceeded"
+        return "failed", f"file size limit of {limits['file_size_bytes']} bytes exceeded", []
     if sig:
-        return "failed", f"killed by {_signame(sig)} before the tests finished"
+        return "failed", f"killed by {_signame(sig)} before the tests finished", []
     code = os.WEXITSTATUS(status)
-    return "failed", f"exited with status {code} before the tests finished"
+    return "failed", f"exited with status {code} before the tests finished", []
 
 
-def run_job(job: dict[str, Any], workdir: str, applied: Applied, proto: tuple[int, int]) -> dict:
-    limits = job["limits"]
+_quota = {"bytes": 0}
+
+
+def _job_dir(workdir: str, applied: Applied, limits: dict[str, Any]) -> str:
+    size = int(limits.get("disk_bytes", 0))
+    if applied.disk.startswith("tmpfs") and size and size != _quota["bytes"]:
+        # this job's own quota (the tmpfs holds one job at a time)
+        _confine.mount(None, workdir, None, _confine.MS_REMOUNT, f"size={size},mode=711")
+        _quota["bytes"] = size
     jobdir = os.path.join(workdir, f"job{next(_job_numbers)}")
     os.mkdir(jobdir, 0o700)
     if applied.drop_uid is not None:
         os.chown(jobdir, applied.drop_uid, applied.drop_uid)
     prepare_job(jobdir)
+    return jobdir
+
+
+def _remove(jobdir: str) -> None:
+    try:
+        os.rmdir(jobdir)  # most programs leave nothing behind
+    except OSError:
+        import shutil  # only for programs that leave files: the worker stays small
+
+        shutil.rmtree(jobdir, ignore_errors=True)
+
+
+def run_job(job: dict[str, Any], workdir: str, applied: Applied, proto: tuple[int, int]) -> dict:
+    if job.get("entry_points") is not None:
+        return _run_judged(job, workdir, applied, proto)
+    limits = job["limits"]
+    jobdir = _job_dir(workdir, applied, limits)
     out_r, out_w = os.pipe()
     nonce_r, nonce_w = os.pipe()
     res_r, res_w = os.pipe()
     t0 = time.monotonic()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child
-        for fd in (out_r, nonce_w, res_r, *proto):
+    ours = (out_r, nonce_w, res_r, *proto)
+
+    def child() -> NoReturn:
+        for fd in ours:
             os.close(fd)
         run_child(job, jobdir, (out_w, nonce_r, res_w), applied)
+
+    program = _start(applied, child, (out_w, nonce_r, res_w, *ours))
     for fd in (out_w, nonce_r, res_w):
         os.close(fd)
     # generated after the fork so the program's memory never holds it
@@ -187,23 +296,74 @@ def run_job(job: dict[str, Any], workdir: str, applied: Applied, proto: tuple[in
         os.write(nonce_w, nonce)
     os.close(nonce_w)
     out, res = _Capture(out_r, int(limits["output_bytes"])), _Capture(res_r, RESULT_CAP)
-    timed_out = _supervise(pid, out, res, t0 + float(limits["wall_s"]))
-    for kill, target in ((os.killpg, pid), (os.kill, pid)):  # group first, then the child itself
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            kill(target, signal.SIGKILL)
-    _, status, usage = os.wait4(pid, 0)
+    timed_out = _supervise(program.pid, out, res, t0 + float(limits["wall_s"]))
+    program.kill()
+    status, usage = _status_of(program)
+    return _finish(jobdir, t0, out, res, nonce, timed_out, status, usage, limits)
+
+
+def _run_judged(
+    job: dict[str, Any], workdir: str, applied: Applied, proto: tuple[int, int]
+) -> dict:
+    """The program answers calls; the judge, a process of its own, runs the tests."""
+    limits = job["limits"]
+    jobdir = _job_dir(workdir, applied, limits)
+    out_r, out_w = os.pipe()
+    req_r, req_w = os.pipe()
+    resp_r, resp_w = os.pipe()
+    res_r, res_w = os.pipe()
+    t0 = time.monotonic()
+    judge_ends = (req_w, resp_r, res_w)
+
+    def child() -> NoReturn:
+        for fd in (out_r, res_r, res_w, req_w, resp_r, *proto):
+            os.close(fd)
+        run_served_child(job, jobdir, (out_w, req_r, resp_w), applied)
+
+    pipes = (out_r, out_w, req_r, req_w, resp_r, resp_w, res_r, res_w, *proto)
+    program = _start(applied, child, pipes)
+    for fd in (out_w, req_r, resp_w):
+        os.close(fd)
+    judge = os.fork()
+    if judge == 0:  # pragma: no cover - the judge
+        for fd in (out_r, res_r, *proto):
+            os.close(fd)
+        run_judge_child(job, judge_ends, applied)
+    for fd in judge_ends:
+        os.close(fd)
+    out, res = _Capture(out_r, int(limits["output_bytes"])), _Capture(res_r, RESULT_CAP)
+    deadline = t0 + float(limits["wall_s"])
+    timed_out = _supervise(judge, out, res, deadline)
+    if not timed_out:
+        # the judge hung up: an honest program sees end of file and ends; give it a moment so
+        # its CPU time is counted (its reaper relays it), but no more than the limit allows
+        _supervise(program.pid, out, res, min(deadline, time.monotonic() + EXIT_GRACE_S))
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(judge, signal.SIGKILL)
+    os.waitpid(judge, 0)
+    program.kill()
+    status, usage = _status_of(program)
+    return _finish(jobdir, t0, out, res, b"", timed_out, status, usage, limits)
+
+
+def _finish(
+    jobdir: str,
+    t0: float,
+    out: _Capture,
+    res: _Capture,
+    nonce: bytes,
+    timed_out: bool,
+    status: int,
+    usage: Any,
+    limits: dict[str, Any],
+) -> dict:
     wall = time.monotonic() - t0
     clean = _kill_descendants()
     out.drain()
     res.drain()
-    try:
-        os.rmdir(jobdir)  # most programs leave nothing behind
-    except OSError:
-        import shutil  # only for programs that leave files: the worker stays small
-
-        shutil.rmtree(jobdir, ignore_errors=True)
+    _remove(jobdir)
     cpu = usage.ru_utime + usage.ru_stime
-    verdict, message = _verdict(bytes(res.data), nonce, timed_out, status, cpu, limits)
+    verdict, message, tampering = _verdict(bytes(res.data), nonce, timed_out, status, cpu, limits)
     return {
         "verdict": verdict,
         "message": message,
@@ -212,6 +372,7 @@ def run_job(job: dict[str, Any], workdir: str, applied: Applied, proto: tuple[in
         "peak_rss_bytes": usage.ru_maxrss * 1024,
         "output": out.data.decode("utf-8", "replace"),
         "output_bytes": out.total,
+        "tampering": tampering,
         "clean": clean,
     }
 
