@@ -1,56 +1,153 @@
-"""Sequential change detection on rates: Bernoulli CUSUMs (plain and risk-adjusted) and
+"""Sequential change detection on rates: Bernoulli CUSUMs (plain and risk-adjusted banks) and
 mixture-SPRT p-values.
 
 The CUSUM is Page's log-likelihood-ratio CUSUM for a rate moving from ``p0`` to ``p1``, in the
-integer form of Reynolds & Stoumbos (2000): with ``B = -log((1-p1)/(1-p0))`` as the unit, an
-event without the defect steps down by 1 and one with it steps up by ``m = round(log(p1/p0)/B
-+ 1)``. On that lattice the in-control run length is an absorbing Markov chain whose mean is
-solved exactly (a sparse linear system), so the threshold meets a target mean run length between
-false alarms (ARL0) instead of the conservative ``h = log(ARL0)`` bound.
+integer form of Reynolds & Stoumbos (2000): the log-likelihood ratios of an event with and
+without the defect are rounded to whole multiples of one lattice unit. On that lattice the
+in-control run length is an absorbing Markov chain whose mean is solved exactly, so a threshold
+meets a target mean run length between false alarms (ARL0) instead of the conservative ``h =
+log(ARL0)`` bound (Lorden's ``ARL0 >= e^h``).
 
 The risk-adjusted CUSUM (Steiner, Cook, Farewell & Treasure, 2000) scores each event against its
 own stratum's in-control rate ``p0_s`` (here: the language an answer is in), so a shift in the
-mix of strata moves no statistic while more defects within strata do. The alternative is an
-additive rise ``p0_s + shift`` (what a serving fault that corrupts a share of answers does).
-Its threshold is calibrated exactly on a common lattice, under one or more mixes of strata, and
-averaged over the uncertainty of rates estimated from a finite warm-up.
+mix of strata moves no statistic while more defects within strata do. The alternative is a
+corrupted share ``f``: ``p1_s = p0_s + (1 - p0_s) f`` (what a serving fault that breaks a share of
+answers does), so an event without the defect steps down by the same ``-log(1 - f)`` in every
+stratum. Because the size of a real rise is unknown, a ``CusumBank`` runs one chart per shift on a
+grid (Lorden & Pollak's multi-chart idea); each chart gets ``1 / K`` of the false-alarm budget.
+
+Baselines estimated from a warm-up are never taken at face value: see ``_warmup`` for the rates
+and shifts a finite warm-up supports, and ``cusum_bank`` for the guarantee they give together.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 from scipy import sparse
-from scipy.sparse.linalg import spsolve
+from scipy.sparse.linalg import MatrixRankWarning, spsolve
 
-_MAX_STATES = 20_000  # beyond this the lattice is refined no further: p0 is then < ~1e-5
-# Quantiles (as CDF intervals) of the baseline rate's posterior that the risk-adjusted threshold
-# is averaged over; finer in the upper tail, where an underestimated baseline costs false alarms.
-_EDGES = (0.0, 0.25, 0.5, 0.75, 0.9, 0.97, 0.99, 0.997, 0.999, 0.9997, 0.9999, 1.0)
+_MAX_STATES = 60_000
+"""Lattice states a threshold may span; a coarser unit is used beyond (efficiency, not safety:
+every threshold is exact for the lattice it runs on)."""
+_STEP_TOLERANCE = 0.05
+"""Relative rounding error allowed on every lattice step (finer units cost states)."""
+_DRIFT_TOLERANCE = 0.2
+"""Relative error allowed on each stratum's in-control drift by the rounding."""
 
 
 def lattice_arl(atoms: Sequence[tuple[float, int]], h: int) -> float:
     """Mean steps to the first ``S >= h`` of ``S = max(0, S + k)`` started at 0, where each step
-    draws ``k`` from ``atoms`` (``(probability, k)`` pairs) independently."""
+    draws ``k`` from ``atoms`` (``(probability, k)`` pairs) independently; ``inf`` when ``h``
+    cannot be reached.
+
+    Solved in renewal form: the run is a sequence of excursions from 0, so the mean is the mean
+    excursion length over the chance that an excursion reaches ``h`` (Wald's identity). Both are
+    bounded, well-conditioned linear systems, where solving for the mean run length directly
+    (``(I - P) L = 1``) is nearly singular once it is large (``MatrixRankWarning``, or wrong
+    signs, past about 1e13).
+    """
     if h <= 0:
         return 1.0
-    i = np.arange(h)
-    rows, cols, vals = [i], [i], [np.ones(h)]
+    atoms = [(float(p), int(k)) for p, k in atoms if p > 0]
+    direct = sum(p for p, k in atoms if k >= h)
+    inner = [(p, k) for p, k in atoms if 0 < k < h]
+    if h == 1 or not inner:
+        return 1.0 / direct if direct > 0 else math.inf
+    n = h - 1  # states 1..h-1 at indices 0..h-2
+    i = np.arange(1, h)
+    rows, cols, vals = [i - 1], [i - 1], [np.ones(n)]
+    top = np.zeros(n)
     for p, k in atoms:
-        j = np.maximum(i + k, 0)
-        keep = j < h
-        rows.append(i[keep])
-        cols.append(j[keep])
-        vals.append(np.full(int(keep.sum()), -p))
+        j = i + k
+        inside = (j >= 1) & (j < h)
+        rows.append(i[inside] - 1)
+        cols.append(j[inside] - 1)
+        vals.append(np.full(int(inside.sum()), -p))
+        top[j >= h] += p
     a = sparse.csc_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(h, h)
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
     )
-    return float(spsolve(a, np.ones(h))[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MatrixRankWarning)
+        try:  # singular: some states never leave (no step down and none up): never alarms
+            sol = np.asarray(spsolve(a, np.column_stack([top, np.ones(n)]))).reshape(n, 2)
+        except MatrixRankWarning:
+            return math.inf
+    reach = direct + sum(p * sol[k - 1, 0] for p, k in inner)
+    length = 1.0 + sum(p * sol[k - 1, 1] for p, k in inner)
+    if not (math.isfinite(reach) and math.isfinite(length)) or reach <= length * 1e-300:
+        return math.inf
+    return float(length / reach)
+
+
+def _unit(
+    exact: Sequence[tuple[float, float]], rates: Sequence[float], arl0: float
+) -> float | None:
+    """The coarsest lattice unit (a finer one costs states) that rounds every stratum's steps
+    ``(up, down)`` within ``_STEP_TOLERANCE`` and keeps its in-control drift at ``rates`` within
+    ``_DRIFT_TOLERANCE`` of the exact one (a chart tuned to a small shift drifts down only a
+    little, and rounding must not turn that into a drift up); ``None`` when that would take more
+    than ``_MAX_STATES`` states up to ``log(arl0)``."""
+    smallest = min(min(u, -d) for u, d in exact)
+    finest = math.floor(_MAX_STATES * smallest / max(math.log(arl0), 1.0))
+    for k in range(1, min(finest, 4096) + 1):
+        unit = smallest / k
+        ok = True
+        for (u, d), p in zip(exact, rates, strict=True):
+            ru, rd = max(1, round(u / unit)), min(-1, round(d / unit))
+            drift = p * u + (1 - p) * d
+            error = p * (ru * unit - u) + (1 - p) * (rd * unit - d)
+            rounding = max(abs(ru * unit - u) / u, abs(rd * unit - d) / -d)
+            if rounding > _STEP_TOLERANCE or abs(error) > _DRIFT_TOLERANCE * abs(drift):
+                ok = False
+                break
+        if ok:
+            return unit
+    return None
+
+
+def _calibrate(cases: Sequence[Sequence[tuple[float, int]]], arl0: float, unit: float) -> int:
+    """The smallest threshold (lattice steps) whose false-alarm rate ``1 / ARL`` is at most
+    ``1 / arl0`` under every case (a list of atoms each)."""
+
+    def rate(h: int) -> float:
+        return max(1.0 / lattice_arl(atoms, h) for atoms in cases)
+
+    target = 1.0 / arl0
+    # Lorden's bound e^h >= ARL0 holds for exact log-likelihood ratios: a bracket near it
+    hi = max(2, math.ceil(math.log(arl0) / unit))
+    f_hi = rate(hi)
+    lo, f_lo = 1, rate(1)
+    while f_hi > target:
+        if hi >= 4 * _MAX_STATES:
+            raise ValueError(f"no threshold within {hi} lattice steps reaches ARL0 {arl0:g}")
+        lo, f_lo, hi = hi, f_hi, 2 * hi
+        f_hi = rate(hi)
+    if f_lo <= target:
+        return lo
+    # false position on log(rate), which is close to linear in h (a handful of solves), with a
+    # bisection whenever a step failed to halve the bracket, so it never crawls
+    halve = False
+    while hi - lo > 1:
+        if halve or not (f_hi > 0 and f_lo > 0):
+            mid = (lo + hi) // 2
+        else:
+            t = (math.log(f_lo) - math.log(target)) / (math.log(f_lo) - math.log(f_hi))
+            mid = min(hi - 1, max(lo + 1, round(lo + t * (hi - lo))))
+        width = hi - lo
+        f_mid = rate(mid)
+        if f_mid <= target:
+            hi, f_hi = mid, f_mid
+        else:
+            lo, f_lo = mid, f_mid
+        halve = not halve and 2 * (hi - lo) > width
+    return hi
 
 
 def _bernoulli_arl(p0: float, m: int, h: int) -> float:
@@ -60,16 +157,16 @@ def _bernoulli_arl(p0: float, m: int, h: int) -> float:
 
 @dataclass(frozen=True)
 class BernoulliCusum:
-    """A CUSUM designed to detect a rate rising from ``p0`` to ``p1``."""
+    """A CUSUM designed to detect a rate rising from a known ``p0`` to a known ``p1``."""
 
     p0: float
     """The in-control rate."""
     p1: float
-    """The rate it is tuned to detect (the lattice moves it slightly: see ``effective_p1``)."""
+    """The rate it is tuned to detect (the lattice moves it slightly)."""
     unit: float
     """Size of one lattice step in nats (``-log((1-p1)/(1-p0))``)."""
     up: int
-    """Lattice steps an event with the defect adds."""
+    """An event with the defect adds ``up - 1`` lattice steps; one without subtracts 1."""
     threshold: int
     """Alarm when the statistic reaches this many lattice steps."""
     arl0: float
@@ -87,10 +184,13 @@ class BernoulliCusum:
         """Mean increment per event, in nats, when the true rate is ``rate``."""
         return (rate * self.up - 1) * self.unit
 
+    def arl(self, rate: float) -> float:
+        """Exact mean events to an alarm from a zero start when the true rate is ``rate``: the
+        in-control ARL at ``p0``, the zero-start detection delay at a higher rate."""
+        return _bernoulli_arl(rate, self.up, self.threshold)
+
     def expected_delay(self, rate: float) -> float:
-        """Siegmund's approximation of the mean detection delay after the rate moves to
-        ``rate`` (``(h + e^-h - 1) / drift``; Lorden's ``h / drift`` as h grows); infinite when
-        the statistic does not drift upward at that rate."""
+        """Siegmund's approximation of the mean detection delay at ``rate``."""
         return siegmund_delay(self.h, self.drift(rate))
 
 
@@ -104,206 +204,134 @@ def siegmund_delay(h: float, drift: float) -> float:
 
 @lru_cache(maxsize=1024)
 def bernoulli_cusum(p0: float, p1: float, arl0: float) -> BernoulliCusum:
-    """The smallest-threshold CUSUM for ``p0 -> p1`` whose in-control ARL is at least ``arl0``."""
+    """The smallest-threshold CUSUM for a known ``p0 -> p1`` whose in-control ARL is at least
+    ``arl0`` (the textbook chart, for comparison with the monitor's robust banks)."""
     if not 0 < p0 < p1 < 1:
         raise ValueError(f"need 0 < p0 < p1 < 1 (got p0={p0}, p1={p1})")
     if arl0 <= 1:
         raise ValueError(f"arl0 must exceed 1 (got {arl0})")
     unit = -math.log((1 - p1) / (1 - p0))
     up = max(2, round(math.log(p1 / p0) / unit + 1))
-    # Wald's bound e^h >= ARL0 gives an upper bracket for the bisection
-    hi = max(up + 1, math.ceil(math.log(arl0) / unit) + up)
-    hi = min(hi, _MAX_STATES)
-    lo = 1
-    if _bernoulli_arl(p0, up, hi) < arl0:
-        lo = hi
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if _bernoulli_arl(p0, up, mid) >= arl0:
-            hi = mid
-        else:
-            lo = mid + 1
-    return BernoulliCusum(p0, p1, unit, up, lo, _bernoulli_arl(p0, up, lo))
+    threshold = _calibrate([((1 - p0, -1), (p0, up - 1))], arl0, unit)
+    return BernoulliCusum(p0, p1, unit, up, threshold, _bernoulli_arl(p0, up, threshold))
 
 
 @dataclass(frozen=True)
-class StratifiedCusum:
-    """A risk-adjusted Bernoulli CUSUM: an event of stratum ``s`` adds the lattice-rounded
-    log-likelihood ratio of ``alternatives[s]`` against ``rates[s]``."""
+class Chart:
+    """One risk-adjusted CUSUM of a bank: tuned to a corrupted share ``shift`` of answers."""
 
-    rates: tuple[float, ...]
-    """In-control rate of each stratum (by index)."""
-    alternatives: tuple[float, ...]
-    """The rate each stratum is tuned to detect."""
-    weights: tuple[float, ...]
-    """Share of each stratum in the default mix (the warm-up's)."""
+    shift: float
+    """The corrupted share it is tuned to (``p1_s = p0_s + (1 - p0_s) * shift``), raised per
+    stratum to that stratum's smallest resolvable shift."""
+    steps: tuple[tuple[int, int], ...]
+    """Per stratum: lattice steps ``(defect, no defect)`` (the rounded log-likelihood ratios)."""
     unit: float
     """Size of one lattice step in nats."""
     threshold: int
     """Alarm when the statistic reaches this many lattice steps."""
-    arl0: float
-    """Mean events between false alarms under the worst calibration mix, exact on the lattice
-    and averaged over the baseline's estimation uncertainty (``1 / E[1 / ARL]``)."""
 
     @property
     def h(self) -> float:
         return self.threshold * self.unit
 
-    def steps(self, p0: float, p1: float) -> tuple[int, int]:
-        """Lattice steps ``(defect, no defect)`` for an event scored ``p1`` against ``p0``."""
-        return _steps(p0, p1, self.unit)
+    def atoms(self, rates: Sequence[float], weights: Sequence[float]) -> list[tuple[float, int]]:
+        out: dict[int, float] = {}
+        for (up, down), p, w in zip(self.steps, rates, weights, strict=True):
+            out[up] = out.get(up, 0.0) + w * p
+            out[down] = out.get(down, 0.0) + w * (1 - p)
+        return [(p, k) for k, p in out.items() if p > 0]
 
-    def _all_steps(self) -> list[tuple[int, int]]:
-        return [self.steps(p0, p1) for p0, p1 in zip(self.rates, self.alternatives, strict=True)]
+    def arl(self, rates: Sequence[float], weights: Sequence[float]) -> float:
+        return lattice_arl(self.atoms(rates, weights), self.threshold)
 
-    def drift(self, rates: Sequence[float], weights: Sequence[float] | None = None) -> float:
-        """Mean increment per event, in nats, when stratum ``s`` has true rate ``rates[s]``."""
-        w = self.weights if weights is None else weights
-        return self.unit * sum(
-            wi * (r * up + (1 - r) * down)
-            for wi, r, (up, down) in zip(w, rates, self._all_steps(), strict=True)
-        )
 
-    def expected_delay(
-        self, rates: Sequence[float], weights: Sequence[float] | None = None
+@dataclass(frozen=True)
+class CusumBank:
+    """Risk-adjusted Bernoulli CUSUMs on one stream, one per shift on a grid; the stream alarms
+    when any chart crosses. Built by ``cusum_bank``."""
+
+    rates: tuple[float, ...]
+    """The in-control rate of each stratum the charts are designed and calibrated at (robust
+    upper bounds when estimated: ``robust_rate``)."""
+    mixes: tuple[tuple[float, ...], ...]
+    """Mixes of strata the thresholds are exact under (the first is the design's own)."""
+    arl0: float
+    """Target mean events between false alarms of the whole bank."""
+    charts: tuple[Chart, ...]
+
+    def false_alarm_rate(
+        self, rates: Sequence[float] | None = None, weights: Sequence[float] | None = None
     ) -> float:
-        """Siegmund's approximation of the mean delay once stratum ``s`` runs at ``rates[s]``."""
-        return siegmund_delay(self.h, self.drift(rates, weights))
+        """Alarms per event when stratum ``s`` runs at ``rates[s]`` (default: the design's) in
+        the mix ``weights``: the sum over charts, an upper bound for the bank."""
+        r = self.rates if rates is None else rates
+        w = self.mixes[0] if weights is None else weights
+        return sum(1.0 / c.arl(r, w) for c in self.charts)
 
-    def arl(self, rates: Sequence[float], weights: Sequence[float] | None = None) -> float:
-        """Exact (on the lattice) mean events to an alarm from a zero start, strata drawn from
-        ``weights`` (default: the calibration mix) and stratum ``s`` running at ``rates[s]``:
-        the in-control ARL at the baseline rates, the zero-start delay at shifted ones."""
-        w = self.weights if weights is None else weights
-        return lattice_arl(_atoms(self._all_steps(), rates, w), self.threshold)
-
-
-def _steps(p0: float, p1: float, unit: float) -> tuple[int, int]:
-    up = round(math.log(p1 / p0) / unit)
-    down = -max(1, round(-math.log((1 - p1) / (1 - p0)) / unit))
-    return up, down
+    def delay(self, rates: Sequence[float], weights: Sequence[float] | None = None) -> float:
+        """Mean events to an alarm from a zero start once stratum ``s`` runs at ``rates[s]``:
+        the best chart's exact delay (an upper bound for the bank)."""
+        w = self.mixes[0] if weights is None else weights
+        return min(c.arl(rates, w) for c in self.charts)
 
 
-def _atoms(
-    steps: Sequence[tuple[int, int]], true: Sequence[float], weights: Sequence[float]
-) -> list[tuple[float, int]]:
-    out: dict[int, float] = {}
-    for (up, down), p, w in zip(steps, true, weights, strict=True):
-        out[up] = out.get(up, 0.0) + w * p
-        out[down] = out.get(down, 0.0) + w * (1 - p)
-    return [(p, k) for k, p in out.items() if p > 0]
-
-
-def _lattice_unit(rates: Sequence[float], alternatives: Sequence[float]) -> float:
-    """The no-defect decrements of every stratum as whole steps, within 10% (finer steps cost
-    lattice states, so the coarsest that fits)."""
-    downs = [-math.log((1 - p1) / (1 - p0)) for p0, p1 in zip(rates, alternatives, strict=True)]
-    smallest = min(downs)
-    for k in range(1, 5):
-        unit = smallest / k
-        if all(abs(d / unit - round(d / unit)) <= 0.1 * round(d / unit) for d in downs):
-            return unit
-    return smallest / 5
-
-
-def _posterior_nodes(posteriors: Sequence[tuple[float, float]]) -> list[tuple[float, list[float]]]:
-    """``(weight, rates)``: every stratum at the same quantile of its own Beta posterior (the
-    comonotone coupling: errors that add up rather than cancel across strata), each interval of
-    ``_EDGES`` at its upper end (the false-alarm rate grows with the rates, so this errs high),
-    the last one at its midpoint."""
-    from scipy.special import betaincinv
-
-    out = []
-    for lo, hi in itertools.pairwise(_EDGES):
-        q = hi if hi < 1 else (lo + hi) / 2
-        out.append((hi - lo, [min(float(betaincinv(a, b, q)), 0.999) for a, b in posteriors]))
+def _shifts(floor: float, grid: float, top: float) -> list[float]:
+    out = [floor]
+    while out[-1] * grid < top:
+        out.append(out[-1] * grid)
+    if out[-1] < top / math.sqrt(grid):
+        out.append(top)
     return out
 
 
-def resolvable_shift(
-    defects: int, events: int, p0: float | None = None, quantile: float = 0.999
-) -> float:
-    """The smallest rise over a warm-up's estimated rate ``p0`` (default: the Jeffreys mean of
-    ``defects`` in ``events``) that a CUSUM can be tuned to without treating the estimate's own
-    uncertainty as a change.
-
-    A Bernoulli CUSUM for ``p0 -> p1`` drifts upward at any rate above the logarithmic mean
-    ``(p1 - p0) / log(p1 / p0)``; when that lies inside the baseline's plausible range (its
-    Jeffreys posterior below ``quantile``), no threshold short of a very long one holds ARL0.
-    This is the rise that puts the logarithmic mean at that quantile: large after a short,
-    defect-free warm-up, zero once the warm-up has seen a few dozen defects.
-    """
-    from scipy.optimize import brentq
-    from scipy.special import betaincinv
-
-    a, b = defects + 0.5, events - defects + 0.5
-    q = float(betaincinv(a, b, quantile))
-    base = a / (a + b) if p0 is None else p0
-    if base >= q:
-        return 0.0
-
-    def excess(p1: float) -> float:
-        return (p1 - base) / math.log(p1 / base) - q
-
-    top = 0.999
-    if excess(top) <= 0:
-        return top - base
-    return float(brentq(excess, base * (1 + 1e-9), top, xtol=1e-9)) - base
-
-
-@lru_cache(maxsize=256)
-def stratified_cusum(
+@lru_cache(maxsize=512)
+def cusum_bank(
     rates: tuple[float, ...],
-    alternatives: tuple[float, ...],
+    floors: tuple[float, ...],
     mixes: tuple[tuple[float, ...], ...],
     arl0: float,
-    posteriors: tuple[tuple[float, float], ...] | None = None,
-) -> StratifiedCusum:
-    """The smallest-threshold risk-adjusted CUSUM for ``rates[s] -> alternatives[s]`` whose
-    false-alarm rate is at most ``1 / arl0`` per event under every mix of strata in ``mixes``
-    (the first is the design's default mix).
+    grid: float = 4.0,
+    top: float = 0.5,
+) -> CusumBank:
+    """Charts tuned to corrupted shares ``min(floors) * grid^k`` up to ``top`` (each stratum's
+    share raised to its own floor), each with the smallest threshold whose false-alarm rate is at
+    most ``1 / (K * arl0)`` at ``rates`` under every mix in ``mixes``, so the bank's is at most
+    ``1 / arl0`` (a union bound over its ``K`` charts).
 
-    ``posteriors`` (Beta ``(a, b)`` per stratum) says the rates were estimated from a warm-up:
-    the false-alarm rate is then averaged over those posteriors, every stratum at the same
-    quantile of its own, so a baseline that came out low by chance, or a stratum the warm-up saw
-    little of, does not silently shorten the run length between false alarms.
+    The guarantee: while every stratum's true rate is at most ``rates[s]``, the bank raises at
+    most one false alarm per ``arl0`` events on average, under each of ``mixes`` (exact on the
+    lattice; a mix between them mixes charts that each hold it). The ARL only falls as a rate
+    rises, so with robust baselines (``robust_rate``) this is what the warm-up can promise.
     """
-    if not rates or not len(rates) == len(alternatives):
-        raise ValueError("need one alternative per stratum")
+    if not rates or len(rates) != len(floors):
+        raise ValueError("need one floor per stratum")
     if not mixes or any(len(w) != len(rates) or not math.isclose(sum(w), 1.0) for w in mixes):
         raise ValueError("every mix needs one weight per stratum, summing to 1")
-    if not all(0 < p0 < p1 < 1 for p0, p1 in zip(rates, alternatives, strict=True)):
-        raise ValueError(f"need 0 < rate < alternative < 1 (got {rates}, {alternatives})")
+    if not all(0 < p < 1 for p in rates) or not all(0 < f < 1 for f in floors):
+        raise ValueError(f"need rates and floors in (0, 1) (got {rates}, {floors})")
     if arl0 <= 1:
         raise ValueError(f"arl0 must exceed 1 (got {arl0})")
-    unit = _lattice_unit(rates, alternatives)
-    steps = [_steps(p0, p1, unit) for p0, p1 in zip(rates, alternatives, strict=True)]
-    nodes = [(1.0, list(rates))] if posteriors is None else _posterior_nodes(posteriors)
-    cases = [[(w, _atoms(steps, true, mix)) for w, true in nodes] for mix in mixes]
-
-    def false_alarm_rate(h: int) -> float:
-        return max(sum(w / lattice_arl(atoms, h) for w, atoms in case) for case in cases)
-
-    target = 1 / arl0
-    top = max(k for case in cases for _, atoms in case for _, k in atoms)
-    lo, hi = 1, min(_MAX_STATES, math.ceil(math.log(arl0) / unit) + top)
-    f_hi = false_alarm_rate(hi)
-    while f_hi > target and hi < _MAX_STATES:  # the posteriors' upper tails can need more
-        lo, hi = hi, min(_MAX_STATES, 2 * hi)
-        f_hi = false_alarm_rate(hi)
-    if f_hi > target:
-        lo = hi
-    f_lo = false_alarm_rate(lo)
-    # false position on log(rate), which is close to linear in h: a handful of solves
-    while hi - lo > 1:
-        t = (math.log(f_lo) - math.log(target)) / (math.log(f_lo) - math.log(f_hi))
-        mid = min(hi - 1, max(lo + 1, round(lo + t * (hi - lo))))
-        f_mid = false_alarm_rate(mid)
-        if f_mid <= target:
-            hi, f_hi = mid, f_mid
-        else:
-            lo, f_lo = mid, f_mid
-    return StratifiedCusum(rates, alternatives, mixes[0], unit, hi, 1 / f_hi)
+    designs = []
+    for f in _shifts(min(floors), grid, max(top, max(floors))):
+        per = [max(f, floor) for floor in floors]
+        p1 = [p + (1 - p) * s for p, s in zip(rates, per, strict=True)]
+        exact = [
+            (math.log(b / a), math.log((1 - b) / (1 - a))) for a, b in zip(rates, p1, strict=True)
+        ]
+        unit = _unit(exact, rates, arl0 * 8)
+        if unit is not None:  # else a shift too small for a lattice: its chart would take ages
+            steps = tuple((max(1, round(u / unit)), min(-1, round(d / unit))) for u, d in exact)
+            designs.append(Chart(f, steps, unit, 0))
+    if not designs:
+        raise ValueError(f"no chart fits a lattice for rates {rates} and floors {floors}")
+    budget = arl0 * len(designs)
+    charts = []
+    for chart in designs:
+        cases = [chart.atoms(rates, w) for w in mixes]
+        charts.append(
+            Chart(chart.shift, chart.steps, chart.unit, _calibrate(cases, budget, chart.unit))
+        )
+    return CusumBank(rates, mixes, arl0, tuple(charts))
 
 
 @dataclass
