@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,15 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     ``target`` in one rename (directories replace an existing one after it is moved aside).
     """
     target = Path(target)
+    if _special(target):
+        # /dev/null, a pipe (/dev/stdout, a shell's >(...)): renaming onto it would replace the
+        # device (as root, /dev/null itself); write through it once the block has succeeded
+        with tempfile.TemporaryDirectory(prefix="tripwire-out-") as staging:
+            tmp = Path(staging) / "out"
+            yield tmp
+            with open(tmp, "rb") as src, open(target, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+        return
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent)) / "out"
     try:
@@ -32,6 +42,15 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
             os.replace(tmp, target)
     finally:
         shutil.rmtree(tmp.parent, ignore_errors=True)
+
+
+def _special(path: Path) -> bool:
+    """An existing path that is neither a regular file nor a directory (a device, a pipe)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def write_text_atomic(target: str | Path, text: str) -> None:
