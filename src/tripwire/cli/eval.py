@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,7 +41,8 @@ def _reference_finding(check: ReferenceCheck) -> Finding:
         return Finding(
             "reference_check_passed",
             Severity.INFO,
-            f"all {check.total} reference solutions passed on this machine",
+            f"all {check.total} reference solutions passed on this machine"
+            + (f" (self-test of {check.to_dict()['checked_at']}, reused)" if check.reused else ""),
             evidence=check.to_dict(),
         )
     first = check.failures[0]
@@ -190,7 +192,6 @@ def run(
         get_suite,
         run_eval,
     )
-    from tripwire.reference import CORPUS_DIR
     from tripwire.sandbox import Sandbox, SandboxUnavailable
 
     ks = parse_ks(k)
@@ -198,6 +199,8 @@ def run(
         raise BadInputError("MODEL", "missing (e.g. samples:completions.jsonl)")
     backend = backend_from_spec(model) if model else None
     if corpus is None and model and model.startswith("hf:"):
+        from tripwire.reference import CORPUS_DIR  # torch and friends: hf: loads them anyway
+
         own = Path(model[3:])
         corpus = own if (own / CORPUS_DIR).is_dir() else None
     suite = get_suite(suite_name, corpus=corpus, max_per_language=max_per_language)
@@ -213,9 +216,11 @@ def run(
             Sandbox(workers, limits, cache) if needs_box else contextlib.nullcontext() as box,
             progress_bar(not quiet(json_path)) as bar,
         ):
+            started = time.perf_counter()
             isolation = box.isolation.to_dict() if box is not None else None
+            sandbox_start_s = round(time.perf_counter() - started, 3)
             if backend is None:
-                check = check_references(suite, box, bar)
+                check = check_references(suite, box, bar, reuse=False)
                 if not quiet(json_path):
                     out.print(f"{check.total - len(check.failures)}/{check.total} reference "
                               f"solutions of {suite.name} passed")  # fmt: skip
@@ -234,6 +239,7 @@ def run(
                     registry=context(ctx).registry(),
                     command=command_line(),
                     cpu_limits=cpu_limits,
+                    reuse_self_test=not no_cache,
                 )
             except ReferenceCheckFailed as exc:
                 _finish([_reference_finding(exc.check)], json_path,
@@ -243,7 +249,9 @@ def run(
         raise BadInputError("sandbox", str(exc)) from exc
     if not quiet(json_path):
         _render(result)
-    _finish(_run_findings(result), json_path, run=_run_info(result), isolation=isolation)
+    run = _run_info(result)
+    run["seconds"] = {"sandbox_start": sandbox_start_s, **run.get("seconds", {})}
+    _finish(_run_findings(result), json_path, run=run, isolation=isolation)
 
 
 def _run_info(result: EvalRun) -> dict[str, object]:
@@ -333,10 +341,11 @@ def compare(
 
 
 def get_suite_metrics(run_dir: Path) -> list[str]:
-    from tripwire.evals import SUITES, load_run
+    from tripwire.evals import load_run, suite_class
 
     suite = load_run(run_dir).identity.get("suite")
-    return list(SUITES[suite].metrics) if suite in SUITES else []
+    cls = suite_class(suite) if isinstance(suite, str) else None
+    return list(cls.metrics) if cls is not None else []
 
 
 def render_comparison(result: RunComparison) -> None:

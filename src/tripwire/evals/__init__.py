@@ -11,46 +11,112 @@ print(run.summary["pass_at_k"])
 ```
 """
 
-from tripwire.evals import (  # noqa: F401 - register the built-ins
-    _canaries,
-    _completion,
-    _hf,
-    _humaneval,
-    _openai,
-    _retention,
-    _samples,
-    _vllm,
-)
-from tripwire.evals._backend import BACKENDS, Backend, backend_from_spec, register_backend
-from tripwire.evals._compare import RunComparison, compare_runs, load_run
-from tripwire.evals._cpu_limits import CpuLimits
-from tripwire.evals._generation import GenerationConfig
-from tripwire.evals._hf import HFBackend
-from tripwire.evals._humaneval import HumanEval
-from tripwire.evals._openai import OpenAIBackend
-from tripwire.evals._passk import mean_pass_at_k, pass_at_k
-from tripwire.evals._results import ResultsLog
-from tripwire.evals._run import (
-    RESULTS_FILE,
-    RUN_FILE,
-    SUMMARY_FILE,
-    EvalRun,
-    ReferenceCheck,
-    ReferenceCheckFailed,
-    cached_eval,
-    cached_run_dir,
-    check_references,
-    default_run_dir,
-    run_eval,
-    run_identity,
-    summarize,
-)
-from tripwire.evals._samples import SamplesBackend, read_samples
-from tripwire.evals._suite import SUITES, ExecutionSuite, Suite, get_suite, register_suite
-from tripwire.evals._types import MetricSpec, Sample, SampleResult, Task
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Loaded on first use: `eval run samples:...` needs neither the comparison statistics (scipy)
+# nor the model backends (torch, transformers), and every CLI call pays for what it imports.
+# Suites and backends register themselves when their module loads; get_suite and
+# backend_from_spec load the built-in ones by name.
+if TYPE_CHECKING:
+    from tripwire.evals._backend import (
+        BACKENDS,
+        BUILTIN_BACKENDS,
+        Backend,
+        backend_class,
+        backend_from_spec,
+        register_backend,
+    )
+    from tripwire.evals._compare import RunComparison, compare_runs, load_run
+    from tripwire.evals._cpu_limits import CpuLimits
+    from tripwire.evals._generation import GenerationConfig
+    from tripwire.evals._hf import HFBackend
+    from tripwire.evals._humaneval import HumanEval
+    from tripwire.evals._openai import OpenAIBackend
+    from tripwire.evals._passk import mean_pass_at_k, pass_at_k
+    from tripwire.evals._results import ResultsLog
+    from tripwire.evals._run import (
+        RESULTS_FILE,
+        RUN_FILE,
+        SUMMARY_FILE,
+        EvalRun,
+        cached_eval,
+        cached_run_dir,
+        default_run_dir,
+        run_eval,
+        run_identity,
+        summarize,
+    )
+    from tripwire.evals._samples import SamplesBackend, read_samples
+    from tripwire.evals._self_test import ReferenceCheck, ReferenceCheckFailed, check_references
+    from tripwire.evals._suite import (
+        BUILTIN_SUITES,
+        SUITES,
+        ExecutionSuite,
+        Suite,
+        get_suite,
+        register_suite,
+        suite_class,
+    )
+    from tripwire.evals._types import MetricSpec, Sample, SampleResult, Task
+
+_WHERE = {
+    "BACKENDS": "_backend",
+    "Backend": "_backend",
+    "CpuLimits": "_cpu_limits",
+    "EvalRun": "_run",
+    "ExecutionSuite": "_suite",
+    "GenerationConfig": "_generation",
+    "HFBackend": "_hf",
+    "HumanEval": "_humaneval",
+    "MetricSpec": "_types",
+    "OpenAIBackend": "_openai",
+    "RESULTS_FILE": "_run",
+    "RUN_FILE": "_run",
+    "ReferenceCheck": "_self_test",
+    "ReferenceCheckFailed": "_self_test",
+    "ResultsLog": "_results",
+    "RunComparison": "_compare",
+    "SUITES": "_suite",
+    "SUMMARY_FILE": "_run",
+    "Sample": "_types",
+    "SampleResult": "_types",
+    "SamplesBackend": "_samples",
+    "Suite": "_suite",
+    "Task": "_types",
+    "backend_from_spec": "_backend",
+    "cached_eval": "_run",
+    "cached_run_dir": "_run",
+    "check_references": "_self_test",
+    "compare_runs": "_compare",
+    "default_run_dir": "_run",
+    "get_suite": "_suite",
+    "load_run": "_compare",
+    "mean_pass_at_k": "_passk",
+    "pass_at_k": "_passk",
+    "read_samples": "_samples",
+    "register_backend": "_backend",
+    "register_suite": "_suite",
+    "suite_class": "_suite",
+    "BUILTIN_SUITES": "_suite",
+    "BUILTIN_BACKENDS": "_backend",
+    "backend_class": "_backend",
+    "run_eval": "_run",
+    "run_identity": "_run",
+    "summarize": "_run",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"tripwire.evals.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'tripwire.evals' has no attribute {name!r}")
+
 
 __all__ = [
     "BACKENDS",
+    "BUILTIN_BACKENDS",
+    "BUILTIN_SUITES",
     "RESULTS_FILE",
     "RUN_FILE",
     "SUITES",
@@ -73,6 +139,7 @@ __all__ = [
     "SamplesBackend",
     "Suite",
     "Task",
+    "backend_class",
     "backend_from_spec",
     "cached_eval",
     "cached_run_dir",
@@ -88,5 +155,6 @@ __all__ = [
     "register_suite",
     "run_eval",
     "run_identity",
+    "suite_class",
     "summarize",
 ]

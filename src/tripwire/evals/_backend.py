@@ -8,6 +8,7 @@ match) and ``generate()``.
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
@@ -65,6 +66,10 @@ def without_location(description: dict[str, Any]) -> dict[str, Any]:
 
 
 BACKENDS: dict[str, type[Backend]] = {}
+# The built-in backends' modules, loaded when their scheme is first asked for (hf: and vllm:
+# import torch; samples: needs nothing of the sort).
+BUILTIN_BACKENDS = {"samples": "_samples", "hf": "_hf", "openai": "_openai",
+                    "openai-chat": "_openai", "vllm": "_vllm"}  # fmt: skip
 
 
 def register_backend(cls: type[Backend]) -> type[Backend]:
@@ -72,11 +77,18 @@ def register_backend(cls: type[Backend]) -> type[Backend]:
     return cls
 
 
+def backend_class(scheme: str) -> type[Backend] | None:
+    if scheme not in BACKENDS and scheme in BUILTIN_BACKENDS:
+        importlib.import_module(f"tripwire.evals.{BUILTIN_BACKENDS[scheme]}")
+    return BACKENDS.get(scheme)
+
+
 def backend_from_spec(spec: str) -> Backend:
     """``samples:FILE`` -> the samples backend for FILE, etc."""
     scheme, sep, argument = spec.partition(":")
-    if not sep or scheme not in BACKENDS:
-        known = ", ".join(f"{s}:..." for s in sorted(BACKENDS))
+    cls = backend_class(scheme) if sep else None
+    if cls is None:
+        known = ", ".join(f"{s}:..." for s in sorted({*BACKENDS, *BUILTIN_BACKENDS}))
         problem = f"{spec!r} is not SCHEME:ARGUMENT with a known scheme ({known})"
         raise BadInputError("MODEL", problem)
-    return BACKENDS[scheme].from_argument(argument)
+    return cls.from_argument(argument)

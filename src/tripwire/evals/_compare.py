@@ -17,7 +17,7 @@ import numpy as np
 from tripwire.errors import BadInputError
 from tripwire.evals._results import ResultsLog
 from tripwire.evals._run import RESULTS_FILE, RUN_FILE
-from tripwire.evals._suite import SUITES
+from tripwire.evals._suite import suite_class
 from tripwire.evals._types import MetricSpec, SampleResult
 from tripwire.stats import (
     Correction,
@@ -115,8 +115,9 @@ def _check_comparable(base: LoadedRun, cand: LoadedRun) -> None:
 def _metric_specs(
     suite: str, results: dict[tuple[str, int], SampleResult]
 ) -> dict[str, MetricSpec]:
-    if suite in SUITES:
-        return dict(SUITES[suite].metrics)
+    cls = suite_class(suite)
+    if cls is not None:
+        return dict(cls.metrics)
     found = {m for r in results.values() for m in r.metrics}
     raise BadInputError(suite, f"unknown suite; cannot tell how to read metrics {sorted(found)}")
 

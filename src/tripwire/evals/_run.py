@@ -9,16 +9,16 @@ manifest.
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tripwire.artifacts import (
     ArtifactKind,
     Manifest,
-    Registry,
     cache_dir,
     data_dir,
     sha256_json,
@@ -29,46 +29,17 @@ from tripwire.evals._backend import LOCATION_KEYS, Backend, without_location
 from tripwire.evals._cpu_limits import CpuLimits
 from tripwire.evals._passk import mean_pass_at_k
 from tripwire.evals._results import ResultsLog
+from tripwire.evals._self_test import ReferenceCheck, ReferenceCheckFailed, check_references
 from tripwire.evals._suite import Suite
 from tripwire.evals._types import SampleResult, Task
 from tripwire.progress import Progress, no_progress
 from tripwire.sandbox import VERDICTS, Limits, Sandbox
 from tripwire.sandbox._pool import interpreter_id
 
+if TYPE_CHECKING:
+    from tripwire.artifacts import Registry
+
 RUN_FILE, RESULTS_FILE, SUMMARY_FILE = "run.json", "results.jsonl", "summary.json"
-
-
-@dataclass(frozen=True)
-class ReferenceCheck:
-    """The self-test: the suite's known-good samples, executed on this machine."""
-
-    total: int
-    failures: tuple[SampleResult, ...]
-    cpu_s: dict[str, float] = field(default_factory=dict)
-    """CPU seconds each task's reference took here (the most of its samples)."""
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "total": self.total,
-            "passed": self.total - len(self.failures),
-            "failures": [f.to_dict() for f in self.failures],
-        }
-
-
-class ReferenceCheckFailed(Exception):
-    """Known-good solutions did not all pass here: results on this machine can't be trusted."""
-
-    def __init__(self, check: ReferenceCheck) -> None:
-        self.check = check
-        first = check.failures[0]
-        super().__init__(
-            f"{len(check.failures)}/{check.total} reference solutions did not pass "
-            f"(first: {first.task_id}: {first.verdict}: {first.message})"
-        )
 
 
 @dataclass(frozen=True)
@@ -82,23 +53,6 @@ class EvalRun:
     references: ReferenceCheck
     resumed: int
     """How many results were already in the run directory (from an interrupted run)."""
-
-
-def check_references(
-    suite: Suite, sandbox: Sandbox, progress: Progress = no_progress
-) -> ReferenceCheck:
-    """Run the suite's references for real (never from the result cache)."""
-    refs = suite.references()
-
-    def report(task: str, done: float, total: float) -> None:
-        progress("references", done, total)
-
-    results = list(suite.score(refs, sandbox, report, use_cache=False))
-    failures = tuple(sorted((r for r in results if not r.passed), key=lambda r: r.key))
-    cpu: dict[str, float] = {}
-    for r in results:
-        cpu[r.task_id] = max(cpu.get(r.task_id, 0.0), r.cpu_s)
-    return ReferenceCheck(len(refs), failures, cpu)
 
 
 def run_identity(
@@ -211,20 +165,25 @@ def run_eval(
     registry: Registry | None = None,
     command: str = "",
     cpu_limits: CpuLimits = CpuLimits(),
+    reuse_self_test: bool = True,
 ) -> EvalRun:
     """Check references (raises ReferenceCheckFailed), then score and record the model.
+    ``reuse_self_test``: a self-test that passed on this machine today may stand for this one
+    (see ``_self_test``).
 
     ``cpu_limits``: each task's CPU limit is calibrated from its reference's CPU time here
     (``auto``, see ``_cpu_limits``) or, when fixed, is the sandbox's own (``CpuLimits.base``
     makes the sandbox's limits from a fixed number)."""
     task_limits: dict[str, Limits] = {}
+    t0 = time.perf_counter()
     if sandbox is not None and suite.references():
-        references = check_references(suite, sandbox, progress)
+        references = check_references(suite, sandbox, progress, reuse=reuse_self_test)
         if not references.ok:
             raise ReferenceCheckFailed(references)
         task_limits = cpu_limits.per_task(sandbox.limits, references.cpu_s)
     else:
         references = ReferenceCheck(0, ())
+    self_test_s = time.perf_counter() - t0
     tasks = suite.tasks()
     identity = run_identity(suite, backend, n, sandbox, cpu_limits)
     out = Path(out) if out is not None else default_run_dir(identity)
@@ -234,6 +193,7 @@ def run_eval(
     task_ids = {t.task_id for t in tasks}
     done = {k: r for k, r in log.load().items() if k[0] in task_ids}
     resumed = len(done)
+    t0 = time.perf_counter()
     try:
         for result in suite.evaluate(
             tasks, backend, sandbox, n, set(done), progress, limits=task_limits
@@ -242,6 +202,7 @@ def run_eval(
             done[result.key] = result
     finally:
         log.close()
+    evaluate_s = time.perf_counter() - t0
     if not done:
         raise BadInputError("MODEL", "the backend produced no samples")
 
@@ -254,6 +215,8 @@ def run_eval(
         **summarize(results, tasks, ks),
         "references": references.to_dict(),
         "cpu_limits": _cpu_limits_summary(cpu_limits, task_limits, sandbox),
+        # where this run's time went (a resumed run's evaluate covers only what was left)
+        "seconds": {"self_test": round(self_test_s, 3), "evaluate": round(evaluate_s, 3)},
     }
     write_json_atomic(out / SUMMARY_FILE, summary)
     model = backend.describe()

@@ -9,6 +9,7 @@ subclass implements ``tasks``, ``job`` and ``references``. Suites register once 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
@@ -130,6 +131,9 @@ def _with_limits(job: Judged | tuple[str, str], limits: Limits | None):  # type:
 
 
 SUITES: dict[str, type[Suite]] = {}
+# The built-in suites' modules, loaded when first asked for by name.
+BUILTIN_SUITES = {"humaneval": "_humaneval", "retention": "_retention",
+                  "completion": "_completion", "canaries": "_canaries"}  # fmt: skip
 
 
 def register_suite(cls: type[Suite]) -> type[Suite]:
@@ -137,12 +141,19 @@ def register_suite(cls: type[Suite]) -> type[Suite]:
     return cls
 
 
+def suite_class(name: str) -> type[Suite] | None:
+    """The suite registered as ``name`` (a built-in one is loaded on first use)."""
+    if name not in SUITES and name in BUILTIN_SUITES:
+        importlib.import_module(f"tripwire.evals.{BUILTIN_SUITES[name]}")
+    return SUITES.get(name)
+
+
 def get_suite(name: str, **options: object) -> Suite:
     """The suite called ``name``, built with the options it takes (others are ignored)."""
-    if name not in SUITES:
-        known = ", ".join(sorted(SUITES))
+    cls = suite_class(name)
+    if cls is None:
+        known = ", ".join(sorted({*SUITES, *BUILTIN_SUITES}))
         raise BadInputError("--suite", f"unknown suite {name!r} (known: {known})")
-    cls = SUITES[name]
     accepted = inspect.signature(cls).parameters
     given = {k: v for k, v in options.items() if v is not None and k in accepted}
     return cls(**given)

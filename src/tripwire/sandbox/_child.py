@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import json
 import math
 import os
 import resource
@@ -249,9 +250,7 @@ def run_served_child(
     _serve.serve(job["program"], req_fd, resp_fd, readable)
 
 
-def run_judge_child(
-    job: dict[str, Any], pipes: tuple[int, int, int], applied: Applied
-) -> NoReturn:
+def run_judge_child(job: dict[str, Any], pipes: tuple[int, int, int], applied: Applied) -> NoReturn:
     """Entry point of a judged run's trusted judge (``pipes``: requests, responses, result).
 
     The judge runs trusted code, but it reads the program's answers: it is confined too (no
@@ -277,6 +276,7 @@ def run_judge_child(
             _confine.landlock_restrict(ruleset)
             os.close(ruleset)
     except BaseException as exc:
-        _write(res_fd, _judge.ERROR + b'{"message": "judge setup failed", "tampering": []}')
+        report = {"message": f"judge setup failed: {_describe(exc).decode()}", "tampering": []}
+        _write(res_fd, _judge.ERROR + json.dumps(report).encode())
         _exit(71)
     _judge.judge(job["setup"], job["tests"], tuple(job["entry_points"]), (req_fd, resp_fd, res_fd))

@@ -18,11 +18,25 @@ Frames are a 4-byte big-endian length and the JSON text.
 
 from __future__ import annotations
 
+import builtins
 import json
+import json.encoder
 import numbers
 import os
 import struct
 from typing import Any
+
+# The program runs in the same interpreter as the encoder: these functions keep their own
+# copy of the builtins, and the C encoder and scanner (the json module's Python layer calls
+# isinstance and friends, which a program can replace), so a program that patches builtins
+# does not break the harness it would then be blamed on.
+__builtins__ = dict(builtins.__dict__)  # read by the functions defined below
+_c_encode = json.encoder.c_make_encoder(
+    None, None, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True
+)
+_scan = json.JSONDecoder().scan_once
+_write, _read = os.write, os.read
+_Integral, _Real = numbers.Integral, numbers.Real
 
 MAX_FRAME = 64 * 1024 * 1024
 MAX_DEPTH = 100
@@ -54,9 +68,35 @@ def _plain(x: Any, depth: int) -> Any:
     return _subclass(x, depth)
 
 
+_COMPARISONS = ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__hash__", "__bool__")
+# Libraries whose subclasses of plain types compare as their values (numpy's scalars, Counter,
+# OrderedDict, Decimal, IntEnum, ...): honest programs return them.
+_LIBRARIES = ("numpy", "collections", "decimal", "fractions", "enum", "typing", "builtins")
+_mro, _dict_of = type.__dict__["__mro__"].__get__, type.__dict__["__dict__"].__get__
+_module_of = type.__dict__["__module__"].__get__  # a C type's comes from its name
+_name_of = type.__dict__["__name__"].__get__  # not a metaclass's own __name__
+
+
+def _games_comparisons(cls: type, base: type) -> bool:
+    """A class between ``cls`` and the plain ``base`` that redefines how it compares, and is
+    not a library's: an object built to pass an ``==`` whatever it holds."""
+    for klass in _mro(cls):
+        if klass is base:
+            return False
+        own = _dict_of(klass)
+        module = str(_module_of(klass))
+        if any(n in own for n in _COMPARISONS) and not module.startswith(_LIBRARIES):
+            return True
+    return False
+
+
 def _subclass(x: Any, depth: int) -> Any:
     """Subclasses and numeric scalars as the plain value they stand for (base-type methods,
-    so an overridden ``__iter__`` or ``__int__`` changes nothing)."""
+    so an overridden ``__iter__`` or ``__int__`` changes nothing), unless they redefine how
+    they compare: that is an attempt on the tests, refused as not plain."""
+    for base in (bool, int, float, str, bytes, bytearray, list, tuple, set, frozenset, dict):
+        if isinstance(x, base) and _games_comparisons(type(x), base):
+            raise CodecError(f"a {_name_of(type(x))} that redefines comparisons is not plain data")
     if isinstance(x, bool):
         return bool(x)
     if isinstance(x, int):
@@ -75,17 +115,16 @@ def _subclass(x: Any, depth: int) -> Any:
         for k, v in dict.items(x):
             out += (_plain(k, depth + 1), _plain(v, depth + 1))
         return out
-    if isinstance(x, numbers.Integral):
+    if isinstance(x, _Integral):
         return int(x)
-    if isinstance(x, numbers.Real):
+    if isinstance(x, _Real):
         return float(x)
-    name = type.__dict__["__name__"].__get__(type(x))  # not a metaclass's own __name__
-    raise CodecError(f"a {name} is not plain data")
+    raise CodecError(f"a {_name_of(type(x))} is not plain data")
 
 
 def encode(value: Any) -> bytes:
     try:
-        return json.dumps(_plain(value, 0), separators=(",", ":")).encode()
+        return "".join(_c_encode(_plain(value, 0), 0)).encode()
     except RecursionError as exc:
         raise CodecError("nested too deeply (or refers to itself)") from exc
     except (TypeError, ValueError, OverflowError) as exc:
@@ -117,10 +156,14 @@ def _value(x: Any, depth: int) -> Any:
 
 def decode(data: bytes) -> Any:
     try:
-        return _value(json.loads(data), 0)
+        text = data.decode()
+        value, end = _scan(text, 0)
+        if text[end:].strip():
+            raise CodecError("malformed value (trailing data)")
+        return _value(value, 0)
     except CodecError:
         raise
-    except (ValueError, TypeError, RecursionError, UnicodeError) as exc:
+    except (ValueError, TypeError, RecursionError, UnicodeError, StopIteration) as exc:
         # unhashable keys or set members, bad JSON, ints too long to parse, too deep
         raise CodecError(f"not plain data ({type(exc).__name__})") from exc
 
@@ -129,26 +172,29 @@ def write_frame(fd: int, payload: bytes) -> None:
     data = _LEN.pack(len(payload)) + payload
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view) :]
+        view = view[_write(fd, view) :]
 
 
-def _read_exactly(fd: int, n: int) -> bytes | None:
+def _read_exactly(fd: int, n: int, first: bool) -> bytes | None:
     chunks, left = [], n
     while left:
-        chunk = os.read(fd, min(left, 1 << 20))
+        chunk = _read(fd, min(left, 1 << 20))
         if not chunk:
-            return None
+            if first and left == n:
+                return None  # end of file between frames: the other side is gone
+            raise CodecError("end of file inside a message")
         chunks.append(chunk)
         left -= len(chunk)
     return b"".join(chunks)
 
 
 def read_frame(fd: int) -> bytes | None:
-    """The next frame's payload; None at end of file (the other side is gone)."""
-    head = _read_exactly(fd, _LEN.size)
+    """The next frame's payload; None at end of file between frames (the other side is gone),
+    ``CodecError`` when a frame is cut short or too large (not a frame the harness wrote)."""
+    head = _read_exactly(fd, _LEN.size, True)
     if head is None:
         return None
     (size,) = _LEN.unpack(head)
     if size > MAX_FRAME:
         raise CodecError(f"a message of {size} bytes is over the {MAX_FRAME}-byte limit")
-    return _read_exactly(fd, size)
+    return _read_exactly(fd, size, False)

@@ -33,9 +33,14 @@ PR_SET_SECCOMP = 22
 PR_SET_CHILD_SUBREAPER = 36
 SECCOMP_MODE_FILTER = 2
 
-# Per architecture: (AUDIT_ARCH value, socket syscall number). io_uring_setup (425) is the same
-# on both and is denied because io_uring can create sockets without calling socket(2).
-_ARCHES = {"x86_64": (0xC000003E, 41), "aarch64": (0xC00000B7, 198)}
+# Per architecture: (AUDIT_ARCH value, socket syscall number, the keyring calls add_key,
+# request_key, keyctl). io_uring_setup (425) is the same on both and is denied because
+# io_uring can create sockets without calling socket(2); the keyrings because a uid's keyring
+# outlives every process of that uid, a channel from one program to the next.
+_ARCHES = {
+    "x86_64": (0xC000003E, 41, (248, 249, 250)),
+    "aarch64": (0xC00000B7, 198, (217, 218, 219)),
+}
 _NR_IO_URING_SETUP = 425
 _AF_UNIX = 1
 
@@ -90,16 +95,18 @@ def drop_capabilities() -> None:
 
 
 def seccomp_deny_network() -> None:
-    """Install a seccomp filter: socket(2) only for AF_UNIX, no io_uring, native ABI only.
+    """Install a seccomp filter: socket(2) only for AF_UNIX, no io_uring, no keyrings, native
+    ABI only.
 
     Inherited by every child and irremovable, so the worker applies it once to itself.
     """
     arch = os.uname().machine
     if arch not in _ARCHES:
         raise OSError(0, f"seccomp network filter: unsupported architecture {arch}")
-    audit_arch, nr_socket = _ARCHES[arch]
+    audit_arch, nr_socket, keyring = _ARCHES[arch]
     ld_w_abs, jeq_k, jge_k, ret_k = 0x20, 0x15, 0x35, 0x06
     kill, allow, eacces = 0x80000000, 0x7FFF0000, 0x00050000 | 13
+    denied = [(jeq_k, 0, 1, nr) for nr in (_NR_IO_URING_SETUP, *keyring)]
     prog = [
         (ld_w_abs, 0, 0, 4),  # seccomp_data.arch
         (jeq_k, 1, 0, audit_arch),
@@ -107,8 +114,7 @@ def seccomp_deny_network() -> None:
         (ld_w_abs, 0, 0, 0),  # seccomp_data.nr
         (jge_k, 0, 1, 0x40000000),  # x32 ABI numbers
         (ret_k, 0, 0, eacces),
-        (jeq_k, 0, 1, _NR_IO_URING_SETUP),
-        (ret_k, 0, 0, eacces),
+        *[ins for jump in denied for ins in (jump, (ret_k, 0, 0, eacces))],
         (jeq_k, 1, 0, nr_socket),
         (ret_k, 0, 0, allow),
         (ld_w_abs, 0, 0, 16),  # args[0] (domain), low 32 bits on little-endian

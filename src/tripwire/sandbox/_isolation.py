@@ -239,10 +239,16 @@ def _disk_quota(workdir: str, size: int, mountns: bool) -> str:
         return "no quota (no mount namespace): only RLIMIT_FSIZE per file"
     try:
         _confine.mount("tmpfs", workdir, "tmpfs", _confine.MS_NOSUID | _confine.MS_NODEV,
-                       f"size={size},mode=711")  # fmt: skip
+                       tmpfs_options(size))  # fmt: skip
     except OSError as exc:
         return f"no quota ({exc}): only RLIMIT_FSIZE per file"
     return f"tmpfs quota per program ({size // 1024**2} MiB by default)"
+
+
+def tmpfs_options(size: int) -> str:
+    """A quota in bytes and in files (one inode per 16 KiB of it, at least 1024): without the
+    second, a program could still exhaust inodes with empty files."""
+    return f"size={size},nr_inodes={max(1024, size // 16384)},mode=711"
 
 
 def _pid_namespaces() -> tuple[bool, tuple[int, int]]:

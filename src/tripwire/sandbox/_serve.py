@@ -23,13 +23,23 @@ from typing import Any, NoReturn
 
 from . import _codec
 
-# The harness's own references, taken before the program can rebind anything.
-_exec, _compile, _getpid, _exit = exec, compile, os.getpid, os._exit
+# The harness's own references, taken before the program can rebind anything: its own copy
+# of the builtins (read by the functions below) and the library functions it calls.
+__builtins__ = dict(builtins.__dict__)
+_exec, _compile, _getpid, _exit, _fstat = exec, compile, os.getpid, os._exit, os.fstat
+_realpath, _fsdecode, _sep = os.path.realpath, os.fsdecode, os.sep
+_gettrace, _getprofile, _modules = sys.gettrace, sys.getprofile, sys.modules
 _read_frame, _write_frame = _codec.read_frame, _codec.write_frame
 _encode, _decode, _CodecError = _codec.encode, _codec.decode, _codec.CodecError
 
+# Exit statuses that say why the harness stopped without answering, for the worker to name:
+# its descriptors were closed or replaced, or its own code failed under the program's patches.
+TOUCHED_DESCRIPTORS, BROKEN_HARNESS = 86, 87
+
 # Modules whose attributes HumanEval-style checks call; patching them is tampering.
-_WATCHED = ("math", "operator", "builtins", "functools", "itertools", "re", "string", "copy")
+_WATCHED = (
+    "math", "operator", "builtins", "functools", "itertools", "re", "string", "copy", "random",
+)  # fmt: skip
 _AUDITED = {
     "sys.settrace": "trace_hook",
     "sys.setprofile": "trace_hook",
@@ -54,17 +64,12 @@ class _Watch:
         self.allowed = allowed
         self.fds = {str(fd) for fd in harness_fds}
         self.seen: list[str] = []
-        self.snapshot = self._state()
-
-    @staticmethod
-    def _state() -> dict[tuple[str, str], int]:
-        state = {}
-        for name in _WATCHED:
-            module = sys.modules.get(name)
-            if module is not None:
-                for attr, value in list(vars(module).items()):
-                    state[(name, attr)] = id(value)
-        return state
+        # the objects themselves, compared with `is` (id() is an audited call: expensive here)
+        self.snapshot = [
+            (module, dict(vars(module)))
+            for name in _WATCHED
+            if (module := _modules.get(name)) is not None
+        ]
 
     def note(self, what: str) -> None:
         if what not in self.seen:
@@ -83,21 +88,28 @@ class _Watch:
                 self.note("harness_descriptors")
             return
         try:
-            text = os.fsdecode(path)
+            text = _fsdecode(path)
         except (TypeError, ValueError):
             return
         if "/fd/" in text and text.startswith("/proc/"):
             self.note("harness_descriptors")
-        full = os.path.realpath(text) if text else text
-        if not any(full == a or full.startswith(a + os.sep) for a in self.allowed):
+        full = _realpath(text) if text else text
+        if not any(full == a or full.startswith(a + _sep) for a in self.allowed):
             self.note("read_outside")
 
     def check(self) -> list[str]:
-        if sys.gettrace() is not None or sys.getprofile() is not None:
+        """What was noticed so far; cheap enough for every reply."""
+        if _gettrace() is not None or _getprofile() is not None:
             self.note("trace_hook")
-        if self._state().items() - self.snapshot.items():
-            self.note("patch_builtins")
         return self.seen
+
+    def final(self) -> list[str]:
+        """Everything, builtins and watched modules compared with how they started."""
+        for module, before in self.snapshot:
+            now = vars(module)
+            if len(now) != len(before) or any(now.get(k, now) is not v for k, v in before.items()):
+                self.note("patch_builtins")
+        return self.check()
 
 
 def _describe(exc: BaseException) -> tuple[str, str]:
@@ -117,6 +129,7 @@ def serve(program: str, req_fd: int, resp_fd: int, allowed: tuple[str, ...]) -> 
     main = _getpid()
     watch = _Watch(allowed, (req_fd, resp_fd))
     sys.addaudithook(watch.audit)
+    pipes = _Pipes(req_fd, resp_fd)
     namespace: dict[str, Any] = {"__name__": "__sandbox__", "__builtins__": builtins}
     try:
         _exec(_compile(program, "<program>", "exec"), namespace)
@@ -125,11 +138,14 @@ def serve(program: str, req_fd: int, resp_fd: int, allowed: tuple[str, ...]) -> 
         reply = ["raise", *_describe(exc), _where(exc)]
     if _getpid() != main:  # a fork of the program never speaks for it
         _exit(1)
-    _send(resp_fd, reply, watch)
+    pipes.send(reply, watch)
     if reply[0] != "ready":
         _exit(1)
-    while (request := _read_frame(req_fd)) is not None:
-        name, args = _decode(request)
+    while (request := pipes.receive()) is not None:
+        name, args = request
+        if name is None:  # the judge's last question: what was attempted, all told
+            pipes.answer(["status", watch.final()])
+            continue
         try:
             fn = namespace[name]
             value = fn(*args)
@@ -138,18 +154,70 @@ def serve(program: str, req_fd: int, resp_fd: int, allowed: tuple[str, ...]) -> 
             reply = ["raise", *_describe(exc), _where(exc)]
         if _getpid() != main:
             _exit(1)
-        _send(resp_fd, reply, watch)
+        pipes.send(reply, watch)
     _exit(0)
 
 
-def _send(fd: int, reply: list[Any], watch: _Watch) -> None:
-    tampering = watch.check()
-    try:
-        payload = _encode([*reply, tampering])
-    except _CodecError as exc:
-        watch.note("non_plain_value")
-        payload = _encode(["raise", "TypeError", f"returned a value that is {exc}", "", watch.seen])
-    _write_frame(fd, payload)
+class _Pipes:
+    """The harness's two descriptors, checked to be the same pipes before every use: a program
+    that closed or replaced them leaves with an exit status that says so, not silently."""
+
+    def __init__(self, req_fd: int, resp_fd: int) -> None:
+        self.req_fd, self.resp_fd = req_fd, resp_fd
+        self.ids = [self._id(req_fd), self._id(resp_fd)]
+
+    @staticmethod
+    def _id(fd: int) -> tuple[int, int]:
+        st = _fstat(fd)
+        return st.st_dev, st.st_ino
+
+    def _intact(self) -> None:
+        try:
+            if [self._id(self.req_fd), self._id(self.resp_fd)] == self.ids:
+                return
+        except OSError:
+            pass
+        _exit(TOUCHED_DESCRIPTORS)
+
+    def receive(self) -> list[Any] | None:
+        self._intact()
+        try:
+            request = _read_frame(self.req_fd)
+            return None if request is None else _decode(request)
+        except OSError:
+            _exit(TOUCHED_DESCRIPTORS)
+        except BaseException:
+            _exit(BROKEN_HARNESS)
+
+    def answer(self, reply: list[Any]) -> None:
+        try:
+            data = _encode(reply)
+        except BaseException:
+            _exit(BROKEN_HARNESS)
+        self._write(data)
+
+    def _write(self, data: bytes) -> None:
+        self._intact()
+        try:
+            _write_frame(self.resp_fd, data)
+        except OSError:
+            _exit(TOUCHED_DESCRIPTORS)
+        except BaseException:
+            _exit(BROKEN_HARNESS)
+
+    def send(self, reply: list[Any], watch: _Watch) -> None:
+        """A reply with what was attempted so far; a value that is not plain data is refused
+        (and named) instead."""
+        try:
+            try:
+                data = _encode([*reply, watch.check()])
+            except _CodecError as exc:
+                watch.note("non_plain_value")
+                refusal = ["raise", "TypeError", f"returned a value that is {exc}", ""]
+                data = _encode([*refusal, watch.seen])
+        except BaseException:
+            _exit(BROKEN_HARNESS)
+        self._write(data)
 
 
 def _where(exc: BaseException) -> str:

@@ -23,7 +23,7 @@ import sys
 import time
 from typing import Any, NoReturn
 
-from . import _confine, _judge, _protocol
+from . import _confine, _judge, _protocol, _serve
 from ._child import (
     FAIL,
     PASS,
@@ -34,16 +34,20 @@ from ._child import (
     run_judge_child,
     run_served_child,
 )
-from ._isolation import Applied, IsolationError, WorkerPlan, isolate_worker
+from ._isolation import Applied, IsolationError, WorkerPlan, isolate_worker, tmpfs_options
 
 # Imported once here so forked programs don't pay for them. Only cheap, common modules: fork
 # cost grows with the worker's memory (about 0.3 ms per MB on a small VM), so e.g. unittest or
 # hashlib (OpenSSL) are left to the programs that use them.
 PRELOAD = (
     "bisect", "collections", "copy", "functools", "heapq", "itertools", "json", "math", "numbers",
-    "operator", "re", "string", "typing",
+    "operator", "random", "re", "string", "typing",
 )  # fmt: skip
 RESULT_CAP = 4096
+_HARNESS_EXITS = {
+    _serve.TOUCHED_DESCRIPTORS: "harness_descriptors",
+    _serve.BROKEN_HARNESS: "patch_builtins",
+}
 _job_numbers = itertools.count()
 KILL_GRACE_S = 5.0
 EXIT_GRACE_S = 1.0
@@ -229,7 +233,14 @@ def _verdict(
         except ValueError:
             report = None
         if report is not None:
-            return kinds[res[:1]], str(report["message"]), list(report["tampering"])
+            verdict, message = kinds[res[:1]], str(report["message"])
+            tampering = list(report["tampering"])
+            why = _HARNESS_EXITS.get(os.WEXITSTATUS(status)) if os.WIFEXITED(status) else None
+            if verdict == "failed" and why and why not in tampering:
+                # the program's harness left without answering, and said why
+                tampering.append(why)
+                message += f"; tampering ({', '.join(tampering)})"
+            return verdict, message, tampering
         return "error", "the judge ended without a verdict", []
     if res.startswith(SETUP_ERROR):
         return "error", "sandbox setup failed: " + res[1:].decode("utf-8", "replace"), []
@@ -252,7 +263,7 @@ def _job_dir(workdir: str, applied: Applied, limits: dict[str, Any]) -> str:
     size = int(limits.get("disk_bytes", 0))
     if applied.disk.startswith("tmpfs") and size and size != _quota["bytes"]:
         # this job's own quota (the tmpfs holds one job at a time)
-        _confine.mount(None, workdir, None, _confine.MS_REMOUNT, f"size={size},mode=711")
+        _confine.mount(None, workdir, None, _confine.MS_REMOUNT, tmpfs_options(size))
         _quota["bytes"] = size
     jobdir = os.path.join(workdir, f"job{next(_job_numbers)}")
     os.mkdir(jobdir, 0o700)
