@@ -14,6 +14,7 @@ import numpy as np
 
 from tripwire.data import ContaminatedSet, ContaminationIndex, load_benchmark
 from tripwire.data._config import AuditConfig, FieldMap
+from tripwire.data._contamination import Probe
 from tripwire.data._lexer import (
     ngram_hashes,
     ngram_hashes_many,
@@ -64,8 +65,7 @@ def test_contamination_of_a_batch_equals_each_record_alone():
     for item in rng.sample(index.items, 6):  # copies, one inside a larger file
         texts.insert(rng.randrange(len(texts)), item.text)
     texts.insert(7, texts[20] + "\n" + index.items[0].text)
-    canons = [token_ids(tokenize(t, "python"), "python")[1] for t in texts]
-    batch = index.match_many(canons, texts, ["python"] * len(texts))
+    batch = index.match_many([Probe.of(t, "python") for t in texts])
     alone = [index.match(t, "python") for t in texts]
     assert batch == alone
     assert sum(bool(m) for m in batch) >= 7

@@ -1,8 +1,13 @@
-"""Benchmark items a fine-tuning set must not contain: HumanEval built in, or a user's file."""
+"""Benchmark items a fine-tuning set must not contain: HumanEval built in, or a user's file.
+
+An item has up to two parts, the prompt a model is given and the reference solution; each is
+looked for on its own (a record may hold only one of them) and, when both are code, together.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -10,6 +15,13 @@ from pathlib import Path
 from tripwire.errors import BadInputError
 
 BUILTIN = ("humaneval",)
+_PROMPT_FIELDS = ("prompt", "question", "instruction", "problem", "description")
+_SOLUTION_FIELDS = ("canonical_solution", "solution", "code", "response", "completion", "answer")
+_CODE_LINE = re.compile(
+    r"^\s*(?:def|class|function|import|from|#include|public|private|fn|func|package|"
+    r"const|let|var|return)\b|[;{}]\s*$",
+    re.MULTILINE,
+)
 
 
 @dataclass(frozen=True)
@@ -21,6 +33,31 @@ class BenchmarkItem:
     language: str | None = None
     prompt: str = ""
     """The part a model is given (HumanEval: signature and docstring); empty when unknown."""
+    solution: str = ""
+    """The reference solution (HumanEval: the canonical solution); empty when unknown."""
+
+    @property
+    def prompt_is_prose(self) -> bool:
+        """A description in words (MBPP's ``text``), not code with a docstring."""
+        return bool(self.prompt) and is_prose(self.prompt)
+
+    def parts(self) -> list[tuple[str, str, bool]]:
+        """(part name, text, is prose) of what is looked for: ``prompt``, ``solution`` and
+        ``full`` (both together, when both are code), or just ``full`` for a single text."""
+        out: list[tuple[str, str, bool]] = []
+        if self.prompt:
+            out.append(("prompt", self.prompt, self.prompt_is_prose))
+        if self.solution:
+            out.append(("solution", self.solution, False))
+        if not out or (self.prompt and self.solution and not self.prompt_is_prose):
+            out.append(("full", self.text, False))
+        return out
+
+
+def is_prose(text: str) -> bool:
+    """Sentences rather than code: almost no brackets or operators and no line of code."""
+    symbols = sum(map(text.count, "(){}[];=:<>"))
+    return symbols <= 0.02 * len(text) + 2 and not _CODE_LINE.search(text)
 
 
 @lru_cache(maxsize=1)
@@ -29,32 +66,48 @@ def _humaneval() -> tuple[BenchmarkItem, ...]:
 
     return tuple(
         BenchmarkItem(
-            "humaneval", tid, p["prompt"] + p["canonical_solution"], "python", p["prompt"]
+            "humaneval",
+            tid,
+            p["prompt"] + p["canonical_solution"],
+            "python",
+            p["prompt"],
+            p["canonical_solution"],
         )
         for tid, p in read_problems().items()
     )
 
 
+def _first_string(obj: dict[str, object], keys: tuple[str, ...]) -> str:
+    for key in keys:
+        value = obj.get(key)
+        if isinstance(value, str) and value.strip():
+            return value
+    return ""
+
+
 def _item_from(obj: object, n: int, name: str, where: Path) -> BenchmarkItem:
+    """HumanEval's shape (prompt + canonical_solution), MBPP's (text as the description, code
+    as the solution), or a single ``text``/``code`` field holding the whole item."""
     if not isinstance(obj, dict):
         raise BadInputError(f"{where}:{n}", "benchmark record must be a JSON object")
     item_id = obj.get("task_id", obj.get("id", n))
-    if "text" in obj or "code" in obj:
-        text = obj.get("text", obj.get("code"))
-    else:
-        text = (obj.get("prompt") or "") + (
-            obj.get("canonical_solution") or obj.get("solution") or obj.get("response") or ""
-        )
-    if not isinstance(text, str) or not text.strip():
+    solution = _first_string(obj, _SOLUTION_FIELDS)
+    prompt = _first_string(obj, _PROMPT_FIELDS)
+    if not prompt and solution and isinstance(obj.get("text"), str):
+        prompt = str(obj["text"])  # MBPP: "text" describes, "code" solves
+    if not prompt and not solution:
+        solution = _first_string(obj, ("text",))
+    if not prompt and not solution:
         raise BadInputError(
             f"{where}:{n}",
             "benchmark record needs 'text'/'code' or 'prompt' + 'canonical_solution'",
         )
     language = obj.get("language")
-    prompt = obj.get("prompt") if isinstance(obj.get("prompt"), str) else ""
-    return BenchmarkItem(
-        name, str(item_id), text, language if isinstance(language, str) else None, prompt
-    )
+    lang = language if isinstance(language, str) else None
+    if not prompt:  # one text: the whole item
+        return BenchmarkItem(name, str(item_id), solution, lang)
+    text = prompt + solution if not is_prose(prompt) else solution or prompt
+    return BenchmarkItem(name, str(item_id), text, lang, prompt, solution)
 
 
 def _from_file(path: Path) -> list[BenchmarkItem]:
@@ -62,17 +115,25 @@ def _from_file(path: Path) -> list[BenchmarkItem]:
     if path.suffix in (".parquet", ".pq"):
         import pyarrow.parquet as pq
 
-        rows = pq.read_table(path).to_pylist()
+        try:
+            rows = pq.read_table(path).to_pylist()
+        except Exception as exc:  # pyarrow raises several types for unreadable files
+            raise BadInputError(path, f"not a readable Parquet file: {exc}") from exc
+        if not rows:
+            raise BadInputError(path, "benchmark file has no records")
         return [_item_from(r, i + 1, name, path) for i, r in enumerate(rows)]
     items = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if line.strip():
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise BadInputError(f"{path}:{n}", f"malformed JSON: {exc.msg}") from exc
-                items.append(_item_from(obj, n, name, path))
+    try:
+        with open(path, encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                if line.strip():
+                    try:
+                        obj = json.loads(line)
+                    except json.JSONDecodeError as exc:
+                        raise BadInputError(f"{path}:{n}", f"malformed JSON: {exc.msg}") from exc
+                    items.append(_item_from(obj, n, name, path))
+    except UnicodeDecodeError as exc:
+        raise BadInputError(path, "benchmark file is not UTF-8 text") from exc
     if not items:
         raise BadInputError(path, "benchmark file has no records")
     return items

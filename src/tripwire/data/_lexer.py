@@ -133,6 +133,8 @@ def _stable_id(tok: str) -> int:
 
 
 _ID_I, _ID_S = _stable_id("I"), _stable_id("S")
+STRING_ID = _ID_S
+"""The canonical id of every string literal (``canonical`` turns each into ``S``)."""
 
 
 def _info(tok: str) -> tuple[int, int, int]:
@@ -310,9 +312,16 @@ def ngram_hashes_many(id_arrays: Sequence[np.ndarray], n: int) -> list[np.ndarra
 
 
 @lru_cache(maxsize=4)
-def _comment_regex(style: str) -> re.Pattern[str]:
-    # Strings are matched too, so a '#' or '//' inside a string is not taken for a comment.
+def comment_regex(style: str) -> re.Pattern[str]:
+    """Comments (group 1) or string literals: a '#' or '//' inside a string is no comment."""
     return re.compile(f"({_COMMENTS[style]})|{_strings(style)}")
+
+
+@lru_cache(maxsize=4)
+def bare_comment_regex(style: str) -> re.Pattern[str]:
+    """Comments alone, blind to strings (a '#' in a string reads as one): a fraction of
+    ``comment_regex``'s cost, for where a stray match costs nothing."""
+    return re.compile(_COMMENTS[style])
 
 
 def strip_comments(code: str, language: str | None = None, *, strings: bool = False) -> str:
@@ -324,4 +333,4 @@ def strip_comments(code: str, language: str | None = None, *, strings: bool = Fa
             return "\n" * m.group().count("\n")
         return m.group()
 
-    return _comment_regex(comment_style(language)).sub(keep, code)
+    return comment_regex(comment_style(language)).sub(keep, code)

@@ -13,6 +13,7 @@ Which parser decides, per language:
 
 from __future__ import annotations
 
+import codeop
 import os
 import re
 import shutil
@@ -53,10 +54,9 @@ class SyntaxAnalysis:
     the language has no parser here."""
     problems: list[dict[str, Any]] = field(default_factory=list)
     """``{"line", "column", "message"}`` of the first few problems, in order."""
-    at_end: bool = False
-    """The parser says input ended inside a construct in a way a missing closer cannot explain
-    (only Python's messages are that specific; elsewhere an unclosed block at the end may just
-    be a deleted closer, so truncation also needs the text to end abruptly)."""
+    eof: bool = False
+    """The parser ran out of input inside a construct: it wanted more text, not other text
+    (``_unfinished`` decides whether that makes the text cut rather than broken)."""
 
     @property
     def ok(self) -> bool:
@@ -109,22 +109,33 @@ def _quiet_records() -> None:
         _QUIET[:] = [warnings.filters[0]]
 
 
+# Compiling with this flag, the parser says "incomplete input" when it failed only because the
+# input ended (what ``codeop`` uses to tell an unfinished interactive line from a wrong one).
+_INCOMPLETE_FLAGS = codeop.PyCF_ALLOW_INCOMPLETE_INPUT | codeop.PyCF_DONT_IMPLY_DEDENT
+
+
 def _python(code: str) -> SyntaxAnalysis:
     out = SyntaxAnalysis("python", "compile")
     _quiet_records()
     try:
         compile(code, _FILENAME, "exec", dont_inherit=True)
     except SyntaxError as exc:
-        msg = str(exc.msg)
         line = exc.lineno or 0
-        out.problems.append({"line": line, "column": exc.offset or 0, "message": msg})
-        last = code.rstrip().count("\n") + 1
-        out.at_end = any(s in msg for s in _PY_EOF) or (
-            "expected an indented block" in msg and line >= last
-        )
+        out.problems.append({"line": line, "column": exc.offset or 0, "message": str(exc.msg)})
+        out.eof = _python_incomplete(code)
     except (ValueError, RecursionError, MemoryError) as exc:  # null bytes, absurd nesting
         out.problems.append({"line": 0, "column": 0, "message": str(exc) or type(exc).__name__})
     return out
+
+
+def _python_incomplete(code: str) -> bool:
+    try:
+        compile(code, _FILENAME, "exec", _INCOMPLETE_FLAGS, dont_inherit=True)
+    except SyntaxError as exc:  # 3.13 raises a subclass named _IncompleteInputError
+        return exc.msg == "incomplete input" or type(exc).__name__ == "_IncompleteInputError"
+    except (ValueError, RecursionError, MemoryError):
+        return False
+    return False
 
 
 _BASH = shutil.which("bash")
@@ -149,6 +160,7 @@ def _shell(code: str) -> SyntaxAnalysis:
             parts = raw.split(": ", 2)
             line = int(parts[1][5:]) if len(parts) == 3 and parts[1].startswith("line ") else 0
             out.problems.append({"line": line, "column": 0, "message": parts[-1]})
+            out.eof = out.eof or "unexpected end of file" in raw or "unexpected EOF" in raw
     return out
 
 
@@ -177,6 +189,9 @@ def _tree_sitter(code: str, language: str) -> SyntaxAnalysis:
         out.problems.append(
             {"line": row + 1, "column": col + 1, "message": what, "end_line": n.end_point[0] + 1}
         )
+    if nodes:  # error recovery that reaches the last line: the first error is where input ran out
+        stripped = data.rstrip()
+        out.eof = nodes[0].end_byte >= stripped.rfind(b"\n") + 1
     return out
 
 
@@ -187,9 +202,14 @@ def _snippet(data: bytes, node: Any) -> str:
 
 
 def _delimiters(tree: Any, language: str) -> SyntaxAnalysis:
-    """Pair up the grammar's bracket tokens; strings, comments and regexes are already leaves."""
+    """Pair up the grammar's bracket tokens; strings, comments and regexes are already leaves.
+
+    A closer pairs with the nearest opener of its kind; openers it skips over were never
+    closed, and are reported where they stand (the deleted ``)`` in the middle, not the ``}``
+    at the end that no longer pairs)."""
     out = SyntaxAnalysis(language, "tree-sitter delimiters")
     stack: list[tuple[str, tuple[int, int]]] = []
+    found: list[tuple[int, int, str]] = []
     for node in leaves(tree):
         if node.is_named or node.is_missing:
             continue
@@ -197,17 +217,18 @@ def _delimiters(tree: Any, language: str) -> SyntaxAnalysis:
         if t in _OPEN:
             stack.append((t, node.start_point))
         elif t in _CLOSE:
-            if stack and stack[-1][0] == _CLOSE[t]:
-                stack.pop()
-            elif len(out.problems) < 3:
-                row, col = node.start_point
-                out.problems.append(
-                    {"line": row + 1, "column": col + 1, "message": f"unmatched {t!r}"}
-                )
-    if stack:
-        for t, (row, col) in stack[-3:]:
-            msg = f"{t!r} is never closed"
-            out.problems.append({"line": row + 1, "column": col + 1, "message": msg})
+            want = _CLOSE[t]
+            at = next((i for i in range(len(stack) - 1, -1, -1) if stack[i][0] == want), None)
+            if at is None:
+                found.append((*node.start_point, f"unmatched {t!r}"))
+                continue
+            found += [(r, c, f"{o!r} is never closed") for o, (r, c) in stack[at + 1 :]]
+            del stack[at:]
+    out.eof = bool(stack) and not found  # only openers left: the input ended inside them
+    found += [(r, c, f"{o!r} is never closed") for o, (r, c) in stack]
+    out.problems = [
+        {"line": r + 1, "column": c + 1, "message": msg} for r, c, msg in sorted(found)[:3]
+    ]
     return out
 
 

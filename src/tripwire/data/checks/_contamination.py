@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from tripwire.data._contamination import ContaminationIndex, Match
+from tripwire.data._contamination import ContaminationIndex, Match, Probe
 from tripwire.data.checks._base import (
     Evidence,
     RecordCheck,
@@ -16,6 +16,11 @@ from tripwire.data.checks._base import (
 )
 
 _MAX_MATCHES = 3
+
+
+def probe(ctx: RecordContext) -> Probe:
+    ids, canon = ctx.token_ids()
+    return Probe(ctx.shingle_text(), ctx.language, ctx.record.prompt, ctx.tokens(), ids, canon)
 
 
 @record_check("benchmark_contamination")
@@ -28,18 +33,14 @@ class BenchmarkContamination(RecordCheck):
 
     def prepare(self, contexts: Sequence[RecordContext]) -> None:
         compute_token_ids(contexts)
-        found = self.index.match_many(
-            [ctx.token_ids()[1] for ctx in contexts],
-            [ctx.shingle_text() for ctx in contexts],
-            [ctx.language for ctx in contexts],
-        )
+        found = self.index.match_many([probe(ctx) for ctx in contexts])
         for ctx, matches in zip(contexts, found, strict=True):
             ctx.prepared[self.code] = matches
 
     def check(self, ctx: RecordContext) -> Evidence | None:
         matches: list[Match] | None = ctx.prepared.get(self.code)
         if matches is None:  # not prepared (a check run on its own)
-            matches = self.index.match_ids(ctx.token_ids()[1], ctx.shingle_text(), ctx.language)
+            matches = self.index.match_many([probe(ctx)])[0]
         if not matches:
             return None
         return {
@@ -47,6 +48,8 @@ class BenchmarkContamination(RecordCheck):
                 {
                     "benchmark": m.item.benchmark,
                     "item": m.item.item_id,
+                    "part": m.part,
+                    "matched_on": m.channel,
                     "containment": m.containment,
                     "lines": [m.first_line, m.last_line],
                 }
