@@ -35,10 +35,11 @@ class Server:
         self.url = f"http://127.0.0.1:{port}"
         self.log = log
         cmd = [sys.executable, "-c", CLI, "monitor", "serve", "--db", db_url, "--port", str(port),
-               "--write-token", WRITE, "--read-token", READ, *extra]  # fmt: skip
-        self.proc = subprocess.Popen(
-            cmd, stdout=log.open("ab"), stderr=subprocess.STDOUT, env=os.environ.copy()
-        )
+               *extra]  # fmt: skip
+        # the server's own tokens come from its environment, never its command line
+        env = {**os.environ, "TRIPWIRE_MONITOR_WRITE_TOKENS": WRITE,
+               "TRIPWIRE_MONITOR_READ_TOKENS": READ}  # fmt: skip
+        self.proc = subprocess.Popen(cmd, stdout=log.open("ab"), stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -83,13 +84,15 @@ def reader() -> dict[str, str]:
 
 FAULT_START = 2400
 FAULTY = "tpu-v5e"
+WARMUP = 1000
+"""Per route: two routes, so the baselines are set by the first ~2,000 events."""
 
 
 def faulty_traffic(seed: int = 3, n: int = 4800) -> Traffic:
-    """v1 known-good, v2 deployed at FAULT_START; v2 corrupts 6% of outputs on one hardware."""
+    """v1 known-good, v2 deployed at FAULT_START; v2 corrupts 10% of outputs on one hardware."""
     return Traffic(
         n=n, seed=seed, versions=((0, "v1"), (FAULT_START, "v2")),
-        faults=(Fault(start=FAULT_START, rate=0.06, hardware=FAULTY, model_version="v2"),),
+        faults=(Fault(start=FAULT_START, rate=0.10, hardware=FAULTY, model_version="v2"),),
     )  # fmt: skip
 
 

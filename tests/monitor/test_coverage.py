@@ -24,6 +24,7 @@ from tests.support.cli import tripwire
 from tripwire.errors import BadInputError
 from tripwire.monitor import (
     MIN_BASELINE,
+    MIN_STRATUM,
     Deploy,
     Detector,
     DetectorConfig,
@@ -90,12 +91,19 @@ def test_detector_coverage_follows_the_stream() -> None:
     assert (route.state, route.needed) == ("frozen", 0)
     a, b = route.metrics
     assert a.watched and a.reason is None
-    assert [(w.slice.hardware, w.events, w.alerted) for w in a.slices] == [("gpu-1", 1, False)]
+    # one stream for the slice, one for the slice in the answer's language (here: none)
+    assert [(w.slice.label, w.events, w.alerted) for w in a.slices] == [
+        ("model_version=v1 / deployment=east / hardware=gpu-1 / route=chat", 1, False),
+        ("model_version=v1 / deployment=east / hardware=gpu-1 / route=chat / language=", 1, False),
+    ]
+    assert [(lang.language, lang.watched, lang.warmup_events) for lang in a.languages] == [
+        ("", True, MIN_BASELINE)
+    ]
     assert not b.watched and not b.slices
     assert b.reason == (
         "only 10 of the 50 warm-up events had this metric applicable; a baseline needs 50"
     )
-    assert cov.watched and cov.judged == 1 and cov.streams == 1 == det.streams()
+    assert cov.watched and cov.judged == 1 and cov.streams == 2 == det.streams()
     assert cov.notices() == [f"route 'chat': b is not watched: {b.reason}"]
 
 
@@ -129,12 +137,23 @@ def test_replay_names_what_it_did_not_watch(gappy_stream: Path, tmp_path: Path) 
     hardware = {s["slice"]["hardware"] for s in truncated["slices"]}
     assert hardware == {"h100-a", "h100-b", "tpu-v5e"}
     assert all(m["state"] == "watched" for m in _route(report, "completion")["metrics"])
-    assert report["coverage_notices"] == [
+    # (d) a language too rare in the warm-up to have a baseline: its answers go unjudged
+    shell = next(lang for lang in truncated["languages"] if lang["language"] == "shell")
+    assert shell["state"] == "unwatched" and shell["skipped_events"] > 0
+    assert shell["reason"].endswith(f"a language needs {MIN_STRATUM}")
+    python = next(lang for lang in truncated["languages"] if lang["language"] == "python")
+    assert python["state"] == "watched" and python["robust_rate"] > python["rate"] > 0
+    assert report["coverage_notices"][:3] == [
         f"route '{RARE_ROUTE}' is still warming up: {RARE_EVENTS} of {WARMUP} baseline "
         f"events, {WARMUP - RARE_EVENTS} more needed before it is watched",
         f"route 'chat': not_top1 is not watched: {not_top1['reason']}",
         f"route 'chat': low_prob is not watched: {low_prob['reason']}",
     ]
+    assert report["coverage_notices"][3] == (
+        f"route 'chat': answers in shell are not watched ({shell['warmup_events']} warm-up "
+        f"events, a language needs {MIN_STRATUM}): {shell['skipped_events']} since"
+    )
+    assert len(report["coverage_notices"]) == 5 == cov["languages_skipped"] + 3
 
     # the terminal: the summary counts, every gap as a notice on stderr (markup shown as text)
     assert "judged by" in r.stdout and "2 unwatched, 1 route warming up), 0 alerts" in r.stdout
@@ -145,7 +164,7 @@ def test_replay_names_what_it_did_not_watch(gappy_stream: Path, tmp_path: Path) 
     # --json -: the report replaces the summary, the notices stay on stderr
     r = tripwire("monitor", "replay", str(gappy_stream), "--warmup", str(WARMUP), "--json", "-")
     assert json.loads(r.stdout)["coverage"] == cov
-    assert r.stderr.count("notice:") == 3
+    assert r.stderr.count("notice:") == 5
 
 
 def test_a_replay_that_watched_nothing_says_so(tmp_path: Path) -> None:

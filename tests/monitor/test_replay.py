@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.monitor.conftest import CLI, FAULT_START, FAULTY, write_stream
+from tests.monitor.conftest import CLI, FAULT_START, FAULTY, WARMUP, write_stream
 from tripwire.artifacts import ArtifactKind, Manifest, Registry
 from tripwire.cli import main
 from tripwire.monitor import KNOWN_GOOD, Traffic, simulate
@@ -36,7 +36,9 @@ def _register_versions(tmp_path: Path) -> dict[str, str]:
 def test_replay_finds_the_corrupting_slice(faulty_stream: Path, tmp_path: Path) -> None:
     ids = _register_versions(tmp_path)
     out = tmp_path / "alerts.json"
-    r = _tripwire("monitor", "replay", str(faulty_stream), "--json", str(out), "--warmup", "300")
+    r = _tripwire(
+        "monitor", "replay", str(faulty_stream), "--json", str(out), "--warmup", str(WARMUP)
+    )
     assert r.returncode == 1, r.stderr  # alerts mean a regression
     report = json.loads(out.read_text())
     alerts = report["alerts"]
@@ -60,7 +62,7 @@ def test_replay_is_quiet_on_healthy_traffic(tmp_path: Path) -> None:
     path = write_stream(
         tmp_path / "ok.jsonl", simulate(Traffic(n=3000, seed=11, mix_shift_at=1500))
     )
-    r = _tripwire("monitor", "replay", str(path), "--json", "-", "--warmup", "300")
+    r = _tripwire("monitor", "replay", str(path), "--json", "-", "--warmup", str(WARMUP))
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["alerts"] == []
 

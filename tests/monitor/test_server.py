@@ -10,7 +10,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.monitor.conftest import FAULTY, faulty_traffic, reader, running_server, writer
+from tests.monitor.conftest import FAULTY, WARMUP, faulty_traffic, reader, running_server, writer
 from tripwire.monitor import Deploy, Event, simulate
 
 
@@ -56,7 +56,7 @@ def test_ingest_detect_and_restart(db_url: str, tmp_path: Path) -> None:
     records = simulate(faulty_traffic(n=3600))
     events = [r for r in records if isinstance(r, Event)]
     log = tmp_path / "server.log"
-    with running_server(db_url, log, "--warmup", "300") as server:
+    with running_server(db_url, log, "--warmup", str(WARMUP)) as server:
         c = httpx.Client(base_url=server.url, timeout=60)
         # auth: no token, read token on a write endpoint, then clear validation errors
         one = {"events": [events[0].model_dump(mode="json")]}
@@ -96,7 +96,7 @@ def test_ingest_detect_and_restart(db_url: str, tmp_path: Path) -> None:
         before = metrics
 
     # restart: state (events, detectors, alerts, counters) comes back from the database
-    with running_server(db_url, log, "--warmup", "300") as server:
+    with running_server(db_url, log, "--warmup", str(WARMUP)) as server:
         c = httpx.Client(base_url=server.url, timeout=60)
         assert c.get("/healthz").json()["events"] == len(events)
         assert len(c.get("/v1/alerts", headers=reader()).json()["alerts"]) == len(raised)

@@ -16,61 +16,107 @@ app = typer.Typer(no_args_is_help=True, help="Production monitoring: ingest, det
 _ARL = typer.Option(100_000.0, "--arl", help="Mean events of one metric on one slice between "
                     "false alarms (sets the CUSUM threshold).")  # fmt: skip
 _FAMILY = typer.Option(
-    None, "--family-arl", help="Mean events of all traffic between false alarms on any slice and "
-    "metric: every stream then gets --arl = this x the number of metrics (each event feeds one "
-    "stream per metric, so the number of slices does not enter). Overrides --arl.",
+    None, "--family-arl", help="Mean events of all traffic between false alarms on any slice, "
+    "language and metric: every stream then gets --arl = this x metrics x slice levels (each "
+    "event feeds one stream per metric and level, so the number of slices does not enter). "
+    "Overrides --arl. Example: 1e6.",
 )  # fmt: skip
 _WARMUP = typer.Option(500, help="Events per route that set the baseline rates (per metric and "
                        "answer language); they then stay frozen. At least 50: a metric needs "
                        "50 warm-up events where it applies before it is watched.")  # fmt: skip
+_SLICE_BY = typer.Option(
+    ["language"], "--slice-by", help="Attributes that refine every slice (model version x "
+    "deployment x hardware x route) into streams of their own, comma-separated: 'language' (the "
+    "answer's), or a key of the events' 'attributes'. Repeatable: each adds one level of streams "
+    "(and counts in --family-arl). 'none': the four dimensions only.",
+)  # fmt: skip
 _METHOD = typer.Option("cusum", help="cusum (threshold from --arl) or msprt (BH across slices).")
 _FDR = typer.Option(0.01, help="msprt: false discovery rate across slices and metrics.")
 _DETECTION = """
 
-Detection: per metric and slice (model version x deployment x hardware x route), a
-risk-adjusted CUSUM scores each event against the baseline rate of its own language, so a
-change in the prompt mix raises no alarm. Baselines come from each route's first --warmup
-events and then stay frozen (a new model version is a new slice judged against them); to accept
-a new normal, start again on a fresh database once the release is known good."""
+Detection: per metric and slice (model version x deployment x hardware x route, and the same
+per answer language), risk-adjusted CUSUMs score each event against the baseline rate of its own
+language, so a change in the prompt mix raises no alarm. Baselines come from each route's first
+--warmup events, taken at a robust upper bound (never optimistic for rare events), and then stay
+frozen (a new model version is a new slice judged against them); to accept a new normal, start
+again on a fresh database once the release is known good."""
 
 
-def _detector(arl: float, warmup: int, method: str, fdr: float, family_arl: float | None) -> Any:
+def _detector(
+    arl: float, warmup: int, method: str, fdr: float, family_arl: float | None,
+    slice_by: list[str],
+) -> Any:  # fmt: skip
+    import math
+
     from tripwire.errors import BadInputError
-    from tripwire.monitor import MIN_BASELINE, DetectorConfig
+    from tripwire.monitor import MIN_BASELINE, DetectorConfig, parse_slice_by
 
     if method not in ("cusum", "msprt"):
         raise BadInputError("--method", f"unknown method {method!r} (cusum, msprt)")
     if warmup < MIN_BASELINE:
         why = "a baseline needs that many events, so no detector would start"
         raise BadInputError("--warmup", f"{warmup} is below the minimum of {MIN_BASELINE}: {why}")
-    if arl <= 1 or not 0 < fdr < 1 or (family_arl is not None and family_arl <= 1):
+    finite = all(math.isfinite(v) for v in (arl, fdr, family_arl or 2.0))
+    if not finite or arl <= 1 or not 0 < fdr < 1 or (family_arl is not None and family_arl <= 1):
         raise BadInputError("--arl/--family-arl/--fdr",
-                            "need arl > 1, family-arl > 1, 0 < fdr < 1")  # fmt: skip
+                            "need finite arl > 1, family-arl > 1, 0 < fdr < 1")  # fmt: skip
+    levels = tuple(dict.fromkeys(level for spec in slice_by if (level := parse_slice_by(spec))))
     return DetectorConfig(arl0=arl, warmup=warmup, method=method, fdr=fdr,  # type: ignore[arg-type]
-                          family_arl=family_arl)  # fmt: skip
+                          family_arl=family_arl, slice_by=levels)  # fmt: skip
+
+
+def _tokens(token_file: Path | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The server's own tokens: from ``--token-file`` (TOML ``write = [...]``, ``read =
+    [...]``) or the environment, never from its command line (which any local user can read
+    in the process list)."""
+    import os
+    import tomllib
+
+    from tripwire.errors import BadInputError
+
+    def split(values: list[str] | str) -> tuple[str, ...]:
+        items = [values] if isinstance(values, str) else values
+        return tuple(t.strip() for v in items for t in str(v).split(",") if t.strip())
+
+    if token_file is None:
+        return (split(os.environ.get("TRIPWIRE_MONITOR_WRITE_TOKENS", "")),
+                split(os.environ.get("TRIPWIRE_MONITOR_READ_TOKENS", "")))  # fmt: skip
+    try:
+        data = tomllib.loads(token_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInputError(token_file, f"cannot read: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise BadInputError(token_file, f"not valid TOML ({exc})") from exc
+    unknown = set(data) - {"write", "read"}
+    if unknown or not all(isinstance(data.get(k, []), (list, str)) for k in ("write", "read")):
+        raise BadInputError(token_file, "expected only write = [...] and read = [...]")
+    return split(data.get("write", [])), split(data.get("read", []))
 
 
 @app.command(
     help="Run the monitor service: POST /v1/events, /v1/feedback, /v1/deploys; dashboard at /, "
-    "Prometheus text at /metrics. Without tokens the service is open: keep it on loopback."
-    + _DETECTION,
+    "Prometheus text at /metrics. Clients send tokens in the Authorization header (Bearer, or "
+    "Basic with the token as password for a browser). The server's own tokens come from "
+    "--token-file or the environment (TRIPWIRE_MONITOR_WRITE_TOKENS, "
+    "TRIPWIRE_MONITOR_READ_TOKENS, comma-separated), never the command line. Without tokens "
+    "the service is open: keep it on loopback." + _DETECTION,
     epilog="Example: tripwire monitor serve --db postgresql+psycopg://mon@db/monitor "
-    "--write-token $W --read-token $R --port 8080",
+    "--token-file /etc/tripwire/tokens.toml --family-arl 1e6 --port 8080",
 )
 def serve(
     ctx: typer.Context,
     db: str | None = typer.Option(None, help="Database URL (default: SQLite in the data dir)."),
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8080, help="TCP port."),
-    write_token: list[str] = typer.Option([], envvar="TRIPWIRE_MONITOR_WRITE_TOKENS",
-                                          help="Token that may send events (repeatable)."),
-    read_token: list[str] = typer.Option([], envvar="TRIPWIRE_MONITOR_READ_TOKENS",
-                                         help="Token that may only read (repeatable)."),
+    token_file: Path | None = typer.Option(
+        None, "--token-file", help="TOML with write = [\"...\"] and read = [\"...\"] tokens "
+        "(default: the environment variables)."),
     arl: float = _ARL,
     family_arl: float | None = _FAMILY,
     warmup: int = _WARMUP,
     method: str = _METHOD,
     fdr: float = _FDR,
+    slice_by: list[str] = _SLICE_BY,
 ) -> None:  # fmt: skip
     import uvicorn
 
@@ -78,11 +124,12 @@ def serve(
     from tripwire.monitor import ServerConfig, create_app
 
     url = db or f"sqlite:///{data_dir() / 'monitor.db'}"
+    write_tokens, read_tokens = _tokens(token_file)
     config = ServerConfig(
         db_url=url,
-        write_tokens=tuple(t for v in write_token for t in v.split(",") if t),
-        read_tokens=tuple(t for v in read_token for t in v.split(",") if t),
-        detector=_detector(arl, warmup, method, fdr, family_arl),
+        write_tokens=write_tokens,
+        read_tokens=read_tokens,
+        detector=_detector(arl, warmup, method, fdr, family_arl, slice_by),
         registry_url=context(ctx).registry().url,
     )
     if not config.write_tokens and not config.read_tokens:
@@ -110,10 +157,11 @@ def replay(
     warmup: int = _WARMUP,
     method: str = _METHOD,
     fdr: float = _FDR,
+    slice_by: list[str] = _SLICE_BY,
 ) -> None:
     from tripwire.monitor import replay as run_replay
 
-    config = _detector(arl, warmup, method, fdr, family_arl)
+    config = _detector(arl, warmup, method, fdr, family_arl, slice_by)
     with progress_bar(not quiet(json_path)) as progress:
         report = run_replay(events, config, context(ctx).registry(), progress)
     if not quiet(json_path):

@@ -12,8 +12,10 @@ from tripwire.artifacts import ArtifactKind, Manifest, Registry
 from tripwire.demo._stage import StageContext, StageResult
 from tripwire.monitor import KNOWN_GOOD, DetectorConfig, Fault, Traffic, replay, simulate
 
-EVENTS = 3600
-RELEASE_AT = 1500
+EVENTS = 4800
+RELEASE_AT = 2400
+WARMUP = 1000
+"""Per route (two routes): baselines from the first ~2,000 events, all before the release."""
 FAULTY = "tpu-v5e"
 RATE = 0.05
 # the change-point estimate must land within this many stream events of the truth
@@ -51,7 +53,7 @@ def monitor_stage(ctx: StageContext) -> StageResult:
         with stream.open("w", encoding="utf-8") as fh:
             for r in simulate(traffic):
                 fh.write(json.dumps(r.model_dump(mode="json", exclude_none=True)) + "\n")
-        report = replay(stream, DetectorConfig(warmup=300), registry, ctx.progress)
+        report = replay(stream, DetectorConfig(warmup=WARMUP), registry, ctx.progress)
     finally:
         registry.close()
     alerts = sorted(report["alerts"], key=lambda a: a["event_index"])

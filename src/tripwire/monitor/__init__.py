@@ -14,7 +14,7 @@ for line in report["coverage_notices"]:  # what was not watched: no alert says n
 """
 
 from tripwire.monitor._alerts import KNOWN_GOOD, Rollback, build_alert, rollback_target
-from tripwire.monitor._app import ServerConfig, create_app
+from tripwire.monitor._app import MAX_BODY, create_app
 from tripwire.monitor._canary import (
     CanaryAnswer,
     CanaryRound,
@@ -31,11 +31,25 @@ from tripwire.monitor._checks import (
     code_blocks,
     unexpected_characters,
 )
-from tripwire.monitor._coverage import Coverage, MetricCoverage, RouteCoverage, SliceWatch
-from tripwire.monitor._detect import MIN_BASELINE, Alarm, Detector, DetectorConfig
+from tripwire.monitor._coverage import (
+    Coverage,
+    LanguageWatch,
+    MetricCoverage,
+    RouteCoverage,
+    SliceWatch,
+)
+from tripwire.monitor._detect import (
+    MIN_BASELINE,
+    MIN_STRATUM,
+    Alarm,
+    Detector,
+    DetectorConfig,
+    parse_slice_by,
+)
 from tripwire.monitor._monitor import Monitor, TriagedFeedback, triage_feedback
 from tripwire.monitor._replay import read_stream, replay
 from tripwire.monitor._schema import FEEDBACK_CATEGORIES, Deploy, Event, EventBatch, Feedback
+from tripwire.monitor._service import ServerConfig, Service
 from tripwire.monitor._simulate import Fault, Traffic, simulate
 from tripwire.monitor._slices import DIMENSIONS, Slice
 from tripwire.monitor._store import Store
@@ -47,7 +61,9 @@ __all__ = [
     "FEEDBACK_CATEGORIES",
     "FLAGS",
     "KNOWN_GOOD",
+    "MAX_BODY",
     "MIN_BASELINE",
+    "MIN_STRATUM",
     "Alarm",
     "CanaryAnswer",
     "CanaryRound",
@@ -62,11 +78,13 @@ __all__ = [
     "EventBatch",
     "Fault",
     "Feedback",
+    "LanguageWatch",
     "MetricCoverage",
     "Monitor",
     "Rollback",
     "RouteCoverage",
     "ServerConfig",
+    "Service",
     "Slice",
     "SliceWatch",
     "Store",
@@ -78,6 +96,7 @@ __all__ = [
     "code_blocks",
     "compare_round",
     "create_app",
+    "parse_slice_by",
     "read_stream",
     "replay",
     "rollback_target",

@@ -3,6 +3,7 @@ deployed around then, and which version to roll back to."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,7 +14,7 @@ from tripwire.errors import BadInputError
 from tripwire.monitor._detect import Alarm
 from tripwire.monitor._schema import Deploy
 
-"""The registry mark that makes a version a rollback target."""
+log = logging.getLogger("tripwire.monitor")
 NEAR_S = 6 * 3600.0
 """Deploys this close to the estimated change time are listed with an alert."""
 
@@ -81,6 +82,32 @@ def deploys_near(change_ts: datetime, deploys: Sequence[Deploy]) -> list[dict[st
             (d.ts - change_ts).total_seconds(), 1)}
         for _, d in sorted(near, key=lambda t: t[0])
     ]  # fmt: skip
+
+
+def bare_alert(alarm: Alarm, error: str) -> dict[str, Any]:
+    """The alert without its context (deploys, rollback target), for when building that
+    failed: the alarm itself is never lost to an error in its decoration."""
+    return {
+        **alarm.to_dict(),
+        "deploys_near_change": [],
+        "rollback_target": None,
+        "context_error": error,
+        "message": (
+            f"{alarm.metric} rate on {alarm.slice.label} rose from {alarm.baseline_rate:.4f} to "
+            f"{alarm.rate_after_change:.4f} since event {alarm.change_index}"
+        ),
+    }
+
+
+def safe_alert(
+    alarm: Alarm, deploys: Sequence[Deploy], registry: Registry | None = None
+) -> tuple[dict[str, Any], bool]:
+    """``build_alert``, or ``bare_alert`` when that raised (logged): ``(alert, complete)``."""
+    try:
+        return build_alert(alarm, deploys, registry), True
+    except Exception as exc:  # a registry or deploy problem must not cost the alert itself
+        log.exception("building the context of an alert failed (kept without it, retried)")
+        return bare_alert(alarm, f"{type(exc).__name__}: {exc}"[:500]), False
 
 
 def build_alert(

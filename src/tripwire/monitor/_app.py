@@ -1,9 +1,11 @@
 """The HTTP service: ingestion, feedback, deploy notices, read APIs, dashboard and /metrics.
 
 Writers send events, feedback and deploys with a write token; the dashboard and Prometheus read
-with a read token (a write token reads too). An event batch is checked, committed to the
-database, and only then acknowledged; the detectors are rebuilt from the database on start, so a
-restart (or a crash) loses neither events nor detector state.
+with a read token (a write token reads too). Tokens are read from the ``Authorization`` header
+only, as ``Bearer TOKEN`` or, for a browser, HTTP Basic with the token as the password: a token
+in a URL ends up in logs, histories and the page itself. Bodies over ``MAX_BODY`` bytes are
+refused (413) before any of them is parsed, and every input is validated (``_schema``): bad
+input is a 4xx with a message naming the field, never a 500.
 
 What the detectors watch (``Detector.coverage()``) is served beside the alerts, at
 ``/v1/coverage``, as ``/metrics`` gauges and on the dashboard: an empty alert list speaks only
@@ -12,41 +14,34 @@ for what was watched.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import logging
 import secrets
-import threading
-import uuid
-from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from jinja2 import Environment, FunctionLoader, select_autoescape
+from pydantic import BaseModel, ValidationError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tripwire.artifacts import Registry
-from tripwire.monitor._alerts import build_alert
+from tripwire.monitor._charts import bucket_for, count_chart, rate_chart
 from tripwire.monitor._checks import FLAGS
 from tripwire.monitor._coverage import Coverage
-from tripwire.monitor._detect import DetectorConfig
-from tripwire.monitor._metrics import Counters, slice_of_alert
-from tripwire.monitor._monitor import Monitor, triage_feedback
+from tripwire.monitor._replay import validation_problem
 from tripwire.monitor._schema import Deploy, EventBatch, Feedback
-from tripwire.monitor._slices import Slice
-from tripwire.monitor._store import Store
+from tripwire.monitor._service import ServerConfig, Service
 
-
-@dataclass(frozen=True)
-class ServerConfig:
-    db_url: str
-    write_tokens: tuple[str, ...] = ()
-    read_tokens: tuple[str, ...] = ()
-    """No tokens at all: the service is open (meant for loopback only)."""
-    detector: DetectorConfig = field(default_factory=DetectorConfig)
-    registry_url: str | None = None
+MAX_BODY = 8 * 1024 * 1024
+"""Largest request body accepted, in bytes (a batch of 1,000 typical events is about 1 MB)."""
+_REALM = 'Basic realm="tripwire monitor", charset="UTF-8"'
+log = logging.getLogger("tripwire.monitor")
 
 
 def _template(name: str) -> str:
@@ -56,31 +51,56 @@ def _template(name: str) -> str:
 _JINJA = Environment(loader=FunctionLoader(_template), autoescape=select_autoescape(default=True))
 
 
-class _State:
-    """The monitor and counters behind one lock: batches are stored and observed in order."""
+class _TooLarge(Exception):
+    pass
 
-    def __init__(self, config: ServerConfig) -> None:
-        self.config = config
-        self.store = Store(config.db_url)
-        registry = Registry(config.registry_url) if config.registry_url else None
-        self.monitor = Monitor(config.detector, registry)
-        self.counters = Counters()
-        self.lock = threading.Lock()
-        self._rebuild()
 
-    def _rebuild(self) -> None:
-        for d in self.store.deploy_list():
-            self.monitor.deploy(d)
-        for sl, flags, ts, stratum in self.store.iter_flags():
-            self.counters.event(sl, flags)
-            for alarm in self.monitor.detector.observe(sl, flags, ts, stratum):
-                self.store.add_alert(
-                    build_alert(alarm, self.monitor.deploys, self.monitor.registry)
-                )
-        for a in self.store.alert_list(limit=100_000):
-            self.counters.alerts[(a["metric"], slice_of_alert(a))] += 1
-        for row in self.store.feedback_counts(10**9):
-            self.counters.feedback[row["category"]] += row["count"]
+class BodyLimit:
+    """Refuse request bodies over ``limit`` bytes with 413, by the declared length before the
+    application runs and by counting what arrives for chunked bodies, so an oversized body is
+    never buffered whole or parsed."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def _refuse(self, send: Send) -> None:
+        body = json.dumps({"error": f"request body over {self.limit} bytes"}).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode())]})  # fmt: skip
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await self._refuse(send)
+            return
+        received = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise _TooLarge
+            return message
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, tracked)
+        except _TooLarge:
+            if not started:
+                await self._refuse(send)
 
 
 def _problem(exc: RequestValidationError) -> str:
@@ -93,38 +113,61 @@ def _problem(exc: RequestValidationError) -> str:
     return f"{where}: {e.get('msg', 'invalid')}{more}"
 
 
-def _bearer(request: Request) -> str | None:
+def presented_token(request: Request) -> str | None:
+    """The token in the ``Authorization`` header (Bearer, or Basic's password); never a query
+    parameter."""
     header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip()
-    return request.query_params.get("token")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip() or None
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return decoded.partition(":")[2] or None
+    return None
 
 
 def _matches(token: str | None, allowed: Sequence[str]) -> bool:
-    return token is not None and any(secrets.compare_digest(token, t) for t in allowed)
+    return token is not None and any(
+        secrets.compare_digest(token.encode(), t.encode()) for t in allowed
+    )
+
+
+async def _parse(request: Request, model: type[BaseModel]) -> Any:
+    body = await request.body()
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        raise HTTPException(422, validation_problem(exc)) from exc
 
 
 def create_app(config: ServerConfig) -> FastAPI:
     """The FastAPI application for one database (state is built, and rebuilt, on startup)."""
-    app = FastAPI(title="tripwire monitor", docs_url=None, redoc_url=None)
-    state = _State(config)
-    app.state.monitor = state
+    app = FastAPI(title="tripwire monitor", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(BodyLimit, limit=MAX_BODY)
+    service = Service(config)
+    app.state.monitor = service
     open_ = not config.write_tokens and not config.read_tokens
+
+    def _unauthorized(detail: str) -> HTTPException:
+        return HTTPException(401, detail, headers={"WWW-Authenticate": _REALM})
 
     def writer(request: Request) -> None:
         if open_:
             return
-        token = _bearer(request)
+        token = presented_token(request)
         if _matches(token, config.write_tokens):
             return
         if _matches(token, config.read_tokens):
             raise HTTPException(403, "this token may only read")
-        raise HTTPException(401, "a write token is required (Authorization: Bearer ...)")
+        raise _unauthorized("a write token is required (Authorization: Bearer ...)")
 
     def reader(request: Request) -> None:
-        if open_ or _matches(_bearer(request), (*config.read_tokens, *config.write_tokens)):
+        if open_ or _matches(presented_token(request), (*config.read_tokens, *config.write_tokens)):
             return
-        raise HTTPException(401, "a read token is required (Authorization: Bearer ...)")
+        raise _unauthorized("a read token is required (Authorization: Bearer ...)")
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -132,109 +175,103 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     @app.exception_handler(HTTPException)
     async def _http(_request: Request, exc: HTTPException) -> JSONResponse:
-        return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code,
+                            headers=exc.headers)  # fmt: skip
+
+    @app.exception_handler(Exception)
+    async def _internal(_request: Request, exc: Exception) -> JSONResponse:
+        log.error("internal error", exc_info=exc)
+        return JSONResponse({"error": "internal error (logged by the server)"}, status_code=500)
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
-        return {"ok": True, "events": state.monitor.detector.observed}
+        return {"ok": True, "events": service.monitor.detector.observed}
 
     @app.post("/v1/events", dependencies=[Depends(writer)])
-    def post_events(batch: EventBatch) -> dict[str, Any]:
-        for ev in batch.events:
-            if ev.event_id is None:
-                ev.event_id = uuid.uuid4().hex
-        checked = [(ev, state.monitor.check(ev)) for ev in batch.events]
-        with state.lock:
-            stored = state.store.add_events(checked)  # committed: safe to acknowledge
-            fresh = set(stored.accepted)
-            raised: list[dict[str, Any]] = []
-            for ev, result in checked:
-                if ev.event_id not in fresh:
-                    continue
-                state.counters.event(Slice.of(ev), result.flags)
-                for alert in state.monitor.observe(ev, result):
-                    if state.store.add_alert(alert):
-                        state.counters.alerts[(alert["metric"], slice_of_alert(alert))] += 1
-                        raised.append(alert)
-        return {
-            "accepted": stored.accepted,
-            "duplicates": stored.duplicates,
-            "defects": {ev.event_id: r.defects for ev, r in checked if r.defects},
-            "alerts": raised,
-        }
+    async def post_events(request: Request) -> dict[str, Any]:
+        batch = await _parse(request, EventBatch)
+        return await run_in_threadpool(service.ingest, batch)
 
     @app.post("/v1/feedback", dependencies=[Depends(writer)])
-    def post_feedback(fb: Feedback) -> dict[str, Any]:
-        t = triage_feedback(fb)
-        with state.lock:
-            seq = state.store.add_feedback(fb, t.category, t.source, t.evidence)
-            state.counters.feedback[t.category] += 1
-        return {"id": seq, "category": t.category, "source": t.source, "evidence": t.evidence}
+    async def post_feedback(request: Request) -> dict[str, Any]:
+        fb = await _parse(request, Feedback)
+        return await run_in_threadpool(service.feedback, fb)
 
     @app.post("/v1/deploys", dependencies=[Depends(writer)])
-    def post_deploy(d: Deploy) -> dict[str, Any]:
-        with state.lock:
-            state.store.add_deploy(d)
-            state.monitor.deploy(d)
+    async def post_deploy(request: Request) -> dict[str, Any]:
+        d = await _parse(request, Deploy)
+        await run_in_threadpool(service.deploy, d)
         return {"ok": True}
 
     def coverage() -> Coverage:
-        with state.lock:  # the detector's dicts change while a batch is observed
-            return state.monitor.detector.coverage()
+        with service.lock:  # the detector's dicts change while a batch is observed
+            if service.pending:
+                service.retry()
+            return service.monitor.detector.coverage()
 
     @app.get("/v1/alerts", dependencies=[Depends(reader)])
     def get_alerts(limit: int = Query(200, ge=1, le=10_000)) -> dict[str, Any]:
         # beside the alerts, what was watched: an empty list means nothing only where it was
-        return {"alerts": state.store.alert_list(limit), "coverage": coverage().to_dict()}
+        cov = coverage()
+        return {"alerts": service.store.alert_list(limit), "coverage": cov.to_dict()}
 
     @app.get("/v1/coverage", dependencies=[Depends(reader)])
     def get_coverage() -> dict[str, Any]:
         cov = coverage()
         return {**cov.to_dict(), "notices": cov.notices()}
 
+    def _metric(metric: str) -> str:
+        if metric not in FLAGS:
+            raise HTTPException(422, f"metric: unknown {metric[:50]!r} (one of {', '.join(FLAGS)})")
+        return metric
+
     @app.get("/v1/series", dependencies=[Depends(reader)])
     def get_series(
-        metric: str = Query("unexpected_script"), bucket_minutes: int = Query(1, ge=1, le=10_080)
+        metric: str = Query("unexpected_script", max_length=40),
+        bucket_minutes: int = Query(1, ge=1, le=525_600),
     ) -> dict[str, Any]:
-        if metric not in FLAGS:
-            raise HTTPException(422, f"metric: unknown {metric!r} (one of {', '.join(FLAGS)})")
-        return {"metric": metric, "points": state.store.series(metric, bucket_minutes)}
+        m = _metric(metric)
+        return {"metric": m, "points": service.store.series(m, bucket_minutes)}
 
     @app.get("/v1/feedback/categories", dependencies=[Depends(reader)])
-    def get_feedback_counts(bucket_minutes: int = Query(60, ge=1)) -> dict[str, Any]:
-        points = state.store.feedback_counts(bucket_minutes)
-        totals: Counter[str] = Counter()
-        for p in points:
-            totals[p["category"]] += p["count"]
-        return {"totals": dict(totals), "points": points}
+    def get_feedback_counts(bucket_minutes: int = Query(60, ge=1, le=525_600)) -> dict[str, Any]:
+        points = service.store.feedback_counts(bucket_minutes)
+        return {"totals": dict(service.feedback_totals()), "points": points}
 
     @app.get("/metrics", dependencies=[Depends(reader)], response_class=PlainTextResponse)
     def metrics() -> str:
-        with state.lock:
-            return state.counters.render(state.monitor.detector.coverage())
+        cov = coverage()
+        with service.lock:
+            return service.counters.render(cov)
 
     @app.get("/", dependencies=[Depends(reader)], response_class=HTMLResponse)
-    def dashboard(request: Request, metric: str = Query("unexpected_script")) -> str:
-        alerts = state.store.alert_list(50)
-        totals: Counter[str] = Counter()
-        for p in state.store.feedback_counts(10**9):
-            totals[p["category"]] += p["count"]
-        token = _bearer(request) if request.query_params.get("token") else None
-        cov = coverage()
-        return _JINJA.get_template("dashboard.html").render(
-            nonce=secrets.token_urlsafe(16),
-            token_json=json.dumps(token).replace("<", "\\u003c").replace(">", "\\u003e")
-            .replace("&", "\\u0026"),
-            events=state.store.count_events(),
-            streams=cov.streams,
-            coverage=cov,
-            config=state.monitor.config,
-            alerts=alerts,
-            metrics=FLAGS,
-            metric=metric if metric in FLAGS else FLAGS[0],
-            categories=totals.most_common(),
-            feedback=state.store.recent_feedback(),
-            flagged=state.store.recent_flagged(),
-        )  # fmt: skip
+    def dashboard(metric: str | None = Query(None, max_length=40)) -> str:
+        return _dashboard(service, coverage(), metric)
 
     return app
+
+
+def _default_metric(service: Service) -> str:
+    """The metric of the latest alert, else the one with the most defects: the chart a reader
+    opening the page should see (a metric nothing flagged draws a flat line at zero)."""
+    latest = service.store.alert_list(1)
+    if latest:
+        return str(latest[0]["metric"])
+    totals = service.store.defect_totals()
+    return max(FLAGS, key=lambda f: (totals[f], -FLAGS.index(f)))
+
+
+def _dashboard(service: Service, cov: Coverage, metric: str | None) -> str:
+    chosen = metric if metric in FLAGS else _default_metric(service)
+    store = service.store
+    bucket = bucket_for(*store.minute_span(chosen))
+    chart = rate_chart(store.series(chosen, bucket), bucket)
+    fb_bucket = bucket_for(*store.minute_span(None))
+    fb_chart = count_chart(store.feedback_counts(fb_bucket), fb_bucket)
+    return _JINJA.get_template("dashboard.html").render(
+        events=store.count_events(), streams=cov.streams, coverage=cov,
+        config=service.monitor.config, alerts=store.alert_list(50), metrics=FLAGS, metric=chosen,
+        chart=chart, bucket=bucket, feedback_chart=fb_chart, fb_bucket=fb_bucket,
+        categories=service.feedback_totals().most_common(), feedback=store.recent_feedback(),
+        flagged=store.recent_flagged(),
+    )  # fmt: skip

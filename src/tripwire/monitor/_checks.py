@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tripwire.monitor._schema import Event
+from tripwire.monitor._syntax import syntax_problems
 
 # Scripts of letters that code answers in English legitimately carry: Latin, and Greek for math.
 DEFAULT_SCRIPTS = frozenset({"LATIN", "GREEK"})
@@ -124,18 +125,16 @@ class CheckResult:
 
 
 def _syntax(blocks: list[CodeBlock]) -> tuple[bool | None, list[dict[str, Any]]]:
-    from tripwire.data import analyse
-
     checked = False
     problems: list[dict[str, Any]] = []
     for b in blocks:
         if not b.language:
             continue
-        analysis = analyse(b.code, b.language)
-        if not analysis.supported:
+        found = syntax_problems(b.code, b.language)
+        if found is None:
             continue
         checked = True
-        for p in analysis.problems[:2]:
+        for p in found[:2]:
             problems.append({"language": b.language, **p, "line": p["line"] + b.line - 1})
     return (bool(problems) if checked else None), problems
 

@@ -29,6 +29,51 @@ class SliceWatch:
 
 
 @dataclass(frozen=True)
+class LanguageWatch:
+    """One language (stratum) of one metric on a route past its warm-up."""
+
+    language: str
+    """``""``: answers with no code block and no requested language."""
+    watched: bool
+    warmup_events: int
+    """Warm-up events in this language where the metric applied."""
+    warmup_defects: int
+    rate: float | None
+    """The warm-up's estimate (Jeffreys mean), when watched."""
+    robust_rate: float | None
+    """The rate its detectors are designed and calibrated at (never below the estimate)."""
+    smallest_shift: float | None
+    """The smallest corrupted share of answers its detectors are tuned to."""
+    skipped: int
+    """Events since the warm-up not judged because the language is not watched."""
+    min_stratum: int
+
+    @property
+    def reason(self) -> str | None:
+        if self.watched:
+            return None
+        if self.warmup_events < self.min_stratum:
+            return (f"{self.warmup_events} warm-up events in this language; "
+                    f"a language needs {self.min_stratum}")  # fmt: skip
+        return "its warm-up rate leaves nothing to rise to"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "language": self.language,
+            "state": "watched" if self.watched else "unwatched",
+            "warmup_events": self.warmup_events,
+            "warmup_defects": self.warmup_defects,
+            "rate": None if self.rate is None else round(self.rate, 6),
+            "robust_rate": None if self.robust_rate is None else round(self.robust_rate, 6),
+            "smallest_shift": None
+            if self.smallest_shift is None
+            else round(self.smallest_shift, 6),
+            "skipped_events": self.skipped,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
 class MetricCoverage:
     """One metric on one route whose baseline is frozen."""
 
@@ -41,6 +86,7 @@ class MetricCoverage:
     min_baseline: int
     slices: tuple[SliceWatch, ...] = ()
     """Slices with a live stream (a watched metric gets one at its slice's next event)."""
+    languages: tuple[LanguageWatch, ...] = ()
 
     @property
     def reason(self) -> str | None:
@@ -58,6 +104,7 @@ class MetricCoverage:
             "applicable_events": self.applicable,
             "reason": self.reason,
             "slices": [s.to_dict() for s in self.slices],
+            "languages": [lang.to_dict() for lang in self.languages],
         }
 
 
@@ -100,6 +147,7 @@ class Coverage:
     min_baseline: int
     judged: int
     """Events at least one detector stream judged: the events an absence of alerts speaks for."""
+    min_stratum: int = 20
 
     @property
     def watched(self) -> bool:
@@ -115,9 +163,23 @@ class Coverage:
     def unwatched(self) -> list[tuple[str, MetricCoverage]]:
         return [(r.route, m) for r in self.routes for m in r.metrics if not m.watched]
 
+    def skipped_languages(self) -> list[tuple[str, str, int, int]]:
+        """``(route, language, warm-up events, events skipped since)`` for every language whose
+        answers arrived after the warm-up but are not judged (the largest counts over metrics)."""
+        out = []
+        for r in self.routes:
+            seen: dict[str, tuple[int, int]] = {}
+            for m in r.metrics:
+                for lang in m.languages:
+                    if not lang.watched and lang.skipped:
+                        n, k = seen.get(lang.language, (0, 0))
+                        seen[lang.language] = (max(n, lang.warmup_events), max(k, lang.skipped))
+            out += [(r.route, lang, n, k) for lang, (n, k) in sorted(seen.items())]
+        return out
+
     def notices(self) -> list[str]:
-        """One plain-text line per route still warming up and per unwatched metric (no
-        markup: the caller escapes for its medium)."""
+        """One plain-text line per route still warming up, per unwatched metric and per
+        language whose answers go unjudged (no markup: the caller escapes for its medium)."""
         lines = []
         for r in self.warming_up():
             lines.append(
@@ -126,6 +188,11 @@ class Coverage:
             )
         for route, m in self.unwatched():
             lines.append(f"route {route!r}: {m.metric} is not watched: {m.reason}")
+        for route, language, n, k in self.skipped_languages():
+            lines.append(
+                f"route {route!r}: answers in {language or '(no language)'!s} are not watched "
+                f"({n} warm-up events, a language needs {self.min_stratum}): {k} since"
+            )
         return lines
 
     def to_dict(self) -> dict[str, Any]:
@@ -136,6 +203,7 @@ class Coverage:
             "metrics_watched": sum(m.watched for r in self.routes for m in r.metrics),
             "metrics_unwatched": len(self.unwatched()),
             "routes_warming_up": len(self.warming_up()),
+            "languages_skipped": len(self.skipped_languages()),
             "warmup": self.warmup,
             "min_baseline": self.min_baseline,
             "routes": [r.to_dict() for r in self.routes],

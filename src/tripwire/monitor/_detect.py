@@ -1,42 +1,49 @@
 """Sequential change detection over the per-event defect flags, one stream per metric and slice.
 
-Baselines. Each route's first ``warmup`` events (all slices together) set the in-control rate of
-each metric *per stratum* (the language an answer is in: languages differ in how often their
-answers fail to parse or run long), shrunk towards the route's pooled rate where a stratum has
-seen little traffic. Baselines then stay frozen: a fault that starts later cannot leak into them.
-A new model version is a new slice measured against its route's baseline, so a bad release is
-caught as well as a fault on one machine; to accept a new normal, restart with a fresh database
-(or a longer ``warmup``) once the release is known good.
+Baselines. Each route's first ``warmup`` events (all slices together) count each metric's defects
+*per stratum* (the language an answer is in: languages differ in how often their answers fail to
+parse or run long). Then they stay frozen: a fault that starts later cannot leak into them. A new
+model version is a new slice measured against its route's baseline; to accept a new normal,
+restart with a fresh database once the release is known good. A stratum is judged once it had
+``MIN_STRATUM`` warm-up events where the metric applied; events of other strata (a language the
+warm-up barely saw) are not judged at all rather than against a rate nobody measured, and
+``coverage()`` lists them.
 
-Detectors. From then on every (metric, slice) stream runs a risk-adjusted Bernoulli CUSUM
-(``tripwire.stats.stratified_cusum``): each event is scored against its own stratum's rate, so a
-shift in the prompt mix moves no statistic, while a rise within strata does. It is tuned to a rise
-of ``max((ratio - 1) * p0, min_shift)`` in every stratum, or more when the warm-up saw too few
-defects to tell a smaller rise from its own uncertainty (``tripwire.stats.resolvable_shift``).
-Its threshold is the smallest whose false-alarm rate, computed exactly on the CUSUM's lattice
-(a Markov chain, not a simulation) and averaged over the uncertainty of the warm-up's estimates
-(every stratum at the same quantile of its own posterior), is at most ``1 / arl0`` per event of
-the stream under the warm-up's mix of strata and under an even mix of the strata it saw at least
-``MIN_BASELINE`` times: a prompt-mix shift up to that far keeps the target. The averaging makes
-the threshold conservative (false alarms come out below the target) and it costs delay after a
-short warm-up; ``warmup`` buys it back. With ``method="msprt"`` the streams give
-always-valid (risk-adjusted) p-values instead, and Benjamini-Hochberg across every stream holds
-the false discovery rate at ``fdr``.
+Robust rates. A warm-up estimate is never used as is: each stratum is designed and calibrated at
+``tripwire.stats.robust_rate`` (the Jeffreys posterior's upper quantile, about the 95th percentile
+at ARL0 1e5), and tuned to shifts no smaller than the warm-up can resolve
+(``tripwire.stats.smallest_shift``). Zero refusals in 500 warm-up events is taken as about 0.5%,
+not 0.1%.
 
-False alarms across slices. Each event feeds only its own slice's streams, at most one per
-metric, so the whole family's false alarms per event are at most ``sum over metrics of 1 /
-arl0``, however many slices there are. ``family_arl`` uses that: each stream gets ``arl0 =
-family_arl * len(metrics)``, and the family (every slice and metric) then raises at most one
-false alarm per ``family_arl`` events on average.
+Detectors. Every (metric, slice) stream runs a bank of risk-adjusted Bernoulli CUSUMs
+(``tripwire.stats.cusum_bank``), one per corrupted share on a x4 grid from the smallest resolvable
+one to 50%: each event is scored against its own language's rate, so a shift in the prompt mix
+moves no statistic while a rise within languages does. Slices are the four dimensions (model
+version x deployment x hardware x route), plus one more level per ``slice_by`` entry refining
+them (default: the language), so a fault in Go answers on one hardware pool is watched on its own
+stream and not diluted by the pool's other languages.
 
-Coverage. A route still in its warm-up, or a metric that applied to fewer than ``MIN_BASELINE``
-of its warm-up events, has no detector; ``Detector.coverage()`` says which, so that a missing
-detector is never mistaken for a healthy stream. A ``warmup`` below ``MIN_BASELINE`` would
-leave every detector off forever and is refused.
+The guarantee. Per stream: while every judged language's true rate is at most its robust rate,
+the stream raises at most one false alarm per ``stream_arl0`` of its events on average, exact on
+the CUSUM's lattice (a Markov chain, not a simulation) under the warm-up's language mix and under
+every single-language mix (any mix lies between: a bank holds it at each). Averaged over warm-ups
+(the robust rate can come out low by chance) the false-alarm rate stays at or under the same
+target: computed exactly over every warm-up outcome and simulated in the tests and
+``benchmarks/monitor.py``. For the family: each event feeds at most one stream per metric and
+level, so false alarms anywhere are at most ``metrics x levels / stream_arl0`` per event, however
+many slices there are; ``family_arl`` sets ``stream_arl0 = family_arl x metrics x levels``, and
+the whole family then raises at most one false alarm per ``family_arl`` events.
+
+With ``method="msprt"`` the streams give always-valid (risk-adjusted) p-values against the robust
+rates instead, and Benjamini-Hochberg across every stream holds the false discovery rate at
+``fdr``. A route still in its warm-up, or a metric that applied to fewer than ``MIN_BASELINE`` of
+its warm-up events, has no detector; ``Detector.coverage()`` says which.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -45,22 +52,49 @@ import numpy as np
 
 from tripwire.errors import BadInputError
 from tripwire.monitor._checks import FLAGS
-from tripwire.monitor._coverage import Coverage, MetricCoverage, RouteCoverage, SliceWatch
-from tripwire.monitor._slices import Slice
-from tripwire.stats import (
-    CusumRun,
-    StratifiedCusum,
-    adjust_p_values,
-    msprt_excess_p_value,
-    resolvable_shift,
+from tripwire.monitor._coverage import (
+    Coverage,
+    LanguageWatch,
+    MetricCoverage,
+    RouteCoverage,
+    SliceWatch,
 )
-from tripwire.stats import stratified_cusum as design_cusum
+from tripwire.monitor._schema import ATTRIBUTE_NAME
+from tripwire.monitor._slices import DIMENSIONS, Slice
+from tripwire.stats import (
+    CusumBank,
+    adjust_p_values,
+    cusum_bank,
+    msprt_excess_p_value,
+    robust_rate,
+    smallest_shift,
+)
 
 Method = Literal["cusum", "msprt"]
 MIN_BASELINE = 50
 """Warm-up events where a flag applies before its baseline is trusted (and a detector runs)."""
-_PRIOR_DEFECTS = 2.0
-"""A stratum's rate is shrunk towards the pooled one with a prior worth this many defects."""
+MIN_STRATUM = 20
+"""Warm-up events of one language (where the flag applied) before that language is judged."""
+LANGUAGE = "language"
+"""The ``slice_by`` name of the answer's language (the stratum its baseline is conditional on)."""
+_MAX_RATE = 0.95
+"""A language whose robust rate is above this has nothing left to rise to: not judged."""
+
+
+def parse_slice_by(spec: str) -> tuple[str, ...]:
+    """``"language,customer"`` -> one refining level (``"none"`` -> none): the names it adds to
+    the four dimensions, in order, without repeats."""
+    names = [n.strip() for n in spec.split(",") if n.strip()]
+    if names == ["none"]:
+        return ()
+    for n in names:
+        if not ATTRIBUTE_NAME.fullmatch(n):
+            raise BadInputError("--slice-by", f"{n!r} is not an attribute name")
+    added = tuple(dict.fromkeys(n for n in names if n not in DIMENSIONS))
+    if not added:
+        raise BadInputError("--slice-by", f"{spec!r} adds nothing: {', '.join(DIMENSIONS)} are "
+                            "always slice dimensions")  # fmt: skip
+    return added
 
 
 @dataclass(frozen=True)
@@ -69,10 +103,8 @@ class DetectorConfig:
     """CUSUM: mean events of one stream between false alarms while nothing changes."""
     warmup: int = 500
     """Events per route that set the baseline rates."""
-    ratio: float = 3.0
-    """The rise tuned for is to ``ratio`` times the baseline rate ..."""
     min_shift: float = 0.003
-    """... or by this much, whichever is larger (rare defects: a rise from ~0)."""
+    """The smallest corrupted share of answers any chart is tuned to."""
     method: Method = "cusum"
     fdr: float = 0.01
     """mSPRT: false discovery rate across all streams."""
@@ -81,7 +113,10 @@ class DetectorConfig:
     metrics: tuple[str, ...] = FLAGS
     family_arl: float | None = None
     """CUSUM: mean events (all traffic) between false alarms on any slice and metric; when set
-    it overrides ``arl0`` with ``family_arl * len(metrics)`` per stream."""
+    it overrides ``arl0`` with ``family_arl * len(metrics) * levels`` per stream."""
+    slice_by: tuple[tuple[str, ...], ...] = ((LANGUAGE,),)
+    """Refining levels: each names attributes (``language``, or an event's ``attributes`` key)
+    that split every four-dimension slice further; each adds one stream per metric per event."""
 
     def __post_init__(self) -> None:
         # settings that would leave every detector off are errors, never a quiet "0 alerts"
@@ -96,25 +131,38 @@ class DetectorConfig:
             raise BadInputError("arl0", "arl0 and family_arl must be > 1")
         if not 0 < self.fdr < 1:
             raise BadInputError("fdr", f"must be in (0, 1), got {self.fdr}")
+        if not 0 < self.min_shift < 0.5:
+            raise BadInputError("min_shift", f"must be in (0, 0.5), got {self.min_shift}")
+        for level in self.slice_by:
+            if not level or any(n in DIMENSIONS or not ATTRIBUTE_NAME.fullmatch(n) for n in level):
+                raise BadInputError("slice_by", f"{level!r}: attribute names beyond "
+                                    f"{', '.join(DIMENSIONS)}")  # fmt: skip
+
+    @property
+    def levels(self) -> int:
+        """Streams per metric each event feeds: the slice itself and each refining level."""
+        return 1 + len(self.slice_by)
 
     @property
     def stream_arl0(self) -> float:
         """The ARL0 each stream's threshold is set from."""
         if self.family_arl is not None:
-            return self.family_arl * len(self.metrics)
+            return self.family_arl * len(self.metrics) * self.levels
         return self.arl0
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "stream_arl0": self.stream_arl0}
+        return {**asdict(self), "stream_arl0": self.stream_arl0, "levels": self.levels}
 
 
 @dataclass
 class _Baseline:
     events: int = 0
-    n: dict[tuple[str, str], int] = field(default_factory=dict)
-    x: dict[tuple[str, str], int] = field(default_factory=dict)
-    """Per (metric, stratum): events where the flag applied, and defects among them."""
+    n: Counter[tuple[str, str]] = field(default_factory=Counter)
+    x: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """Per (metric, stratum): warm-up events where the flag applied, and defects among them."""
     frozen: bool = False
+    unjudged: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """Per (metric, stratum): events since the warm-up in strata too rare to judge."""
 
     def totals(self, metric: str) -> tuple[int, int]:
         n = sum(v for (m, _), v in self.n.items() if m == metric)
@@ -125,49 +173,42 @@ class _Baseline:
         """Whether ``metric`` gets a detector on this route (the one place that decides)."""
         return self.frozen and self.totals(metric)[0] >= MIN_BASELINE
 
+    def strata(self, metric: str) -> list[str]:
+        return sorted(s for m, s in self.n if m == metric)
+
 
 @dataclass(frozen=True)
 class _Design:
-    """One route and metric's in-control rates per stratum and the CUSUM built on them."""
+    """One route and metric's judged strata and the bank for every stream of a level."""
 
-    cusum: StratifiedCusum
-    pooled: float
-    pooled_alternative: float
-    rates: dict[str, float]
-    alternatives: dict[str, float]
-
-    def rate(self, stratum: str) -> float:
-        return self.rates.get(stratum, self.pooled)
-
-    def steps(self, stratum: str) -> tuple[int, int]:
-        if stratum in self.rates:
-            return self.cusum.steps(self.rates[stratum], self.alternatives[stratum])
-        return self.cusum.steps(self.pooled, self.pooled_alternative)
+    coarse: CusumBank
+    strata: tuple[str, ...]
+    point: dict[str, float]
+    """The warm-up's own estimate per stratum (Jeffreys mean): what an alert reports."""
+    robust: dict[str, float]
+    """The rate each stratum is designed and calibrated at."""
+    floors: dict[str, float]
+    steps: dict[str, tuple[tuple[int, ...], tuple[int, ...]]]
+    """Per stratum, the coarse bank's lattice steps per chart: (defect, no defect)."""
 
 
 @dataclass
 class _Stream:
-    design: _Design
-    run: CusumRun
-    steps: dict[str, tuple[int, int]] = field(default_factory=dict)
+    bank: CusumBank
+    steps: dict[str, tuple[tuple[int, ...], tuple[int, ...]]]
+    thresholds: tuple[int, ...]
+    stats: list[int]
+    start: list[tuple[int, datetime | None, int, int, float] | None]
+    """Per chart: where its statistic last left zero (global index, time, and this stream's
+    events, defects and expected defects before it): the change-point estimate."""
     n: int = 0
+    x: int = 0
+    expected: float = 0.0
     excess: float = 0.0
     variance: float = 0.0
     """Since the stream started: summed ``x - p0`` and ``p0 (1 - p0)`` (the mSPRT's inputs)."""
-    seg_start: int = -1
-    """Global index of the first event after the statistic last stood at zero."""
-    seg_n: int = 0
-    seg_x: int = 0
-    seg_expected: float = 0.0
-    seg_ts: datetime | None = None
     p_value: float = 1.0
     alerted: bool = False
-
-    def step(self, stratum: str, defect: bool) -> int:
-        s = self.steps.get(stratum)
-        if s is None:
-            s = self.steps[stratum] = self.design.steps(stratum)
-        return s[0] if defect else s[1]
 
 
 @dataclass(frozen=True)
@@ -189,6 +230,8 @@ class Alarm:
     method: str
     change_ts: datetime | None = None
     alarm_ts: datetime | None = None
+    tuned_shift: float = 0.0
+    """The corrupted share the crossing chart was tuned to."""
 
     @property
     def effect(self) -> float:
@@ -209,6 +252,7 @@ class Alarm:
             "defects_since_change": self.defects_since_change,
             "statistic_nats": round(self.statistic_nats, 3),
             "threshold_nats": round(self.threshold_nats, 3),
+            "tuned_shift": round(self.tuned_shift, 6),
             "p_value": self.p_value,
             "method": self.method,
             "change_ts": self.change_ts.isoformat() if self.change_ts else None,
@@ -223,7 +267,7 @@ class Detector:
         self.config = config or DetectorConfig()
         self._baselines: dict[str, _Baseline] = {}
         self._designs: dict[tuple[str, str], _Design | None] = {}
-        self._streams: dict[tuple[str, Slice], _Stream] = {}
+        self._streams: dict[tuple[str, int, Slice], _Stream] = {}
         self.observed = 0
         self.judged = 0
         """Events at least one stream judged (the rest fell in a warm-up or were unwatched)."""
@@ -234,7 +278,7 @@ class Detector:
         for route, b in self._baselines.items():
             if b.frozen:
                 trusted = [m for m in self.config.metrics if b.trusted(m)]
-                out[route] = {m: _pooled(*b.totals(m)) for m in trusted}
+                out[route] = {m: _jeffreys(*b.totals(m)) for m in trusted}
         return out
 
     def streams(self) -> int:
@@ -242,9 +286,9 @@ class Detector:
 
     def coverage(self) -> Coverage:
         """Per route: still warming up (and for how many more events), or which metrics are
-        watched on which slices and which are not, with the reason."""
+        watched on which slices and languages and which are not, with the reason."""
         live: dict[tuple[str, str], list[SliceWatch]] = {}
-        for (metric, sl), s in self._streams.items():
+        for (metric, _level, sl), s in self._streams.items():
             live.setdefault((sl.route, metric), []).append(SliceWatch(sl, s.n, s.alerted))
         routes = []
         warmup = self.config.warmup
@@ -252,136 +296,195 @@ class Detector:
             metrics = []
             for m in self.config.metrics if b.frozen else ():
                 slices = tuple(sorted(live.get((route, m), []), key=_by_slice))
-                n = b.totals(m)[0]
-                metrics.append(MetricCoverage(m, b.trusted(m), n, warmup, MIN_BASELINE, slices))
+                languages = self._languages(m, b, self._design(route, m, b))
+                metrics.append(MetricCoverage(m, b.trusted(m), b.totals(m)[0], warmup,
+                                              MIN_BASELINE, slices, languages))  # fmt: skip
             routes.append(RouteCoverage(route, warmup, b.events, tuple(metrics)))
-        return Coverage(tuple(routes), warmup, MIN_BASELINE, self.judged)
+        return Coverage(tuple(routes), warmup, MIN_BASELINE, self.judged, MIN_STRATUM)
+
+    def _languages(
+        self, metric: str, b: _Baseline, design: _Design | None
+    ) -> tuple[LanguageWatch, ...]:
+        out = []
+        for st in sorted(set(b.strata(metric)) | {s for m, s in b.unjudged if m == metric}):
+            n, x = b.n[(metric, st)], b.x[(metric, st)]
+            judged = design is not None and st in design.steps
+            out.append(LanguageWatch(
+                st, judged, n, x, design.point[st] if judged else None,
+                design.robust[st] if judged else None, design.floors[st] if judged else None,
+                b.unjudged[(metric, st)], MIN_STRATUM,
+            ))  # fmt: skip
+        return tuple(out)
 
     def _design(self, route: str, metric: str, b: _Baseline) -> _Design | None:
         key = (route, metric)
         if key in self._designs:
             return self._designs[key]
-        n, x = b.totals(metric)
         design = None
         if b.trusted(metric):
-            pooled = _pooled(n, x)
-            shift = max((self.config.ratio - 1) * pooled, self.config.min_shift,
-                        resolvable_shift(x, n))  # fmt: skip
-            shift = min(shift, 0.999 - pooled)
-            prior = _PRIOR_DEFECTS / pooled
-            strata = sorted(st for m, st in b.n if m == metric)
-            rates, alternatives, posteriors = {}, {}, []
-            for st in strata:
-                ns, xs = b.n[(metric, st)], b.x.get((metric, st), 0)
-                a, b_ = xs + prior * pooled, ns - xs + prior * (1 - pooled)
-                posteriors.append((round(a, 6), round(b_, 6)))
-                rates[st] = a / (a + b_)
-                alternatives[st] = min(rates[st] + shift, 0.999)
-            warm = tuple(b.n[(metric, st)] / n for st in strata)
-            # robust to the prompt mix moving as far as an even mix of the well-seen strata
-            seen = [b.n[(metric, st)] >= MIN_BASELINE for st in strata]
-            even = tuple(v / sum(seen) for v in seen)
-            cusum = design_cusum(
-                tuple(round(rates[st], 7) for st in strata),
-                tuple(round(alternatives[st], 7) for st in strata),
-                (warm, even),
-                self.config.stream_arl0,
-                tuple(posteriors),
-            )
-            design = _Design(cusum, pooled, min(pooled + shift, 0.999), rates, alternatives)
+            arl0 = self.config.stream_arl0
+            point, robust, floors = {}, {}, {}
+            for st in b.strata(metric):
+                n, x = b.n[(metric, st)], b.x[(metric, st)]
+                if n < MIN_STRATUM:
+                    continue
+                r = robust_rate(x, n, arl0)
+                if r > _MAX_RATE:
+                    continue
+                point[st], robust[st] = _jeffreys(n, x), round(r, 7)
+                floors[st] = round(smallest_shift(x, n, r, arl0, self.config.min_shift), 6)
+            strata = tuple(point)
+            if strata:
+                total = sum(b.n[(metric, st)] for st in strata)
+                warm = tuple(b.n[(metric, st)] / total for st in strata)
+                vertices = tuple(tuple(float(i == j) for j in range(len(strata)))
+                                 for i in range(len(strata)))  # fmt: skip
+                mixes = tuple(dict.fromkeys((warm, *vertices)))
+                bank = cusum_bank(tuple(robust[s] for s in strata),
+                                  tuple(floors[s] for s in strata), mixes, arl0)  # fmt: skip
+                design = _Design(bank, strata, point, robust, floors, _bank_steps(bank, strata))
         self._designs[key] = design
         return design
 
-    def _stream(self, metric: str, sl: Slice, b: _Baseline) -> _Stream | None:
-        key = (metric, sl)
-        s = self._streams.get(key)
-        if s is None:
-            design = self._design(sl.route, metric, b)
-            if design is None:
-                return None
-            s = self._streams[key] = _Stream(design, CusumRun(design.cusum.threshold))
-        return s
+    def _language_bank(self, design: _Design, stratum: str) -> CusumBank:
+        # one language alone: its own bank (the coarse bank's vertex, calibrated by itself)
+        return cusum_bank((design.robust[stratum],), (design.floors[stratum],), ((1.0,),),
+                          self.config.stream_arl0)  # fmt: skip
+
+    def _new_stream(self, design: _Design, stratum: str | None) -> _Stream:
+        if stratum is None:
+            bank, steps = design.coarse, design.steps
+        else:
+            bank = self._language_bank(design, stratum)
+            steps = _bank_steps(bank, (stratum,))
+        k = len(bank.charts)
+        thresholds = tuple(c.threshold for c in bank.charts)
+        return _Stream(bank, steps, thresholds, [0] * k, [None] * k)
 
     def observe(
         self,
         sl: Slice,
-        flags: dict[str, bool | None],
+        flags: Mapping[str, bool | None],
         ts: datetime | None = None,
         stratum: str = "",
+        attributes: Mapping[str, str] | None = None,
     ) -> list[Alarm]:
         """One event of slice ``sl`` with its defect flags; ``stratum`` is the class its
-        baseline rate is conditional on (the answer's language; ``""`` when unknown)."""
+        baseline rate is conditional on (the answer's language; ``""`` when unknown), and
+        ``attributes`` the event's own (for ``slice_by`` levels that name them)."""
         index = self.observed
         self.observed += 1
-        b = self._baselines.setdefault(sl.route, _Baseline())
+        b = self._baselines.get(sl.route)
+        if b is None:
+            b = self._baselines[sl.route] = _Baseline()
         if not b.frozen:
             b.events += 1
             for m in self.config.metrics:
                 v = flags.get(m)
                 if v is not None:
-                    b.n[(m, stratum)] = b.n.get((m, stratum), 0) + 1
-                    b.x[(m, stratum)] = b.x.get((m, stratum), 0) + int(v)
+                    b.n[(m, stratum)] += 1
+                    b.x[(m, stratum)] += bool(v)
             b.frozen = b.events >= self.config.warmup
             return []
-        alarms = []
+        keys = self._level_keys(sl, stratum, attributes)
+        alarms: list[Alarm] = []
         judged = False
         for m in self.config.metrics:
             v = flags.get(m)
             if v is None:
                 continue
-            s = self._stream(m, sl, b)
-            if s is None or s.alerted:
+            design = self._designs.get((sl.route, m), False)
+            if design is False:
+                design = self._design(sl.route, m, b)
+            if design is None:
+                continue
+            if stratum not in design.steps:
+                b.unjudged[(m, stratum)] += 1
                 continue
             judged = True
-            crossed = self._update(s, index, stratum, bool(v), ts)
-            if self.config.method == "msprt":
-                crossed = self._fdr_rejects(m, sl)
-            if crossed:
-                s.alerted = True
-                alarms.append(self._alarm(m, sl, s, index, ts))
+            p0 = design.point[stratum]
+            for level, key in enumerate(keys):
+                s = self._streams.get((m, level, key))
+                if s is None:
+                    s = self._new_stream(design, stratum if self._by_language(level) else None)
+                    self._streams[(m, level, key)] = s
+                if s.alerted:
+                    continue
+                crossed = self._update(s, index, stratum, bool(v), p0, design.robust[stratum], ts)
+                if self.config.method == "msprt":
+                    crossed = -1 if self._fdr_rejects((m, level, key)) else None
+                if crossed is not None:
+                    s.alerted = True
+                    alarms.append(self._alarm(m, key, s, crossed, index, ts))
         self.judged += judged
         return alarms
 
+    def _by_language(self, level: int) -> bool:
+        return level > 0 and LANGUAGE in self.config.slice_by[level - 1]
+
+    def _level_keys(
+        self, sl: Slice, stratum: str, attributes: Mapping[str, str] | None
+    ) -> list[Slice]:
+        keys = [sl]
+        for names in self.config.slice_by:
+            pairs = tuple((n, stratum if n == LANGUAGE else (attributes or {}).get(n, ""))
+                          for n in names)  # fmt: skip
+            keys.append(sl.refine(pairs))
+        return keys
+
     def _update(
-        self, s: _Stream, index: int, stratum: str, defect: bool, ts: datetime | None
-    ) -> bool:
-        p0 = s.design.rate(stratum)
-        if s.seg_start < 0:
-            s.seg_start, s.seg_ts = index, ts
+        self, s: _Stream, index: int, stratum: str, defect: bool, p0: float, robust: float,
+        ts: datetime | None,
+    ) -> int | None:  # fmt: skip
+        """Add one event; the index of the chart that crossed, if any."""
+        inc = s.steps[stratum][0 if defect else 1]
+        stats, start = s.stats, s.start
+        crossed = None
+        for k, step in enumerate(inc):
+            before = stats[k]
+            after = before + step
+            if after <= 0:
+                stats[k] = 0
+                start[k] = None
+                continue
+            if before == 0:
+                start[k] = (index, ts, s.n, s.x, s.expected)
+            stats[k] = after
+            if after >= s.thresholds[k] and crossed is None:
+                crossed = k
         s.n += 1
-        s.excess += defect - p0
-        s.variance += p0 * (1 - p0)
-        s.seg_n += 1
-        s.seg_x += defect
-        s.seg_expected += p0
-        crossed = s.run.add(s.step(stratum, defect))
-        if s.run.statistic == 0:
-            s.seg_start, s.seg_n, s.seg_x, s.seg_expected = -1, 0, 0, 0.0
+        s.x += defect
+        s.expected += p0
         if self.config.method == "msprt":
+            s.excess += defect - robust
+            s.variance += robust * (1 - robust)
             p = msprt_excess_p_value(s.excess, s.variance, s.n, self.config.tau)
             s.p_value = min(s.p_value, p)
         return crossed
 
-    def _fdr_rejects(self, metric: str, sl: Slice) -> bool:
+    def _fdr_rejects(self, key: tuple[str, int, Slice]) -> bool:
         keys = [k for k, s in self._streams.items() if not s.alerted]
-        if (metric, sl) not in keys:
+        if key not in keys:
             return False
         p = [self._streams[k].p_value for k in keys]
         if min(p) > self.config.fdr:
             return False
         adjusted = adjust_p_values(p, "bh")
-        return adjusted[keys.index((metric, sl))] <= self.config.fdr
+        return adjusted[keys.index(key)] <= self.config.fdr
 
-    def _alarm(self, metric: str, sl: Slice, s: _Stream, index: int, ts: datetime | None) -> Alarm:
-        if s.seg_n == 0:  # msprt can reject while the CUSUM stands at zero
-            p0 = s.design.pooled
-            start, n, x, expected, start_ts = index, 1, 1, p0, ts
-        else:
-            start, n, x, start_ts = s.seg_start, s.seg_n, s.seg_x, s.seg_ts
-            expected = s.seg_expected
+    def _alarm(
+        self, metric: str, sl: Slice, s: _Stream, chart: int, index: int, ts: datetime | None
+    ) -> Alarm:
+        k = max(chart, 0)
+        seg = s.start[k] if chart >= 0 else next((st for st in s.start if st), None)
+        if seg is None:  # msprt can reject while every CUSUM stands at zero: the whole stream
+            seg = (index - s.n + 1, None, 0, 0, 0.0)
+        start, start_ts, n0, x0, e0 = seg
+        n, x, expected = s.n - n0, s.x - x0, s.expected - e0
         base = expected / n
-        variance = base * (1 - base) * n
-        p_value = msprt_excess_p_value(x - expected, variance, n, self.config.tau)
+        p_value = msprt_excess_p_value(x - expected, base * (1 - base) * n, n, self.config.tau)
+        c = s.bank.charts[k]
+        stat = s.stats[k] * c.unit
         return Alarm(
             metric=metric,
             slice=sl,
@@ -391,19 +494,29 @@ class Detector:
             rate_after_change=x / n,
             events_since_change=n,
             defects_since_change=x,
-            statistic_nats=s.run.statistic * s.design.cusum.unit,
-            threshold_nats=s.design.cusum.h,
+            statistic_nats=stat,
+            threshold_nats=c.h,
             p_value=float(np.format_float_scientific(p_value, 3)),
             method=self.config.method,
             change_ts=start_ts,
             alarm_ts=ts,
+            tuned_shift=c.shift,
         )
+
+
+def _bank_steps(
+    bank: CusumBank, strata: tuple[str, ...]
+) -> dict[str, tuple[tuple[int, ...], tuple[int, ...]]]:
+    return {
+        st: (tuple(c.steps[i][0] for c in bank.charts), tuple(c.steps[i][1] for c in bank.charts))
+        for i, st in enumerate(strata)
+    }
 
 
 def _by_slice(w: SliceWatch) -> Slice:
     return w.slice
 
 
-def _pooled(n: int, x: int) -> float:
-    # Jeffreys posterior mean: never zero, so a defect unseen in warm-up can still alarm
+def _jeffreys(n: int, x: int) -> float:
+    # Jeffreys posterior mean: never zero, so an alert's baseline is never a division by zero
     return (x + 0.5) / (n + 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from tripwire.monitor._coverage import Coverage
@@ -12,8 +13,22 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
+_RESERVED = frozenset({"check", "metric", "category", "route", *DIMENSIONS})
+
+
+def _label_name(name: str, fixed: frozenset[str] = frozenset()) -> str:
+    """A refining attribute as a Prometheus label name (``[a-zA-Z_][a-zA-Z0-9_]*``), kept apart
+    from the labels the exposition sets itself."""
+    clean = re.sub(r"[^a-zA-Z0-9_]", "_", name)
+    return f"slice_{clean}" if clean in _RESERVED or clean in fixed else clean
+
+
 def _labels(pairs: dict[str, str]) -> str:
     return "{" + ",".join(f'{k}="{_escape(v)}"' for k, v in pairs.items()) + "}"
+
+
+def _slice_labels(sl: Slice) -> dict[str, str]:
+    return {**sl.base.to_dict(), **{_label_name(k): v for k, v in sl.extra}}
 
 
 class Counters:
@@ -56,7 +71,7 @@ class Counters:
             "# TYPE tripwire_monitor_alerts_total counter",
         ]
         for (metric, sl), n in sorted(self.alerts.items()):
-            labels = _labels({"metric": metric, **sl.to_dict()})
+            labels = _labels({"metric": metric, **_slice_labels(sl)})
             lines.append(f"tripwire_monitor_alerts_total{labels} {n}")
         if coverage is not None:
             lines += _coverage(coverage)
@@ -88,4 +103,4 @@ def _coverage(coverage: Coverage) -> list[str]:
 def slice_of_alert(alert: dict[str, object]) -> Slice:
     sl = alert["slice"]
     assert isinstance(sl, dict)
-    return Slice(*(str(sl[d]) for d in DIMENSIONS))
+    return Slice.from_dict(sl)

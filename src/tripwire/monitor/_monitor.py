@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tripwire.artifacts import Registry
-from tripwire.monitor._alerts import build_alert
+from tripwire.monitor._alerts import safe_alert
 from tripwire.monitor._checks import DEFAULT_SCRIPTS, CheckResult, check_event
 from tripwire.monitor._detect import Detector, DetectorConfig
 from tripwire.monitor._schema import Deploy, Event, Feedback
@@ -50,8 +50,10 @@ class Monitor:
 
     def observe(self, event: Event, result: CheckResult) -> list[dict[str, Any]]:
         """Feed one checked event to the detectors; the alerts it raised."""
-        alarms = self.detector.observe(Slice.of(event), result.flags, event.ts, result.stratum)
-        new = [build_alert(a, self.deploys, self.registry) for a in alarms]
+        alarms = self.detector.observe(
+            Slice.of(event), result.flags, event.ts, result.stratum, event.attributes
+        )
+        new = [safe_alert(a, self.deploys, self.registry)[0] for a in alarms]
         self.alerts.extend(new)
         return new
 

@@ -32,7 +32,12 @@ def validation_problem(exc: ValidationError) -> str:
     e = exc.errors()[0]
     where = ".".join(str(p) for p in e["loc"]) or "record"
     more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"{where}: {e['msg']}{more}"
+    msg = e["msg"]
+    if e["type"] == "string_pattern_mismatch":  # the only pattern: no NUL (PostgreSQL refuses it)
+        msg = "must not contain NUL characters"
+    elif e["type"] == "json_invalid":
+        msg = f"not valid JSON ({e.get('ctx', {}).get('error', 'parse error')})"
+    return f"{where}: {msg}{more}"
 
 
 def read_stream(path: Path) -> Iterator[Record]:

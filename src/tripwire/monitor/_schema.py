@@ -1,18 +1,41 @@
 """What clients send: events, feedback and deploy notices, validated by pydantic.
 
 The same models validate HTTP bodies and the lines of a recorded ``EVENTS.jsonl``, so a stream
-replayed offline is read exactly as the server read it.
+replayed offline is read exactly as the server read it. Every field is range checked here, so
+nothing a client sends can reach the database or the detectors unchecked (a bad value is a 422
+naming the field, never a 500):
+
+- Timestamps are timezone-aware UTC. One without an offset is taken as UTC (documented: clients
+  that log naive UTC times need no change); one with an offset is converted. Only 1970 to 2199 is
+  accepted (``0001-01-01`` cannot be bucketed by minute on every database).
+- Numbers must be finite (``NaN``, ``Infinity`` are refused) and within bounds a real completion
+  can have.
+- Names (slice coordinates, ids, attributes) may not contain NUL, which PostgreSQL cannot store.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
-from typing import Literal, get_args
+from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 MAX_COMPLETION_CHARS = 200_000
 MAX_BATCH = 1000
+MAX_TOKENS = 10_000_000
+"""Token counts above this are refused (also keeps them inside a 32-bit database column)."""
+MAX_LATENCY_MS = 1e8
+MAX_ATTRIBUTES = 16
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 Category = Literal[
     "compilation_error",
     "runtime_error",
@@ -24,47 +47,75 @@ Category = Literal[
     "other",
 ]
 FEEDBACK_CATEGORIES: tuple[str, ...] = get_args(Category)
-_Name = Field(min_length=1, max_length=200)
+ATTRIBUTE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,39}")
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _utc(ts: datetime) -> datetime:
+    ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+    if not EARLIEST <= ts < LATEST:
+        raise ValueError(f"must be between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d} (UTC)")
+    return ts
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+"""A timestamp normalised to aware UTC (naive ones are taken as UTC)."""
+_NO_NUL = r"^[^\x00]*$"  # a pattern, not a validator function: checked in pydantic's Rust core
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=_NO_NUL)]
+OptionalText = Annotated[str, Field(max_length=200, pattern=_NO_NUL)]
+Short = Annotated[str, Field(max_length=40, pattern=_NO_NUL)]
+LogProb = Annotated[float, Field(ge=-1e6, le=1e-6)]
+Tokens = Annotated[int, Field(ge=0, le=MAX_TOKENS)]
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False, allow_inf_nan=False)
 
 
 class SliceFields(_Strict):
     """Where a completion was served: the four coordinates a slice is made of."""
 
-    model_version: str = _Name
-    deployment: str = _Name
-    hardware: str = _Name
-    route: str = _Name
+    model_version: Name
+    deployment: Name
+    hardware: Name
+    route: Name
 
 
 class Event(SliceFields):
     """One served completion."""
 
     type: Literal["event"] = "event"
-    event_id: str | None = Field(None, max_length=200)
+    event_id: OptionalText | None = None
     """Client-chosen id; a resent event with the same id is stored once."""
-    ts: datetime = Field(default_factory=utc_now)
+    ts: UtcDatetime = Field(default_factory=utc_now)
     completion: str = Field(max_length=MAX_COMPLETION_CHARS)
-    prompt_hash: str = Field(min_length=1, max_length=128)
-    language: str | None = Field(None, max_length=40)
+    prompt_hash: str = Field(min_length=1, max_length=128, pattern=_NO_NUL)
+    language: Short | None = None
     """The language the request asked for, when known (unfenced code is then checked as it)."""
-    latency_ms: float = Field(ge=0)
-    prompt_tokens: int = Field(ge=0)
-    completion_tokens: int = Field(ge=0)
-    max_tokens: int | None = Field(None, ge=1)
-    finish_reason: str | None = Field(None, max_length=40)
-    temperature: float | None = Field(None, ge=0)
-    logprobs: list[float] | None = Field(None, max_length=100_000)
+    latency_ms: float = Field(ge=0, le=MAX_LATENCY_MS)
+    prompt_tokens: Tokens
+    completion_tokens: Tokens
+    max_tokens: Annotated[int, Field(ge=1, le=MAX_TOKENS)] | None = None
+    finish_reason: Short | None = None
+    temperature: float | None = Field(None, ge=0, le=100)
+    logprobs: list[LogProb] | None = Field(None, max_length=100_000)
     """Log-probability of each sampled token."""
     top1: list[bool] | None = Field(None, max_length=100_000)
     """Per sampled token: was it the most probable one?"""
+    attributes: dict[str, OptionalText] | None = Field(None, max_length=MAX_ATTRIBUTES)
+    """Other things the client knows about the request (customer tier, editor, region...):
+    names for ``--slice-by``."""
+
+    @field_validator("attributes")
+    @classmethod
+    def _attribute_names(cls, v: dict[str, str] | None) -> dict[str, str] | None:
+        for k in v or {}:
+            if not ATTRIBUTE_NAME.fullmatch(k):
+                raise ValueError(f"attribute name {k[:50]!r}: letters, digits, _ . - (max 40)")
+        return v
 
     @model_validator(mode="after")
     def _aligned(self) -> Event:
@@ -74,8 +125,6 @@ class Event(SliceFields):
             and len(self.logprobs) != len(self.top1)
         ):
             raise ValueError("logprobs and top1 must have one entry per sampled token")
-        if self.logprobs is not None and any(lp > 1e-6 for lp in self.logprobs):
-            raise ValueError("logprobs must be <= 0")
         return self
 
 
@@ -87,16 +136,16 @@ class Feedback(_Strict):
     """A user's verdict on a completion: thumbs and/or a free-text report."""
 
     type: Literal["feedback"] = "feedback"
-    event_id: str | None = Field(None, max_length=200)
-    ts: datetime = Field(default_factory=utc_now)
+    event_id: OptionalText | None = None
+    ts: UtcDatetime = Field(default_factory=utc_now)
     thumbs: Literal["up", "down"] | None = None
-    text: str = Field("", max_length=20_000)
+    text: str = Field("", max_length=20_000, pattern=_NO_NUL)
     category: Category | None = None
     """The reporter's own category; triage fills it in from the text when absent."""
-    model_version: str | None = Field(None, max_length=200)
-    deployment: str | None = Field(None, max_length=200)
-    hardware: str | None = Field(None, max_length=200)
-    route: str | None = Field(None, max_length=200)
+    model_version: OptionalText | None = None
+    deployment: OptionalText | None = None
+    hardware: OptionalText | None = None
+    route: OptionalText | None = None
 
     @model_validator(mode="after")
     def _something(self) -> Feedback:
@@ -109,8 +158,8 @@ class Deploy(_Strict):
     """A model version going live on a deployment (what an alert looks for near a change)."""
 
     type: Literal["deploy"] = "deploy"
-    ts: datetime = Field(default_factory=utc_now)
-    model_version: str = _Name
-    deployment: str = _Name
-    hardware: str | None = Field(None, max_length=200)
-    note: str = Field("", max_length=2000)
+    ts: UtcDatetime = Field(default_factory=utc_now)
+    model_version: Name
+    deployment: Name
+    hardware: OptionalText | None = None
+    note: str = Field("", max_length=2000, pattern=_NO_NUL)

@@ -51,6 +51,7 @@ events = Table(
     Column("minute", BigInteger, nullable=False, index=True),
     *_slice_columns(False),
     Column("stratum", String(40), nullable=False, server_default=""),
+    Column("attributes", Text, nullable=True),
     *[Column(f"f_{f}", SmallInteger, nullable=True) for f in FLAGS],
     Column("latency_ms", Float, nullable=False),
     Column("completion_tokens", Integer, nullable=False),
@@ -109,14 +110,16 @@ class Store:
         self._add_stratum_column()
 
     def _add_stratum_column(self) -> None:
-        """Databases written before events had a stratum get the column (empty: pooled)."""
+        """Databases written before events had a stratum (or attributes) get the columns."""
         from sqlalchemy import inspect, text
 
         columns = {c["name"] for c in inspect(self.engine).get_columns("monitor_events")}
-        if "stratum" not in columns:
-            with self.engine.begin() as conn:
+        with self.engine.begin() as conn:
+            if "stratum" not in columns:
                 conn.execute(text("ALTER TABLE monitor_events ADD COLUMN stratum VARCHAR(40) "
                                   "NOT NULL DEFAULT ''"))  # fmt: skip
+            if "attributes" not in columns:
+                conn.execute(text("ALTER TABLE monitor_events ADD COLUMN attributes TEXT"))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -136,33 +139,49 @@ class Store:
 
     def add_events(self, batch: Sequence[tuple[Event, CheckResult]]) -> Stored:
         """Store a batch in one transaction, committed on return; ids already stored are
-        reported as duplicates and not stored again."""
+        reported as duplicates and not stored again.
+
+        One driver-level ``executemany`` of plain tuples: SQLAlchemy's per-row parameter
+        processing cost more than the database's own work (about 55 us an event)."""
         rows = []
         for ev, result in batch:
-            row = {
-                "event_id": ev.event_id,
-                "ts": ev.ts.isoformat(),
-                "minute": _minute(ev.ts),
-                **Slice.of(ev).to_dict(),
-                "stratum": result.stratum,
-                "latency_ms": ev.latency_ms,
-                "completion_tokens": ev.completion_tokens,
-                "details": json.dumps(result.details),
-                "payload": ev.model_dump_json(),
-            }
-            for f in FLAGS:
-                v = result.flags.get(f)
-                row[f"f_{f}"] = None if v is None else int(v)
-            rows.append(row)
-        ids = [r["event_id"] for r in rows]
+            flags = result.flags
+            rows.append((
+                ev.event_id, ev.ts.isoformat(), _minute(ev.ts), ev.model_version, ev.deployment,
+                ev.hardware, ev.route, result.stratum,
+                json.dumps(ev.attributes, sort_keys=True) if ev.attributes else None,
+                *[None if flags.get(f) is None else int(bool(flags[f])) for f in FLAGS],
+                ev.latency_ms, ev.completion_tokens,
+                json.dumps(result.details) if result.details else "{}", ev.model_dump_json(),
+            ))  # fmt: skip
+        ids = [r[0] for r in rows]
         with self.engine.begin() as conn:
             existing = set(
                 conn.scalars(select(events.c.event_id).where(events.c.event_id.in_(ids)))
             )
-            fresh = [r for r in rows if r["event_id"] not in existing]
+            fresh, seen = [], set(existing)
+            for r in rows:
+                if r[0] not in seen:  # a batch may repeat an id: stored once, acked once
+                    seen.add(r[0])
+                    fresh.append(r)
             if fresh:
-                conn.execute(self._insert_ignoring(events, "event_id"), fresh)
-        return Stored([i for i in ids if i not in existing], [i for i in ids if i in existing])
+                conn.exec_driver_sql(self._insert_sql, fresh)
+        accepted = [r[0] for r in fresh]
+        return Stored(accepted, [i for i in ids if i not in set(accepted)])
+
+    @property
+    def _insert_sql(self) -> str:
+        cols = ["event_id", "ts", "minute", *DIMENSIONS, "stratum", "attributes",
+                *[f"f_{f}" for f in FLAGS], "latency_ms", "completion_tokens", "details",
+                "payload"]  # fmt: skip
+        mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+        values = ", ".join([mark] * len(cols))
+        head = f"INTO {events.name} ({', '.join(cols)}) VALUES ({values})"
+        if self.engine.dialect.name == "sqlite":
+            return f"INSERT OR IGNORE {head}"
+        if self.engine.dialect.name == "postgresql":
+            return f"INSERT {head} ON CONFLICT (event_id) DO NOTHING"
+        return f"INSERT {head}"
 
     def add_feedback(
         self, fb: Feedback, category: str, source: str, evidence: Sequence[str]
@@ -188,15 +207,28 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(insert(deploys).values(ts=d.ts.isoformat(), payload=d.model_dump_json()))
 
+    @staticmethod
+    def alert_key(alert: dict[str, Any]) -> str:
+        return f"{alert['metric']}|{alert['slice_label']}|{alert['change_index']}"
+
     def add_alert(self, alert: dict[str, Any]) -> bool:
         """Store an alert once (the same change on the same stream is one alert)."""
-        key = f"{alert['metric']}|{alert['slice_label']}|{alert['change_index']}"
         now = datetime.now(UTC).isoformat()
         stmt = self._insert_ignoring(alerts, "key").values(
-            key=key, created_at=now, metric=alert["metric"], payload=json.dumps(alert)
-        )
+            key=self.alert_key(alert), created_at=now, metric=alert["metric"],
+            payload=json.dumps(alert),
+        ).returning(alerts.c.seq)  # fmt: skip
         with self.engine.begin() as conn:
-            return bool(conn.execute(stmt).rowcount)
+            # a returned row, not rowcount: psycopg reports -1 (unknown) for a skipped insert
+            return conn.execute(stmt).first() is not None
+
+    def replace_alert(self, alert: dict[str, Any]) -> None:
+        """Store the complete form of an alert first stored without its context."""
+        from sqlalchemy import update
+
+        with self.engine.begin() as conn:
+            conn.execute(update(alerts).where(alerts.c.key == self.alert_key(alert))
+                         .values(payload=json.dumps(alert)))  # fmt: skip
 
     # reads
 
@@ -208,19 +240,25 @@ class Store:
         with self.engine.connect() as conn:
             return set(conn.scalars(select(events.c.event_id)))
 
-    def iter_flags(self) -> Iterator[tuple[Slice, dict[str, bool | None], datetime, str]]:
-        """Every stored event's slice, flags, time and stratum, in arrival order (to rebuild
-        the detectors)."""
+    def iter_flags(
+        self,
+    ) -> Iterator[tuple[Slice, dict[str, bool | None], datetime, str, dict[str, str] | None]]:
+        """Every stored event's slice, flags, time, stratum and attributes, in arrival order
+        (to rebuild the detectors)."""
         cols = [events.c[d] for d in DIMENSIONS] + [events.c[f"f_{f}"] for f in FLAGS]
         with self.engine.connect() as conn:
             result = conn.execution_options(yield_per=5000).execute(
-                select(*cols, events.c.ts, events.c.stratum).order_by(events.c.seq)
-            )
+                select(*cols, events.c.ts, events.c.stratum, events.c.attributes)
+                .order_by(events.c.seq)
+            )  # fmt: skip
             for row in result:
                 m = row._mapping
                 flags = {f: None if m[f"f_{f}"] is None else bool(m[f"f_{f}"]) for f in FLAGS}
                 sl = Slice(*(m[d] for d in DIMENSIONS))
-                yield sl, flags, datetime.fromisoformat(m["ts"]), m["stratum"]
+                attrs = json.loads(m["attributes"]) if m["attributes"] else None
+                ts = datetime.fromisoformat(m["ts"])
+                ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts  # rows from before
+                yield sl, flags, ts, m["stratum"], attrs
 
     def deploy_list(self) -> list[Deploy]:
         with self.engine.connect() as conn:
@@ -249,6 +287,24 @@ class Store:
                  "n": int(r[5]), "defects": int(r[6] or 0)}
                 for r in conn.execute(q)
             ]  # fmt: skip
+
+    def minute_span(self, metric: str | None = None) -> tuple[int | None, int | None]:
+        """First and last minute with an event (where ``metric`` applies), or feedback."""
+        if metric is None:
+            q = select(func.min(feedback.c.minute), func.max(feedback.c.minute))
+        else:
+            col = events.c[f"f_{metric}"]
+            q = select(func.min(events.c.minute), func.max(events.c.minute)).where(col.is_not(None))
+        with self.engine.connect() as conn:
+            lo, hi = conn.execute(q).one()
+        return (None if lo is None else int(lo)), (None if hi is None else int(hi))
+
+    def defect_totals(self) -> dict[str, int]:
+        """Events each flag marked as a defect, over the whole database."""
+        cols = [func.sum(events.c[f"f_{f}"]) for f in FLAGS]
+        with self.engine.connect() as conn:
+            row = conn.execute(select(*cols)).one()
+        return {f: int(v or 0) for f, v in zip(FLAGS, row, strict=True)}
 
     def feedback_counts(self, bucket_minutes: int) -> list[dict[str, Any]]:
         bucket = (feedback.c.minute // bucket_minutes).label("bucket")
