@@ -250,33 +250,68 @@ def run_served_child(
     _serve.serve(job["program"], req_fd, resp_fd, readable)
 
 
-def run_judge_child(job: dict[str, Any], pipes: tuple[int, int, int], applied: Applied) -> NoReturn:
-    """Entry point of a judged run's trusted judge (``pipes``: requests, responses, result).
+def _confine_judge(pipes: tuple[int, ...], applied: Applied, limits: dict[str, Any]) -> tuple:
+    """Confinement of the trusted judge (see ``run_judge``); returns its descriptors."""
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    *fds, ruleset = _harness_fds(null, pipes, applied, limits)
+    _set_limit(resource.RLIMIT_AS, int(limits["memory_bytes"]))
+    _set_limit(resource.RLIMIT_CORE, 0)
+    if applied.judge_uid is not None:
+        drop_privileges(applied.judge_uid, applied.judge_uid)
+    elif applied.in_userns:
+        _confine.drop_capabilities()
+    _confine.prctl(_confine.PR_SET_DUMPABLE, 0)
+    _confine.prctl(_confine.PR_SET_PDEATHSIG, signal.SIGKILL)
+    if ruleset >= 0:
+        _confine.landlock_restrict(ruleset)
+        os.close(ruleset)
+    return tuple(fds)
+
+
+def run_judge(
+    job: dict[str, Any], pipes: tuple[int, ...], applied: Applied, program: int = 0
+) -> NoReturn:
+    """A judged run's trusted judge (``pipes``: requests, responses, result, and the status
+    pipe when it is also the program's reaper); never returns.
 
     The judge runs trusted code, but it reads the program's answers: it is confined too (no
     writes outside the job area, reads as a program's, no network), runs as a uid of its own
-    where there is one, and is not dumpable, so the program can neither trace nor read it."""
+    where there is one, and is not dumpable, so the program can neither trace nor read it.
+    Where the program has PID namespaces of its own, the judge is their init (``program``: the
+    program's pid there): after the verdict it waits for the program to end and relays its
+    wait status, and its exit ends whatever the program left behind."""
     limits = job["limits"]
     res_fd = pipes[2]
     try:
-        null = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(null, fd)
-        req_fd, resp_fd, res_fd, ruleset = _harness_fds(null, pipes, applied, limits)
-        os.setsid()
-        _set_limit(resource.RLIMIT_AS, int(limits["memory_bytes"]))
-        _set_limit(resource.RLIMIT_CORE, 0)
-        if applied.judge_uid is not None:
-            drop_privileges(applied.judge_uid, applied.judge_uid)
-        elif applied.in_userns:
-            _confine.drop_capabilities()
-        _confine.prctl(_confine.PR_SET_DUMPABLE, 0)
-        _confine.prctl(_confine.PR_SET_PDEATHSIG, signal.SIGKILL)
-        if ruleset >= 0:
-            _confine.landlock_restrict(ruleset)
-            os.close(ruleset)
+        if not program:
+            os.setsid()
+        req_fd, resp_fd, res_fd, *status = _confine_judge(pipes, applied, limits)
     except BaseException as exc:
         report = {"message": f"judge setup failed: {_describe(exc).decode()}", "tampering": []}
         _write(res_fd, _judge.ERROR + json.dumps(report).encode())
         _exit(71)
-    _judge.judge(job["setup"], job["tests"], tuple(job["entry_points"]), (req_fd, resp_fd, res_fd))
+    verdict = _judge.judge(job["setup"], job["tests"], tuple(job["entry_points"]), req_fd, resp_fd)
+    _judge.report(res_fd, *verdict)
+    for fd in (req_fd, resp_fd, res_fd):  # the program sees end of file and ends
+        os.close(fd)
+    if program:
+        reap(program, status[0])
+    _exit(0)
+
+
+def reap(program: int, status_w: int) -> NoReturn:
+    """As pid 1 of the program's namespaces: reap until the program ends, relay its wait
+    status, go (the kernel then kills whatever the program left in the namespace)."""
+    status = signal.SIGKILL
+    while True:
+        try:
+            pid, st = os.waitpid(-1, 0)
+        except ChildProcessError:
+            break
+        if pid == program:
+            status = st
+            break
+    os.write(status_w, str(status).encode())
+    _exit(0)

@@ -23,7 +23,7 @@ import json
 import os
 import sys
 import termios
-from typing import Any, NoReturn
+from typing import Any
 
 from . import _codec
 
@@ -167,19 +167,16 @@ def _describe(exc: BaseException) -> str:
 
 
 def judge(
-    setup: str,
-    tests: str,
-    entry_points: tuple[str, ...],
-    fds: tuple[int, int, int],
-) -> NoReturn:
-    """Run the tests against the program behind ``fds`` (request, response, result pipes)."""
-    req_fd, resp_fd, res_fd = fds
+    setup: str, tests: str, entry_points: tuple[str, ...], req_fd: int, resp_fd: int
+) -> tuple[bytes, str, list[str]]:
+    """Run the tests against the program behind the request and response pipes: the verdict's
+    kind (``PASS``, ``FAIL``, ``ERROR``), its message and the tampering classes seen."""
     channel = _Channel(req_fd, resp_fd)
     namespace: dict[str, Any] = {"__name__": "__judge__", "__builtins__": builtins}
     try:
         _exec_trusted(setup, "<setup>", namespace)
     except BaseException as exc:
-        _report(res_fd, ERROR, f"the suite's setup code failed: {_describe(exc)}", [])
+        return ERROR, f"the suite's setup code failed: {_describe(exc)}", []
     try:
         ready = channel.receive()
         channel.check()
@@ -190,16 +187,16 @@ def judge(
         _exec_trusted(tests, "<tests>", namespace)
         channel.final()
     except Tampering:
-        _report(res_fd, FAIL, f"tampering ({', '.join(channel.tampering)})", channel.tampering)
+        return FAIL, f"tampering ({', '.join(channel.tampering)})", channel.tampering
     except ProgramGone as exc:
-        _report(res_fd, FAIL, _with_tampering(str(exc), channel), channel.tampering)
+        return FAIL, _with_tampering(str(exc), channel), channel.tampering
     except BaseException as exc:
         # a failed test: still ask what the program attempted, so a patch that made the answer
         # wrong is named as what it was
         with contextlib.suppress(BaseException):
             channel.final()
-        _report(res_fd, FAIL, _with_tampering(_describe(exc), channel), channel.tampering)
-    _report(res_fd, PASS, "all tests passed", [])
+        return FAIL, _with_tampering(_describe(exc), channel), channel.tampering
+    return PASS, "all tests passed", []
 
 
 def _with_tampering(message: str, channel: _Channel) -> str:
@@ -212,11 +209,10 @@ def _exec_trusted(code: str, filename: str, namespace: dict[str, Any]) -> None:
     exec(compile(code, filename, "exec"), namespace)
 
 
-def _report(fd: int, kind: bytes, message: str, tampering: list[str]) -> NoReturn:
+def report(fd: int, kind: bytes, message: str, tampering: list[str]) -> None:
     """The verdict to the worker: a kind byte and ``{"message", "tampering"}`` as JSON."""
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(BaseException):
             stream.flush()
     body = json.dumps({"message": message[:2000], "tampering": tampering[:20]})
     os.write(fd, kind + body.encode("utf-8", "replace"))
-    os._exit(0)

@@ -30,8 +30,9 @@ from ._child import (
     SETUP_ERROR,
     prepare_job,
     prepare_worker,
+    reap,
     run_child,
-    run_judge_child,
+    run_judge,
     run_served_child,
 )
 from ._isolation import Applied, IsolationError, WorkerPlan, isolate_worker, tmpfs_options
@@ -122,8 +123,11 @@ class _Capture:
         os.close(self.fd)
 
 
-def _supervise(pid: int, out: _Capture, res: _Capture, deadline: float) -> bool:
-    """Collect output until process ``pid`` exits; True if the wall-clock deadline hit first."""
+def _supervise(
+    pid: int, out: _Capture, res: _Capture, deadline: float, grace: float | None = None
+) -> bool:
+    """Collect output until process ``pid`` exits; True if the wall-clock deadline hit first.
+    ``grace``: once the result pipe is closed (the verdict is in), wait at most that long."""
     pidfd = os.pidfd_open(pid)
     poller = select.poll()
     for fd in (out.fd, res.fd, pidfd):
@@ -140,6 +144,8 @@ def _supervise(pid: int, out: _Capture, res: _Capture, deadline: float) -> bool:
                 cap.read()
                 if not cap.open:
                     poller.unregister(fd)
+                    if cap is res and grace is not None:
+                        deadline = min(deadline, time.monotonic() + grace)
     finally:
         os.close(pidfd)
 
@@ -168,25 +174,16 @@ class _Program:
                 kill(target, signal.SIGKILL)
 
 
-def _reap(program: int, status_w: int) -> NoReturn:
-    """Pid 1 of the program's namespaces: reap until the program ends, relay its status, go
-    (the kernel then kills whatever the program left in the namespace)."""
-    status = signal.SIGKILL
-    while True:
-        try:
-            pid, st = os.waitpid(-1, 0)
-        except ChildProcessError:
-            break
-        if pid == program:
-            status = st
-            break
-    os.write(status_w, str(status).encode())
-    os._exit(0)
-
-
-def _start(applied: Applied, child: Any, keep: tuple[int, ...]) -> _Program:
-    """Fork the program (``child()`` never returns), in new PID and IPC namespaces under a
-    reaper when the worker can make them."""
+def _start(
+    applied: Applied,
+    child: Any,
+    keep: tuple[int, ...],
+    pid1: Any = None,
+) -> _Program:
+    """Fork the program (``child()`` never returns), in new PID and IPC namespaces when the
+    worker can make them, under their init: ``pid1(program, status_w)`` (which must relay the
+    program's wait status on ``status_w`` and end), by default a plain reaper. The init holds
+    none of ``keep``, the worker's ends of the program's pipes, unless ``pid1`` takes them."""
     if not applied.pid_namespace:
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child
@@ -195,23 +192,24 @@ def _start(applied: Applied, child: Any, keep: tuple[int, ...]) -> _Program:
     status_r, status_w = os.pipe()
     _confine.unshare(_confine.CLONE_NEWPID | _confine.CLONE_NEWIPC)
     try:
-        reaper = os.fork()
-        if reaper == 0:  # pragma: no cover - pid 1 of the new namespaces
+        init = os.fork()
+        if init == 0:  # pragma: no cover - pid 1 of the new namespaces
             os.close(status_r)
             program = os.fork()
             if program == 0:
                 os.close(status_w)
                 child()
-            # the reaper holds nothing of the program's: its pipes must close when it ends
+            if pid1 is not None:
+                pid1(program, status_w)
             for fd in keep:
                 os.close(fd)
-            _reap(program, status_w)
+            reap(program, status_w)
     finally:
         pid_ns, ipc_ns = applied.own_namespaces
         _confine.setns(pid_ns, _confine.CLONE_NEWPID)
         _confine.setns(ipc_ns, _confine.CLONE_NEWIPC)
     os.close(status_w)
-    return _Program(reaper, status_r)
+    return _Program(init, status_r)
 
 
 def _verdict(
@@ -316,7 +314,8 @@ def run_job(job: dict[str, Any], workdir: str, applied: Applied, proto: tuple[in
 def _run_judged(
     job: dict[str, Any], workdir: str, applied: Applied, proto: tuple[int, int]
 ) -> dict:
-    """The program answers calls; the judge, a process of its own, runs the tests."""
+    """The program answers calls; the judge, a process of its own (the init of the program's
+    namespaces where it has them), runs the tests."""
     limits = job["limits"]
     jobdir = _job_dir(workdir, applied, limits)
     out_r, out_w = os.pipe()
@@ -325,33 +324,43 @@ def _run_judged(
     res_r, res_w = os.pipe()
     t0 = time.monotonic()
     judge_ends = (req_w, resp_r, res_w)
+    program_ends = (out_w, req_r, resp_w)
+    workers_ends = (out_r, res_r, *proto)
 
     def child() -> NoReturn:
-        for fd in (out_r, res_r, res_w, req_w, resp_r, *proto):
+        for fd in (*workers_ends, *judge_ends):
             os.close(fd)
-        run_served_child(job, jobdir, (out_w, req_r, resp_w), applied)
+        run_served_child(job, jobdir, program_ends, applied)
 
-    pipes = (out_r, out_w, req_r, req_w, resp_r, resp_w, res_r, res_w, *proto)
-    program = _start(applied, child, pipes)
-    for fd in (out_w, req_r, resp_w):
-        os.close(fd)
-    judge = os.fork()
-    if judge == 0:  # pragma: no cover - the judge
-        for fd in (out_r, res_r, *proto):
+    def judge_in_init(program: int, status_w: int) -> NoReturn:
+        for fd in (*workers_ends, *program_ends):
             os.close(fd)
-        run_judge_child(job, judge_ends, applied)
+        run_judge(job, (*judge_ends, status_w), applied, program)
+
+    program = _start(applied, child, (), judge_in_init)
+    judge = program.pid
+    for fd in program_ends:
+        os.close(fd)
+    if not applied.pid_namespace:
+        judge = os.fork()
+        if judge == 0:  # pragma: no cover - the judge
+            for fd in workers_ends:
+                os.close(fd)
+            run_judge(job, judge_ends, applied)
     for fd in judge_ends:
         os.close(fd)
     out, res = _Capture(out_r, int(limits["output_bytes"])), _Capture(res_r, RESULT_CAP)
     deadline = t0 + float(limits["wall_s"])
-    timed_out = _supervise(judge, out, res, deadline)
-    if not timed_out:
-        # the judge hung up: an honest program sees end of file and ends; give it a moment so
-        # its CPU time is counted (its reaper relays it), but no more than the limit allows
-        _supervise(program.pid, out, res, min(deadline, time.monotonic() + EXIT_GRACE_S))
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(judge, signal.SIGKILL)
-    os.waitpid(judge, 0)
+    # once the verdict is in, an honest program sees end of file and ends: give it a moment so
+    # its CPU time is counted, but no more than the limit allows
+    timed_out = _supervise(judge, out, res, deadline, grace=EXIT_GRACE_S)
+    if judge != program.pid:
+        if not timed_out:
+            _supervise(program.pid, out, res, min(deadline, time.monotonic() + EXIT_GRACE_S))
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(judge, signal.SIGKILL)
+        os.waitpid(judge, 0)
+    timed_out = timed_out and not res.data  # a verdict delivered in time stands
     program.kill()
     status, usage = _status_of(program)
     return _finish(jobdir, t0, out, res, b"", timed_out, status, usage, limits)
