@@ -31,14 +31,16 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, db_url: str, port: int, log: Path, *extra: str) -> None:
+    def __init__(
+        self, db_url: str, port: int, log: Path, *extra: str, env: dict[str, str] | None = None
+    ) -> None:
         self.url = f"http://127.0.0.1:{port}"
         self.log = log
         cmd = [sys.executable, "-c", CLI, "monitor", "serve", "--db", db_url, "--port", str(port),
                *extra]  # fmt: skip
         # the server's own tokens come from its environment, never its command line
         env = {**os.environ, "TRIPWIRE_MONITOR_WRITE_TOKENS": WRITE,
-               "TRIPWIRE_MONITOR_READ_TOKENS": READ}  # fmt: skip
+               "TRIPWIRE_MONITOR_READ_TOKENS": READ, **(env or {})}  # fmt: skip
         self.proc = subprocess.Popen(cmd, stdout=log.open("ab"), stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -66,8 +68,10 @@ class Server:
 
 
 @contextmanager
-def running_server(db_url: str, log: Path, *extra: str) -> Iterator[Server]:
-    server = Server(db_url, free_port(), log, *extra)
+def running_server(
+    db_url: str, log: Path, *extra: str, env: dict[str, str] | None = None
+) -> Iterator[Server]:
+    server = Server(db_url, free_port(), log, *extra, env=env)
     try:
         yield server
     finally:

@@ -120,7 +120,7 @@ def serve(
 ) -> None:  # fmt: skip
     import uvicorn
 
-    from tripwire.artifacts import data_dir
+    from tripwire.artifacts import data_dir, default_registry_url
     from tripwire.monitor import ServerConfig, create_app
 
     url = db or f"sqlite:///{data_dir() / 'monitor.db'}"
@@ -130,7 +130,8 @@ def serve(
         write_tokens=write_tokens,
         read_tokens=read_tokens,
         detector=_detector(arl, warmup, method, fdr, family_arl, slice_by),
-        registry_url=context(ctx).registry().url,
+        # the URL only: a registry that cannot be read must not keep the service from starting
+        registry_url=context(ctx).registry_url or default_registry_url(),
     )
     if not config.write_tokens and not config.read_tokens:
         err.print("[yellow]notice:[/] no tokens given: anyone who can reach the port can write")

@@ -140,14 +140,14 @@ async def _parse(request: Request, model: type[BaseModel]) -> Any:
     try:
         return model.model_validate_json(body)
     except ValidationError as exc:
-        raise HTTPException(422, validation_problem(exc)) from exc
+        raise HTTPException(422, validation_problem(exc, "body")) from exc
 
 
 def create_app(config: ServerConfig) -> FastAPI:
     """The FastAPI application for one database (state is built, and rebuilt, on startup)."""
+    service = Service(config)
     app = FastAPI(title="tripwire monitor", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(BodyLimit, limit=MAX_BODY)
-    service = Service(config)
     app.state.monitor = service
     open_ = not config.write_tokens and not config.read_tokens
 

@@ -27,10 +27,11 @@ _ADAPTERS = {"event": TypeAdapter(Event), "deploy": TypeAdapter(Deploy),
              "feedback": TypeAdapter(Feedback)}  # fmt: skip
 
 
-def validation_problem(exc: ValidationError) -> str:
-    """A pydantic error as one line: the first problem and the field it is at."""
+def validation_problem(exc: ValidationError, whole: str = "record") -> str:
+    """A pydantic error as one line: the first problem and the field it is at (``whole`` when
+    it is the input itself)."""
     e = exc.errors()[0]
-    where = ".".join(str(p) for p in e["loc"]) or "record"
+    where = ".".join(str(p) for p in e["loc"]) or whole
     more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     msg = e["msg"]
     if e["type"] == "string_pattern_mismatch":  # the only pattern: no NUL (PostgreSQL refuses it)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tripwire.artifacts import Registry
-from tripwire.monitor._alerts import safe_alert
+from tripwire.monitor._alerts import bare_alert, safe_alert
 from tripwire.monitor._detect import Alarm, DetectorConfig
 from tripwire.monitor._metrics import Counters, slice_of_alert
 from tripwire.monitor._monitor import Monitor, triage_feedback
@@ -45,18 +45,39 @@ class Service:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         self.store = Store(config.db_url)
-        registry = Registry(config.registry_url) if config.registry_url else None
-        self.monitor = Monitor(config.detector, registry)
+        self.monitor = Monitor(config.detector, None)
         self.counters = Counters()
         self.lock = threading.Lock()
         self.pending: list[tuple[Alarm, bool]] = []
         """Alarms whose alert is stored without its context (True) or not stored (False)."""
+        self._incomplete: set[str] = set()
+        self._registry_error: str | None = None
         with self.lock:
             self._rebuild()
+
+    def _registry(self) -> str | None:
+        """Open the registry if it is not open yet; why it cannot be, if so. A registry that is
+        down (or broken) never keeps the service from starting or alerting: the alerts wait
+        for it."""
+        if self.config.registry_url is None or self.monitor.registry is not None:
+            return None
+        try:
+            self.monitor.registry = Registry(self.config.registry_url)
+        except Exception as exc:
+            why = f"registry unavailable: {exc}"[:500]
+            if why != self._registry_error:  # once per distinct problem, not once per request
+                log.exception(
+                    "the registry cannot be opened; alerts wait for their rollback target"
+                )
+                self._registry_error = why
+            return why
+        return None
 
     def _rebuild(self) -> None:
         for d in self.store.deploy_list():
             self.monitor.deploy(d)
+        # alerts stored without their context before a restart are completed when raised again
+        self._incomplete = self.store.incomplete_alert_keys()
         for sl, flags, ts, stratum, attrs in self.store.iter_flags():
             self.counters.event(sl, flags)
             for alarm in self.monitor.detector.observe(sl, flags, ts, stratum, attrs):
@@ -67,11 +88,21 @@ class Service:
         for row in self.store.feedback_counts(10**9):
             self.counters.feedback[row["category"]] += row["count"]
 
+    def _build(self, alarm: Alarm) -> tuple[dict[str, Any], bool]:
+        unavailable = self._registry()
+        if unavailable:
+            return bare_alert(alarm, unavailable), False
+        return safe_alert(alarm, self.monitor.deploys, self.monitor.registry)
+
     def _raise(self, alarm: Alarm) -> dict[str, Any] | None:
         """Build and store one alarm's alert; never raises. The alert when it is new."""
-        alert, complete = safe_alert(alarm, self.monitor.deploys, self.monitor.registry)
+        alert, complete = self._build(alarm)
         try:
             new = self.store.add_alert(alert)
+            key = Store.alert_key(alert)
+            if not new and key in self._incomplete and complete:
+                self.store.replace_alert(alert)
+                self._incomplete.discard(key)
         except Exception:  # the database hiccuped: the events are committed, keep the alarm
             log.exception("storing an alert failed; retried on the next request")
             self.pending.append((alarm, False))
@@ -86,7 +117,7 @@ class Service:
         """Complete what ``_raise`` could not (call with the lock held)."""
         pending, self.pending = self.pending, []
         for alarm, stored in pending:
-            alert, complete = safe_alert(alarm, self.monitor.deploys, self.monitor.registry)
+            alert, complete = self._build(alarm)
             if not complete:
                 self.pending.append((alarm, stored))
                 continue
@@ -100,6 +131,7 @@ class Service:
                 self.pending.append((alarm, stored))
 
     def ingest(self, batch: EventBatch) -> dict[str, Any]:
+        """Check, commit, acknowledge; then observe (nothing after the commit fails the batch)."""
         for ev in batch.events:
             if ev.event_id is None:
                 ev.event_id = uuid.uuid4().hex

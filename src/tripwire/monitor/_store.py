@@ -222,6 +222,12 @@ class Store:
             # a returned row, not rowcount: psycopg reports -1 (unknown) for a skipped insert
             return conn.execute(stmt).first() is not None
 
+    def incomplete_alert_keys(self) -> set[str]:
+        """Keys of alerts stored without their context (``bare_alert``)."""
+        with self.engine.connect() as conn:
+            q = select(alerts.c.key).where(alerts.c.payload.contains('"context_error"'))
+            return set(conn.scalars(q))
+
     def replace_alert(self, alert: dict[str, Any]) -> None:
         """Store the complete form of an alert first stored without its context."""
         from sqlalchemy import update
