@@ -71,10 +71,16 @@ def audit_cmd(
         [], "--field", help="Column mapping NAME=COLUMN, e.g. --field text=content (repeatable)."
     ),
     no_tests: bool = typer.Option(False, "--no-tests", help="Do not run records' tests."),
+    allow_secrets: Path | None = typer.Option(
+        None,
+        "--allow-secrets",
+        help="Accepted secrets: JSON of SHA-1s and rules, or a detect-secrets baseline.",
+    ),
 ) -> None:
     """Check every record: does it parse, is it whole, is it code in the declared language, do
     its own tests pass, is it a duplicate, a benchmark in disguise, a leaked secret, low quality,
     malformed, or from a source not allowed. Exit 1 when benchmark items or secrets are found.
+    Secrets are looked for in every string of a record and redacted in every output.
     """
     from tripwire.data import AuditConfig, FieldMap, audit, render_report
 
@@ -84,6 +90,7 @@ def audit_cmd(
         near_dup_threshold=near_dup_threshold,
         fields=FieldMap.parse(field),
         run_tests=not no_tests,
+        allow_secrets=str(allow_secrets) if allow_secrets is not None else None,
         workers=workers,
         engine=engine,
     )

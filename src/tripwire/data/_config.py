@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from tripwire.artifacts import sha256_json
+from tripwire.data._allowlist import NOTHING, Allowlist, load_allowlist
 from tripwire.data._benchmarks import BUILTIN
 from tripwire.data._records import FieldMap
 from tripwire.errors import BadInputError
 
 ENGINES = ("local", "ray")
-WORK_FORMAT = 3
+WORK_FORMAT = 4
 """Version of the per-shard intermediate files; a new one invalidates old completion markers."""
+
+
+@lru_cache(maxsize=4)
+def _load_allowlist(path: str, size: int, mtime_ns: int) -> Allowlist:
+    """Parsed once per process and version of the file (workers build checks per shard)."""
+    return load_allowlist(Path(path))
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,8 @@ class AuditConfig:
     contamination_threshold: float = 0.7
     """Share of a benchmark item's distinctive n-grams a record must contain."""
     fields: FieldMap = field(default_factory=FieldMap)
+    allow_secrets: str | None = None
+    """An allowlist of accepted secrets (``_allowlist``): its content is part of the identity."""
     run_tests: bool = True
     """Run instruction records' tests in the sandbox (``failing_tests``)."""
     test_timeout_s: float = 10.0
@@ -55,6 +65,9 @@ class AuditConfig:
             raise BadInputError("--workers", "must be >= 0")
         if self.shingle_size < 1 or self.num_perm < 16:
             raise BadInputError("config", "shingle_size must be >= 1 and num_perm >= 16")
+        if self.allow_secrets is not None:
+            object.__setattr__(self, "allow_secrets", str(Path(self.allow_secrets)))
+            self.allowlist()  # a bad file fails here, before any work starts
         names = [b if b.lower() in BUILTIN else str(Path(b)) for b in self.benchmarks]
         if "humaneval" not in (n.lower() for n in names):
             names.insert(0, "humaneval")
@@ -64,8 +77,21 @@ class AuditConfig:
     def worker_count(self) -> int:
         return self.workers or max(1, os.cpu_count() or 1)
 
+    def allowlist(self) -> Allowlist:
+        """The accepted secrets (none without ``allow_secrets``)."""
+        if self.allow_secrets is None:
+            return NOTHING
+        path = Path(self.allow_secrets)
+        try:
+            st = path.stat()
+        except OSError as exc:
+            raise BadInputError(path, f"cannot read the allowlist: {exc.strerror}") from exc
+        return _load_allowlist(str(path), st.st_size, st.st_mtime_ns)
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        d["allow_secrets_sha256"] = self.allowlist().sha256 or None
+        return d
 
     def result_hash(self) -> str:
         """Identity of everything that changes per-shard results (not workers or engine)."""

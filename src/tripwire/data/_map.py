@@ -70,7 +70,7 @@ def build_checks(config: AuditConfig) -> list[RecordCheck]:
     return [
         BadFormat(),
         SourceNotAllowed(config.allow_sources),
-        Secret(),
+        Secret(config.allowlist()),
         NotCode(),
         LanguageMismatch(),
         Truncated(),
@@ -81,8 +81,19 @@ def build_checks(config: AuditConfig) -> list[RecordCheck]:
 
 
 @lru_cache(maxsize=2)
-def _runner_checks(config: AuditConfig) -> tuple[RecordCheck, ...]:
-    return tuple(build_checks(config))
+def _runner_checks(config: AuditConfig) -> tuple[tuple[RecordCheck, ...], tuple[RecordCheck, ...]]:
+    """(the checks whose results depend on a record's content only, and may be reused for
+    its exact copies; the per-record ones: secrets read ids, sources and metadata too)."""
+    checks = build_checks(config)
+    return (
+        tuple(c for c in checks if not isinstance(c, Secret)),
+        tuple(c for c in checks if isinstance(c, Secret)),
+    )
+
+
+@lru_cache(maxsize=2)
+def _order(config: AuditConfig) -> dict[str, int]:
+    return {c.code: k for k, c in enumerate(build_checks(config))}
 
 
 @dataclass(frozen=True)
@@ -132,7 +143,7 @@ def _check_batch(runner: CheckRunner, records: list[Record], cfg: AuditConfig) -
     grams = iter(ngram_hashes_many([ctx.token_ids()[0] for ctx in coded], cfg.shingle_size))
     out = []
     for ctx in contexts:
-        reasons = redact_obj(ctx.reasons) if "secret" in ctx.reasons else ctx.reasons
+        reasons = ctx.reasons
         if ctx.has_code():
             out.append(
                 _Checked(reasons, ctx.language, content_hash(ctx.shingle_text()), next(grams))
@@ -169,11 +180,33 @@ def _check_shard(runner: CheckRunner, records: list[Record], cfg: AuditConfig) -
     return out
 
 
+def _with_secrets(
+    records: list[Record], results: list[_Checked], runner: CheckRunner, cfg: AuditConfig
+) -> list[dict[str, Any]]:
+    """Each record's reasons, with the per-record checks' (secrets) added in check order; a
+    record with a secret has every piece of its evidence redacted (a syntax error quotes its
+    line, a bad chat role is quoted whole)."""
+    order = _order(cfg)
+    out = []
+    suspects = [r for r in records if r.suspects]
+    found = {id(ctx.record): ctx.reasons for ctx in runner.run_batch(suspects)}
+    for rec, checked in zip(records, results, strict=True):
+        extra = found.get(id(rec))
+        if not extra:
+            out.append(checked.reasons)
+            continue
+        merged = {**checked.reasons, **extra}
+        out.append(redact_obj(dict(sorted(merged.items(), key=lambda kv: order[kv[0]]))))
+    return out
+
+
 def run_shard(task: ShardTask) -> dict[str, Any]:
     """Process one shard; returns its summary (also stored in its completion marker)."""
     cfg = task.config
     wd = WorkDir(Path(task.workdir))
-    runner = CheckRunner(list(_runner_checks(cfg)))
+    cached, per_record = _runner_checks(cfg)
+    runner = CheckRunner(list(cached))
+    secrets_runner = CheckRunner(list(per_record))
     t0 = time.perf_counter()
     ordinals: list[int] = []
     ids: list[Any] = []
@@ -183,22 +216,27 @@ def run_shard(task: ShardTask) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     n = nbytes = tests = 0
     entries = list(read_shard(task.shard, cfg.fields))
-    results = _check_shard(runner, [record for _, record in entries], cfg)
+    records = [record for _, record in entries]
+    results = _check_shard(runner, records, cfg)
+    all_reasons = _with_secrets(records, results, secrets_runner, cfg)
     with open(wd.file(task.shard, "tests.jsonl"), "w", encoding="utf-8") as tf:
-        for ordinal, ((raw, record), checked) in enumerate(zip(entries, results, strict=True)):
+        for ordinal, ((raw, record), checked, reasons) in enumerate(
+            zip(entries, results, all_reasons, strict=True)
+        ):
             n += 1
             nbytes += len(raw) + 1
-            ids.append(record.id)
-            reasons = checked.reasons
+            # ids and sources are outputs too: a token in one never leaves the worker
+            rid = redact_obj(record.id) if record.suspects else record.id
+            ids.append(rid)
             rows.append(
                 {
-                    "id": record.id,
+                    "id": rid,
                     "line": record.line,
                     "kind": record.kind,
                     "language": checked.language,
                     "chars": len(record.code),
                     "lines": record.code.count("\n") + 1 if checked.grams is not None else 0,
-                    "source": record.source,
+                    "source": redact_obj(record.source) if record.suspects else record.source,
                     "reasons": reasons,
                 }
             )
@@ -231,7 +269,10 @@ def run_shard(task: ShardTask) -> dict[str, Any]:
         "tests": tests,
         "seconds": round(time.perf_counter() - t0, 3),
         "checks": {
-            k: {"hits": v.hits, "seconds": round(v.seconds, 3)} for k, v in runner.stats.items()
+            k: {"hits": v.hits, "seconds": round(v.seconds, 3)}
+            for k, v in sorted(
+                {**runner.stats, **secrets_runner.stats}.items(), key=lambda kv: _order(cfg)[kv[0]]
+            )
         },
     }
     wd.mark(task.shard, MAP_STAGE, task.key, summary)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tripwire.data._records import FieldMap, Record, parse_record
+from tripwire.data._secrets import suspect_strings
 from tripwire.errors import BadInputError
 
 JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
@@ -187,12 +188,16 @@ def _decode(raw: bytes, line: int, default_id: Any, fm: FieldMap) -> Record:
     except UnicodeDecodeError:
         bad = Record(default_id, line, "invalid")
         bad.problems.append("line is not valid UTF-8")
-        return bad
     except json.JSONDecodeError as exc:
         bad = Record(default_id, line, "invalid")
         bad.problems.append(f"malformed JSON: {exc.msg} at column {exc.colno}")
-        return bad
-    return parse_record(obj, line, default_id, fm)
+    else:
+        rec = parse_record(obj, line, default_id, fm)
+        rec.suspects = suspect_strings(raw, obj)
+        return rec
+    # a line that is not JSON is scanned as the text it is
+    bad.suspects = suspect_strings(raw, raw.decode("utf-8", "replace"))
+    return bad
 
 
 def _parquet_records(shard: Shard, fm: FieldMap) -> Iterator[tuple[bytes, Record]]:
@@ -206,7 +211,9 @@ def _parquet_records(shard: Shard, fm: FieldMap) -> Iterator[tuple[bytes, Record
     for batch in pf.iter_batches(row_groups=groups, batch_size=1024):
         for row in batch.to_pylist():
             raw = json.dumps(row, ensure_ascii=False, default=str).encode()
-            yield raw, parse_record(row, line, _default_id(shard, line), fm)
+            rec = parse_record(row, line, _default_id(shard, line), fm)
+            rec.suspects = suspect_strings(raw, row)
+            yield raw, rec
             line += 1
 
 

@@ -65,6 +65,9 @@ class Record:
     source: str | None = None
     problems: list[str] = field(default_factory=list)
     """Format problems (``bad_format`` evidence)."""
+    suspects: tuple[tuple[str, str, str], ...] = ()
+    """(JSON path, text, key) of the strings of the raw record that could hold a secret: every
+    field, turn, id and source, not only the code (``_secrets.suspect_strings``)."""
 
 
 _FENCE = re.compile(r"^[ \t]{0,3}(```+|~~~+)[ \t]*([\w+#.-]*)[^\n]*$", re.MULTILINE)

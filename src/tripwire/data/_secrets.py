@@ -1,16 +1,33 @@
 """Credentials in text: where they are, and the text with each one replaced by a marker.
 
 Every output of a data audit passes record text through ``redact`` before showing it, so a key
-found in the data never reaches a report, a findings file or a terminal.
+found in the data never reaches a report, a findings file or a terminal. A record is scanned in
+every string it holds (``record_strings``: every field, every chat turn, its id and source, the
+keys of its objects), not only in its code.
+
+Each pattern has literals it cannot match without (``_ANCHORS``): a text with none of them, which
+is most code, costs one substring search per literal and no regular expression at all.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
+
+# detect-secrets' keyword list (and a few token names of our own): a name that says "secret"
+_KEYWORDS = (
+    r"api_?key|auth_?key|service_?key|account_?key|db_?key|database_?key|priv_?key"
+    r"|private_?key|client_?key|db_?pass|database_?pass|key_?pass|password|passwd|pwd|secret"
+    r"|contrase[nñ]a|access_?token|auth_?token|api_?token|client_?secret"
+)
+# A value a person or a key generator wrote, not code: no spaces, brackets, calls or templates.
+_VALUE = r"[^\s'\"`,;(){}\[\]<>$%]{6,200}"
 
 # (kind, pattern); group 1, when present, is the secret itself, else the whole match is.
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
@@ -19,23 +36,43 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
             r"[\s\S]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|\Z)"
+            r"|PuTTY-User-Key-File-\d: [^\n]*(?:\n[^\n]*){0,40}?Private-MAC: \w+"
         ),
     ),
-    ("aws_access_key_id", re.compile(r"\b((?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16})\b")),
+    ("aws_access_key_id", re.compile(r"\b((?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[0-9A-Z]{16})\b")),
     (
         "aws_secret_access_key",
         re.compile(
-            r"(?i)aws.{0,20}?(?:secret|private).{0,20}?['\"]?\s*[=:]\s*['\"]?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
+            r"(?i)aws.{0,20}?(?:secret|private|key|token|pass(?:word)?|pwd|pw).{0,20}?"
+            r"['\"]?\s*[=:,(]?\s*['\"]?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
         ),
     ),
-    ("github_token", re.compile(r"\b(gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_\w{22,255})\b")),
-    ("gitlab_token", re.compile(r"\b(glpat-[A-Za-z0-9_-]{20,})\b")),
-    ("slack_token", re.compile(r"\b(xox[abprs]-[A-Za-z0-9-]{10,})\b")),
+    (
+        "github_token",
+        re.compile(r"\b(gh[pousr]_[A-Za-z0-9_]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
+    ),
+    (
+        "gitlab_token",
+        re.compile(
+            r"\b((?:glpat|gldt|glft|glsoat|glrt|glcbt|glimt|glptt|glagent)-[A-Za-z0-9_-]{20,1024}"
+            r"|GR1348941[A-Za-z0-9_-]{20,50})(?![\w-])"
+        ),
+    ),
+    ("slack_token", re.compile(r"(?i)\b(xox[abposr]-(?:\d+-)+[a-z0-9]+(?:-[a-z0-9]+)*)")),
     ("slack_webhook", re.compile(r"(https://hooks\.slack\.com/services/T\w+/B\w+/\w+)")),
-    ("google_api_key", re.compile(r"\b(AIza[0-9A-Za-z_-]{35})\b")),
+    ("google_api_key", re.compile(r"\b(AIza[0-9A-Za-z_-]{35})(?![\w-])")),
     ("stripe_key", re.compile(r"\b((?:sk|rk)_live_[0-9a-zA-Z]{24,})\b")),
-    ("openai_key", re.compile(r"\b(sk-(?:proj-|ant-[a-z0-9]+-)?[A-Za-z0-9_-]{32,})\b")),
+    (
+        "openai_key",
+        re.compile(r"\b(sk-(?:proj-|svcacct-|admin-|ant-[a-z0-9]+-)?[A-Za-z0-9_-]{32,})(?![\w-])"),
+    ),
     ("huggingface_token", re.compile(r"\b(hf_[A-Za-z0-9]{34,})\b")),
+    ("npm_token", re.compile(r"\b(npm_[A-Za-z0-9]{36})\b|_authToken=\s*([A-Za-z0-9_-]{36,})")),
+    ("pypi_token", re.compile(r"\b(pypi-Ag[EI][A-Za-z0-9_-]{50,})")),
+    ("sendgrid_key", re.compile(r"\b(SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43})(?![\w-])")),
+    ("mailchimp_key", re.compile(r"\b([0-9a-f]{32}-us[0-9]{1,2})\b")),
+    ("azure_storage_key", re.compile(r"AccountKey=([A-Za-z0-9+/=]{88})")),
+    ("square_oauth", re.compile(r"\b(sq0csp-[0-9A-Za-z_-]{43})")),
     ("jwt", re.compile(r"\b(eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})")),
     (
         "password_in_url",
@@ -46,38 +83,72 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "password_assignment",
         re.compile(
-            r"(?i)\b(?:password|passwd|pwd|secret|api_?key|access_?token|auth_?token|secret_?key"
-            r"|client_?secret)\b['\"]?\s*[=:]\s*['\"]([^'\"\s]{8,128})['\"]"
+            rf"(?i)(?:{_KEYWORDS})\w*['\"\]]{{0,2}}(?:[ \t]*(?::=|=>|[=:]|==|!=)|[ \t]+is)[ \t]*@?"
+            rf"(['\"`]?)({_VALUE})\1"
         ),
     ),
 ]
+_PRIORITY = {kind: k for k, (kind, _) in enumerate(_PATTERNS)}
+_GROUPS = {"password_assignment": 2}
+"""Patterns whose secret is not group 1."""
 _PLACEHOLDER = re.compile(
     r"(?i)^(?:password|passwd|pass|secret|changeme|example|test|testing|dummy|foo|bar|none|null"
-    r"|user|admin|root|guest|pw|pwd|token|key|apikey)\d*$"
-    r"|example|your|dummy|placeholder|redacted|xxxx|\*\*\*|<|>|^\$|^%|\{|\}|\(|\\|\.\.\."
+    r"|user|admin|root|guest|pw|pwd|token|key|apikey|true|false|required|optional|string|str"
+    r"|bytes|int|self|redacted|hidden|unset|empty|default|secret_?key|api_?key)\d*$"
+    r"|example|your|dummy|placeholder|redacted|xxxx|\*\*\*|\.\.\.|…|^\$|^%|\\|[<>{}()]"
+    r"|^[a-z]+(?:[._-][a-z]+)*$|^[A-Z]+(?:_[A-Z]+)*$|^[a-z]+(?:[A-Z][a-z]+)+$"
+    r"|^[~/]|^\.{1,2}/|\.(?:pem|key|crt|cer|json|ya?ml|txt|cfg|ini|env|p12|pfx|der|pub)$"
 )
-_CHECKED_ENTROPY = frozenset({"password_assignment", "openai_key"})
+"""Values that name a setting, a type, a file or a placeholder rather than being one: a secret
+has digits or symbols mixed in (plain words, ``CONSTANT_NAMES``, ``camelCase`` and paths such
+as ``~/deploy-key.pem`` are code)."""
+_SEGMENT = r"_*[A-Za-z][A-Za-z_]*\d*"
+_CODE_LIKE = re.compile(rf"^{_SEGMENT}(?:\.{_SEGMENT})*[:;,]?$")
+"""An unquoted value that reads as a name or an attribute (``self._authkey``, ``hashlib.sha256``,
+``key2``: letters, then digits only at the end of each part): code, not a credential."""
+_CHECKED_ENTROPY = frozenset({"password_assignment", "openai_key", "password_in_url"})
+_EXAMPLE_KEYS = re.compile(r"(?i)example|sample|fake|dummy|xxxxx|00000000")
+"""Documented example credentials (``AKIAIOSFODNN7EXAMPLE``), the same in every copy."""
 
 
 # Lower-case literals each pattern cannot match without (a cheap test before the regex).
 _PATTERN_ANCHORS: dict[str, tuple[str, ...]] = {
-    "private_key": ("private key",),
-    "aws_access_key_id": ("akia", "asia", "abia", "acca"),
+    "private_key": ("private key", "putty-user-key"),
+    "aws_access_key_id": ("akia", "asia", "abia", "acca", "a3t"),
     "aws_secret_access_key": ("aws",),
     "github_token": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
-    "gitlab_token": ("glpat-",),
+    "gitlab_token": (
+        "glpat-",
+        "gldt-",
+        "glft-",
+        "glsoat-",
+        "glrt-",
+        "glcbt-",
+        "glimt-",
+        "glptt-",
+        "glagent-",
+        "gr1348941",
+    ),
     "slack_token": ("xox",),
     "slack_webhook": ("hooks.slack",),
     "google_api_key": ("aiza",),
     "stripe_key": ("_live_",),
     "openai_key": ("sk-",),
     "huggingface_token": ("hf_",),
+    "npm_token": ("npm_", "_authtoken"),
+    "pypi_token": ("pypi-ag",),
+    "sendgrid_key": ("sg.",),
+    "mailchimp_key": ("-us",),
+    "azure_storage_key": ("accountkey=",),
+    "square_oauth": ("sq0csp-",),
     "jwt": ("eyj",),
     "password_in_url": ("://",),
-    "password_assignment": ("passw", "pwd", "secret", "api", "token"),
+    "password_assignment": ("key", "pass", "pwd", "secret", "token", "contrase"),
 }
 
-_ALL_ANCHORS = tuple(sorted({a for anchors in _PATTERN_ANCHORS.values() for a in anchors}))
+ANCHORS: tuple[str, ...] = tuple(sorted({a for anc in _PATTERN_ANCHORS.values() for a in anc}))
+"""Every pattern's literals (lower case): a text holding none of them holds no secret."""
+_ANCHOR_BYTES = tuple(a.encode() for a in ANCHORS)
 
 
 @dataclass(frozen=True)
@@ -93,27 +164,47 @@ def _entropy(s: str) -> float:
     return -sum(c / len(s) * math.log2(c / len(s)) for c in counts.values())
 
 
+def _bare_plausible(value: str) -> bool:
+    """An unquoted value after a secret's name (``PASSWORD=...`` in an env file, ``the
+    password is ...`` in a prompt): it must look generated, since prose and code put words
+    and names there."""
+    if _CODE_LIKE.match(value) or len(value) < 8:
+        return False
+    classes = sum(bool(re.search(p, value)) for p in ("[a-z]", "[A-Z]", "[0-9]", r"[^\w]"))
+    return re.search("[0-9]", value) is not None and classes >= 3 and _entropy(value) >= 3.0
+
+
 def _plausible(kind: str, value: str) -> bool:
+    if kind == "password_in_url":
+        value = unquote(value)  # "a%20secret" is the two words of an example
+        if " " in value or "," in value:
+            return False
     if kind in ("password_in_url", "password_assignment") and _PLACEHOLDER.search(value):
         return False
     if kind in _CHECKED_ENTROPY:
-        # Real keys mix cases and digits; identifiers and words do not look random.
-        classes = sum(bool(re.search(p, value)) for p in ("[a-z]", "[A-Z]", "[0-9]"))
-        if classes < 2 or _entropy(value) < 3.0:
+        # Real keys mix cases, digits and symbols; identifiers and words do not look random.
+        classes = sum(bool(re.search(p, value)) for p in ("[a-z]", "[A-Z]", "[0-9]", r"[^\w]"))
+        if classes < 2 or _entropy(value) < 2.5:
             return False
+    elif _EXAMPLE_KEYS.search(value):
+        return False
     return len(set(value)) > 3
 
 
-_BEFORE, _AFTER = 120, 4000  # how far a match may reach around its anchor
+_REACH = (120, 4000)
+"""How far a match may reach before and after its anchor (a private key block is long)."""
+_SHORT_REACH = {"password_assignment": (40, 260), "aws_secret_access_key": (10, 120)}
+"""Patterns whose anchors are common words: a small window around each keeps them cheap."""
 
 
-def _windows(lower: str, anchors: tuple[str, ...]) -> list[tuple[int, int]]:
+def _windows(lower: str, anchors: tuple[str, ...], reach: tuple[int, int]) -> list[tuple[int, int]]:
     """Merged spans around every anchor occurrence: the only places a pattern can match."""
+    before, after = reach
     spans = []
     for a in anchors:
         pos = lower.find(a)
         while pos >= 0:
-            spans.append((max(0, pos - _BEFORE), pos + _AFTER))
+            spans.append((max(0, pos - before), pos + after))
             pos = lower.find(a, pos + 1)
     spans.sort()
     merged: list[tuple[int, int]] = []
@@ -129,26 +220,103 @@ def find_secrets(text: str) -> list[SecretHit]:
     """Every credential-looking span in ``text``, in order, without overlaps."""
     found: set[SecretHit] = set()
     lower = text.lower()
-    present = {a for a in _ALL_ANCHORS if a in lower}
+    present = {a for a in ANCHORS if a in lower}
     if not present:
         return []  # most code: one C scan per anchor, no pattern run at all
     for kind, pattern in _PATTERNS:
         anchors = _PATTERN_ANCHORS[kind]
         if present.isdisjoint(anchors):
             continue
-        for lo, hi in _windows(lower, anchors):
+        for lo, hi in _windows(lower, anchors, _SHORT_REACH.get(kind, _REACH)):
             for m in pattern.finditer(text, lo, hi):
-                group = 1 if pattern.groups else 0
+                group = _GROUPS.get(kind, 1 if pattern.groups else 0)
+                if group and m.group(group) is None:  # an alternative without the group
+                    group = next(g for g in range(1, pattern.groups + 1) if m.group(g))
                 value = m.group(group)
+                if kind == "password_assignment" and not m.group(1):
+                    after = text[m.end() : m.end() + 1]
+                    if after in ("(", "[") or not _bare_plausible(value.rstrip(".,;:")):
+                        continue  # a call or an index: code
+                    value = value.rstrip(".,;:")  # the end of a sentence is not the secret's
                 if value and _plausible(kind, value):
-                    found.add(SecretHit(kind, m.start(group), m.end(group)))
+                    found.add(SecretHit(kind, m.start(group), m.start(group) + len(value)))
     hits = list(found)
-    hits.sort(key=lambda h: (h.start, -h.end))
+    # the more specific pattern (listed first) names a span two of them match: set order
+    # would differ between processes
+    hits.sort(key=lambda h: (h.start, -h.end, _PRIORITY[h.kind]))
     kept: list[SecretHit] = []
     for h in hits:
         if not kept or h.start >= kept[-1].end:
             kept.append(h)
     return kept
+
+
+def might_hold_secret(raw: bytes) -> bool:
+    """False only when the bytes of a JSON line cannot hold a secret: none of the patterns'
+    literals occurs (JSON writes them as they are unless it escapes ``/`` or an ASCII letter,
+    which sends the line to the full scan)."""
+    low = raw.lower()
+    if any(a in low for a in _ANCHOR_BYTES):
+        return True
+    return b"\\/" in raw or re.search(rb"\\u00[2-7][0-9a-fA-F]", raw) is not None
+
+
+def record_strings(obj: Any, path: str = "", key: str = "") -> Iterator[tuple[str, str, str]]:
+    """(JSON path, text, the key it sits under) of every string in a decoded record: values and
+    object keys, every chat turn's role and content, nested metadata."""
+    if isinstance(obj, str):
+        yield path or "$", obj, key
+    elif isinstance(obj, dict):
+        for k, value in obj.items():
+            name = str(k)
+            where = f"{path}.{name}" if path else name
+            if any(a in name.lower() for a in ANCHORS):
+                yield f"{where} (key)", name, ""
+            yield from record_strings(value, where, name)
+    elif isinstance(obj, list | tuple):
+        for n, value in enumerate(obj):
+            yield from record_strings(value, f"{path}[{n}]", key)
+
+
+_SECRET_NAME = re.compile(rf"(?i)(?:{_KEYWORDS})")
+_BARE_VALUE = re.compile(_VALUE)
+
+
+def keyed_secret(key: str, value: str) -> bool:
+    """A field whose name says secret (``db_password``, ``apiKey``) holding a value that looks
+    like one: metadata writes no ``=`` between the two."""
+    return (
+        bool(key)
+        and _SECRET_NAME.search(key) is not None
+        and _BARE_VALUE.fullmatch(value) is not None
+        and _plausible("password_assignment", value)
+    )
+
+
+def suspect_strings(raw: bytes, obj: Any) -> tuple[tuple[str, str, str], ...]:
+    """The strings of a record (``record_strings``) that could hold a secret: those with a
+    pattern's literal in them or in their key; () at once for most records."""
+    if not might_hold_secret(raw):
+        return ()
+    out = []
+    for where, text, key in record_strings(obj):
+        low = text.lower()
+        if any(a in low for a in ANCHORS) or (key and _SECRET_NAME.search(key)):
+            out.append((where, text, key))
+    return tuple(out)
+
+
+def secrets_in(text: str, key: str = "") -> list[SecretHit]:
+    """``find_secrets``, and the whole text when its key names a secret (``keyed_secret``)."""
+    hits = find_secrets(text)
+    if not hits and keyed_secret(key, text):
+        hits = [SecretHit("password_assignment", 0, len(text))]
+    return hits
+
+
+def hashed_secret(value: str) -> str:
+    """SHA-1 of a secret, as detect-secrets' baselines write it (``hashed_secret``)."""
+    return hashlib.sha1(value.encode("utf-8")).hexdigest()
 
 
 def redact(text: str) -> str:
@@ -164,12 +332,15 @@ def redact(text: str) -> str:
     return "".join(parts)
 
 
-def redact_obj(obj: Any) -> Any:
-    """``redact`` applied to every string inside a JSON-like value."""
+def redact_obj(obj: Any, key: str = "") -> Any:
+    """``redact`` applied to every string inside a JSON-like value, keys included (a value
+    under a key that names a secret and looks like one is redacted whole)."""
     if isinstance(obj, str):
-        return redact(obj)
+        return "[REDACTED:password_assignment]" if keyed_secret(key, obj) else redact(obj)
     if isinstance(obj, dict):
-        return {k: redact_obj(v) for k, v in obj.items()}
+        return {
+            (redact(k) if isinstance(k, str) else k): redact_obj(v, str(k)) for k, v in obj.items()
+        }
     if isinstance(obj, list | tuple):
-        return [redact_obj(v) for v in obj]
+        return [redact_obj(v, key) for v in obj]
     return obj

@@ -21,6 +21,7 @@ from tripwire.data._map import ROWS_FILE
 from tripwire.data._readers import Shard, read_raw
 from tripwire.data._records import FieldMap, parse_record
 from tripwire.data._result import AuditResult
+from tripwire.data._secrets import might_hold_secret, redact_obj
 from tripwire.data._workdir import WorkDir
 
 FINDINGS_PART = "findings.part"
@@ -100,11 +101,20 @@ def write_shard(task: WriteTask) -> ShardOutput:
             keep = not reasons
             result.records += 1
             result.bytes += len(raw) + 1
+            line = {"id": row["id"], "keep": keep, "reasons": list(reasons), "details": reasons}
+            encoded = _ENCODE(line)
+            if might_hold_secret(encoded.encode()):
+                # Evidence added after the check step (a failing test's message, the id of
+                # the record a duplicate copies) is redacted here, as the line is written;
+                # everything downstream (counts, report, summary, terminal) reads this line.
+                line = redact_obj(line)
+                encoded = _ENCODE(line)
+                row = {**row, "id": line["id"]}
+                reasons = line["details"]
             for reason in reasons:
                 result.count(reason, row["id"])
             if ff is not None:
-                line = {"id": row["id"], "keep": keep, "reasons": list(reasons), "details": reasons}
-                ff.write(_ENCODE(line) + "\n")
+                ff.write(encoded + "\n")
             if keep:
                 result.kept += 1
                 if cf is not None:
