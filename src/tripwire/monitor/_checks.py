@@ -9,7 +9,9 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from tripwire.monitor._schema import Event
@@ -42,6 +44,14 @@ _ALLOWED_CONTROLS = frozenset("\t\n\r")
 _ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+@cache
+def _normalizer() -> Callable[[object], str | None]:
+    # imported on first use (tripwire.data is heavy), then once: this runs for every event
+    from tripwire.data import normalize_language
+
+    return normalize_language
+
+
 @dataclass(frozen=True)
 class CodeBlock:
     language: str | None
@@ -54,8 +64,7 @@ class CodeBlock:
 def code_blocks(text: str, default_language: str | None = None) -> list[CodeBlock]:
     """Fenced code blocks with their tags; the whole text as one block when it has no fences
     and the request named a language (a plain completion endpoint answers with bare code)."""
-    from tripwire.data import normalize_language
-
+    normalize_language = _normalizer()
     fences = list(_FENCE.finditer(text))
     if not fences:
         if default_language and text.strip():
@@ -146,7 +155,7 @@ def _sampler(event: Event) -> tuple[bool | None, bool | None]:
         not_top1 = not all(event.top1)
     low_prob = None
     if event.logprobs:
-        low = sum(lp < _LOW_PROB for lp in event.logprobs)
+        low = len([lp for lp in event.logprobs if lp < _LOW_PROB])
         low_prob = low > _LOW_PROB_SHARE * len(event.logprobs)
     return not_top1, low_prob
 
@@ -189,8 +198,7 @@ def check_event(event: Event, allowed_scripts: frozenset[str] = DEFAULT_SCRIPTS)
 
 
 def _stratum(event: Event, blocks: list[CodeBlock]) -> str:
-    from tripwire.data import normalize_language
-
+    normalize_language = _normalizer()
     # the request's language first: a fault cannot move an event out of its stratum by garbling
     # the fence of the answer
     language = normalize_language(event.language) or next(

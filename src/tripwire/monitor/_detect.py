@@ -389,6 +389,7 @@ class Detector:
         keys = self._level_keys(sl, stratum, attributes)
         alarms: list[Alarm] = []
         judged = False
+        msprt = self.config.method == "msprt"
         for m in self.config.metrics:
             v = flags.get(m)
             if v is None:
@@ -402,7 +403,8 @@ class Detector:
                 b.unjudged[(m, stratum)] += 1
                 continue
             judged = True
-            p0 = design.point[stratum]
+            p0, robust = design.point[stratum], design.robust[stratum]
+            defect = bool(v)
             for level, key in enumerate(keys):
                 s = self._streams.get((m, level, key))
                 if s is None:
@@ -410,8 +412,8 @@ class Detector:
                     self._streams[(m, level, key)] = s
                 if s.alerted:
                     continue
-                crossed = self._update(s, index, stratum, bool(v), p0, design.robust[stratum], ts)
-                if self.config.method == "msprt":
+                crossed = self._update(s, index, stratum, defect, p0, robust, ts)
+                if msprt:
                     crossed = -1 if self._fdr_rejects((m, level, key)) else None
                 if crossed is not None:
                     s.alerted = True
@@ -437,21 +439,21 @@ class Detector:
         ts: datetime | None,
     ) -> int | None:  # fmt: skip
         """Add one event; the index of the chart that crossed, if any."""
-        inc = s.steps[stratum][0 if defect else 1]
-        stats, start = s.stats, s.start
+        stats, start, thresholds = s.stats, s.start, s.thresholds
         crossed = None
-        for k, step in enumerate(inc):
+        for k, step in enumerate(s.steps[stratum][0 if defect else 1]):
             before = stats[k]
             after = before + step
             if after <= 0:
-                stats[k] = 0
-                start[k] = None
-                continue
-            if before == 0:
-                start[k] = (index, ts, s.n, s.x, s.expected)
-            stats[k] = after
-            if after >= s.thresholds[k] and crossed is None:
-                crossed = k
+                if before:
+                    stats[k] = 0
+                    start[k] = None
+            else:
+                if not before:
+                    start[k] = (index, ts, s.n, s.x, s.expected)
+                stats[k] = after
+                if after >= thresholds[k] and crossed is None:
+                    crossed = k
         s.n += 1
         s.x += defect
         s.expected += p0
