@@ -460,11 +460,15 @@ class Detector:
         if self.config.method == "msprt":
             s.excess += defect - robust
             s.variance += robust * (1 - robust)
-            p = msprt_excess_p_value(s.excess, s.variance, s.n, self.config.tau)
-            s.p_value = min(s.p_value, p)
+            # one-sided: fewer defects than the robust rate (the usual case) is no evidence
+            if s.excess > 0:
+                p = msprt_excess_p_value(s.excess, s.variance, s.n, self.config.tau)
+                s.p_value = min(s.p_value, p)
         return crossed
 
     def _fdr_rejects(self, key: tuple[str, int, Slice]) -> bool:
+        if self._streams[key].p_value > self.config.fdr:
+            return False  # a BH-adjusted p-value is never below the raw one
         keys = [k for k, s in self._streams.items() if not s.alerted]
         if key not in keys:
             return False
@@ -478,7 +482,9 @@ class Detector:
         self, metric: str, sl: Slice, s: _Stream, chart: int, index: int, ts: datetime | None
     ) -> Alarm:
         k = max(chart, 0)
-        seg = s.start[k] if chart >= 0 else next((st for st in s.start if st), None)
+        # msprt: the longest excursion of any chart is the best guess of where the change began
+        seg = s.start[k] if chart >= 0 else min((st for st in s.start if st), default=None,
+                                                key=lambda st: st[0])  # fmt: skip
         if seg is None:  # msprt can reject while every CUSUM stands at zero: the whole stream
             seg = (index - s.n + 1, None, 0, 0, 0.0)
         start, start_ts, n0, x0, e0 = seg
