@@ -218,7 +218,7 @@ def test_detect_secrets_finds_no_planted_kind_more_often():
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
-        "secrets_bench", Path(__file__).parents[2] / "benchmarks" / "secrets.py"
+        "secrets_bench", Path(__file__).parents[2] / "benchmarks" / "data_secrets.py"
     )
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)

@@ -116,7 +116,7 @@ def break_middle(code: str, language: str, rng: random.Random) -> tuple[str, str
         for new, how in choices:
             broken = "\n".join([*lines[:i], new, *lines[i + 1 :]])
             if not analyse(broken, language).ok:
-                return broken, f"{how} on line {i + 1} of {n}"
+                return broken, f"{how} (line {i + 1} of {n})"
     return None
 
 
@@ -133,7 +133,7 @@ def cut_open(code: str, language: str, rng: random.Random) -> tuple[str, str] | 
     for i in spots:
         cut = "\n".join(lines[: i + 1]) + "\n"
         if not analyse(cut, language).ok:
-            return cut, f"cut after line {i + 1} of {len(lines)}"
+            return cut, f"cut after an open line ({i + 1} of {len(lines)})"
     return None
 
 

@@ -35,8 +35,8 @@ from tripwire.data._benchmarks import BenchmarkItem
 from tripwire.data._lexer import ngram_hashes, ngram_hashes_many, token_ids, tokenize
 from tripwire.data._views import (
     CHANNELS,
-    code_streams,
     item_views,
+    many_code_streams,
     many_word_ids,
     record_code_lines,
     record_word_lines,
@@ -189,7 +189,7 @@ class ContaminationIndex:
         out: list[list[Match]] = [[] for _ in probes]
         if not self.items or not probes:
             return out
-        codes, names = zip(*(code_streams(p.ids, p.canon) for p in probes), strict=True)
+        codes, names = many_code_streams([(p.ids, p.canon) for p in probes])
         said = [record_words(p.text, p.prompt, p.tokens, p.canon, p.language) for p in probes]
         streams = {"code": list(codes), "names": list(names), "words": many_word_ids(said)}
         grams = {c: ngram_hashes_many(streams[c], _CHANNELS[c].n) for c in CHANNELS}

@@ -77,7 +77,15 @@ class Deduplicator:
         self._hashes: dict[int, bytes] = {}
         self._uf = _UnionFind()
 
-    def add(self, pos: int, content: bytes, sig: np.ndarray) -> None:
+    def add_many(self, positions: list[int], contents: list[bytes], sigs: np.ndarray) -> None:
+        """``add`` of several records, their bands cut in one numpy call."""
+        bands = self._index.bands_of_many(sigs) if len(sigs) else []
+        for pos, content, sig, band in zip(positions, contents, sigs, bands, strict=True):
+            self.add(pos, content, sig, band)
+
+    def add(
+        self, pos: int, content: bytes, sig: np.ndarray, bands: list[bytes] | None = None
+    ) -> None:
         self._hashes[pos] = content
         group = self._groups.get(content)
         if group is not None:
@@ -86,7 +94,7 @@ class Deduplicator:
             return
         self._groups[content] = [pos]
         self._sigs[pos] = sig
-        for other in self._index.query_insert(pos, sig):
+        for other in self._index.query_insert(pos, sig, bands):
             if self._uf.find(other) == self._uf.find(pos):
                 continue  # already one cluster: the comparison cannot change anything
             if np.count_nonzero(self._sigs[other] == sig) >= self._min_equal:

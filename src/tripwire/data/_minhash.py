@@ -107,10 +107,16 @@ class BandIndex:
         for table, band in zip(self._tables, self._bands(sig), strict=True):
             table.setdefault(band, []).append(key)
 
-    def query_insert(self, key: int, sig: np.ndarray) -> set[int]:
-        """``candidates`` then ``insert``, hashing the bands once."""
+    def bands_of_many(self, sigs: np.ndarray) -> list[list[bytes]]:
+        """``_bands`` of each row of a signature matrix, in one view and one ``tolist``."""
+        used = np.ascontiguousarray(sigs[:, : self.bands * self.rows], dtype=np.uint32)
+        rows: list[list[bytes]] = used.view(self._band).tolist()
+        return rows
+
+    def query_insert(self, key: int, sig: np.ndarray, bands: list[bytes] | None = None) -> set[int]:
+        """``candidates`` then ``insert``, hashing the bands once (``bands``: already cut)."""
         found: set[int] = set()
-        for table, band in zip(self._tables, self._bands(sig), strict=True):
+        for table, band in zip(self._tables, bands or self._bands(sig), strict=True):
             members = table.get(band)
             if members is None:
                 table[band] = [key]

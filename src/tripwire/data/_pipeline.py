@@ -52,12 +52,9 @@ class _Index:
         lo = self.offsets[shard.number] = self.total
         with np.load(self.wd.file(shard, "sigs.npz")) as z:
             ordinals, sigs, hashes, rej = z["ordinals"], z["sigs"], z["hashes"], z["rejected"]
-        for o, sig, h, rejected in zip(
-            ordinals.tolist(), sigs, hashes.tolist(), rej.tolist(), strict=True
-        ):
-            self.dedup.add(lo + o, h, sig)
-            if rejected:
-                self.rejected.add(lo + o)
+        positions = [lo + o for o in ordinals.tolist()]
+        self.dedup.add_many(positions, hashes.tolist(), sigs)
+        self.rejected.update(p for p, r in zip(positions, rej.tolist(), strict=True) if r)
         self.total += summary.get("records", 0)
 
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
+import ahocorasick
+
 # detect-secrets' keyword list (and a few token names of our own): a name that says "secret"
 _KEYWORDS = (
     r"api_?key|auth_?key|service_?key|account_?key|db_?key|database_?key|priv_?key"
@@ -88,6 +90,16 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
 ]
+_ASSIGNED = re.compile(r"\w*(?:['\"\]]|\\\")*[ \t]*(?::=|=>|[=:]|!=|is\b)")
+"""What follows a keyword's literal in an assignment: the rest of the name, closing quotes
+(escaped ones too: the raw JSON line is tested first), an operator."""
+_AFTER_ANCHOR: dict[str, re.Pattern[str]] = {
+    **{a: _ASSIGNED for a in ("key", "pass", "pwd", "secret", "token", "contrase")},
+    "aws": re.compile(r".{0,20}?(?:secret|private|key|token|pass|pwd|pw)"),
+    "://": re.compile(r"[^\s/:@'\"<>]{1,64}:[^\s/@'\"<>]{3,128}@"),
+}
+"""What must follow the anchors that are common words (a secret's name, ``aws``, a URL's
+``://``) for a pattern to have a chance: checked where each occurs, before any pattern runs."""
 _PRIORITY = {kind: k for k, (kind, _) in enumerate(_PATTERNS)}
 _GROUPS = {"password_assignment": 2}
 """Patterns whose secret is not group 1."""
@@ -148,7 +160,38 @@ _PATTERN_ANCHORS: dict[str, tuple[str, ...]] = {
 
 ANCHORS: tuple[str, ...] = tuple(sorted({a for anc in _PATTERN_ANCHORS.values() for a in anc}))
 """Every pattern's literals (lower case): a text holding none of them holds no secret."""
-_ANCHOR_BYTES = tuple(a.encode() for a in ANCHORS)
+
+
+def _finder() -> ahocorasick.Automaton:
+    """One Aho-Corasick automaton for every anchor: a single pass over a text finds them all
+    (a substring search per anchor read the text some forty times)."""
+    finder = ahocorasick.Automaton()
+    for anchor in ANCHORS:
+        finder.add_word(anchor, anchor)
+    finder.make_automaton()
+    return finder
+
+
+_FINDER = _finder()
+
+
+def _anchor_starts(lower: str) -> dict[str, list[int]]:
+    """Where each anchor occurs in ``lower``, by anchor."""
+    out: dict[str, list[int]] = {}
+    for end, anchor in _FINDER.iter(lower):
+        out.setdefault(anchor, []).append(end - len(anchor) + 1)
+    return out
+
+
+def has_anchor(lower: str) -> bool:
+    """Whether some pattern could match ``lower`` (a lower-cased text): a token's literal
+    occurs, or a secret's name followed by an assignment (``key`` alone is in every other
+    file; ``key = `` or ``"key": `` is not)."""
+    for end, anchor in _FINDER.iter(lower):
+        after = _AFTER_ANCHOR.get(anchor)
+        if after is None or after.match(lower, end + 1):
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -193,20 +236,19 @@ def _plausible(kind: str, value: str) -> bool:
 
 _REACH = (120, 4000)
 """How far a match may reach before and after its anchor (a private key block is long)."""
-_SHORT_REACH = {"password_assignment": (40, 260), "aws_secret_access_key": (10, 120)}
+_SHORT_REACH = {"password_assignment": (24, 260), "aws_secret_access_key": (10, 120)}
 """Patterns whose anchors are common words: a small window around each keeps them cheap."""
 
 
-def _windows(lower: str, anchors: tuple[str, ...], reach: tuple[int, int]) -> list[tuple[int, int]]:
-    """Merged spans around every anchor occurrence: the only places a pattern can match."""
+def _windows(
+    starts: dict[str, list[int]], anchors: tuple[str, ...], reach: tuple[int, int]
+) -> list[tuple[int, int]]:
+    """Merged spans around every occurrence of the anchors: the only places a pattern can
+    match."""
     before, after = reach
-    spans = []
-    for a in anchors:
-        pos = lower.find(a)
-        while pos >= 0:
-            spans.append((max(0, pos - before), pos + after))
-            pos = lower.find(a, pos + 1)
-    spans.sort()
+    spans = sorted(
+        (max(0, pos - before), pos + after) for a in anchors for pos in starts.get(a, ())
+    )
     merged: list[tuple[int, int]] = []
     for lo, hi in spans:
         if merged and lo <= merged[-1][1]:
@@ -220,14 +262,19 @@ def find_secrets(text: str) -> list[SecretHit]:
     """Every credential-looking span in ``text``, in order, without overlaps."""
     found: set[SecretHit] = set()
     lower = text.lower()
-    present = {a for a in ANCHORS if a in lower}
-    if not present:
-        return []  # most code: one C scan per anchor, no pattern run at all
+    starts = _anchor_starts(lower)
+    if not starts:
+        return []  # most code: one pass of the automaton, no pattern run at all
     for kind, pattern in _PATTERNS:
         anchors = _PATTERN_ANCHORS[kind]
-        if present.isdisjoint(anchors):
+        if starts.keys().isdisjoint(anchors):
             continue
-        for lo, hi in _windows(lower, anchors, _SHORT_REACH.get(kind, _REACH)):
+        if kind == "password_assignment":  # "key" is everywhere; "key = " is not
+            starts = {
+                a: [p for p in starts.get(a, ()) if _ASSIGNED.match(lower, p + len(a))]
+                for a in anchors
+            }
+        for lo, hi in _windows(starts, anchors, _SHORT_REACH.get(kind, _REACH)):
             for m in pattern.finditer(text, lo, hi):
                 group = _GROUPS.get(kind, 1 if pattern.groups else 0)
                 if group and m.group(group) is None:  # an alternative without the group
@@ -255,8 +302,7 @@ def might_hold_secret(raw: bytes) -> bool:
     """False only when the bytes of a JSON line cannot hold a secret: none of the patterns'
     literals occurs (JSON writes them as they are unless it escapes ``/`` or an ASCII letter,
     which sends the line to the full scan)."""
-    low = raw.lower()
-    if any(a in low for a in _ANCHOR_BYTES):
+    if has_anchor(raw.lower().decode("latin-1")):  # anchors are ASCII: bytes read as such
         return True
     return b"\\/" in raw or re.search(rb"\\u00[2-7][0-9a-fA-F]", raw) is not None
 
@@ -270,7 +316,7 @@ def record_strings(obj: Any, path: str = "", key: str = "") -> Iterator[tuple[st
         for k, value in obj.items():
             name = str(k)
             where = f"{path}.{name}" if path else name
-            if any(a in name.lower() for a in ANCHORS):
+            if has_anchor(name.lower()):
                 yield f"{where} (key)", name, ""
             yield from record_strings(value, where, name)
     elif isinstance(obj, list | tuple):
@@ -300,8 +346,7 @@ def suspect_strings(raw: bytes, obj: Any) -> tuple[tuple[str, str, str], ...]:
         return ()
     out = []
     for where, text, key in record_strings(obj):
-        low = text.lower()
-        if any(a in low for a in ANCHORS) or (key and _SECRET_NAME.search(key)):
+        if has_anchor(text.lower()) or (key and _SECRET_NAME.search(key)):
             out.append((where, text, key))
     return tuple(out)
 

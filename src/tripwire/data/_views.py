@@ -15,6 +15,7 @@ record's lexing. Each stream is a numpy array of stable 64-bit token ids.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +23,6 @@ import numpy as np
 from tripwire.data._lexer import (
     STRING_ID,
     bare_comment_regex,
-    comment_regex,
     comment_style,
     token_ids,
     token_ids_many,
@@ -66,19 +66,41 @@ def code_streams(ids: np.ndarray, canon: np.ndarray) -> tuple[np.ndarray, np.nda
     return canon[keep], ids[keep]
 
 
+def many_code_streams(
+    pairs: Sequence[tuple[np.ndarray, np.ndarray]],
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """``code_streams`` of each (ids, canonical ids) pair, with one mask over the whole batch
+    (three numpy calls per record cost more than the masking itself)."""
+    if not pairs:
+        return [], []
+    ids = np.concatenate([i for i, _ in pairs])
+    canon = np.concatenate([c for _, c in pairs])
+    keep = canon != STRING_ID
+    lengths = np.fromiter((len(c) for _, c in pairs), dtype=np.intp, count=len(pairs))
+    kept = np.add.reduceat(keep, np.cumsum(lengths) - lengths) if len(keep) else lengths * 0
+    kept = np.where(lengths > 0, kept, 0)  # reduceat reads one element for an empty slice
+    cuts = np.cumsum(kept)[:-1]
+    return np.split(canon[keep], cuts), np.split(ids[keep], cuts)
+
+
 def item_views(text: str, language: str | None, *, prose: bool) -> Views:
     """The streams of a benchmark item's text; ``prose``: it is all description (no code)."""
     if prose:
         return Views(_EMPTY, _EMPTY, word_ids(words(text)))
-    ids, canon = token_ids(tokenize(text, language), language)
+    tokens = tokenize(text, language)
+    ids, canon = token_ids(tokens, language)
     code, names = code_streams(ids, canon)
-    described = comment_regex(comment_style(language)).finditer(text)  # docstrings, comments
-    return Views(code, names, word_ids(words(" ".join(m.group() for m in described))))
+    # the same words a record's stream holds: docstrings and other long strings, comments
+    return Views(code, names, word_ids(record_words(text, "", tokens, canon, language)))
+
+
+_DESCRIBING = 16
+"""String literals shorter than this hold data (``'utf-8'``, ``"a"``), not a description."""
 
 
 def _string_tokens(tokens: list[str], canon: np.ndarray) -> list[int]:
     at: list[int] = np.flatnonzero(canon == STRING_ID).tolist()
-    return at
+    return [i for i in at if len(tokens[i]) >= _DESCRIBING]
 
 
 def record_words(

@@ -16,7 +16,7 @@ with the suffix of the record's language, scanned by ``SecretsCollection().scan_
 ``default_settings()`` (all its plugins and filters, as its CLI runs them). A planted secret
 counts as found when a finding's line (detect-secrets) or span (tripwire) holds it.
 
-    python benchmarks/secrets.py --per-kind 40 --clean 10000
+    python benchmarks/data_secrets.py --per-kind 40 --clean 10000
 
 Needs ``pip install 'tripwire[bench]'`` (detect-secrets).
 """
