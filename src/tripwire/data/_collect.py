@@ -115,6 +115,9 @@ class Collector:
                     "id": rid,
                     "benchmark": m["benchmark"],
                     "item": m["item"],
+                    "part": m.get("part", "full"),
+                    "matched_on": m.get("matched_on", "code"),
+                    "lines": [first, last],
                     "containment": m["containment"],
                     "record_text": snippet(text, first, last),
                     "benchmark_text": "",  # filled in by ``finish``: workers do not ship it
@@ -155,9 +158,11 @@ class Collector:
             for neg_rank, pos, entry in sorted(heap, key=lambda t: t[1]):
                 self._offer(stratum, -neg_rank, pos, entry)
 
-    def finish(self, benchmark_text: dict[tuple[str, str], str]) -> ReportData:
+    def finish(self, benchmark_text: dict[tuple[str, str, str], str]) -> ReportData:
+        """``benchmark_text``: (benchmark, item id, part) -> the text of that part."""
         for shown in self.data.contamination:
-            shown["benchmark_text"] = benchmark_text.get((shown["benchmark"], shown["item"]), "")
+            key = (shown["benchmark"], shown["item"], shown["part"])
+            shown["benchmark_text"] = benchmark_text.get(key, "")
         self.data.clusters = [
             {"cluster": k, "members": rows} for k, rows in sorted(self._cluster_rows.items())
         ]

@@ -229,4 +229,6 @@ def _write(
     _concatenate(shards, wd, FINDINGS_PART, outputs[0])
     _concatenate(shards, wd, CLEAN_PART, outputs[1])
     index_items = contamination_index(config.benchmarks, config.contamination_threshold).items
-    return collector.finish({(i.benchmark, i.item_id): i.text for i in index_items})
+    return collector.finish(
+        {(i.benchmark, i.item_id, part): text for i in index_items for part, text, _ in i.parts()}
+    )
