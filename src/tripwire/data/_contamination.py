@@ -15,11 +15,13 @@ code:
   same names is everywhere).
 - ``words`` (4-grams, share ``threshold`` - 0.2): the docstring, comments or prose prompt, at
   least 6 distinctive n-grams: every HumanEval prompt has 10 words or more, and a renamed copy
-  or one cut short keeps most of them.
+  or one cut short keeps most of them; 13 of its words in a row find it too (the GPT-3
+  paper's 13-gram rule).
 
 An n-gram found in more than two items is generic and left out. On 50k functions of the Python
-packages installed here, no part passes; the closest came to 0.83 of a code part too short to
-be indexed, 0.55 on names and 0.36 on words (``benchmarks/decontamination.py`` measures it).
+packages installed here no part passes: the closest came to 0.83 of a code part too short to
+be indexed, 0.55 on names and 0.36 on words (``benchmarks/decontamination.py`` measures recall
+per disguise and false positives against 13-gram overlap).
 """
 
 from __future__ import annotations
@@ -123,6 +125,9 @@ class ContaminationIndex:
         grams: list[dict[tuple[str, str], np.ndarray]] = []
         lengths: list[dict[tuple[str, str], int]] = []
         df: dict[str, Counter[int]] = {c: Counter() for c in CHANNELS}
+        self._numeric: set[int] = set()
+        """Word n-grams of numbers only (``0 0 0 1``): they count towards a share but not
+        towards a run of words, since tables of digits are everywhere."""
         for item in items:
             g: dict[tuple[str, str], np.ndarray] = {}
             n_of: dict[tuple[str, str], int] = {}
@@ -131,8 +136,11 @@ class ContaminationIndex:
                 for c, ch in _CHANNELS.items():
                     stream = views.get(c)
                     if part in ch.parts and len(stream) >= ch.n:
-                        g[part, c] = np.unique(ngram_hashes(stream, ch.n))
+                        windows = ngram_hashes(stream, ch.n)
+                        g[part, c] = np.unique(windows)
                         n_of[part, c] = len(stream)
+                        if c == "words" and views.numbers is not None:
+                            self._numeric.update(windows[_all_true(views.numbers, ch.n)].tolist())
             for c in CHANNELS:
                 found = [v for (_, cc), v in g.items() if cc == c]
                 if found:
@@ -140,6 +148,9 @@ class ContaminationIndex:
             grams.append(g)
             lengths.append(n_of)
         owners: dict[str, dict[int, list[int]]] = {c: defaultdict(list) for c in CHANNELS}
+        self._every: dict[int, frozenset[int]] = {}
+        """Per entry of a stream with runs: all its n-grams, generic ones too (a run of a
+        description's words does not stop at a common phrase)."""
         for item, g, n_of in zip(items, grams, lengths, strict=True):
             kept = []
             seen: set[tuple[str, tuple[int, ...]]] = set()
@@ -159,6 +170,8 @@ class ContaminationIndex:
                 self.entries.append(_Entry(k, part, c, len(distinctive), length))
                 for h in distinctive:
                     owners[c][h].append(e)
+                if c in _RUN:
+                    self._every[e] = frozenset(g[part, c].tolist())
         self._owners = {c: dict(o) for c, o in owners.items()}
         self._sorted = {c: np.array(sorted(o), dtype=np.uint64) for c, o in owners.items()}
         self._bitmap = {c: _bitmap(keys) for c, keys in self._sorted.items()}
@@ -221,6 +234,23 @@ class ContaminationIndex:
         enough: list[int] = np.flatnonzero(hits >= self._fewest[channel]).tolist()
         return enough
 
+    def _longest_run(self, grams: list[int], e: int) -> tuple[int, int, int]:
+        """(words-like n-grams, first and last position) of the longest run of consecutive
+        record n-grams that all belong to entry ``e``'s part."""
+        every, numeric = self._every[e], self._numeric
+        best = (0, 0, 0)
+        count, start = 0, 0
+        for pos, h in enumerate(grams):
+            if h not in every:
+                count = 0
+                continue
+            if count == 0:
+                start = pos
+            count += h not in numeric
+            if count > best[0]:
+                best = (count, start, pos)
+        return best
+
     def _match_one(self, probe: Probe, grams: dict[str, np.ndarray]) -> list[Match]:
         best: dict[int, tuple[float, _Entry, int, int, str]] = {}
         for c in CHANNELS:
@@ -229,13 +259,21 @@ class ContaminationIndex:
             for pos, h in enumerate(grams[c].tolist()):
                 for e in owners.get(h, ()):
                     hits[e].append((pos, h))
+            run = _RUN.get(c)
+            glist = grams[c].tolist()
             for e, found in hits.items():
                 entry = self.entries[e]
                 need = self.threshold_of(c, entry.part)
-                if len({h for _, h in found}) < need * entry.size:
+                distinct = len({h for _, h in found})
+                longest = self._longest_run(glist, e) if run else (0, 0, 0)
+                if distinct < need * entry.size and longest[0] < (run or 0):
                     continue
                 share, lo, hi = _best_stretch(found, entry, _CHANNELS[c].n)
-                if share >= need and share > best.get(entry.item, (0.0,))[0]:
+                if share < need:
+                    if not run or longest[0] < run:
+                        continue
+                    lo, hi = longest[1], longest[2]  # found by its run, whatever its share
+                if share > best.get(entry.item, (-1.0,))[0]:
                     best[entry.item] = (share, entry, lo, hi, c)
         if not best:
             return []
@@ -259,6 +297,19 @@ class ContaminationIndex:
             )
         out.sort(key=lambda m: (-m.containment, m.item.benchmark, m.item.item_id))
         return out
+
+
+_RUN = {"words": 10}
+"""Consecutive n-grams that find a part whatever its share: ten word 4-grams in a row are 13
+words of its description, the GPT-3 paper's 13-gram rule (a copy cut short keeps them)."""
+
+
+def _all_true(mask: np.ndarray, n: int) -> np.ndarray:
+    """For each window of ``n`` (as ``ngram_hashes`` cuts them), whether all of it is True."""
+    if len(mask) < n:
+        return np.zeros(min(1, len(mask)), dtype=bool)
+    sums = np.concatenate(([0], np.cumsum(mask)))
+    return (sums[n:] - sums[:-n]) == n
 
 
 _LOW_BITS = np.uint64((1 << 24) - 1)

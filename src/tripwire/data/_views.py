@@ -54,6 +54,8 @@ class Views:
     code: np.ndarray
     names: np.ndarray
     words: np.ndarray
+    numbers: np.ndarray | None = None
+    """Which of ``words`` are numbers (a table of digits is not a description)."""
 
     def get(self, channel: str) -> np.ndarray:
         stream: np.ndarray = getattr(self, channel)
@@ -86,12 +88,14 @@ def many_code_streams(
 def item_views(text: str, language: str | None, *, prose: bool) -> Views:
     """The streams of a benchmark item's text; ``prose``: it is all description (no code)."""
     if prose:
-        return Views(_EMPTY, _EMPTY, word_ids(words(text)))
+        ws = words(text)
+        return Views(_EMPTY, _EMPTY, word_ids(ws), np.array([w.isdigit() for w in ws], bool))
     tokens = tokenize(text, language)
     ids, canon = token_ids(tokens, language)
     code, names = code_streams(ids, canon)
     # the same words a record's stream holds: docstrings and other long strings, comments
-    return Views(code, names, word_ids(record_words(text, "", tokens, canon, language)))
+    ws = record_words(text, "", tokens, canon, language)
+    return Views(code, names, word_ids(ws), np.array([w.isdigit() for w in ws], dtype=bool))
 
 
 _DESCRIBING = 16
