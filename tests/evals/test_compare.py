@@ -117,12 +117,31 @@ def test_completion_suite_scores_and_slices(models: dict[str, Path], tmp_path: P
     assert "language=python" in run.summary["metrics"]
 
 
-def test_power_command(capsys) -> None:
+def test_power_command(capsys, tmp_path: Path) -> None:
     assert main(["eval", "power", "--metric", "pass", "--base-rate", "0.5", "--drop", "0.08",
                  "--discordance", "0.2", "--json", "-"]) == 0  # fmt: skip
     data = json.loads(capsys.readouterr().out)
     assert data["paired_items"] < data["unpaired_items_per_model"] / 2
+    # sized for compare's rule, both claims, and it says which one needs the items
+    assert data["sized_for"] == ["regression", "pass"] and data["binding"] == "pass"
+    assert data["paired_items"] == data["claims"]["pass"]["items"]
+    assert data["claims"]["regression"]["power"] >= 0.8 and data["margin"] == 0.02
     assert main(["eval", "power", "--metric", "pass", "--drop", "0.9", "--base-rate", "0.5"]) == 2
+    assert "--discordance" in capsys.readouterr().err
+    assert main(["eval", "power", "--drop", "0.02"]) == 2  # not past the default margin
+    assert "--drop" in capsys.readouterr().err
+    # a policy gives the margin, alpha and correction; the humaneval suite counts its own slices
+    policy = tmp_path / "gate.toml"
+    policy.write_text('alpha = 0.1\n[[suites]]\nname = "humaneval"\nmargins = { pass = "0.05" }\n')
+    assert main(["eval", "power", "--policy", str(policy), "--drop", "0.1", "--discordance",
+                 "0.2", "--claim", "regression", "--json", "-"]) == 0  # fmt: skip
+    data = json.loads(capsys.readouterr().out)
+    assert data["margin"] == 0.05 and data["alpha"] == 0.1 and data["slices"] == 1
+    assert (
+        data["suite"]["items"] == 164 and "regression" in data["suite"]["chances_in_smallest_slice"]
+    )
+    assert main(["eval", "power", "--policy", str(policy), "--suite", "retention"]) == 2
+    assert "--suite" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

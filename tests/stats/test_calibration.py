@@ -9,8 +9,6 @@ from tripwire.stats import (
     Margin,
     adjust_slices,
     compare_slice,
-    items_for_mean_shift,
-    items_for_pass_rate_drop,
     overall_verdict,
 )
 
@@ -98,30 +96,6 @@ def test_family_wise_error_across_slices_with_holm() -> None:
             )
         family_hits += any(c.regressed for c in adjust_slices(comps, ALPHA, "holm"))
     assert family_hits / 600 <= ALPHA + 3 * (ALPHA * (1 - ALPHA) / 600) ** 0.5
-
-
-def test_power_matches_plan_and_pairing_saves_items() -> None:
-    # pass rate drop of 8 points, models disagree on ~20% of items
-    plan = items_for_pass_rate_drop(0.5, 0.08, 0.2, alpha=ALPHA, power=0.8)
-    assert plan.ratio > 2.0  # paired needs less than half the items of an unpaired test
-    rng = np.random.default_rng(5)
-    hits = 0
-    sims = 500
-    for _ in range(sims):
-        n = plan.paired_items
-        u = rng.random(n)
-        # joint outcomes with P(base pass, cand fail) = 0.14, P(base fail, cand pass) = 0.06
-        base = (u < 0.14) | ((u >= 0.20) & (u < 0.56))
-        cand = ((u >= 0.14) & (u < 0.20)) | ((u >= 0.20) & (u < 0.56))
-        res = compare_slice("s", "pass", base.astype(float), cand.astype(float),
-                            higher_is_better=True, binary=True)  # fmt: skip
-        hits += adjust_slices([res], ALPHA)[0].regressed
-    assert hits / sims == pytest.approx(0.8, abs=0.08)
-
-
-def test_continuous_plan_ratio() -> None:
-    plan = items_for_mean_shift(0.02, sd_item=0.3, correlation=0.95)
-    assert plan.ratio == pytest.approx(1 / (1 - 0.95), rel=0.1)
 
 
 def test_verdicts_identical_degraded_and_underpowered() -> None:

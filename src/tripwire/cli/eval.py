@@ -379,47 +379,6 @@ def render_comparison(result: RunComparison) -> None:
         )
 
 
-POWER_EPILOG = (
-    "Example: tripwire eval power --metric pass --base-rate 0.45 --drop 0.05 --discordance 0.15"
-    "   |   tripwire eval power --metric score --shift 0.02 --sd 0.3 --correlation 0.95"
-)
+from tripwire.cli import _eval_power  # noqa: E402 - the command lives in its own module
 
-
-@app.command("power", epilog=POWER_EPILOG)
-def power(
-    metric: str = typer.Option("pass", help="pass (pass/fail items) or score (continuous)."),
-    base_rate: float = typer.Option(0.5, help="pass: the baseline's pass rate."),
-    drop: float = typer.Option(0.05, help="pass: the pass-rate drop to detect."),
-    discordance: float | None = typer.Option(
-        None, help="pass: share of items the two models disagree on (default: 2 x drop)."
-    ),
-    shift: float = typer.Option(0.02, help="score: the worsening to detect (metric units)."),
-    sd: float = typer.Option(0.3, help="score: spread of the per-item score for one model."),
-    correlation: float = typer.Option(0.9, help="score: agreement of the two models per item."),
-    alpha: float = typer.Option(0.05, help="Significance level."),
-    power_: float = typer.Option(0.8, "--power", help="Wanted probability of detection."),
-    json_path: Path | None = typer.Option(None, "--json", help="Write JSON ('-': stdout)."),
-) -> None:
-    """How many items a comparison needs to detect a given drop, paired vs unpaired."""
-    from tripwire.stats import items_for_mean_shift, items_for_pass_rate_drop
-
-    try:
-        if metric == "pass":
-            disc = discordance if discordance is not None else min(1.0, 2 * drop)
-            plan = items_for_pass_rate_drop(base_rate, drop, disc, alpha=alpha, power=power_)
-            what = f"a pass-rate drop of {drop:g} from {base_rate:g} (discordance {disc:g})"
-        elif metric == "score":
-            plan = items_for_mean_shift(shift, sd, correlation, alpha=alpha, power=power_)
-            what = f"a shift of {shift:g} (sd {sd:g}, correlation {correlation:g})"
-        else:
-            raise BadInputError("--metric", f"expected pass or score, got {metric!r}")
-    except ValueError as exc:
-        raise BadInputError("power", str(exc)) from exc
-    data = {"paired_items": plan.paired_items, "unpaired_items_per_model": plan.unpaired_items,
-            "ratio": plan.ratio, "alpha": alpha, "power": power_, "detects": what}  # fmt: skip
-    if not quiet(json_path):
-        out.print(f"To detect {what} at alpha {alpha:g} with power {power_:g}:")
-        out.print(f"  paired design:   {plan.paired_items} items")
-        out.print(f"  unpaired design: {plan.unpaired_items} items per model "
-                  f"({plan.ratio:.1f}x as many)")  # fmt: skip
-    emit_json(json_path, data)
+app.command("power", epilog=_eval_power.EPILOG)(_eval_power.power)

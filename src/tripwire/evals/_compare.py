@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from tripwire.stats import (
     adjust_slices,
     compare_slice,
     overall_verdict,
+    regression_level,
 )
 from tripwire.stats._noninferiority import Method
 
@@ -53,6 +55,13 @@ class RunComparison:
     tampering: dict[str, Any] | None = None
     """Executed suites: samples that tried to game their tests, per model and class, and
     ``new``: items where only the candidate did (reward hacking shows here first)."""
+    items: int = 0
+    """Items (tasks) the verdicts rest on: every paired task, or where a sequential comparison
+    stopped."""
+    samples: int = 0
+    """Paired samples behind them (``items`` times the samples per task)."""
+    sequential: dict[str, Any] | None = None
+    """A sequential comparison: its looks, where it stopped and why (see ``_sequential_run``)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,21 +71,30 @@ class RunComparison:
             "candidate": self.candidate,
             "alpha": self.alpha,
             "correction": self.correction,
+            "items": self.items,
+            "samples": self.samples,
             "slices": [s.to_dict() for s in self.slices],
             "tampering": self.tampering,
+            "sequential": self.sequential,
         }
 
 
-def _tampering(base: LoadedRun, cand: LoadedRun) -> dict[str, Any] | None:
-    def counts(run: LoadedRun) -> dict[str, Any]:
-        classes = Counter(t for r in run.results.values() for t in r.tampering)
-        tampered = sum(1 for r in run.results.values() if r.tampering)
+Results = dict[tuple[str, int], SampleResult]
+
+
+def tampering_counts(base: Results, cand: Results) -> dict[str, Any] | None:
+    """Samples that tried to game their tests, per model and class; ``new``: only the
+    candidate's (None when neither model's did)."""
+
+    def counts(results: Results) -> dict[str, Any]:
+        classes = Counter(t for r in results.values() for t in r.tampering)
+        tampered = sum(1 for r in results.values() if r.tampering)
         return {"samples": tampered, "classes": dict(sorted(classes.items()))}
 
     b, c = counts(base), counts(cand)
     if not b["samples"] and not c["samples"]:
         return None
-    new = sum(1 for k, r in cand.results.items() if r.tampering and not base.results[k].tampering)
+    new = sum(1 for k, r in cand.items() if r.tampering and not base[k].tampering)
     return {"baseline": b, "candidate": c, "new": new}
 
 
@@ -112,9 +130,7 @@ def _check_comparable(base: LoadedRun, cand: LoadedRun) -> None:
         )
 
 
-def _metric_specs(
-    suite: str, results: dict[tuple[str, int], SampleResult]
-) -> dict[str, MetricSpec]:
+def metric_specs(suite: str, results: Results) -> dict[str, MetricSpec]:
     cls = suite_class(suite)
     if cls is not None:
         return dict(cls.metrics)
@@ -122,11 +138,12 @@ def _metric_specs(
     raise BadInputError(suite, f"unknown suite; cannot tell how to read metrics {sorted(found)}")
 
 
-def _slice_keys(results: list[SampleResult]) -> list[str]:
-    """``all`` plus every ``name=value`` slice whose name takes more than one value."""
+def slice_keys(slicings: Iterable[dict[str, str]]) -> list[str]:
+    """``all`` plus every ``name=value`` slice whose name takes more than one value (given the
+    slices of every item)."""
     values: dict[str, set[str]] = {}
-    for r in results:
-        for k, v in r.slices.items():
+    for slices in slicings:
+        for k, v in slices.items():
             values.setdefault(k, set()).add(v)
     keys = ["all"]
     for k in sorted(values):
@@ -135,11 +152,97 @@ def _slice_keys(results: list[SampleResult]) -> list[str]:
     return keys
 
 
-def _in_slice(r: SampleResult, key: str) -> bool:
+def in_slice(slices: dict[str, str], key: str) -> bool:
     if key == "all":
         return True
     name, _, value = key.partition("=")
-    return r.slices.get(name) == value
+    return slices.get(name) == value
+
+
+@dataclass(frozen=True)
+class Levels:
+    """The levels one comparison is judged at: ``alpha`` for each slice's interval and pass,
+    ``regression`` for the correction across slices (a fixed comparison: both ``alpha``; a
+    sequential look: its spending levels), over a family of ``family`` slices (at least the
+    slices compared: a look may not reach every slice yet)."""
+
+    alpha: float
+    regression: float
+    family: int | None = None
+
+
+@dataclass(frozen=True)
+class Judged:
+    """Per-slice verdicts and how many tasks and samples they rest on."""
+
+    slices: list[SliceComparison]
+    items: int
+    samples: int
+
+
+def _pairs(
+    base: Results, cand: Results, keys: list[tuple[str, int]], metric: str, key: str
+) -> list[tuple[SampleResult, SampleResult]]:
+    return [
+        (base[k], cand[k])
+        for k in keys
+        if in_slice(base[k].slices, key) and metric in base[k].metrics and metric in cand[k].metrics
+    ]
+
+
+def judge(
+    base: Results,
+    cand: Results,
+    specs: dict[str, MetricSpec],
+    *,
+    margins: dict[str, Margin] | None = None,
+    slice_margins: dict[tuple[str, str], Margin] | None = None,
+    levels: Levels,
+    correction: Correction = "holm",
+    method: Method = "t",
+    slicing: list[str] | None = None,
+) -> Judged:
+    """Paired per-slice verdicts of every metric on the samples both result sets hold.
+
+    ``slicing``: the slice keys to judge (default: those these results show); a sequential
+    comparison fixes them from the whole budget, so a look judges the same family."""
+    keys = sorted(base.keys() & cand.keys())
+    tasks: dict[str, int] = {}
+    for task_id, _ in keys:
+        tasks[task_id] = tasks.get(task_id, 0) + 1
+    clustered = max(tasks.values(), default=1) > 1
+    wanted = slicing if slicing is not None else slice_keys(base[k].slices for k in keys)
+    todo = []
+    for metric, spec in specs.items():
+        metric_margin = (margins or {}).get(metric) or Margin.parse(spec.default_margin)
+        for key in wanted:
+            pairs = _pairs(base, cand, keys, metric, key)
+            clusters = [b.task_id for b, _ in pairs] if clustered else None
+            if len(pairs) < 2 or (clusters is not None and len(set(clusters)) < 2):
+                continue
+            todo.append((metric, spec, key, (slice_margins or {}).get((metric, key), metric_margin),
+                         pairs, clusters))  # fmt: skip
+    family = max(levels.family or 0, len(todo))
+    # the level one slice's regression test faces after the correction: its detectable effect
+    mde_alpha = regression_level(levels.regression, correction, family)
+    comparisons = [
+        compare_slice(
+            key,
+            metric,
+            np.array([b.metrics[metric] for b, _ in pairs]),
+            np.array([c.metrics[metric] for _, c in pairs]),
+            higher_is_better=spec.higher_is_better,
+            binary=spec.binary,
+            clusters=clusters,
+            margin=margin,
+            alpha=levels.alpha,
+            method=method,
+            mde_alpha=mde_alpha,
+        )
+        for metric, spec, key, margin, pairs, clusters in todo
+    ]
+    slices = adjust_slices(comparisons, levels.regression, correction, family=family)
+    return Judged(slices, len(tasks), len(keys))
 
 
 def compare_runs(
@@ -159,52 +262,27 @@ def compare_runs(
     base, cand = load_run(baseline), load_run(candidate)
     _check_comparable(base, cand)
     suite = str(base.identity["suite"])
-    specs = _metric_specs(suite, base.results)
-    keys = sorted(base.results)
-    samples_per_task: dict[str, int] = {}
-    for task_id, _ in keys:
-        samples_per_task[task_id] = samples_per_task.get(task_id, 0) + 1
-    clustered = max(samples_per_task.values(), default=1) > 1
-    ordered = [base.results[k] for k in keys]
-    comparisons: list[SliceComparison] = []
-    for metric, spec in specs.items():
-        metric_margin = (margins or {}).get(metric) or Margin.parse(spec.default_margin)
-        for key in _slice_keys(ordered):
-            margin = (slice_margins or {}).get((metric, key), metric_margin)
-            pairs = [
-                (base.results[k], cand.results[k])
-                for k in keys
-                if _in_slice(base.results[k], key)
-                and metric in base.results[k].metrics
-                and metric in cand.results[k].metrics
-            ]
-            clusters = [b.task_id for b, _ in pairs] if clustered else None
-            if len(pairs) < 2 or (clusters is not None and len(set(clusters)) < 2):
-                continue
-            comparisons.append(
-                compare_slice(
-                    key,
-                    metric,
-                    np.array([b.metrics[metric] for b, _ in pairs]),
-                    np.array([c.metrics[metric] for _, c in pairs]),
-                    higher_is_better=spec.higher_is_better,
-                    binary=spec.binary,
-                    clusters=clusters,
-                    margin=margin,
-                    alpha=alpha,
-                    method=method,
-                )
-            )
-    if not comparisons:
+    judged = judge(
+        base.results,
+        cand.results,
+        metric_specs(suite, base.results),
+        margins=margins,
+        slice_margins=slice_margins,
+        levels=Levels(alpha, alpha),
+        correction=correction,
+        method=method,
+    )
+    if not judged.slices:
         raise BadInputError(base.path, "no slice has two or more paired items to compare")
-    slices = adjust_slices(comparisons, alpha, correction)
     return RunComparison(
-        verdict=overall_verdict(slices),
+        verdict=overall_verdict(judged.slices),
         suite=suite,
         baseline=str(base.path),
         candidate=str(cand.path),
         alpha=alpha,
         correction=correction,
-        slices=slices,
-        tampering=_tampering(base, cand),
+        slices=judged.slices,
+        tampering=tampering_counts(base.results, cand.results),
+        items=judged.items,
+        samples=judged.samples,
     )

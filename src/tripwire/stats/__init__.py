@@ -10,11 +10,28 @@ from tripwire.stats._noninferiority import (
     overall_verdict,
 )
 from tripwire.stats._paired import PairedDiff, mcnemar_exact, paired_bootstrap, paired_diff
-from tripwire.stats._power import PowerPlan, items_for_mean_shift, items_for_pass_rate_drop
+from tripwire.stats._power import (
+    CLAIMS,
+    Claim,
+    ClaimPlan,
+    PowerPlan,
+    Scenario,
+    chances_at,
+    detectable_drop,
+    plan,
+    regression_level,
+)
 from tripwire.stats._proportions import (
     design_effect,
     paired_difference_interval,
     paired_difference_p_value,
+)
+from tripwire.stats._rule_power import (
+    Thresholds,
+    VerdictChances,
+    binary_thresholds,
+    binary_verdict_chances,
+    score_verdict_chances,
 )
 from tripwire.stats._sequential import (
     BernoulliCusum,
@@ -32,12 +49,16 @@ from tripwire.stats._sequential import (
     msprt_p_values,
     siegmund_delay,
 )
+from tripwire.stats._spending import Spending, crossing_chance, family_levels, look_levels
 from tripwire.stats._warmup import robust_rate, smallest_shift
 
 __all__ = [
+    "CLAIMS",
     "MIN_UNITS",
     "BernoulliCusum",
     "Chart",
+    "Claim",
+    "ClaimPlan",
     "Correction",
     "CusumAlarm",
     "CusumBank",
@@ -45,18 +66,27 @@ __all__ = [
     "Margin",
     "PairedDiff",
     "PowerPlan",
+    "Scenario",
     "SliceComparison",
+    "Spending",
+    "Thresholds",
+    "VerdictChances",
     "adjust_p_values",
     "adjust_slices",
     "bernoulli_cusum",
+    "binary_thresholds",
+    "binary_verdict_chances",
+    "chances_at",
     "compare_slice",
+    "crossing_chance",
     "cusum_bank",
     "cusum_first_alarm",
     "design_effect",
-    "items_for_mean_shift",
-    "items_for_pass_rate_drop",
+    "detectable_drop",
+    "family_levels",
     "kl_bernoulli",
     "lattice_arl",
+    "look_levels",
     "mcnemar_exact",
     "msprt_excess_p_value",
     "msprt_p_value",
@@ -66,7 +96,10 @@ __all__ = [
     "paired_diff",
     "paired_difference_interval",
     "paired_difference_p_value",
+    "plan",
+    "regression_level",
     "robust_rate",
+    "score_verdict_chances",
     "siegmund_delay",
     "smallest_shift",
 ]

@@ -35,13 +35,13 @@ from numpy.typing import ArrayLike
 from scipy import stats as sps
 
 from tripwire.stats._multiple import Correction, adjust_p_values
-from tripwire.stats._paired import paired_bootstrap, paired_diff
+from tripwire.stats._paired import MIN_UNITS, paired_bootstrap, paired_diff
 from tripwire.stats._proportions import (
-    CONTINUITY,
     design_effect,
     paired_difference_interval,
     paired_difference_p_value,
 )
+from tripwire.stats._rule_power import binary_detectable
 
 Status = Literal["pass", "regressed", "inconclusive"]
 Method = Literal["t", "bootstrap"]
@@ -93,7 +93,9 @@ class SliceComparison:
     margin: float
     """The margin in the metric's units."""
     mde: float
-    """Smallest degradation this comparison detects with the requested power."""
+    """Smallest degradation this comparison detects with the requested power, at the level the
+    correction across slices leaves it (pass/fail: exact, at the discordance seen; capped at 1
+    when no degradation would be caught)."""
     clusters: int
     higher_is_better: bool
     test: str
@@ -106,13 +108,13 @@ class SliceComparison:
     """... and better (the discordant pairs; the rest agree and carry no information)."""
     note: str = ""
     """Why the slice is inconclusive (or what its verdict rests on)."""
+    alpha: float | None = None
+    """The one-sided level of its interval and pass (a sequential look's own level)."""
+    look: int | None = None
+    """Sequential comparisons: the look (from 1) whose data the verdict rests on."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-MIN_UNITS = 10
-"""Continuous metrics: fewest independent items (tasks when samples cluster) for any verdict."""
 
 
 def _sf(t: float, df: float) -> float:
@@ -145,6 +147,7 @@ def _binary(
     m: float,
     alpha: float,
     power: float,
+    mde_alpha: float,
 ) -> _Bounds:
     """Pass/fail items: the paired score interval and test, on effective counts."""
     diff = (cand > 0.5).astype(np.float64) - (base > 0.5)
@@ -155,12 +158,9 @@ def _binary(
     # the degradation's cells: losses when higher is better, gains when it is not
     worse, better = (lo_, g) if sign < 0 else (g, lo_)
     p = float(paired_difference_p_value(worse, better, n_eff, m))
-    # the degradation the test sees with `power`, at the discordance seen (at least itself)
-    k = float(sps.norm.ppf(1 - alpha) + sps.norm.ppf(power))
-    disc = (g + lo_) / n_eff
-    mde = m
-    for _ in range(30):
-        mde = min(1.0, m + k * (max(disc, mde) / n_eff) ** 0.5 + CONTINUITY / n_eff)
+    # the degradation the rule catches with `power`, at the discordance seen (or the
+    # degradation itself where larger), exactly (see _rule_power)
+    mde = binary_detectable(n_eff, (g + lo_) / n_eff, m, mde_alpha, power)
     test = "paired_score_cc" + ("+design_effect" if clusters is not None else "")
     return _Bounds(low, high, p, mde, n_eff, test, *((loss, gain) if sign < 0 else (gain, loss)))
 
@@ -173,13 +173,14 @@ def _continuous(
     m: float,
     alpha: float,
     power: float,
+    mde_alpha: float,
     method: Method,
     seed: int,
 ) -> _Bounds:
     est = paired_diff(base, cand, clusters)
     degradation = sign * est.delta
     crit = _ppf(1 - alpha, est.df)
-    mde = m + (crit + _ppf(power, est.df)) * est.se
+    mde = m + (_ppf(1 - mde_alpha, est.df) + _ppf(power, est.df)) * est.se
     if method == "bootstrap":
         boot = paired_bootstrap(base, cand, clusters, seed=seed)
         lo, hi = (float(x) for x in np.quantile(boot, [alpha, 1 - alpha]))
@@ -208,19 +209,24 @@ def compare_slice(
     power: float = 0.8,
     seed: int = 0,
     min_units: int = MIN_UNITS,
+    mde_alpha: float | None = None,
 ) -> SliceComparison:
     """Compare one slice, item by item (p-value not yet adjusted for other slices).
 
     ``binary`` metrics (values 0/1) always use the paired score interval; ``method`` chooses
-    between the paired t and the bootstrap for continuous ones."""
+    between the paired t and the bootstrap for continuous ones. ``mde_alpha``: the level this
+    slice's regression test faces after the correction across slices (``regression_level``;
+    default ``alpha``), at which the minimum detectable degradation is computed."""
     est = paired_diff(baseline, candidate, clusters)
     base, cand = np.asarray(baseline, dtype=np.float64), np.asarray(candidate, dtype=np.float64)
     sign = -1.0 if higher_is_better else 1.0
     m = margin.absolute(est.baseline)
     if binary:
-        bounds = _binary(base, cand, clusters, sign, m, alpha, power)
+        bounds = _binary(base, cand, clusters, sign, m, alpha, power, mde_alpha or alpha)
     else:
-        bounds = _continuous(base, cand, clusters, sign, m, alpha, power, method, seed)
+        bounds = _continuous(
+            base, cand, clusters, sign, m, alpha, power, mde_alpha or alpha, method, seed
+        )
     deg_upper = max(sign * bounds.lo, sign * bounds.hi)
     status: Status = "pass" if deg_upper < m else "inconclusive"
     p, note = bounds.p, ""
@@ -255,14 +261,19 @@ def compare_slice(
         worse=bounds.worse,
         better=bounds.better,
         note=note,
+        alpha=alpha,
     )
 
 
 def adjust_slices(
-    comparisons: Sequence[SliceComparison], alpha: float = 0.05, correction: Correction = "holm"
+    comparisons: Sequence[SliceComparison],
+    alpha: float = 0.05,
+    correction: Correction = "holm",
+    family: int | None = None,
 ) -> list[SliceComparison]:
-    """Adjust p-values across slices and settle each slice's status."""
-    adjusted = adjust_p_values([c.p_value for c in comparisons], correction)
+    """Adjust p-values across slices and settle each slice's status (``family``: slices the
+    correction is over, when some are not compared yet; see ``adjust_p_values``)."""
+    adjusted = adjust_p_values([c.p_value for c in comparisons], correction, family)
     out = []
     for c, p in zip(comparisons, adjusted, strict=True):
         regressed = p < alpha

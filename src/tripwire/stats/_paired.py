@@ -12,6 +12,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats as sps
 
+MIN_UNITS = 10
+"""Continuous metrics: fewest independent items (tasks when samples cluster) for any verdict;
+the t interval's validity rests on the mean being near normal, which a handful of items is not."""
+
 
 @dataclass(frozen=True)
 class PairedDiff:
