@@ -9,6 +9,7 @@ render_report(result, report, Path("audit.html"))
 ```
 """
 
+from tripwire.data._allowlist import Allowlist, load_allowlist
 from tripwire.data._benchmarks import BenchmarkItem, load_benchmark
 from tripwire.data._config import ENGINES, AuditConfig
 from tripwire.data._contamination import ContaminationIndex, Match
@@ -34,6 +35,7 @@ __all__ = [
     "ENGINES",
     "FAULT_KINDS",
     "REASONS",
+    "Allowlist",
     "AuditConfig",
     "AuditResult",
     "BenchmarkItem",
@@ -54,6 +56,7 @@ __all__ = [
     "extract_code",
     "find_secrets",
     "input_files",
+    "load_allowlist",
     "load_benchmark",
     "normalize_language",
     "parse_record",

@@ -192,9 +192,7 @@ def _decode(raw: bytes, line: int, default_id: Any, fm: FieldMap) -> Record:
         bad = Record(default_id, line, "invalid")
         bad.problems.append(f"malformed JSON: {exc.msg} at column {exc.colno}")
     else:
-        rec = parse_record(obj, line, default_id, fm)
-        rec.suspects = suspect_strings(raw, obj)
-        return rec
+        return parse_record(obj, line, default_id, fm, raw)
     # a line that is not JSON is scanned as the text it is
     bad.suspects = suspect_strings(raw, raw.decode("utf-8", "replace"))
     return bad
@@ -211,9 +209,7 @@ def _parquet_records(shard: Shard, fm: FieldMap) -> Iterator[tuple[bytes, Record
     for batch in pf.iter_batches(row_groups=groups, batch_size=1024):
         for row in batch.to_pylist():
             raw = json.dumps(row, ensure_ascii=False, default=str).encode()
-            rec = parse_record(row, line, _default_id(shard, line), fm)
-            rec.suspects = suspect_strings(raw, row)
-            yield raw, rec
+            yield raw, parse_record(row, line, _default_id(shard, line), fm, raw)
             line += 1
 
 

@@ -4,11 +4,13 @@ format problems found while reading it.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 from tripwire.data._languages import normalize_language
+from tripwire.data._secrets import suspect_strings
 from tripwire.errors import BadInputError
 
 CHAT_ROLES = frozenset({"system", "user", "assistant", "tool", "function", "developer"})
@@ -157,8 +159,19 @@ def _chat(rec: Record, messages: Any, fm: FieldMap) -> None:
         rec.code, rec.fence_tags, rec.unclosed_fence = extract_code("\n".join(assistant))
 
 
-def parse_record(obj: Any, line: int, default_id: Any, fm: FieldMap) -> Record:
-    """Build a Record from one decoded JSON value; shape problems become ``problems``."""
+def parse_record(
+    obj: Any, line: int, default_id: Any, fm: FieldMap, raw: bytes | None = None
+) -> Record:
+    """Build a Record from one decoded JSON value (``raw``: the bytes it was decoded from);
+    shape problems become ``problems``."""
+    rec = _parse(obj, line, default_id, fm)
+    if raw is None:
+        raw = json.dumps(obj, ensure_ascii=False, default=str).encode()
+    rec.suspects = suspect_strings(raw, obj)
+    return rec
+
+
+def _parse(obj: Any, line: int, default_id: Any, fm: FieldMap) -> Record:
     if not isinstance(obj, dict):
         rec = Record(default_id, line, "invalid")
         rec.problems.append(f"record is a JSON {type(obj).__name__}, expected an object")
