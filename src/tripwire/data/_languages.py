@@ -109,7 +109,7 @@ _FEATURES: dict[str, list[tuple[re.Pattern[str], float]]] = {
         (_p(r"=>"), 1),
         (_p(r"\brequire\(\s*['\"]"), 3),
         (_p(r"\bmodule\.exports\b|\bexports\.\w+\s*="), 3),
-        (_p(r"===|!=="), 1.5),
+        (_p(r"(?<![=#])===(?!=)|!==(?!=)"), 1.5),  # not a "#=====" banner
         (_p(r"\bconsole\.\w+\("), 2),
         (_p(r"^[ \t]*import\b.*\bfrom\s+['\"]"), 3),
         (_p(r"^[ \t]*export\s+(?:default|const|function|class|async)\b"), 3),

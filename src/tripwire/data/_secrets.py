@@ -207,11 +207,17 @@ def _entropy(s: str) -> float:
     return -sum(c / len(s) * math.log2(c / len(s)) for c in counts.values())
 
 
+def _random_case(value: str) -> bool:
+    """Lower-case letters standing alone between capitals (``tIaD``), twice: generated, not a
+    name (``camelCase`` and ``HTTPServer`` keep their lower-case letters in words)."""
+    return len(re.findall(r"(?<![a-z])[a-z](?![a-z])", re.sub(r"[^A-Za-z]", "", value))) >= 2
+
+
 def _bare_plausible(value: str) -> bool:
     """An unquoted value after a secret's name (``PASSWORD=...`` in an env file, ``the
     password is ...`` in a prompt): it must look generated, since prose and code put words
     and names there."""
-    if _CODE_LIKE.match(value) or len(value) < 8:
+    if len(value) < 8 or (_CODE_LIKE.match(value) and not _random_case(value)):
         return False
     classes = sum(bool(re.search(p, value)) for p in ("[a-z]", "[A-Z]", "[0-9]", r"[^\w]"))
     return re.search("[0-9]", value) is not None and classes >= 3 and _entropy(value) >= 3.0

@@ -52,8 +52,8 @@ class NotCode(RecordCheck):
     def check(self, ctx: RecordContext) -> Evidence | None:
         code = ctx.record.code
         lang = ctx.language
-        if lang in _STRICT_PARSERS and ctx.analysis(lang).ok:
-            return None  # prose never compiles as these; their code does
+        if lang in _STRICT_PARSERS and (ctx.analysis(lang).ok or ctx.analysis(lang).eof):
+            return None  # prose never compiles as these, nor stops mid-construct; code does
         if sum(map(code.count, "{}()[];=")) > 0.03 * len(code) + 8:
             return None  # prose has almost none of these; code is full of them
         prose, words = prose_words(ctx.record.code, ctx.language)
