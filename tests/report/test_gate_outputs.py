@@ -119,7 +119,7 @@ def test_markdown_escapes_table_breakers_and_mentions(gate_results):
     result["evals"][0]["slices"][1]["slice"] = "lang=py | injected | @octocat"
     md = gate_markdown(result)
     row = next(line for line in md.splitlines() if "injected" in line)
-    assert row.count(" | ") == 7  # eight cells: the slice's own bars are escaped
+    assert row.count(" | ") == 9  # ten cells: the slice's own bars are escaped
     assert "@octocat" not in md and "@\u200boctocat" in md
 
 

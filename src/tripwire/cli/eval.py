@@ -351,23 +351,36 @@ def get_suite_metrics(run_dir: Path) -> list[str]:
 def render_comparison(result: RunComparison) -> None:
     colour = {"regression": "red", "inconclusive": "yellow", "pass": "green"}[result.verdict]
     t = Table(title=f"{result.suite}: candidate vs baseline  [{colour}]{result.verdict}[/]")
-    for col in ("slice", "metric", "n", "baseline", "candidate", "delta", "CI", "p", "margin",
-                "MDE", "status"):  # fmt: skip
+    looked_at = result.sequential is not None
+    cols = ["slice", "metric", "n", "baseline", "candidate", "delta", "CI", "p", "margin", "MDE",
+            *(["look", "alpha"] if looked_at else []), "status"]  # fmt: skip
+    for col in cols:
         t.add_column(col, justify="left" if col in ("slice", "metric", "status") else "right")
     for c in result.slices:
         style = {"regressed": "red", "inconclusive": "yellow", "pass": "green"}[c.status]
+        looked = [str(c.look), f"{c.alpha:.3g}"] if looked_at else []
         t.add_row(c.slice, c.metric, str(c.n), f"{c.baseline:.4f}", f"{c.candidate:.4f}",
                   f"{c.delta:+.4f}", f"[{c.ci_low:+.4f}, {c.ci_high:+.4f}]", f"{c.p_value:.3g}",
-                  f"{c.margin:.4f}", f"{c.mde:.4f}", f"[{style}]{c.status}[/]")  # fmt: skip
+                  f"{c.margin:.4f}", f"{c.mde:.4f}", *looked,
+                  f"[{style}]{c.status}[/]")  # fmt: skip
     out.print(t)
     for c in result.slices:
         if c.note and c.status == "inconclusive":
             out.print(f"  {c.slice} {c.metric}: inconclusive: {c.note}", highlight=False)
+    seq = result.sequential
+    level = "at each slice's look level (column alpha)" if seq else (
+        f"{100 * (1 - 2 * result.alpha):g}%")  # fmt: skip
     out.print(
-        f"CI: {100 * (1 - 2 * result.alpha):g}% two-sided interval of candidate - baseline; "
-        f"p: one-sided, {result.correction}-adjusted across {len(result.slices)} slices",
+        f"CI: two-sided interval of candidate - baseline, {level}; p: one-sided, "
+        f"{result.correction}-adjusted across {len(result.slices)} slices; MDE: the degradation "
+        f"each slice catches with 80% power at its level after the correction",
         highlight=False,
     )
+    out.print(f"items: {result.items} ({result.samples} paired samples)", highlight=False)
+    if seq:
+        out.print(f"[bold]sequential:[/] {seq['why']} ({seq['spending']} spending, order seed "
+                  f"{seq['seed']}; a fixed design scores all {seq['budget_items']})",
+                  highlight=False)  # fmt: skip
     if result.tampering:
         t = result.tampering
         style = "red" if t["new"] else "yellow"
@@ -379,6 +392,8 @@ def render_comparison(result: RunComparison) -> None:
         )
 
 
-from tripwire.cli import _eval_power  # noqa: E402 - the command lives in its own module
+# these commands live in their own modules
+from tripwire.cli import _eval_models, _eval_power  # noqa: E402
 
 app.command("power", epilog=_eval_power.EPILOG)(_eval_power.power)
+app.command("compare-models", epilog=_eval_models.EPILOG)(_eval_models.compare_models)

@@ -41,14 +41,21 @@ def render_summary(result: dict[str, Any]) -> None:
     ]
     if rows:
         t = Table(title="eval slices (all, and any not passing)")
-        for col in ("suite", "metric", "slice", "baseline", "candidate", "delta [CI]", "status"):
+        for col in ("suite", "metric", "slice", "n", "baseline", "candidate", "delta [CI]", "MDE",
+                    "status"):  # fmt: skip
             t.add_column(col)
         for suite, s in rows:
-            t.add_row(suite, s["metric"], s["slice"], f"{s['baseline']:.4g}",
+            look = f" (look {s['look']})" if s.get("look") else ""
+            t.add_row(suite, s["metric"], s["slice"], f"{s['n']}{look}", f"{s['baseline']:.4g}",
                       f"{s['candidate']:.4g}",
                       f"{s['delta']:+.3g} [{s['ci_low']:+.3g}, {s['ci_high']:+.3g}]",
-                      s["status"])  # fmt: skip
+                      f"{s.get('mde', float('nan')):.3g}", s["status"])  # fmt: skip
         out.print(t)
+    for e in result["evals"]:
+        if e["slices"]:
+            seq = e.get("sequential")
+            why = f"; sequential: {seq['why']}" if seq else ""
+            out.print(f"{e['suite']}: {e.get('items', '?')} items{why}", highlight=False)
     others = [f for f in result["findings"] if f["severity"] != "info"]
     if others:
         out.print(f"{len(others)} finding(s):")
@@ -98,6 +105,11 @@ def gate(
     junit: Path | None = typer.Option(None, help="Write JUnit XML here (for CI)."),
     markdown: Path | None = typer.Option(None, help="Write a markdown summary (PR comment)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Re-run every check."),
+    sequential: bool = typer.Option(
+        False, "--sequential", help="Score suites in batches; stop once every slice is decided."
+    ),
+    looks: int = typer.Option(5, "--looks", min=2, help="--sequential: batches (looks)."),
+    order_seed: int = typer.Option(0, "--order-seed", help="--sequential: the items' order."),
 ) -> None:
     """Decide whether CANDIDATE may replace BASELINE: pass, warn or block, with the root cause.
 
@@ -105,16 +117,23 @@ def gate(
     configuration), runs the tokens audit when the tokenizer or embeddings changed, audits the
     training data, runs the policy's eval suites on both models and compares them slice by slice.
     Exit 0 on pass or warn, 1 on block, 2 on bad input. Results are cached by artifact hash.
+    With --sequential both models score each suite in seeded batches and a suite stops once
+    every slice is decided (group-sequential levels; see `eval compare-models`).
     """
     from tripwire.gate import Policy
     from tripwire.gate import gate as run_gate
 
     pol = Policy.from_toml(policy) if policy else Policy()
     registry = context(ctx).registry()
+    plan = None
+    if sequential:
+        from tripwire.evals import SequentialPlan
+
+        plan = SequentialPlan(looks=looks, seed=order_seed)
     with progress_bar(not quiet(json_path)) as progress:
         result = run_gate(
             baseline, candidate, data=data, policy=pol, registry=registry, progress=progress,
-            use_cache=not no_cache,
+            use_cache=not no_cache, sequential=plan,
         )  # fmt: skip
     d = result.to_dict()
     write_outputs(d, report, junit, markdown)

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     )
     from tripwire.evals._samples import SamplesBackend, read_samples
     from tripwire.evals._self_test import ReferenceCheck, ReferenceCheckFailed, check_references
+    from tripwire.evals._sequential_run import ScoringFailed, SequentialPlan, compare_models
     from tripwire.evals._suite import (
         BUILTIN_SUITES,
         SUITES,
@@ -76,6 +77,9 @@ _WHERE = {
     "ReferenceCheck": "_self_test",
     "ReferenceCheckFailed": "_self_test",
     "ResultsLog": "_results",
+    "ScoringFailed": "_sequential_run",
+    "SequentialPlan": "_sequential_run",
+    "compare_models": "_sequential_run",
     "RunComparison": "_compare",
     "SUITES": "_suite",
     "SUMMARY_FILE": "_run",
@@ -137,6 +141,8 @@ __all__ = [
     "Sample",
     "SampleResult",
     "SamplesBackend",
+    "ScoringFailed",
+    "SequentialPlan",
     "Suite",
     "Task",
     "backend_class",
@@ -144,6 +150,7 @@ __all__ = [
     "cached_eval",
     "cached_run_dir",
     "check_references",
+    "compare_models",
     "compare_runs",
     "default_run_dir",
     "get_suite",

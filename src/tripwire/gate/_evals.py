@@ -21,7 +21,7 @@ from tripwire.progress import Progress, no_progress
 from tripwire.reference import CORPUS_DIR
 
 if TYPE_CHECKING:
-    from tripwire.evals import Suite
+    from tripwire.evals import SequentialPlan, Suite
     from tripwire.sandbox import Sandbox
 
 _NEEDS_CORPUS = ("retention", "completion")
@@ -48,7 +48,10 @@ class SuiteOutcome:
             "correction": self.comparison["correction"],
             "baseline_run": self.baseline_run,
             "candidate_run": self.candidate_run,
+            "items": self.comparison.get("items", 0),
+            "samples": self.comparison.get("samples", 0),
             "slices": self.comparison["slices"],
+            "sequential": self.comparison.get("sequential"),
             **({"not_run": self.not_run} if self.not_run else {}),
         }
 
@@ -122,10 +125,11 @@ def _finding(suite: str, s: dict[str, Any]) -> Finding | None:
         return None
     regressed = s["regressed"]
     margin = s["margin"]
+    look = f", look {s['look']}" if s.get("look") else ""
     message = (
         f"{suite} {s['metric']} on {s['slice']}: {s['baseline']:.4g} -> {s['candidate']:.4g} "
         f"({s['delta']:+.4g}, CI [{s['ci_low']:+.4g}, {s['ci_high']:+.4g}], margin {margin:.3g}, "
-        f"n={s['n']})"
+        f"n={s['n']}{look})"
     )
     return Finding(
         code="eval.regression" if regressed else "eval.inconclusive",
@@ -202,11 +206,54 @@ def _compare(
         alpha=policy.alpha,
         correction=policy.correction,  # type: ignore[arg-type]
     ).to_dict()
+    return _outcome(sp, comparison)
+
+
+def _outcome(sp: SuitePolicy, comparison: dict[str, Any]) -> tuple[SuiteOutcome, list[Finding]]:
+    """The suite's outcome and findings from its comparison (``RunComparison.to_dict()``)."""
     found = [f for s in comparison["slices"] if (f := _finding(sp.name, s))]
     if (tampering := comparison.get("tampering")) and tampering["new"]:
-        found.append(_tampering_finding(sp.name, tampering, runs["candidate"]))
-    baseline, candidate = str(runs["baseline"]), str(runs["candidate"])
+        found.append(_tampering_finding(sp.name, tampering, Path(comparison["candidate"])))
+    baseline, candidate = comparison["baseline"], comparison["candidate"]
     return SuiteOutcome(sp.name, _worst(found), comparison, baseline, candidate), found
+
+
+def _run_sequential(
+    policy: Policy,
+    planned: PlannedSuite,
+    models: dict[str, GatedModel],
+    box: Sandbox | None,
+    plan: SequentialPlan,
+    progress: Progress,
+) -> tuple[SuiteOutcome, list[Finding]] | None:
+    """Both models scored a batch at a time, stopping once every slice is decided. None when a
+    model cannot be scored: the caller then runs each model on its own, as without
+    ``--sequential``, which words the refusal per model (and still scores a candidate whose
+    baseline is the one that fails)."""
+    from tripwire.evals import HFBackend, ScoringFailed, compare_models
+
+    sp, suite = planned.policy, planned.suite
+    assert suite is not None
+    per_metric, per_slice = sp.margin_objects()
+
+    def step(task: str, done: float, total: float) -> None:
+        progress(f"{sp.name} {task}", done, total)
+
+    try:
+        backends = {r: HFBackend(models[r].path, manifest=models[r].manifest) for r in ROLES}
+        comparison = compare_models(
+            suite, backends, box, plan=plan, margins=per_metric, slice_margins=per_slice,
+            alpha=policy.alpha, correction=policy.correction,  # type: ignore[arg-type]
+            n=sp.n, progress=step,
+        ).to_dict()  # fmt: skip
+    except (NotRunnableError, BadInputError, ScoringFailed):
+        return None
+    except Exception as exc:  # a bug in the comparison: blocks, with its traceback (see _guard)
+        found = [internal_error("eval", f"the sequential {sp.name} comparison", exc,
+                                suite=sp.name)]  # fmt: skip
+        empty = {"alpha": policy.alpha, "correction": policy.correction, "slices": []}
+        return SuiteOutcome(sp.name, "block", empty, "", "", not_run=found[0].message), found
+    return _outcome(sp, comparison)
 
 
 def _worst(found: list[Finding]) -> str:
@@ -220,9 +267,11 @@ def run_suites(
     planned: list[PlannedSuite],
     models: dict[str, GatedModel],
     progress: Progress = no_progress,
+    sequential: SequentialPlan | None = None,
 ) -> tuple[list[SuiteOutcome], list[Finding]]:
     """Every planned suite on both models, then a paired comparison per slice. A model that
-    cannot run a suite is not run; the suite's outcome says why, with a finding per model."""
+    cannot run a suite is not run; the suite's outcome says why, with a finding per model.
+    ``sequential``: score both models in batches and stop each suite once it is decided."""
     from tripwire.sandbox import Sandbox
 
     outcomes: list[SuiteOutcome] = []
@@ -236,6 +285,14 @@ def run_suites(
                 box = stack.enter_context(Sandbox())
             runs: dict[str, Path] = {}
             found: list[Finding] = []
+            runnable = suite is not None and not any(models[r].problems for r in ROLES)
+            if sequential is not None and runnable:
+                box_or_none = box if needs_box else None
+                done = _run_sequential(policy, plan, models, box_or_none, sequential, progress)
+                if done is not None:
+                    outcomes.append(done[0])
+                    findings += done[1]
+                    continue
             for role in ROLES:
                 model = models[role]
                 if model.problems:

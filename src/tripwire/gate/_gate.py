@@ -11,7 +11,7 @@ import json
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tripwire.artifacts import (
     ArtifactKind,
@@ -30,6 +30,9 @@ from tripwire.gate._guard import cacheable, internal_error, not_runnable, role_o
 from tripwire.gate._lineage import Lineage, lineage
 from tripwire.gate._policy import Policy
 from tripwire.progress import Progress, no_progress
+
+if TYPE_CHECKING:
+    from tripwire.evals import SequentialPlan
 
 # Bump when what the gate checks changes, so cached results from older code are not reused.
 GATE_VERSION = 2
@@ -189,8 +192,10 @@ def gate(
     registry: Registry | None = None,
     progress: Progress = no_progress,
     use_cache: bool = True,
+    sequential: SequentialPlan | None = None,
 ) -> GateResult:
-    """Decide whether ``candidate`` may replace ``baseline`` under ``policy``."""
+    """Decide whether ``candidate`` may replace ``baseline`` under ``policy``. ``sequential``:
+    score each suite's models in batches and stop once every slice is decided."""
     t0 = time.perf_counter()
     policy = policy or Policy()
     baseline, candidate = Path(baseline), Path(candidate)
@@ -222,6 +227,8 @@ def gate(
     models = preflight({"baseline": (baseline, base_m), "candidate": (candidate, cand_m)})
     planned = plan_suites(policy, models)
     identity = {"v": GATE_VERSION, "base": base_m.id, "cand": cand_m.id, "data": data_ids}
+    if sequential is not None:  # a different design can stop at a different verdict
+        identity["sequential"] = sequential.to_dict()
     key = _cache_key(identity, policy, planned)
     cache = cache_dir() / "gate" / f"{key[:24]}.json"
     if use_cache and cache.is_file():
@@ -245,7 +252,7 @@ def gate(
         findings += found
         if summary is not None:
             extra["data_audit"] = summary
-    outcomes, eval_findings = run_suites(policy, planned, models, progress)
+    outcomes, eval_findings = run_suites(policy, planned, models, progress, sequential)
     checks += [f"eval:{o.suite}" for o in outcomes]
     unfiltered = findings + eval_findings
     findings = _apply_policy(unfiltered, policy)

@@ -93,6 +93,10 @@ class SliceRow:
     regressed: bool
     note: str = ""
     """Why an inconclusive slice is so (what its evidence could not rule out)."""
+    mde: float = math.nan
+    """The degradation the slice catches with 80% power (what its items could see)."""
+    look: int | None = None
+    """Sequential comparisons: the look whose data decided it (or the last one)."""
 
     @property
     def tone(self) -> str:
@@ -117,8 +121,15 @@ class SliceRow:
         return f"[{fmt(self.ci_low, True)}, {fmt(self.ci_high, True)}]"
 
     def cell(self, name: str) -> str:
-        """A formatted number (``baseline``, ``candidate``, ``delta``, ``p_value``, ``margin``)."""
+        """A formatted number (``baseline``, ``candidate``, ``delta``, ``p_value``, ``margin``,
+        ``mde``)."""
         return fmt(getattr(self, name), signed=name == "delta")
+
+    @property
+    def n_text(self) -> str:
+        """Items, and the look that decided a sequential slice."""
+        n = "n/a" if self.n is None else str(self.n)
+        return n if self.look is None else f"{n} (look {self.look})"
 
 
 @dataclass(frozen=True)
@@ -130,10 +141,23 @@ class SuiteView:
     baseline_run: str
     candidate_run: str
     slices: list[SliceRow]
+    items: int | None = None
+    """Items (tasks) the verdicts rest on."""
+    sequential: dict[str, Any] | None = None
+    """A sequential comparison's record: its looks, where it stopped and why."""
 
     @property
     def tone(self) -> str:
         return verdict_tone(self.verdict)
+
+    @property
+    def items_text(self) -> str:
+        """Items used, and for a sequential comparison where it stopped and why."""
+        used = "n/a" if self.items is None else f"{self.items} items"
+        seq = self.sequential
+        if not seq:
+            return used
+        return f"{used}; sequential: {seq.get('why') or seq.get('stopped') or 'stopped'}"
 
 
 @dataclass(frozen=True)
@@ -254,6 +278,8 @@ def _slice(suite: str, value: Any, where: str) -> SliceRow:
         status=status,
         regressed=regressed,
         note=str(s.get("note") or ""),
+        mde=number(s.get("mde")),
+        look=s["look"] if isinstance(s.get("look"), int) else None,
     )
 
 
@@ -269,6 +295,8 @@ def _suite(value: Any, where: str) -> SuiteView:
         baseline_run=str(e.get("baseline_run") or ""),
         candidate_run=str(e.get("candidate_run") or ""),
         slices=[_slice(name, s, f"{where}.slices[{i}]") for i, s in enumerate(rows)],
+        items=e["items"] if isinstance(e.get("items"), int) and e.get("slices") else None,
+        sequential=as_dict(e["sequential"], f"{where}.sequential") if e.get("sequential") else None,
     )
 
 

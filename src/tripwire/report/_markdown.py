@@ -78,14 +78,20 @@ def gate_markdown(result: dict[str, Any]) -> str:
     if attention:
         out += [f"### Slices to look at ({len(attention)})", ""]
         rows = [
-            [text(r.suite, 40), text(r.slice, 60), text(r.metric, 40), r.cell("delta"),
-             r.ci_text, r.cell("margin"), r.cell("p_value"), f"**{text(r.status, 20)}**"]
+            [text(r.suite, 40), text(r.slice, 60), text(r.metric, 40), text(r.n_text, 20),
+             r.cell("delta"), r.ci_text, r.cell("margin"), r.cell("mde"), r.cell("p_value"),
+             f"**{text(r.status, 20)}**"]
             for r in attention[:MAX_SLICES]
         ]  # fmt: skip
-        out += _table(["suite", "slice", "metric", "Δ", "CI", "margin", "p", "status"], rows)
+        header = ["suite", "slice", "metric", "n", "Δ", "CI", "margin", "MDE", "p", "status"]
+        out += _table(header, rows)
         if len(attention) > MAX_SLICES:
             out.append(f"\n… and {len(attention) - MAX_SLICES} more in the HTML report.")
         out.append("")
+    ran = [s for s in g.suites if s.items is not None]
+    if ran:
+        out += ["**Items:** " + "; ".join(f"{text(s.suite, 40)}: {text(s.items_text, 160)}"
+                                            for s in ran), ""]  # fmt: skip
     counts = g.counts
     if counts:
         out += ["### Findings by source", ""]

@@ -121,8 +121,9 @@ def _sf(t: float, df: float) -> float:
     return float(sps.t.sf(t, df)) if np.isfinite(df) else float(sps.norm.sf(t))
 
 
-def _ppf(q: float, df: float) -> float:
-    return float(sps.t.ppf(q, df)) if np.isfinite(df) else float(sps.norm.ppf(q))
+def _isf(q: float, df: float) -> float:
+    """Upper ``q`` quantile (isf, not ppf(1 - q): exact for the tiny levels of early looks)."""
+    return float(sps.t.isf(q, df)) if np.isfinite(df) else float(sps.norm.isf(q))
 
 
 @dataclass(frozen=True)
@@ -179,8 +180,8 @@ def _continuous(
 ) -> _Bounds:
     est = paired_diff(base, cand, clusters)
     degradation = sign * est.delta
-    crit = _ppf(1 - alpha, est.df)
-    mde = m + (_ppf(1 - mde_alpha, est.df) + _ppf(power, est.df)) * est.se
+    crit = _isf(alpha, est.df)
+    mde = m + (_isf(mde_alpha, est.df) + _isf(1 - power, est.df)) * est.se
     if method == "bootstrap":
         boot = paired_bootstrap(base, cand, clusters, seed=seed)
         lo, hi = (float(x) for x in np.quantile(boot, [alpha, 1 - alpha]))

@@ -69,7 +69,7 @@ def paired_difference_interval(
     two-sided ``1 - 2 alpha`` interval. Counts may be fractional (effective counts).
     ``continuity=0, exact_cap=False`` is Tango's published interval."""
     x, y, n = _arrays(x, y, n)
-    z = float(sps.norm.ppf(1 - alpha))
+    z = float(sps.norm.isf(alpha))  # isf: exact for the tiny levels of early sequential looks
     est = (x - y) / n
     # The statistic falls as d rises: bisect for where it crosses -z above the estimate and +z
     # below it (the test of each bound moves its numerator towards that bound by `continuity`).
@@ -95,7 +95,7 @@ def _exact_upper(k: np.ndarray, n: np.ndarray, alpha: float) -> np.ndarray:
     """Clopper-Pearson one-sided upper bound of a rate from ``k`` of ``n`` (counts may be
     fractional: the beta quantile is continuous in them)."""
     with np.errstate(invalid="ignore"):
-        bound = sps.beta.ppf(1 - alpha, k + 1, np.maximum(n - k, 1e-12))
+        bound = sps.beta.isf(alpha, k + 1, np.maximum(n - k, 1e-12))
     return np.where(k >= n, 1.0, bound)
 
 

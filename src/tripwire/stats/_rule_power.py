@@ -178,22 +178,37 @@ def binary_detectable(
     of the items (or on the degradation itself, where larger); 1 when none is caught. Counts
     may be effective (fractional) ones: ``n`` is rounded."""
     size = max(round(n), 1)
-    th = binary_thresholds(size, margin, 0.0, level)
-    t = th.t
+    # thresholds are found only for the discordant counts a candidate drop gives weight to
+    known = np.full(size + 1, -2)
+
+    def regress_from(t: np.ndarray) -> np.ndarray:
+        todo = t[known[t] == -2]
+        if len(todo):
+            known[todo] = binary_thresholds(size, margin, 0.0, level, todo).regress_from
+        return known[t]
 
     def chance(drop: float) -> float:
         disc = min(max(discordance, drop), 1.0)
-        # only discordant counts within 10 sd of their mean carry weight
-        spread = 10 * np.sqrt(size * disc * (1 - disc)) + 2
-        near = np.abs(t - size * disc) <= spread
-        tn = t[near]
+        # only discordant counts within 8 sd of their mean carry weight (beyond: < 1e-15)
+        spread = 8 * np.sqrt(size * disc * (1 - disc)) + 2
+        t = np.arange(max(0, int(size * disc - spread)), min(size, int(size * disc + spread)) + 1)
         share = (disc + drop) / (2 * disc)
-        return float(np.sum(_pmf(tn, size, disc) * _at_least(th.regress_from[near], tn, share)))
+        return float(np.sum(_pmf(t, size, disc) * _at_least(regress_from(t), t, share)))
 
-    if chance(1.0) < power:
-        return 1.0
-    lo, hi = margin, 1.0
-    for _ in range(20):  # to 1e-6 of the range: far finer than anyone reads it
+    # bracket from the normal approximation (twice its distance past the margin), else all
+    guess = (
+        margin
+        + (sps.norm.isf(level) + sps.norm.isf(1 - power))
+        * np.sqrt(max(discordance, margin, 1 / size) / size)
+        + 1 / size
+    )
+    hi = min(1.0, margin + 2 * (guess - margin))
+    if chance(hi) < power:
+        if chance(1.0) < power:
+            return 1.0
+        hi = 1.0
+    lo = margin
+    for _ in range(18):  # to (hi - lo) / 2.6e5: finer than anyone reads it
         mid = (lo + hi) / 2
         lo, hi = (lo, mid) if chance(mid) >= power else (mid, hi)
     return hi
