@@ -28,13 +28,22 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tripwire.sandbox._pool import Sandbox, SandboxUnavailable
-    from tripwire.sandbox._types import VERDICTS, ExecResult, Isolation, Judged, Limits, Verdict
+    from tripwire.sandbox._types import (
+        VERDICTS,
+        ExecResult,
+        Executable,
+        Isolation,
+        Judged,
+        Limits,
+        Verdict,
+    )
 
 _WHERE = {
     "Sandbox": "_pool",
     "SandboxUnavailable": "_pool",
     "VERDICTS": "_types",
     "ExecResult": "_types",
+    "Executable": "_types",
     "Isolation": "_types",
     "Judged": "_types",
     "Limits": "_types",
@@ -44,6 +53,7 @@ _WHERE = {
 __all__ = [
     "VERDICTS",
     "ExecResult",
+    "Executable",
     "Isolation",
     "Judged",
     "Limits",

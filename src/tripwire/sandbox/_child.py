@@ -137,7 +137,11 @@ def prepare_job(jobdir: str) -> None:
         stream.flush()
 
 
-def _confine_child(jobdir: str, limits: dict[str, Any], applied: Applied, ruleset: int) -> None:
+def _confine_child(
+    jobdir: str, limits: dict[str, Any], applied: Applied, ruleset: int, cpu_s: float = 0.0
+) -> None:
+    """Everything a program's process gets; ``cpu_s`` (default: the limits') is the CPU allowed
+    until :func:`_limit_cpu` sets the program's own (a compiler runs first)."""
     os.setsid()  # own process group: the worker kills the whole group at the end
     os.chdir(jobdir)
     if not applied.pid_namespace:
@@ -145,7 +149,7 @@ def _confine_child(jobdir: str, limits: dict[str, Any], applied: Applied, rulese
         # reaper gave it one already when it could give it a PID namespace too)
         with contextlib.suppress(OSError):
             _confine.unshare(_confine.CLONE_NEWIPC)
-    _apply_limits(limits, applied)
+    _apply_limits({**limits, "cpu_s": cpu_s or limits["cpu_s"]}, applied)
     if applied.drop_uid is not None:
         drop_privileges(applied.drop_uid, applied.drop_uid)
     elif applied.in_userns:
@@ -154,7 +158,16 @@ def _confine_child(jobdir: str, limits: dict[str, Any], applied: Applied, rulese
     if ruleset >= 0:
         _confine.landlock_restrict(ruleset)
         os.close(ruleset)
-    _start_cpu_timer(float(limits["cpu_s"]))
+    if not cpu_s:
+        _start_cpu_timer(float(limits["cpu_s"]))
+
+
+def _limit_cpu(cpu_s: float) -> None:
+    """The program's own CPU limit, from now on (a lower RLIMIT_CPU is always allowed)."""
+    cpu = math.ceil(cpu_s + resource.getrusage(resource.RUSAGE_SELF).ru_utime) + 1
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    _start_cpu_timer(cpu_s)
 
 
 def _start_cpu_timer(cpu_s: float) -> None:
@@ -315,3 +328,67 @@ def reap(program: int, status_w: int) -> NoReturn:
             break
     os.write(status_w, str(status).encode())
     _exit(0)
+
+
+def run_executable_child(
+    job: dict[str, Any], jobdir: str, pipes: tuple[int, int, int], applied: Applied
+) -> NoReturn:
+    """Entry point of an ``Executable``'s child (``pipes``: output, nonce, result): write its
+    files, build it (the compiler under ``build_cpu_s``), then become its run command, with the
+    result pipe as descriptor 3 and the run's token in ``$TRIPWIRE_PASS_TOKEN``."""
+    limits = job["limits"]
+    res_fd = pipes[2]
+    try:
+        nonce_fd, res_fd, ruleset = _harness_fds(pipes[0], pipes[1:], applied, limits)
+        build_cpu = float(job["build_cpu_s"]) if job["build"] else 0.0
+        _confine_child(jobdir, limits, applied, ruleset, cpu_s=build_cpu)
+        for name, text in job["files"]:
+            with open(os.path.join(jobdir, os.path.basename(name)), "w", encoding="utf-8") as f:
+                f.write(text)
+        token = _read(nonce_fd, 64).decode()
+        os.close(nonce_fd)
+    except BaseException as exc:
+        _write(res_fd, SETUP_ERROR + _describe(exc))
+        _exit(71)
+    if job["build"]:
+        ok, detail = _build(job["build"])
+        if not ok:
+            _write(res_fd, FAIL + b"compile error: " + detail)
+            _exit(1)
+    try:
+        os.dup2(res_fd, 3)
+        os.set_inheritable(3, True)
+        env = {**os.environ, "TRIPWIRE_PASS_TOKEN": token}
+        _limit_cpu(float(limits["cpu_s"]))
+        os.execvpe(job["run"][0], job["run"], env)
+    except BaseException as exc:
+        _write(res_fd, SETUP_ERROR + b"cannot start the program: " + _describe(exc))
+        _exit(71)
+
+
+def _build(argv: list[str]) -> tuple[bool, bytes]:
+    """Run the compiler (its output goes to the program's output too); ``(ok, first error)``."""
+    out_r, out_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the compiler
+        os.close(out_r)
+        os.dup2(out_w, 1)
+        os.dup2(out_w, 2)
+        try:
+            os.execvp(argv[0], argv)
+        finally:
+            _exit(127)
+    os.close(out_w)
+    kept = bytearray()
+    while chunk := _read(out_r, 1 << 16):
+        if len(kept) < 1 << 16:
+            kept += chunk
+        with contextlib.suppress(OSError):
+            _write(1, chunk)
+    os.close(out_r)
+    _, status = os.waitpid(pid, 0)
+    if status == 0:
+        return True, b""
+    lines = [ln for ln in bytes(kept).splitlines() if b"error" in ln.lower()] or kept.splitlines()
+    first = lines[0] if lines else f"the compiler exited with status {status}".encode()
+    return False, b" ".join(first.split())[:300]

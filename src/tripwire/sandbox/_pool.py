@@ -23,7 +23,7 @@ from tripwire.artifacts import sha256_json
 from tripwire.progress import Progress, no_progress
 from tripwire.sandbox import _protocol
 from tripwire.sandbox._cache import ResultCache
-from tripwire.sandbox._types import ExecResult, Isolation, Judged, Limits
+from tripwire.sandbox._types import ExecResult, Executable, Isolation, Judged, Limits
 
 HARNESS_VERSION = 2
 """Bump when a change to the harness could change a verdict: it is part of the cache key."""
@@ -49,9 +49,10 @@ spec.loader.exec_module(package)
 importlib.import_module("_tripwire_sandbox._zygote").main()
 """
 _HERE = Path(__file__).resolve().parent
-Job = tuple[str, str] | tuple[str, str, Limits | None] | Judged
+Job = tuple[str, str] | tuple[str, str, Limits | None] | Judged | Executable
 """(program, tests), or (program, tests, limits) for limits of its own: run in one process;
-or a ``Judged`` program, whose tests run in a trusted judge process."""
+a ``Judged`` program, whose tests run in a trusted judge process; or an ``Executable`` in
+another language (files, a build command, a run command)."""
 
 
 class SandboxUnavailable(RuntimeError):
@@ -276,7 +277,7 @@ class Sandbox:
     # -- running -------------------------------------------------------------------------------
     def payload(self, job: Job) -> dict[str, Any]:
         """What the worker is sent for ``job`` (and what its cache key hashes)."""
-        if isinstance(job, Judged):
+        if isinstance(job, Judged | Executable):
             return job.payload(self.limits)
         program, tests, *own = job
         limits = own[0] if own and own[0] is not None else self.limits
@@ -285,10 +286,10 @@ class Sandbox:
     def cache_key(self, job: Job) -> str:
         return sha256_json({**self.payload(job), "interpreter": interpreter_id()})
 
-    def run(self, program: str | Judged, tests: str = "") -> ExecResult:
-        """Run ``program`` then ``tests`` (in one namespace), or a ``Judged`` job; see
-        ``ExecResult.verdict``."""
-        job: Job = program if isinstance(program, Judged) else (program, tests)
+    def run(self, program: str | Judged | Executable, tests: str = "") -> ExecResult:
+        """Run ``program`` then ``tests`` (in one namespace), or a ``Judged`` or ``Executable``
+        job; see ``ExecResult.verdict``."""
+        job: Job = program if isinstance(program, Judged | Executable) else (program, tests)
         return self.run_many([job])[0]
 
     def run_many(

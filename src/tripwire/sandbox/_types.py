@@ -150,3 +150,29 @@ class Judged:
             "setup": self.setup,
             "limits": (self.limits or default).to_dict(),
         }
+
+
+@dataclass(frozen=True)
+class Executable:
+    """A program in another language: ``files`` (name, text) written into its directory, an
+    optional ``build`` command (a compiler, with ``build_cpu_s`` of CPU), then ``run``, the
+    command that runs the program with its tests. The tests report to descriptor 3: ``P`` and
+    the run's token (given in ``$TRIPWIRE_PASS_TOKEN``) when every test passed, ``F`` and a
+    message on a wrong answer; anything else fails (an exit, a crash, no report). The tests run
+    in the program's process, as in MultiPL-E: a program written against this protocol could
+    report a pass; model-written code does not do that by accident."""
+
+    files: tuple[tuple[str, str], ...]
+    run: tuple[str, ...]
+    build: tuple[str, ...] = ()
+    build_cpu_s: float = 20.0
+    limits: Limits | None = None
+
+    def payload(self, default: Limits) -> dict[str, Any]:
+        return {
+            "files": [list(f) for f in self.files],
+            "run": list(self.run),
+            "build": list(self.build),
+            "build_cpu_s": self.build_cpu_s,
+            "limits": (self.limits or default).to_dict(),
+        }

@@ -32,6 +32,7 @@ from ._child import (
     prepare_worker,
     reap,
     run_child,
+    run_executable_child,
     run_judge,
     run_served_child,
 )
@@ -291,10 +292,12 @@ def run_job(job: dict[str, Any], workdir: str, applied: Applied, proto: tuple[in
     t0 = time.monotonic()
     ours = (out_r, nonce_w, res_r, *proto)
 
+    entry = run_executable_child if job.get("run") is not None else run_child
+
     def child() -> NoReturn:
         for fd in ours:
             os.close(fd)
-        run_child(job, jobdir, (out_w, nonce_r, res_w), applied)
+        entry(job, jobdir, (out_w, nonce_r, res_w), applied)
 
     program = _start(applied, child, (out_w, nonce_r, res_w, *ours))
     for fd in (out_w, nonce_r, res_w):
