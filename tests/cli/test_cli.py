@@ -117,3 +117,35 @@ def test_bad_json_target_leaves_no_partial_output(tiny_reference: Path, tmp_path
     )
     assert r.returncode == 2
     assert list(tmp_path.iterdir()) == []
+
+
+def test_every_json_document_says_what_made_it(tmp_path: Path) -> None:
+    samples = tmp_path / "s.jsonl"
+    samples.write_text('{"task_id": "py-add", "completion": "    return a + b\\n"}\n')
+    r = run("eval", "run", f"samples:{samples}", "--suite", "canaries", "--json", "-")
+    doc = json.loads(r.stdout)
+    assert doc["schema_version"] == 1 and doc["tripwire_version"]
+    assert doc["command"].startswith("tripwire eval run samples:") and doc["created_at"]
+
+
+def test_models_and_runs_given_plainly(tiny_reference: Path, tmp_path: Path) -> None:
+    # a bare checkpoint folder is hf:FOLDER; a missing run folder is named as such
+    out = tmp_path / "run"
+    r = run("eval", "run", str(tiny_reference), "--suite", "canaries", "--out", str(out),
+            "--max-new-tokens", "4", "--json", "-")  # fmt: skip
+    assert r.returncode in (0, 1), r.stderr
+    assert json.loads(r.stdout)["run"]["samples"] > 0
+    r = run("eval", "compare", str(out), str(tmp_path / "missing"))
+    assert r.returncode == 2 and "missing: no such run directory" in r.stderr, r.stderr
+    r = run("eval", "run", str(tmp_path), "--suite", "canaries")
+    assert r.returncode == 2 and "needs a config.json" in r.stderr, r.stderr
+
+
+def test_progress_lines_when_not_on_a_terminal(tmp_path: Path) -> None:
+    samples = tmp_path / "s.jsonl"
+    rows = [{"task_id": "HumanEval/0", "completion": "    return False\n"}] * 3
+    samples.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    r = run("eval", "run", f"samples:{samples}", "--suite", "humaneval", "--workers", "0",
+            "--out", str(tmp_path / "run"), env={"TRIPWIRE_PROGRESS_EVERY": "0"})  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "[progress] execute 3/3 (100%)" in r.stderr and "/s," in r.stderr

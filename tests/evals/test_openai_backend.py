@@ -60,3 +60,36 @@ def test_vllm_names_the_extra_when_missing(tiny_reference: Path) -> None:
             backend_from_spec(f"vllm:{tiny_reference}")
     else:
         pytest.skip("vLLM is installed here: the missing-extra message cannot be shown")
+
+
+def test_refused_connections_fail_fast_and_retries_are_logged(
+    server: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    import time
+
+    # nothing listens on port 9: no retry can help, so none is made
+    dead = backend_from_spec("openai:http://127.0.0.1:9#m")
+    t0 = time.perf_counter()
+    with pytest.raises(BadInputError, match="unreachable"):
+        list(dead.generate([Task("a", "x")], 1))
+    assert time.perf_counter() - t0 < 5  # not the minutes five backed-off retries would take
+    assert not [r for r in caplog.records if "retry" in r.getMessage()]
+
+
+def test_server_errors_are_retried_honouring_retry_after(tiny_reference: Path) -> None:
+    import logging
+
+    from tests.support.openai_server import serve
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logging.getLogger("tripwire.openai").addHandler(handler)
+    try:
+        with serve(tiny_reference, "reference-tiny", fail_first=2, retry_after=0) as url:
+            flaky = backend_from_spec(f"openai:{url}#reference-tiny")
+            assert len(list(flaky.generate([Task("a", "def f():")], 1))) == 1
+    finally:
+        logging.getLogger("tripwire.openai").removeHandler(handler)
+    retries = [r.getMessage() for r in records]
+    assert len(retries) == 2 and all("HTTP 503" in m and "in 0.0s" in m for m in retries), retries

@@ -53,7 +53,9 @@ class ChatRequest(BaseModel):
     stop: list[str] | str | None = None
 
 
-def make_app(model_dir: Path, name: str, fail_first: int = 0) -> FastAPI:
+def make_app(
+    model_dir: Path, name: str, fail_first: int = 0, retry_after: float | None = None
+) -> FastAPI:
     backend = HFBackend(model_dir, batch_size=4)
     app = FastAPI()
     state: dict[str, Any] = {"failures_left": fail_first, "requests": 0}
@@ -65,7 +67,8 @@ def make_app(model_dir: Path, name: str, fail_first: int = 0) -> FastAPI:
             state["requests"] += 1
             if state["failures_left"] > 0:
                 state["failures_left"] -= 1
-                raise HTTPException(503, "warming up")
+                headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else None
+                raise HTTPException(503, "warming up", headers=headers)
         if model != name:
             raise HTTPException(404, f"model {model!r} not served")
 
@@ -108,12 +111,15 @@ def make_app(model_dir: Path, name: str, fail_first: int = 0) -> FastAPI:
 
 
 @contextmanager
-def serve(model_dir: Path, name: str = "reference", fail_first: int = 0) -> Iterator[str]:
-    """Run the server in a thread on a free loopback port; yields its ``/v1`` base URL."""
+def serve(
+    model_dir: Path, name: str = "reference", fail_first: int = 0, retry_after: float | None = None
+) -> Iterator[str]:
+    """Run the server in a thread on a free loopback port; yields its ``/v1`` base URL.
+    ``fail_first`` requests answer 503, with ``Retry-After: retry_after`` when given."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    app = make_app(model_dir, name, fail_first)
+    app = make_app(model_dir, name, fail_first, retry_after)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

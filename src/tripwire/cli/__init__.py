@@ -6,6 +6,7 @@ use it, not at the top: every invocation, `--help` included, loads all command m
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import traceback
@@ -77,6 +78,18 @@ def root(
     """A regression firewall for code LLMs."""
     ctx.obj = Context(registry_url=registry_url, debug=debug)
     quiet_transformers()
+    log_to_stderr(debug)
+
+
+def log_to_stderr(debug: bool) -> None:
+    """tripwire's own log records (a retried request, a fallback taken) as notices on stderr."""
+    logger = logging.getLogger("tripwire")
+    if not any(getattr(h, "tripwire", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+        handler.tripwire = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if debug else logging.INFO)
 
 
 def _reflow_help(command: Any) -> Any:  # a Typer (click) command or group

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shlex
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.progress import Progress as RichProgress
 
 from tripwire.artifacts import write_json_atomic
@@ -24,7 +33,8 @@ if TYPE_CHECKING:
 
 # results (tables) go to stdout; logs and CI are not terminals, so give tables room there
 out = Console(width=None if sys.stdout.isatty() else 140)
-err = Console(stderr=True)  # progress, notices and errors go to stderr
+# progress, notices and errors go to stderr; in logs a line is not cut at 80 columns
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
 @dataclass
@@ -49,10 +59,25 @@ def command_line() -> str:
     return shlex.join(["tripwire", *sys.argv[1:]])
 
 
+SCHEMA_VERSION = 1
+"""Of every ``--json`` document: bumped when a key changes meaning or goes away (new keys may
+appear without it)."""
+
+
 def emit_json(path: Path | None, data: dict[str, Any]) -> None:
-    """Write ``data`` to ``path`` atomically; ``-`` means stdout."""
+    """Write ``data`` to ``path`` atomically; ``-`` means stdout. Every document says which
+    schema, tripwire and command made it, and when."""
     if path is None:
         return
+    from tripwire import __version__
+
+    data = {
+        "schema_version": SCHEMA_VERSION,
+        "tripwire_version": __version__,
+        "command": command_line(),
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **data,
+    }
     if str(path) == "-":
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
     else:
@@ -66,15 +91,23 @@ def quiet(json_path: Path | None) -> bool:
 
 @contextlib.contextmanager
 def progress_bar(enabled: bool = True) -> Iterator[Progress]:
-    """A rich progress display on a terminal; silent when not a TTY or when disabled."""
-    if not enabled or not err.is_terminal:
+    """Progress of long work on stderr: a rich display with rate and ETA on a terminal; where
+    stderr is not one (CI, nohup, a pipe), one line per stage every ``$TRIPWIRE_PROGRESS_EVERY``
+    seconds (30 by default) and when it finishes. Nothing when disabled (JSON on stdout)."""
+    if not enabled:
         yield no_progress
+        return
+    if not err.is_terminal:
+        yield LineProgress(err, float(os.environ.get("TRIPWIRE_PROGRESS_EVERY", "30")))
         return
     with RichProgress(
         TextColumn("[bold]{task.description:<10}"),
         BarColumn(),
         MofNCompleteColumn(),
+        TaskProgressColumn(),
         TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
         console=err,
         transient=False,
     ) as bar:
@@ -86,3 +119,39 @@ def progress_bar(enabled: bool = True) -> Iterator[Progress]:
             bar.update(tasks[task], completed=done, total=total)
 
         yield update
+
+
+class LineProgress:
+    """Progress as log lines: ``stage done/total (pct), rate/s, elapsed, eta``."""
+
+    def __init__(self, console: Console, every_s: float) -> None:
+        self.console, self.every_s = console, max(every_s, 0.0)
+        self.started: dict[str, float] = {}
+        self.said: dict[str, float] = {}
+
+    def __call__(self, task: str, done: float, total: float) -> None:
+        now = time.monotonic()
+        start = self.started.setdefault(task, now)
+        finished = total > 0 and done >= total
+        if not finished and now - self.said.get(task, start) < self.every_s:
+            return
+        if finished and self.said.get(task) == -1.0:
+            return  # said already
+        self.said[task] = -1.0 if finished else now
+        elapsed = now - start
+        rate = done / elapsed if elapsed > 0 else 0.0
+        share = f" ({done / total:.0%})" if total else ""
+        eta = ""
+        if not finished and rate > 0 and total:
+            eta = f", eta {_clock((total - done) / rate)}"
+        self.console.print(
+            f"[progress] {task} {done:g}/{total:g}{share}, {rate:.3g}/s, "
+            f"{_clock(elapsed)} elapsed{eta}",
+            highlight=False,
+            markup=False,
+        )
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"

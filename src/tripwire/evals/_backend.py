@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 from tripwire.errors import BadInputError
@@ -84,11 +85,18 @@ def backend_class(scheme: str) -> type[Backend] | None:
 
 
 def backend_from_spec(spec: str) -> Backend:
-    """``samples:FILE`` -> the samples backend for FILE, etc."""
+    """``samples:FILE`` -> the samples backend for FILE, etc. An existing checkpoint folder
+    (a ``config.json`` in it) given bare is ``hf:FOLDER``."""
     scheme, sep, argument = spec.partition(":")
     cls = backend_class(scheme) if sep else None
+    if cls is None and (Path(spec) / "config.json").is_file():
+        scheme, argument, cls = "hf", spec, backend_class("hf")
     if cls is None:
         known = ", ".join(f"{s}:..." for s in sorted({*BACKENDS, *BUILTIN_BACKENDS}))
         problem = f"{spec!r} is not SCHEME:ARGUMENT with a known scheme ({known})"
+        if Path(spec).is_dir():
+            problem += "; a checkpoint folder needs a config.json"
+        elif Path(spec).is_file():
+            problem += f"; a samples file is samples:{spec}"
         raise BadInputError("MODEL", problem)
     return cls.from_argument(argument)

@@ -1,17 +1,21 @@
 """``openai:URL#MODEL`` and ``openai-chat:URL#MODEL``: any OpenAI-compatible server (vLLM, TGI,
-llama.cpp server, Ollama). Requests run concurrently up to a limit and are retried with
-exponential backoff on rate limits, server errors and dropped connections.
+llama.cpp server, Ollama). Requests run concurrently up to a limit. What is worth retrying is
+retried (tenacity: exponential backoff with jitter, the server's ``Retry-After`` honoured, each
+retry logged): rate limits, server errors, timeouts and connections dropped mid-request. What
+is not fails at once: a refused connection or an unknown host (nothing is listening there, and
+waiting will not change that), and any other HTTP error.
 """
 
 from __future__ import annotations
 
+import logging
 import os
-import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import tenacity
 
 from tripwire.artifacts import sha256_json
 from tripwire.errors import BadInputError
@@ -21,10 +25,39 @@ from tripwire.evals._types import Sample, Task
 from tripwire.progress import Progress, no_progress
 
 _RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+_MAX_RETRY_AFTER_S = 60.0
+log = logging.getLogger("tripwire.openai")
 
 
 class OpenAIError(Exception):
     """The server answered, but not with something usable."""
+
+
+class _Retryable(Exception):
+    """A failure worth another try; ``wait_s`` is what the server asked for (Retry-After)."""
+
+    def __init__(self, what: str, wait_s: float | None = None) -> None:
+        super().__init__(what)
+        self.wait_s = wait_s
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after", "")
+    try:
+        return min(max(float(value), 0.0), _MAX_RETRY_AFTER_S)
+    except ValueError:
+        return None  # an HTTP date, or nothing: our own backoff decides
+
+
+def _wait(backoff_s: float) -> tenacity.wait.wait_base:
+    jittered = tenacity.wait_random_exponential(multiplier=backoff_s, max=30.0)
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        asked = exc.wait_s if isinstance(exc, _Retryable) else None
+        return asked if asked is not None else jittered(state)
+
+    return wait
 
 
 @register_backend
@@ -71,24 +104,43 @@ class OpenAIBackend(Backend):
                 "generation": gen}  # fmt: skip
 
     def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """POST with retries; raises BadInputError when the server cannot be used at all."""
-        delay = self.backoff_s
-        for attempt in range(self.retries + 1):
+        """POST with retries where they can help; BadInputError when the server cannot be used."""
+        where = f"{self.base_url}{path}"
+
+        def attempt() -> dict[str, Any]:
             try:
                 r = self._client.post(path, json=body)
-                if r.status_code not in _RETRY_STATUS:
-                    if r.status_code >= 400:
-                        raise BadInputError(
-                            f"{self.base_url}{path}", f"HTTP {r.status_code}: {r.text[:200]}"
-                        )
-                    return r.json()
-            except (httpx.TransportError, ValueError) as exc:
-                if attempt == self.retries:
-                    raise BadInputError(f"{self.base_url}{path}", f"unreachable: {exc}") from exc
-            if attempt < self.retries:
-                time.sleep(delay)
-                delay *= 2
-        raise BadInputError(f"{self.base_url}{path}", f"still failing after {self.retries} retries")
+            except (httpx.ConnectError, httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+                raise BadInputError(where, f"unreachable: {exc}") from exc
+            except httpx.TransportError as exc:  # timeouts, connections dropped mid-request
+                raise _Retryable(f"{type(exc).__name__}: {exc}") from exc
+            if r.status_code in _RETRY_STATUS:
+                raise _Retryable(f"HTTP {r.status_code}", _retry_after(r))
+            if r.status_code >= 400:
+                raise BadInputError(where, f"HTTP {r.status_code}: {r.text[:200]}")
+            try:
+                return r.json()
+            except ValueError as exc:
+                raise _Retryable(f"a response that is not JSON ({exc})") from exc
+
+        def tell(state: tenacity.RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            wait = state.next_action.sleep if state.next_action else 0.0
+            log.warning("%s: %s; retry %d of %d in %.1fs", where, exc, state.attempt_number,
+                        self.retries, wait)  # fmt: skip
+
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(_Retryable),
+            stop=tenacity.stop_after_attempt(self.retries + 1),
+            wait=_wait(self.backoff_s),
+            before_sleep=tell,
+            reraise=True,
+        )
+        try:
+            return retrying(attempt)
+        except _Retryable as exc:
+            problem = f"still failing after {self.retries} retries: {exc}"
+            raise BadInputError(where, problem) from exc
 
     def _complete_one(self, task: Task, idx: int) -> Sample:
         cfg = self.config
