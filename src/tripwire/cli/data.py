@@ -110,3 +110,13 @@ def audit_cmd(
     d = result.to_dict()
     emit_json(json_path, d)
     raise typer.Exit(Verdict(d["verdict"]).exit_code)
+
+
+def _register_review() -> None:
+    """`tripwire data review` lives in its own module (people in the loop, issue #27)."""
+    from tripwire.cli.data_review import app as review_app
+
+    app.add_typer(review_app, name="review")
+
+
+_register_review()

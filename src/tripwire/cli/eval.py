@@ -403,3 +403,13 @@ from tripwire.cli import _eval_models, _eval_power  # noqa: E402
 
 app.command("power", epilog=_eval_power.EPILOG)(_eval_power.power)
 app.command("compare-models", epilog=_eval_models.EPILOG)(_eval_models.compare_models)
+
+
+def _register_review() -> None:
+    """`tripwire eval review` lives in its own module (people in the loop, issue #27)."""
+    from tripwire.cli.eval_review import app as review_app
+
+    app.add_typer(review_app, name="review")
+
+
+_register_review()

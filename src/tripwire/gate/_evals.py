@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 _NEEDS_CORPUS = ("retention", "completion")
 ROLES = ("baseline", "candidate")
+# Suites judged by people, not run on the models (issue #27): read from a review directory.
+JUDGED_SUITES = ("human",)
 
 
 @dataclass(frozen=True)
@@ -115,9 +117,33 @@ def plan_suites(policy: Policy, models: dict[str, GatedModel]) -> list[PlannedSu
     runnable = not models["candidate"].problems
     baseline = models["baseline"].path
     return [
-        PlannedSuite(sp, get_suite(sp.name, **_options(sp, baseline)) if runnable else None)
+        PlannedSuite(sp, _judged_suite(sp) if sp.name in JUDGED_SUITES
+                     else get_suite(sp.name, **_options(sp, baseline)) if runnable else None)
         for sp in policy.suites
-    ]
+    ]  # fmt: skip
+
+
+def _judged_suite(sp: SuitePolicy) -> Any:
+    from tripwire.review import HumanSuite
+
+    return HumanSuite(**sp.options)
+
+
+def _run_judged(
+    policy: Policy, sp: SuitePolicy, suite: Any, models: dict[str, GatedModel]
+) -> tuple[SuiteOutcome, list[Finding]]:
+    """A suite people judged: their comparison of these two models, or why there is none
+    (which blocks: a release the policy wants people to judge is not cleared without them)."""
+    per_metric, per_slice = sp.margin_objects()
+    ids = {r: models[r].manifest.id for r in ROLES}
+    try:
+        comparison = suite.comparison(ids, per_metric, per_slice, policy.alpha, policy.correction)
+    except BadInputError as exc:
+        found = [Finding("eval.not_runnable", Severity.BLOCK, f"{sp.name}: {exc}; the candidate "
+                         "cannot be cleared", evidence={"suite": sp.name})]  # fmt: skip
+        empty = {"alpha": policy.alpha, "correction": policy.correction, "slices": []}
+        return SuiteOutcome(sp.name, "block", empty, "", "", not_run=found[0].message), found
+    return _outcome(sp, comparison)
 
 
 def _finding(suite: str, s: dict[str, Any]) -> Finding | None:
@@ -280,6 +306,11 @@ def run_suites(
         box = None
         for plan in planned:
             sp, suite = plan.policy, plan.suite
+            if sp.name in JUDGED_SUITES:
+                done = _run_judged(policy, sp, suite, models)
+                outcomes.append(done[0])
+                findings += done[1]
+                continue
             needs_box = suite is not None and getattr(suite, "needs_sandbox", True)
             if needs_box and box is None:
                 box = stack.enter_context(Sandbox())
