@@ -11,11 +11,12 @@ from typing import Any
 from tripwire.artifacts import sha256_json
 from tripwire.data._allowlist import NOTHING, Allowlist, load_allowlist
 from tripwire.data._benchmarks import BUILTIN
+from tripwire.data._policy import RulePolicy
 from tripwire.data._records import FieldMap
 from tripwire.errors import BadInputError
 
 ENGINES = ("local", "ray")
-WORK_FORMAT = 4
+WORK_FORMAT = 5
 """Version of the per-shard intermediate files; a new one invalidates old completion markers."""
 
 
@@ -44,6 +45,8 @@ class AuditConfig:
     fields: FieldMap = field(default_factory=FieldMap)
     allow_secrets: str | None = None
     """An allowlist of accepted secrets (``_allowlist``): its content is part of the identity."""
+    rules: tuple[tuple[str, str], ...] = ()
+    """Static-analysis policy overrides, (rule id or prefix, drop|flag|ignore) (``_policy``)."""
     run_tests: bool = True
     """Run instruction records' tests in the sandbox (``failing_tests``)."""
     test_timeout_s: float = 10.0
@@ -65,6 +68,7 @@ class AuditConfig:
             raise BadInputError("--workers", "must be >= 0")
         if self.shingle_size < 1 or self.num_perm < 16:
             raise BadInputError("config", "shingle_size must be >= 1 and num_perm >= 16")
+        object.__setattr__(self, "rules", RulePolicy(tuple(self.rules)).overrides)
         if self.allow_secrets is not None:
             object.__setattr__(self, "allow_secrets", str(Path(self.allow_secrets)))
             self.allowlist()  # a bad file fails here, before any work starts
@@ -76,6 +80,10 @@ class AuditConfig:
     @property
     def worker_count(self) -> int:
         return self.workers or max(1, os.cpu_count() or 1)
+
+    def rule_policy(self) -> RulePolicy:
+        """The static-analysis policy: shipped defaults with this audit's overrides."""
+        return RulePolicy(self.rules)
 
     def allowlist(self) -> Allowlist:
         """The accepted secrets (none without ``allow_secrets``)."""

@@ -35,6 +35,7 @@ from tripwire.data.checks import (
     RecordCheck,
     Secret,
     SourceNotAllowed,
+    StaticAnalysis,
     SyntaxErrorCheck,
     Truncated,
     compute_token_ids,
@@ -76,6 +77,7 @@ def build_checks(config: AuditConfig) -> list[RecordCheck]:
         Truncated(),
         SyntaxErrorCheck(),
         LowQuality(),
+        StaticAnalysis(config.rule_policy()),
         BenchmarkContamination(index),
     ]
 
@@ -93,7 +95,8 @@ def _runner_checks(config: AuditConfig) -> tuple[tuple[RecordCheck, ...], tuple[
 
 @lru_cache(maxsize=2)
 def _order(config: AuditConfig) -> dict[str, int]:
-    return {c.code: k for k, c in enumerate(build_checks(config))}
+    codes = [code for c in build_checks(config) for code in (c.code, *c.emits)]
+    return {code: k for k, code in enumerate(codes)}
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,8 @@ class _Checked:
     """What the checks and the signature made of one record's content (ids and lines aside)."""
 
     reasons: dict[str, Any]
+    flags: dict[str, Any]
+    """Findings for a reviewer that keep the record (``checks.FLAGS``)."""
     language: str | None
     content: bytes
     grams: np.ndarray | None
@@ -146,10 +151,16 @@ def _check_batch(runner: CheckRunner, records: list[Record], cfg: AuditConfig) -
         reasons = ctx.reasons
         if ctx.has_code():
             out.append(
-                _Checked(reasons, ctx.language, content_hash(ctx.shingle_text()), next(grams))
+                _Checked(
+                    reasons,
+                    ctx.flags,
+                    ctx.language,
+                    content_hash(ctx.shingle_text()),
+                    next(grams),
+                )
             )
         else:
-            out.append(_Checked(reasons, ctx.language, b"", None))
+            out.append(_Checked(reasons, ctx.flags, ctx.language, b"", None))
     return out
 
 
@@ -172,7 +183,7 @@ def _check_shard(runner: CheckRunner, records: list[Record], cfg: AuditConfig) -
         if key in first:
             first.discard(key)
         else:  # a copy of a record checked before
-            runner.count_reused(checked.reasons)
+            runner.count_reused({**checked.reasons, **checked.flags})
         out.append(checked)
     if len(seen) + len(fresh) > _CACHED:
         seen.clear()
@@ -238,6 +249,7 @@ def run_shard(task: ShardTask) -> dict[str, Any]:
                     "lines": record.code.count("\n") + 1 if checked.grams is not None else 0,
                     "source": redact_obj(record.source) if record.suspects else record.source,
                     "reasons": reasons,
+                    "flags": redact_obj(checked.flags) if record.suspects else checked.flags,
                 }
             )
             if checked.grams is not None:

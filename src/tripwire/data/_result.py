@@ -20,6 +20,8 @@ REASONS: tuple[str, ...] = (
     "low_quality",
     "bad_format",
     "source_not_allowed",
+    "insecure_code",
+    "code_bug",
 )
 """Every reason code a finding can carry (a contract: tools match on these strings)."""
 
@@ -39,7 +41,14 @@ _MESSAGES = {
     "low_quality": "records of generated, minified or badly formatted code",
     "bad_format": "records that break the input schema",
     "source_not_allowed": "records from sources outside the allow list",
+    "insecure_code": "records teaching insecure code (injection, unsafe deserialization, ...)",
+    "code_bug": "records with code that cannot work (undefined names, ...)",
+    "lint": "kept, flagged for review: static-analysis findings the policy does not remove",
+    "off_topic": "kept, flagged for review: the answer fits its instruction less than others",
+    "out_of_domain": "kept, flagged for review: far from the rest of the set",
 }
+FLAGS: tuple[str, ...] = ("lint", "off_topic", "out_of_domain")
+"""Codes that flag a record for review without removing it."""
 _MAX_IDS = 50
 
 
@@ -50,6 +59,8 @@ class AuditResult:
     bytes: int = 0
     seconds: float = 0.0
     by_reason: dict[str, int] = field(default_factory=dict)
+    by_flag: dict[str, int] = field(default_factory=dict)
+    """Records flagged for review (kept), per flag code."""
     ids_by_reason: dict[str, list[Any]] = field(default_factory=dict)
     """The first few record ids per reason."""
     shards: int = 0
@@ -71,6 +82,12 @@ class AuditResult:
         if len(ids) < _MAX_IDS:
             ids.append(record_id)
 
+    def count_flag(self, flag: str, record_id: Any) -> None:
+        self.by_flag[flag] = self.by_flag.get(flag, 0) + 1
+        ids = self.ids_by_reason.setdefault(flag, [])
+        if len(ids) < _MAX_IDS:
+            ids.append(record_id)
+
     def absorb(self, later: AuditResult) -> None:
         """Add the record counts of the records that follow this result's (one shard's)."""
         self.records += later.records
@@ -78,6 +95,8 @@ class AuditResult:
         self.bytes += later.bytes
         for reason, n in later.by_reason.items():
             self.by_reason[reason] = self.by_reason.get(reason, 0) + n
+        for flag, n in later.by_flag.items():
+            self.by_flag[flag] = self.by_flag.get(flag, 0) + n
         for reason, ids in later.ids_by_reason.items():
             mine = self.ids_by_reason.setdefault(reason, [])
             mine += ids[: _MAX_IDS - len(mine)]
@@ -98,6 +117,18 @@ class AuditResult:
                     evidence={"count": n},
                 )
             )
+        for flag in FLAGS:
+            n = self.by_flag.get(flag, 0)
+            if n:
+                out.append(
+                    Finding(
+                        code=flag,
+                        severity=Severity.INFO,
+                        message=f"{n} records {_MESSAGES[flag]}",
+                        record_ids=[str(i) for i in self.ids_by_reason.get(flag, [])],
+                        evidence={"count": n, "kept": True},
+                    )
+                )
         return out
 
     def throughput(self) -> dict[str, float]:
@@ -117,6 +148,7 @@ class AuditResult:
                 "removed": self.removed,
                 "bytes": self.bytes,
                 "by_reason": {r: self.by_reason.get(r, 0) for r in REASONS},
+                "flagged": {f: self.by_flag.get(f, 0) for f in FLAGS},
                 "duplicate_clusters": self.clusters,
             },
             throughput=self.throughput(),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -43,6 +43,8 @@ class WriteTask:
     """Position -> shown cluster, for this shard's members of the clusters the report shows."""
     findings: bool
     clean: bool
+    flagged: dict[int, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    """Ordinal in the shard -> set-level flags the driver decided (``out_of_domain``, ...)."""
 
 
 @dataclass
@@ -98,10 +100,15 @@ def write_shard(task: WriteTask) -> ShardOutput:
             dup = task.duplicates.get(ordinal)
             if dup is not None:
                 reasons[dup[0]] = dup[1]
+            flags = row.get("flags") or {}
+            if ordinal in task.flagged:
+                flags = {**flags, **task.flagged[ordinal]}
             keep = not reasons
             result.records += 1
             result.bytes += len(raw) + 1
             line = {"id": row["id"], "keep": keep, "reasons": list(reasons), "details": reasons}
+            if flags:
+                line["flags"] = flags
             encoded = _ENCODE(line)
             if might_hold_secret(encoded.encode()):
                 # Evidence added after the check step (a failing test's message, the id of
@@ -111,16 +118,20 @@ def write_shard(task: WriteTask) -> ShardOutput:
                 encoded = _ENCODE(line)
                 row = {**row, "id": line["id"]}
                 reasons = line["details"]
+                flags = line.get("flags", {})
             for reason in reasons:
                 result.count(reason, row["id"])
+            for flag in flags:
+                result.count_flag(flag, row["id"])
             if ff is not None:
                 ff.write(encoded + "\n")
             if keep:
                 result.kept += 1
                 if cf is not None:
                     cf.write(raw + b"\n")
-            wanted = collector.wants(pos, row, reasons)
+            shown = {**reasons, **flags} if flags else reasons
+            wanted = collector.wants(pos, row, shown)
             collector.add(
-                pos, row, reasons, _text_of(raw, row["line"], task.fields) if wanted else None
+                pos, row, shown, _text_of(raw, row["line"], task.fields) if wanted else None
             )
     return ShardOutput(shard.number, result, collector)

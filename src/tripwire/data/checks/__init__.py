@@ -4,6 +4,7 @@ checks moot: prose has no syntax to check)."""
 from __future__ import annotations
 
 from tripwire.data.checks._base import (
+    FLAGS,
     CheckRunner,
     CheckStats,
     Evidence,
@@ -20,10 +21,12 @@ from tripwire.data.checks._not_code import NotCode
 from tripwire.data.checks._quality import LowQuality
 from tripwire.data.checks._secrets import Secret
 from tripwire.data.checks._source import SourceNotAllowed
+from tripwire.data.checks._static import StaticAnalysis
 from tripwire.data.checks._syntax import SyntaxErrorCheck
 from tripwire.data.checks._truncated import Truncated
 
 __all__ = [
+    "FLAGS",
     "BadFormat",
     "BenchmarkContamination",
     "CheckRunner",
@@ -36,6 +39,7 @@ __all__ = [
     "RecordContext",
     "Secret",
     "SourceNotAllowed",
+    "StaticAnalysis",
     "SyntaxErrorCheck",
     "Truncated",
     "compute_token_ids",

@@ -24,6 +24,8 @@ from tripwire.data._parsing import SyntaxAnalysis, analyse
 from tripwire.data._records import Record
 
 Evidence = dict[str, Any]
+FLAGS: tuple[str, ...] = ("lint", "off_topic", "out_of_domain")
+"""Codes that flag a record for review and keep it (a contract, like the reason codes)."""
 
 
 class RecordContext:
@@ -32,6 +34,8 @@ class RecordContext:
     def __init__(self, record: Record) -> None:
         self.record = record
         self.reasons: dict[str, Evidence] = {}
+        self.flags: dict[str, Evidence] = {}
+        """Findings for a reviewer that do not remove the record (``FLAGS``)."""
         self.prepared: dict[str, Any] = {}
         """What a check's ``prepare`` found for this record, by the check's code."""
         self._analyses: dict[str, SyntaxAnalysis] = {}
@@ -89,10 +93,17 @@ class RecordCheck(ABC):
     """Reason codes that make this check moot for a record."""
     needs_code: ClassVar[bool] = True
     """Skip records that carry no code."""
+    emits: ClassVar[tuple[str, ...]] = ()
+    """Other codes (reasons or ``FLAGS``) this check gives, through ``outcomes``."""
 
     @abstractmethod
     def check(self, ctx: RecordContext) -> Evidence | None:
         """Evidence of the fault (a JSON-ready dict), or None when the record is fine."""
+
+    def outcomes(self, ctx: RecordContext) -> dict[str, Evidence]:
+        """Evidence per code, for a check that gives several codes (``emits``)."""
+        evidence = self.check(ctx)
+        return {} if evidence is None else {self.code: evidence}
 
     def prepare(self, contexts: Sequence[RecordContext]) -> None:
         """Work for a whole batch, done before ``check`` runs on each of ``contexts``."""
@@ -158,11 +169,18 @@ class CheckRunner:
             t0 = clock()
             chk.prepare(todo)
             hits = 0
-            for ctx in todo:
-                evidence = chk.check(ctx)
-                if evidence is not None:
-                    hits += 1
-                    ctx.reasons[chk.code] = evidence
+            if chk.emits:
+                for ctx in todo:
+                    for code, evidence in chk.outcomes(ctx).items():
+                        (ctx.flags if code in FLAGS else ctx.reasons)[code] = evidence
+                        self.stats.setdefault(code, CheckStats()).hits += code != chk.code
+                        hits += code == chk.code
+            else:
+                for ctx in todo:
+                    evidence = chk.check(ctx)
+                    if evidence is not None:
+                        hits += 1
+                        ctx.reasons[chk.code] = evidence
             st = self.stats.get(chk.code)
             if st is None:
                 st = self.stats[chk.code] = CheckStats()

@@ -1,0 +1,531 @@
+"""The well-known hazards of JavaScript/TypeScript, Go, Java, Rust, C/C++ and shell, found on
+the tree-sitter tree of a record (Python's are ruff's).
+
+Each rule is named after the field's own catalogue where one has it (ESLint and
+eslint-plugin-security for JavaScript, gosec for Go, FindSecBugs for Java, rustc's lints,
+ShellCheck, the CWE), links to that rule's documentation, and fires on the shape of the code,
+not on names: a shell or SQL command is "built" when it is joined from values, interpolated or
+formatted with arguments, whatever the variables are called and however many lines or helper
+parameters it passes through (``_hazard_tree.Tree.is_literal``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from tripwire.data._hazard_tree import PASSWORD, Tree, built_sql, call_args, callee_name
+from tripwire.data._policy import Action, RuleDefault, register_defaults
+
+
+@dataclass(frozen=True)
+class HazardRule:
+    id: str
+    kind: str
+    action: Action
+    url: str
+    summary: str
+
+
+_CWE = "https://cwe.mitre.org/data/definitions/{}.html"
+_GOSEC = "https://github.com/securego/gosec#available-rules"
+_FSB = "https://find-sec-bugs.github.io/bugs.htm#{}"
+_ESL = "https://eslint.org/docs/latest/rules/{}"
+_ESLSEC = "https://github.com/eslint-community/eslint-plugin-security/blob/main/docs/rules/{}.md"
+
+_D, _F = Action.DROP, Action.FLAG
+RULES: dict[str, HazardRule] = {
+    r.id: r
+    for r in [
+        HazardRule("js/no-eval", "injection", _D, _ESL.format("no-eval"), "eval of a value"),
+        HazardRule("js/no-new-func", "injection", _D, _ESL.format("no-new-func"),
+                   "new Function from a value"),
+        HazardRule("js/no-implied-eval", "injection", _D, _ESL.format("no-implied-eval"),
+                   "setTimeout/setInterval with a built string"),
+        HazardRule("js/detect-child-process", "injection", _D,
+                   _ESLSEC.format("detect-child-process"), "shell command built from values"),
+        HazardRule("js/sql-injection", "injection", _D, _CWE.format(89), "SQL built from values"),
+        HazardRule("js/unsafe-deserialization", "deserialization", _D, _CWE.format(502),
+                   "node-serialize unserialize"),
+        HazardRule("js/weak-password-hash", "weak_hash", _D, _CWE.format(916),
+                   "MD5/SHA-1 for a password"),
+        HazardRule("js/tls-reject-unauthorized", "tls", _D, _CWE.format(295),
+                   "TLS certificate verification off"),
+        HazardRule("go/G204", "injection", _D, _GOSEC, "shell command built from values"),
+        HazardRule("go/G201", "injection", _D, _GOSEC, "SQL built from values"),
+        HazardRule("go/G401", "weak_hash", _D, _GOSEC, "MD5/SHA-1 for a password"),
+        HazardRule("go/G402", "tls", _D, _GOSEC, "TLS InsecureSkipVerify"),
+        HazardRule("java/COMMAND_INJECTION", "injection", _D, _FSB.format("COMMAND_INJECTION"),
+                   "command built from values"),
+        HazardRule("java/SQL_INJECTION", "injection", _D, _FSB.format("SQL_INJECTION_JDBC"),
+                   "SQL built from values"),
+        HazardRule("java/SCRIPT_ENGINE_INJECTION", "injection", _D,
+                   _FSB.format("SCRIPT_ENGINE_INJECTION"), "script engine eval of a value"),
+        HazardRule("java/OBJECT_DESERIALIZATION", "deserialization", _D,
+                   _FSB.format("OBJECT_DESERIALIZATION"), "ObjectInputStream/XMLDecoder"),
+        HazardRule("java/WEAK_MESSAGE_DIGEST", "weak_hash", _D,
+                   _FSB.format("WEAK_MESSAGE_DIGEST_MD5"), "MD5/SHA-1 for a password"),
+        HazardRule("java/WEAK_TRUST_MANAGER", "tls", _D, _FSB.format("WEAK_TRUST_MANAGER"),
+                   "trust manager or hostname verifier that accepts anything"),
+        HazardRule("rust/unused_unsafe", "unsafe", _D,
+                   "https://doc.rust-lang.org/rustc/lints/listing/warn-by-default.html#unused-unsafe",
+                   "unsafe block with no unsafe operation"),
+        HazardRule("rust/command-injection", "injection", _D, _CWE.format(78),
+                   "shell command built from values"),
+        HazardRule("rust/sql-injection", "injection", _D, _CWE.format(89),
+                   "SQL built from values"),
+        HazardRule("rust/tls-verify-off", "tls", _D, _CWE.format(295),
+                   "TLS certificate verification off"),
+        HazardRule("rust/weak-password-hash", "weak_hash", _D, _CWE.format(916),
+                   "MD5/SHA-1 for a password"),
+        HazardRule("c/gets", "memory", _D, _CWE.format(242), "gets (no bound)"),
+        HazardRule("c/strcpy", "memory", _D, _CWE.format(120),
+                   "strcpy/strcat/sprintf of a value into a buffer"),
+        HazardRule("c/scanf-unbounded", "memory", _D, _CWE.format(120), "%s without a width"),
+        HazardRule("c/system", "injection", _D, _CWE.format(78),
+                   "system/popen of a built command"),
+        HazardRule("c/sql-injection", "injection", _D, _CWE.format(89), "SQL built from values"),
+        HazardRule("c/tls-verify-off", "tls", _D, _CWE.format(295),
+                   "TLS certificate verification off"),
+        HazardRule("c/weak-password-hash", "weak_hash", _D, _CWE.format(916),
+                   "MD5/SHA-1 for a password"),
+        HazardRule("sh/eval", "injection", _D, "https://www.shellcheck.net/wiki/SC2294",
+                   "eval of the script's arguments or input"),
+        HazardRule("sh/eval-variable", "injection", _F, "https://www.shellcheck.net/wiki/SC2294",
+                   "eval of a variable (a common idiom; review)"),
+        HazardRule("sh/shell-c", "injection", _D, _CWE.format(78),
+                   "sh -c with an expansion"),
+        HazardRule("sh/curl-pipe-shell", "injection", _D, _CWE.format(494),
+                   "downloaded script run unchecked"),
+        HazardRule("sh/sql-injection", "injection", _D, _CWE.format(89),
+                   "SQL built from expansions"),
+        HazardRule("sh/tls-verify-off", "tls", _D, _CWE.format(295),
+                   "TLS certificate verification off"),
+        HazardRule("sh/weak-password-hash", "weak_hash", _D, _CWE.format(916),
+                   "MD5/SHA-1 for a password"),
+        HazardRule("py/sql-injection", "injection", _D, _CWE.format(89),
+                   "SQL built from values"),
+        HazardRule("py/weak-password-hash", "weak_hash", _D, _CWE.format(916),
+                   "MD5/SHA-1 for a password"),
+    ]
+}  # fmt: skip
+register_defaults({r.id: RuleDefault(r.action, r.kind) for r in RULES.values()})
+
+Hit = tuple[str, Any, str]
+"""(rule id, node, message)."""
+_SHELLS = re.compile(
+    r"""^["']?(?:/usr)?(?:/bin/)?(?:ba|z|da|k)?sh["']?$|^["']?cmd(?:\.exe)?["']?$"""
+)
+_WEAK = re.compile(r"""^["'](?:md5|sha-?1|md4)["']$""", re.IGNORECASE)
+
+
+def _sql(tree: Tree, rule: str, types: tuple[str, ...]) -> Iterator[Hit]:
+    for s in tree.nodes(*types):
+        if built_sql(tree, s):
+            yield rule, s, "SQL statement built from values"
+
+
+def _javascript(tree: Tree) -> Iterator[Hit]:
+    cp_objects, cp_funcs, serializers = set(), set(), set()
+    for call in tree.nodes("call_expression"):
+        args = call_args(call)
+        if callee_name(tree, call) == "require" and args:
+            module = tree.text(args[0]).strip("'\"`")
+            holder = call.parent
+            name = holder.child_by_field_name("name") if holder is not None else None
+            if name is None:
+                continue
+            if module in ("child_process", "node:child_process"):
+                if name.type == "object_pattern":
+                    cp_funcs.update(_pattern_names(tree, name))
+                else:
+                    cp_objects.add(tree.text(name))
+            elif module == "node-serialize":
+                serializers.add(tree.text(name))
+    for imp in tree.nodes("import_statement"):
+        src = imp.child_by_field_name("source")
+        module = tree.text(src).strip("'\"") if src is not None else ""
+        names = [tree.text(n) for n in imp.children if n.type == "import_clause"]
+        ids = re.findall(r"[A-Za-z_$][\w$]*", " ".join(names))
+        if module in ("child_process", "node:child_process"):
+            cp_funcs.update(i for i in ids if i != "as")
+            cp_objects.update(ids)
+        elif module == "node-serialize":
+            serializers.update(ids)
+    for call in tree.nodes("call_expression", "new_expression"):
+        name = callee_name(tree, call) or tree.text(call.child_by_field_name("constructor") or call)
+        args = call_args(call)
+        first = args[0] if args else None
+        short = name.rsplit(".", 1)[-1]
+        obj = name.rsplit(".", 1)[0] if "." in name else ""
+        if call.type == "new_expression":
+            if name.startswith("Function") and args and not all(map(tree.is_literal, args)):
+                yield "js/no-new-func", call, "new Function from a built string"
+            continue
+        if name == "eval" and first is not None and not tree.is_literal(first):
+            yield "js/no-eval", call, "eval of a value"
+        elif (
+            name in ("setTimeout", "setInterval")
+            and first is not None
+            and (
+                first.type in ("binary_expression", "template_string", "string")
+                and not tree.is_literal(first)
+            )
+        ):
+            yield "js/no-implied-eval", call, f"{name} with a built string"
+        elif (
+            first is not None
+            and not tree.is_literal(first)
+            and (
+                (short in ("exec", "execSync") and (obj in cp_objects or obj == "child_process"))
+                or (not obj and name in cp_funcs and name.startswith("exec"))
+                or (
+                    short in ("spawn", "spawnSync", "execFile") and "shell: true" in tree.text(call)
+                )
+            )
+        ):
+            yield "js/detect-child-process", call, f"{name} of a built command"
+        elif short == "unserialize" and (obj in serializers or not obj):
+            yield "js/unsafe-deserialization", call, "node-serialize unserialize"
+        elif (
+            short == "createHash"
+            and first is not None
+            and _WEAK.match(tree.text(first))
+            and tree.about_passwords(call)
+        ):
+            yield "js/weak-password-hash", call, f"{tree.text(first)} hash of a password"
+    for pair in tree.nodes("pair"):
+        key = pair.child_by_field_name("key")
+        value = pair.child_by_field_name("value")
+        if (
+            key is not None
+            and tree.text(key).strip("'\"") == "rejectUnauthorized"
+            and (value is not None and value.type == "false")
+        ):
+            yield "js/tls-reject-unauthorized", pair, "rejectUnauthorized: false"
+    for a in tree.nodes("assignment_expression"):
+        if "NODE_TLS_REJECT_UNAUTHORIZED" in tree.text(a.child_by_field_name("left") or a):
+            yield "js/tls-reject-unauthorized", a, "NODE_TLS_REJECT_UNAUTHORIZED = 0"
+    yield from _sql(tree, "js/sql-injection", ("string", "template_string"))
+
+
+def _pattern_names(tree: Tree, pattern: Any) -> set[str]:
+    out = set()
+    for c in pattern.named_children:
+        if c.type == "shorthand_property_identifier_pattern":
+            out.add(tree.text(c))
+        elif c.type == "pair_pattern":
+            value = c.child_by_field_name("value")
+            if value is not None:
+                out.add(tree.text(value))
+    return out
+
+
+def _go(tree: Tree) -> Iterator[Hit]:
+    for call in tree.nodes("call_expression"):
+        name = callee_name(tree, call)
+        args = call_args(call)
+        if name == "exec.Command" and args:
+            if _SHELLS.match(tree.text(args[0])) and len(args) >= 3:
+                if tree.text(args[1]).strip('"') in ("-c", "/c", "/C") and not all(
+                    map(tree.is_literal, args[2:])
+                ):
+                    yield "go/G204", call, "shell -c with a built command"
+            elif args[0].type in ("binary_expression", "call_expression") and not tree.is_literal(
+                args[0]
+            ):
+                yield "go/G204", call, "command built from values"
+        elif name in ("md5.Sum", "sha1.Sum", "md5.New", "sha1.New") and tree.about_passwords(call):
+            yield "go/G401", call, f"{name} of a password"
+    for kv in tree.nodes("keyed_element"):
+        text = tree.text(kv).replace(" ", "")
+        if text.startswith("InsecureSkipVerify:true"):
+            yield "go/G402", kv, "InsecureSkipVerify: true"
+    for a in tree.nodes("assignment_statement"):
+        if tree.text(a).replace(" ", "").endswith("InsecureSkipVerify=true"):
+            yield "go/G402", a, "InsecureSkipVerify = true"
+    yield from _sql(tree, "go/G201", ("interpreted_string_literal", "raw_string_literal"))
+
+
+def _java(tree: Tree) -> Iterator[Hit]:
+    runtimes = {tree.text(n) for n, vs in _bound(tree, "getRuntime()")}
+    ois = "ObjectInputStream" in tree.code or "XMLDecoder" in tree.code
+    for call in tree.nodes("method_invocation"):
+        name = tree.text(call.child_by_field_name("name") or call)
+        obj = call.child_by_field_name("object")
+        obj_text = tree.text(obj) if obj is not None else ""
+        args = call_args(call)
+        if name == "exec" and args and ("getRuntime()" in obj_text or obj_text in runtimes):
+            if not all(map(tree.is_literal, args)):
+                yield "java/COMMAND_INJECTION", call, "Runtime.exec of a built command"
+        elif name == "eval" and args and not tree.is_literal(args[0]) and obj is not None:
+            yield "java/SCRIPT_ENGINE_INJECTION", call, "ScriptEngine.eval of a value"
+        elif name == "readObject" and ois and not args:
+            yield "java/OBJECT_DESERIALIZATION", call, "readObject from a stream"
+        elif name == "getInstance" and obj_text == "MessageDigest" and args:
+            if _WEAK.match(tree.text(args[0])) and tree.about_passwords(call):
+                yield "java/WEAK_MESSAGE_DIGEST", call, f"{tree.text(args[0])} of a password"
+        elif (
+            name in ("setHostnameVerifier", "setDefaultHostnameVerifier")
+            and args
+            and re.search(r"->\s*true|ALLOW_ALL|Noop", tree.text(args[0]))
+        ):
+            yield "java/WEAK_TRUST_MANAGER", call, "hostname verifier accepts any host"
+    for new in tree.nodes("object_creation_expression"):
+        args = call_args(new)
+        type_ = tree.text(new.child_by_field_name("type") or new)
+        if type_ == "ProcessBuilder" and len(args) >= 3 and _SHELLS.match(tree.text(args[0])):
+            if not all(map(tree.is_literal, args[2:])):
+                yield "java/COMMAND_INJECTION", new, "sh -c with a built command"
+        elif type_ == "NoopHostnameVerifier":
+            yield "java/WEAK_TRUST_MANAGER", new, "NoopHostnameVerifier"
+    for m in tree.nodes("method_declaration"):
+        name = tree.text(m.child_by_field_name("name") or m)
+        body = m.child_by_field_name("body")
+        if name == "checkServerTrusted" and body is not None and not body.named_children:
+            yield "java/WEAK_TRUST_MANAGER", m, "checkServerTrusted accepts any certificate"
+    yield from _sql(tree, "java/SQL_INJECTION", ("string_literal",))
+
+
+def _bound(tree: Tree, needle: str) -> Iterator[tuple[Any, list[Any]]]:
+    for decl in tree.nodes("variable_declarator"):
+        value = decl.child_by_field_name("value")
+        if value is not None and needle in tree.text(value):
+            yield decl.child_by_field_name("name") or decl, [value]
+
+
+_RUST_WEAK = re.compile(r"(?:^|::)(?:md5::compute|Md5::(?:new|digest)|Sha1::(?:new|digest))$")
+# Methods of the standard library's safe types that are never `unsafe fn`: calling them needs
+# no `unsafe` block (anything else called inside one might be an unsafe fn: not judged).
+_RUST_SAFE_METHODS = frozenset(
+    [
+        "len",
+        "is_empty",
+        "iter",
+        "iter_mut",
+        "push",
+        "pop",
+        "clone",
+        "to_string",
+        "as_str",
+        "get",
+        "insert",
+        "contains",
+        "unwrap",
+        "expect",
+        "map",
+        "collect",
+        "sum",
+        "min",
+        "max",
+        "abs",
+    ]
+)
+
+
+def _rust(tree: Tree) -> Iterator[Hit]:
+    for block in tree.nodes("unsafe_block"):
+        if not _unsafe_ops(tree, block) and not re.search(
+            r"\b[A-Z][A-Z0-9_]+\b",
+            tree.text(block),  # a `static mut` is named like a constant
+        ):
+            yield "rust/unused_unsafe", block, "unsafe block with no unsafe operation"
+    for call in tree.nodes("call_expression"):
+        name = callee_name(tree, call)
+        args = call_args(call)
+        if name.endswith("Command::new") and args and _SHELLS.match(tree.text(args[0])):
+            chain = _method_chain(tree, call)
+            values = [a for m, a in chain if m in ("arg", "args")]
+            flat = [v for group in values for v in group]
+            texts = [tree.text(v) for v in flat]
+            if any('"-c"' in t for t in texts) and not all(map(tree.is_literal, flat)):
+                yield "rust/command-injection", call, "sh -c with a built command"
+        short = name.rsplit(".", 1)[-1]
+        if short in ("danger_accept_invalid_certs", "danger_accept_invalid_hostnames") and (
+            args and tree.text(args[0]) == "true"
+        ):
+            yield "rust/tls-verify-off", call, f"{short}(true)"
+        elif short == "set_verify" and args and "NONE" in tree.text(args[0]):
+            yield "rust/tls-verify-off", call, "set_verify(NONE)"
+        elif _RUST_WEAK.search(name) and tree.about_passwords(call):
+            yield "rust/weak-password-hash", call, f"{name} of a password"
+    yield from _sql(tree, "rust/sql-injection", ("string_literal", "raw_string_literal"))
+
+
+def _unsafe_ops(tree: Tree, block: Any) -> bool:
+    """Whether ``block`` holds something that may need ``unsafe``: a dereference, a macro
+    (``asm!``), or a call other than a safe standard method."""
+    todo = list(block.named_children)
+    while todo:
+        n = todo.pop()
+        if n.type == "macro_invocation" or (
+            n.type == "unary_expression" and tree.text(n).startswith("*")
+        ):
+            return True
+        if n.type == "call_expression":
+            fn = n.child_by_field_name("function")
+            field = fn.child_by_field_name("field") if fn is not None else None
+            if field is None or tree.text(field) not in _RUST_SAFE_METHODS:
+                return True
+        todo += n.named_children
+    return False
+
+
+def _has_descendant(node: Any, types: frozenset[str]) -> bool:
+    todo = list(node.named_children)
+    while todo:
+        n = todo.pop()
+        if n.type in types:
+            return True
+        todo += n.named_children
+    return False
+
+
+def _method_chain(tree: Tree, call: Any) -> list[tuple[str, list[Any]]]:
+    """``.m(args)`` calls chained on ``call`` (``Command::new(..).arg(..).arg(..)``)."""
+    out = []
+    node = call
+    while node.parent is not None and node.parent.type == "field_expression":
+        field = node.parent.child_by_field_name("field")
+        outer = node.parent.parent
+        if outer is None or outer.type != "call_expression" or field is None:
+            break
+        args = call_args(outer)
+        if len(args) == 1 and args[0].type == "array_expression":
+            args = list(args[0].named_children)
+        out.append((tree.text(field), args))
+        node = outer
+    return out
+
+
+def _c(tree: Tree) -> Iterator[Hit]:
+    for call in tree.nodes("call_expression"):
+        name = callee_name(tree, call)
+        args = call_args(call)
+        if name == "gets":
+            yield "c/gets", call, "gets has no bound"
+        elif name in ("strcpy", "strcat") and len(args) == 2 and not tree.is_literal(args[1]):
+            yield "c/strcpy", call, f"{name} of a value of unknown length"
+        elif name in ("sprintf", "vsprintf") and len(args) >= 2 and "%s" in tree.text(args[1]):
+            yield "c/strcpy", call, f"{name} of a string of unknown length"
+        elif (
+            name in ("scanf", "fscanf", "sscanf")
+            and args
+            and re.search(
+                r"%s", tree.text(args[1 if name != "scanf" else 0] if len(args) > 1 else args[0])
+            )
+        ):
+            yield "c/scanf-unbounded", call, f"{name} with %s and no width"
+        elif name in ("system", "popen") and args and not tree.is_literal(args[0]):
+            yield "c/system", call, f"{name} of a built command"
+        elif name.startswith("execl") and len(args) >= 4 and tree.text(args[2]) == '"-c"':
+            if not tree.is_literal(args[3]):
+                yield "c/system", call, "sh -c with a built command"
+        elif name == "curl_easy_setopt" and len(args) == 3 and "SSL_VERIFY" in tree.text(args[1]):
+            if tree.text(args[2]).rstrip("lL") in ("0", "FALSE", "false"):
+                yield "c/tls-verify-off", call, f"{tree.text(args[1])} off"
+        elif (
+            name == "SSL_CTX_set_verify" and len(args) >= 2 and "VERIFY_NONE" in tree.text(args[1])
+        ):
+            yield "c/tls-verify-off", call, "SSL_VERIFY_NONE"
+        elif name in ("MD5", "SHA1", "MD5_Update", "SHA1_Update") and tree.about_passwords(call):
+            yield "c/weak-password-hash", call, f"{name} of a password"
+    yield from _sql(tree, "c/sql-injection", ("string_literal",))
+
+
+_POSITIONAL = re.compile(r"\$(?:[1-9@*]|\{[1-9@*])")
+
+
+def _input_reaches(tree: Tree, arg: Any, depth: int = 0) -> bool:
+    """The script's arguments or ``read`` input reach ``arg``: a positional parameter in it
+    (outside single quotes), or a variable the script sets from one."""
+    text = tree.text(arg)
+    if arg.type == "raw_string" or depth > 3:
+        return False
+    if _POSITIONAL.search(re.sub(r"'[^']*'", "", text)):
+        return True
+    for name in re.findall(r"\$\{?([A-Za-z_]\w*)", text):
+        if name in tree.read_vars:
+            return True
+        for value in tree.bindings.get(name, []):
+            if value is not None and _input_reaches(tree, value, depth + 1):
+                return True
+    return False
+
+
+def _shell(tree: Tree) -> Iterator[Hit]:
+    tree.read_vars = {
+        tree.text(a)
+        for c in tree.nodes("command")
+        if tree.text(c.child_by_field_name("name") or c) == "read"
+        for a in c.children_by_field_name("argument")
+        if not tree.text(a).startswith("-")
+    }
+    expansions = ("simple_expansion", "expansion", "command_substitution")
+    for cmd in tree.nodes("command"):
+        name_node = cmd.child_by_field_name("name")
+        name = tree.text(name_node) if name_node is not None else ""
+        args = [a for a in cmd.children_by_field_name("argument")]
+        texts = [tree.text(a) for a in args]
+        dynamic = [
+            a for a in args if a.type in expansions or _has_descendant(a, frozenset(expansions))
+        ]
+        if name == "eval" and dynamic and texts[:1] != ["set"]:
+            if any(_input_reaches(tree, a) for a in args):
+                yield "sh/eval", cmd, "eval of the script's arguments or input"
+            else:
+                yield "sh/eval-variable", cmd, "eval of a variable"
+        elif re.fullmatch(r"(?:/usr)?(?:/bin/)?(?:ba|z|da)?sh", name) and "-c" in texts:
+            at = texts.index("-c")
+            if any(a in dynamic for a in args[at + 1 : at + 2]):
+                yield "sh/shell-c", cmd, f"{name} -c with an expansion"
+        if name == "curl" and any(
+            t in ("-k", "--insecure") or re.fullmatch(r"-[a-zA-Z]*k[a-zA-Z]*", t) for t in texts
+        ):
+            yield "sh/tls-verify-off", cmd, "curl --insecure"
+        elif name == "wget" and "--no-check-certificate" in texts:
+            yield "sh/tls-verify-off", cmd, "wget --no-check-certificate"
+        elif name == "git" and any("sslVerify=false" in t for t in texts):
+            yield "sh/tls-verify-off", cmd, "git http.sslVerify=false"
+    for pipe in tree.nodes("pipeline"):
+        cmds = [c for c in pipe.named_children if c.type == "command"]
+        names = [tree.text(c.child_by_field_name("name") or c) for c in cmds]
+        hashers = ("md5sum", "sha1sum", "md5", "shasum")
+        if (
+            names
+            and names[0] in ("echo", "printf")
+            and PASSWORD.search(tree.text(cmds[0]))
+            and any(n in hashers for n in names[1:])
+        ):
+            yield "sh/weak-password-hash", pipe, "MD5/SHA-1 of a password"
+        if (
+            names
+            and names[0] in ("curl", "wget")
+            and re.fullmatch(r"(?:sudo )?(?:/bin/)?(?:ba|z)?sh", names[-1])
+        ):
+            yield "sh/curl-pipe-shell", pipe, "downloaded script piped into a shell"
+    for s in tree.nodes("variable_assignment"):
+        if tree.text(s).startswith("GIT_SSL_NO_VERIFY="):
+            yield "sh/tls-verify-off", s, "GIT_SSL_NO_VERIFY"
+    yield from _sql(tree, "sh/sql-injection", ("string",))
+
+
+def python_sql(tree: Tree) -> Iterator[Hit]:
+    """SQL built over several statements (``q = "SELECT ..."; q += name``), which ruff's S608
+    (one expression at a time) does not see."""
+    yield from _sql(tree, "py/sql-injection", ("string",))
+
+
+FINDERS: dict[str, Callable[[Tree], Iterator[Hit]]] = {
+    "javascript": _javascript,
+    "typescript": _javascript,
+    "go": _go,
+    "java": _java,
+    "rust": _rust,
+    "c": _c,
+    "cpp": _c,
+    "shell": _shell,
+}
+"""The languages with hazard rules, each to its rules' finder."""

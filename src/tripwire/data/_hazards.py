@@ -1,0 +1,105 @@
+"""Static analysis of a batch of records, one finding shape for every language: ruff for
+Python (one run per batch), tree-sitter rules for the languages ``_hazard_rules`` covers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tripwire.data._hazard_rules import FINDERS, RULES, python_sql
+from tripwire.data._hazard_tree import SQL, Tree
+from tripwire.data._policy import RulePolicy, default_of
+from tripwire.data._python_context import python_context
+from tripwire.data._ruff import RuffFinding, ruff_check
+
+_WEAK_HASH_RULES = frozenset({"S303", "S324"})
+
+
+@dataclass(frozen=True)
+class StaticFinding:
+    rule: str
+    line: int
+    message: str
+    url: str
+    column: int = 0
+    benign: str | None = None
+    """Why a finding of a rule that drops by default is only flagged here: the command is
+    written out in full (ruff's "seems safe"), eval/exec of the record's own values, a
+    pickle round trip, a name in a string annotation or in a module that writes its own
+    globals (``_python_context``)."""
+
+    @property
+    def kind(self) -> str:
+        return default_of(self.rule).kind
+
+
+def analysable(language: str | None) -> bool:
+    return language == "python" or language in FINDERS
+
+
+def _python_password_hashes(code: str, found: list[RuffFinding]) -> list[StaticFinding]:
+    """A weak hash ruff found (S303/S324) that hashes a password: its own rule, dropped."""
+    lines = {f.line for f in found if f.rule in _WEAK_HASH_RULES}
+    if not lines:
+        return []
+    tree = Tree(code, "python")
+    out = []
+    for call in tree.nodes("call"):
+        line = tree.line(call)
+        if line in lines and tree.about_passwords(call):
+            lines.discard(line)
+            rule = RULES["py/weak-password-hash"]
+            out.append(StaticFinding(rule.id, line, rule.summary, rule.url))
+    return out
+
+
+_SQL_WORDS = ("SELECT", "INSERT", "UPDATE", "DELETE", "select ", "insert into", "delete from")
+
+
+def _python_sql(code: str, found: list[RuffFinding]) -> list[StaticFinding]:
+    """SQL built across statements: looked for only in the few records with SQL in them (a
+    substring scan, then the SQL shape, then the tree)."""
+    if any(f.rule == "S608" for f in found) or not any(w in code for w in _SQL_WORDS):
+        return []
+    if not SQL.search(code):
+        return []
+    tree = Tree(code, "python")
+    rule = RULES["py/sql-injection"]
+    return [
+        StaticFinding(rule.id, tree.line(node), message, rule.url)
+        for _, node, message in python_sql(tree)
+    ][:1]
+
+
+def _from_ruff(f: RuffFinding) -> StaticFinding:
+    benign = "the command is written out in full" if "seems safe" in f.message else None
+    return StaticFinding(f.rule, f.line, f.message, f.url, f.column, benign)
+
+
+def tree_hazards(code: str, language: str) -> list[StaticFinding]:
+    """The tree-sitter rules' findings for ``code`` in ``language`` (one of ``FINDERS``)."""
+    tree = Tree(code, language)
+    out = []
+    for rule_id, node, message in FINDERS[language](tree):
+        out.append(StaticFinding(rule_id, tree.line(node), message, RULES[rule_id].url))
+    out.sort(key=lambda f: (f.line, f.rule))
+    return out
+
+
+def analyse_batch(
+    codes: Sequence[str],
+    languages: Sequence[str],
+    excerpt: Sequence[bool],
+    policy: RulePolicy,
+) -> list[list[StaticFinding]]:
+    """Every finding for each record (before the policy says what each does)."""
+    out: list[list[StaticFinding]] = [[] for _ in codes]
+    python = [k for k, lang in enumerate(languages) if lang == "python"]
+    found = ruff_check([codes[k] for k in python], [excerpt[k] for k in python], policy)
+    for k, fs in zip(python, found, strict=True):
+        out[k] = python_context(codes[k], [_from_ruff(f) for f in fs])
+        out[k] += _python_password_hashes(codes[k], fs) + _python_sql(codes[k], fs)
+    for k, lang in enumerate(languages):
+        if lang in FINDERS:
+            out[k] = tree_hazards(codes[k], lang)
+    return out

@@ -1,0 +1,153 @@
+"""Context ruff does not weigh, for the Python rules that drop a record by default: whether the
+finding shows harm in *this* code. A finding whose context shows none is kept and flagged
+(``StaticFinding.benign`` says why), never silently dropped from the findings.
+
+- ``eval``/``exec`` (S307, S102) is injection when a value from outside the record reaches it:
+  ``input()``, ``sys.argv``, a request, the environment, a socket or a file read, or a parameter
+  of a function the record never calls (its caller is outside: the function is the program's
+  interface), directly or through the record's own assignments and calls. Code generation that
+  evaluates strings the module builds itself for its own callers is not.
+- ``pickle``/``marshal`` loads (S301, S302) of what the same code dumped is a round trip
+  (tests, caches), not deserialization of foreign data.
+- An undefined name (F821) inside a string is an annotation, never evaluated at run time; in a
+  module that writes its own namespace (``globals()``, ``__dict__``, ``exec``, a module
+  ``__getattr__``) names exist that no analyser sees.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import TYPE_CHECKING, Any
+
+from tripwire.data._hazard_tree import Tree
+
+if TYPE_CHECKING:
+    from tripwire.data._hazards import StaticFinding
+
+_EVAL = frozenset({"S102", "S307"})
+_LOADS = frozenset({"S301", "S302"})
+_UNDEFINED = frozenset({"F821"})
+_OUTSIDE = re.compile(
+    r"\binput\s*\(|\bargv\b|\brequest\b|\benviron\b|\bgetenv\b|\.recv\w*\s*\(|\bstdin\b"
+    r"|\.read\w*\s*\(|\burlopen\s*\(|\bform\b|\bparams\b"
+)
+_SELF_WRITING = re.compile(
+    r"\bglobals\(\)|\blocals\(\)|\bvars\(\)|__dict__|\bexec\s*\(|def __getattr__"
+)
+_PARAMS = frozenset(
+    {"identifier", "typed_parameter", "default_parameter", "typed_default_parameter"}
+)
+
+
+def python_context(code: str, findings: list[StaticFinding]) -> list[StaticFinding]:
+    """``findings`` with ``benign`` set where the context shows no harm."""
+    if not any(f.rule in _EVAL | _LOADS | _UNDEFINED for f in findings):
+        return findings
+    tree: Tree | None = None
+    lines = code.splitlines()
+    out = []
+    for f in findings:
+        why = None
+        if f.rule in _LOADS and re.search(r"\bdumps?\s*\(", code):
+            why = "it loads what the same code dumped (a round trip)"
+        elif f.rule in _UNDEFINED:
+            line = lines[f.line - 1] if 0 < f.line <= len(lines) else ""
+            before = line[: max(0, f.column - 1)]
+            if (before.count('"') + before.count("'")) % 2 == 1:
+                why = "the name is inside a string (an annotation, not run)"
+            elif _SELF_WRITING.search(code):
+                why = "the module defines names at run time (globals(), __dict__, exec)"
+        elif f.rule in _EVAL:
+            if tree is None:
+                tree = Tree(code, "python")
+            if not _outside_reaches(tree, f.line):
+                why = "it evaluates the code's own values; no input reaches it"
+        out.append(dataclasses.replace(f, benign=why) if why else f)
+    return out
+
+
+def _outside_reaches(tree: Tree, line: int) -> bool:
+    calls = [
+        c
+        for c in tree.nodes("call")
+        if tree.line(c) == line
+        and tree.text(c.child_by_field_name("function") or c)
+        in (
+            "eval",
+            "exec",
+            "builtins.eval",
+            "builtins.exec",
+        )
+    ]
+    if not calls:
+        return True  # not found where ruff said: keep ruff's verdict
+    for call in calls:
+        args = call.child_by_field_name("arguments")
+        first = args.named_children[0] if args is not None and args.named_children else None
+        if first is None or _from_outside(tree, first, _parameters(tree, call), 0):
+            return True
+    return False
+
+
+def _parameters(tree: Tree, node: Any) -> set[str]:
+    """Parameters of the functions around ``node`` whose callers are outside the record: the
+    function is never called in it, or called with a value from outside."""
+    out: set[str] = set()
+    func = tree.enclosing(node, "function_definition", "lambda")
+    while func is not None:
+        params = func.child_by_field_name("parameters")
+        names = set()
+        for p in params.named_children if params is not None else []:
+            name = (
+                p
+                if p.type == "identifier"
+                else p.child_by_field_name("name")
+                or (p.named_children[0] if p.named_children else None)
+            )
+            if name is not None and p.type in _PARAMS | {"list_splat_pattern"}:
+                names.add(tree.text(name).lstrip("*"))
+        if _called_from_outside(tree, func):
+            out |= names
+        func = tree.enclosing(func, "function_definition", "lambda")
+    return out
+
+
+def _called_from_outside(tree: Tree, func: Any) -> bool:
+    name_node = func.child_by_field_name("name")
+    if name_node is None:
+        return True
+    name = tree.text(name_node)
+    calls = [
+        c
+        for c in tree.nodes("call")
+        if tree.text(c.child_by_field_name("function") or c).rsplit(".", 1)[-1] == name
+    ]
+    if not calls:
+        return True
+    return any(_OUTSIDE.search(tree.text(c.child_by_field_name("arguments") or c)) for c in calls)
+
+
+def _from_outside(tree: Tree, node: Any, params: set[str], depth: int) -> bool:
+    if node is None or depth > 4:
+        return depth > 4
+    text = tree.text(node)
+    if _OUTSIDE.search(text):
+        return True
+    if node.type == "call" and tree.text(node.child_by_field_name("function") or node) in (
+        "compile",
+        "repr",
+    ):
+        return False
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        if n.type == "identifier":
+            name = tree.text(n)
+            if name in params:
+                return True
+            for value in tree.bindings.get(name, []):
+                if value is None or _from_outside(tree, value, params, depth + 1):
+                    return True
+        todo += n.named_children
+    return False

@@ -1,0 +1,128 @@
+"""Python static analysis with ruff: one ``ruff check`` per batch of records, not one per record.
+
+ruff has no library API; it is fast when given many files at once (it parses them in parallel),
+so a shard's Python records are written as files to a scratch folder (in memory where
+``/dev/shm`` exists) and checked in one call. A ``# noqa`` in a record is honoured: it is its
+authors' reviewed decision (the findings they silenced in the installed packages are mostly
+analyser blind spots: string annotations, names made at run time). Records that are excerpts
+of a file (a code record with no import of its own: its names come from the rest of the file)
+go to a folder where undefined names are not reported (``per-file-ignores``); every other
+record (an answer, a module) is expected to define what it uses.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from tripwire.data._policy import RulePolicy
+from tripwire.errors import BadInputError
+
+EXCERPT_IGNORES = ("F821", "F822")
+"""Undefined names: in an excerpt of a file they are defined elsewhere in it."""
+
+
+@dataclass(frozen=True)
+class RuffFinding:
+    rule: str
+    line: int
+    column: int
+    message: str
+    url: str
+
+
+@cache
+def ruff_binary() -> str:
+    """The ruff executable installed with tripwire (the ``ruff`` wheel), else one on PATH."""
+    try:
+        from ruff.__main__ import find_ruff_bin
+
+        return str(find_ruff_bin())
+    except (ImportError, FileNotFoundError):
+        found = shutil.which("ruff")
+        if found is None:
+            raise BadInputError(
+                "ruff", "not installed; the data audit's Python analysis needs: pip install ruff"
+            ) from None
+        return found
+
+
+def _scratch_root() -> str | None:
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
+
+
+def _config(policy: RulePolicy) -> str:
+    select, ignore = policy.ruff_selection()
+    target = f"py3{min(sys.version_info.minor, 13)}"
+    return "\n".join(
+        [
+            f'target-version = "{target}"',
+            "[lint]",
+            f"select = {json.dumps(select)}",
+            f"ignore = {json.dumps(ignore)}",
+            "[lint.per-file-ignores]",
+            f'"x/*" = {json.dumps(list(EXCERPT_IGNORES))}',
+            "",
+        ]
+    )
+
+
+def ruff_check(
+    codes: Sequence[str], excerpt: Sequence[bool], policy: RulePolicy
+) -> list[list[RuffFinding]]:
+    """ruff's findings for each of ``codes`` (Python sources), in one ruff run; syntax errors
+    are left out (``compile()`` is the audit's judge of syntax)."""
+    out: list[list[RuffFinding]] = [[] for _ in codes]
+    if not codes:
+        return out
+    with tempfile.TemporaryDirectory(prefix="tripwire-ruff-", dir=_scratch_root()) as tmp:
+        root = Path(tmp)
+        (root / "a").mkdir()
+        (root / "x").mkdir()
+        (root / "ruff.toml").write_text(_config(policy), encoding="utf-8")
+        for k, (code, part) in enumerate(zip(codes, excerpt, strict=True)):
+            # surrogates (from JSON escapes) cannot be encoded: replaced, as the parsers do
+            data = code.encode("utf-8", "replace")
+            with open(root / ("x" if part else "a") / f"{k}.py", "wb") as f:
+                f.write(data)
+        r = subprocess.run(
+            [
+                ruff_binary(),
+                "check",
+                "--no-cache",
+                "--config",
+                str(root / "ruff.toml"),
+                "--output-format",
+                "json-lines",
+                "--exit-zero",
+                "--quiet",
+                "a",
+                "x",
+            ],
+            cwd=root,
+            capture_output=True,
+            env={**os.environ, "NO_COLOR": "1"},
+        )
+        if r.returncode != 0:
+            message = r.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise RuntimeError(f"ruff failed: {message[-1] if message else r.returncode}")
+        for raw in r.stdout.splitlines():
+            d = json.loads(raw)
+            rule = d.get("code")
+            if not rule:  # invalid-syntax: not ruff's to judge here
+                continue
+            k = int(Path(d["filename"]).stem)
+            loc = d["location"]
+            out[k].append(
+                RuffFinding(rule, loc["row"], loc["column"], d["message"], d.get("url") or "")
+            )
+    return out

@@ -1,0 +1,81 @@
+"""``insecure_code`` and ``code_bug`` (removed) and ``lint`` (flagged for review): what the
+field's static analysers say about code that parses, under the rule policy (``_policy``).
+
+Python goes to ruff, one run per batch; JavaScript/TypeScript, Go, Java, Rust, C/C++ and shell
+to the tree-sitter rules (``_hazard_rules``). Code that does not parse, is cut, or is not in
+its declared language is left to those reasons: a linter has nothing sound to say about it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from tripwire.data._hazards import StaticFinding, analysable, analyse_batch
+from tripwire.data._policy import Action, RulePolicy, reason_for
+from tripwire.data.checks._base import Evidence, RecordCheck, RecordContext, record_check
+
+_SHOWN = 5
+_IMPORT = re.compile(r"^(?:import|from)\s", re.MULTILINE)
+
+
+def is_excerpt(ctx: RecordContext) -> bool:
+    """A code record with no import of its own is a piece of a file: its names are defined in
+    the rest of it. Answers (instruction and chat records) are meant to stand alone."""
+    return ctx.record.kind == "code" and not _IMPORT.search(ctx.record.code)
+
+
+def _shown(findings: list[StaticFinding]) -> Evidence:
+    return {
+        "count": len(findings),
+        "rules": dict(Counter(f.rule for f in findings).most_common()),
+        "findings": [
+            {"rule": f.rule, "kind": f.kind, "line": f.line, "message": f.message, "url": f.url}
+            | ({"not_dropped": f.benign} if f.benign else {})
+            for f in findings[:_SHOWN]
+        ],
+    }
+
+
+@record_check("insecure_code")
+class StaticAnalysis(RecordCheck):
+    skip_if = frozenset({"not_code", "language_mismatch", "truncated", "syntax_error"})
+    emits = ("code_bug", "lint")
+
+    def __init__(self, policy: RulePolicy | None = None) -> None:
+        self.policy = policy or RulePolicy()
+
+    def arguments(self) -> dict[str, Any]:
+        return {"rules": self.policy.to_dict()}
+
+    def prepare(self, contexts: Sequence[RecordContext]) -> None:
+        todo = [ctx for ctx in contexts if analysable(ctx.language)]
+        found = analyse_batch(
+            [ctx.record.code for ctx in todo],
+            [ctx.language or "" for ctx in todo],
+            [is_excerpt(ctx) for ctx in todo],
+            self.policy,
+        )
+        for ctx, fs in zip(todo, found, strict=True):
+            ctx.prepared[self.code] = fs
+
+    def check(self, ctx: RecordContext) -> Evidence | None:
+        return self.outcomes(ctx).get(self.code)
+
+    def outcomes(self, ctx: RecordContext) -> dict[str, Evidence]:
+        if not analysable(ctx.language):
+            return {}
+        found: list[StaticFinding] | None = ctx.prepared.get(self.code)
+        if found is None:  # not prepared (a check run on its own)
+            self.prepare([ctx])
+            found = ctx.prepared[self.code]
+        by_code: dict[str, list[StaticFinding]] = {}
+        for f in found:
+            action = self.policy.action(f.rule, benign=f.benign is not None)
+            if action is Action.IGNORE:
+                continue
+            code = reason_for(f.kind) if action is Action.DROP else "lint"
+            by_code.setdefault(code, []).append(f)
+        return {code: _shown(fs) for code, fs in by_code.items()}
