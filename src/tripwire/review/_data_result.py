@@ -120,8 +120,25 @@ def data_results(store: ReviewStore) -> dict[str, Any]:
     for (item_id, reviewer), d in latest.items():
         votes.setdefault(item_id, {})[reviewer] = d.answer["decision"]
     counts = store.counts()
+    notes: dict[str, list[str]] = {}
+    for (item_id, reviewer), d in sorted(latest.items()):
+        if d.answer.get("note"):
+            notes.setdefault(item_id, []).append(f"{reviewer}: {d.answer['note']}")
+    overruled = [
+        {
+            "item_id": i.item_id,
+            "record_id": i.shown.get("record_id"),
+            "audit": "keep" if i.hidden["keep"] else "drop: " + ", ".join(i.hidden["reasons"]),
+            "review": labels[i.item_id]["decision"],
+            "reason": labels[i.item_id]["reason"],
+            "notes": notes.get(i.item_id, []),
+        }
+        for i in items
+        if i.item_id in labels and (labels[i.item_id]["decision"] == "keep") != i.hidden["keep"]
+    ]
     return {
         "kind": "data",
+        "overruled": overruled,
         "items": len(items),
         "decided": len(labels),
         "reviewers": {

@@ -5,9 +5,10 @@ The share is the stratified estimator ``sum_h (N_h / N) p_h``; its variance sums
 ``(N_h / N)^2 (1 - n_h / N_h) p_h (1 - p_h) / n_h`` over the sampled strata (a stratum reviewed
 in full adds none). The interval is Korn and Graubard's (1998): Clopper-Pearson on the effective
 sample size ``p (1 - p) / v``, which stays inside [0, 1] and is not too narrow when defects are
-rare, unlike the normal interval. With one stratum and a negligible sampling fraction it is
-exactly Clopper-Pearson (``tests/review`` checks it against statsmodels); with no variance to
-estimate (every sampled record the same) the actual number sampled stands for the effective one.
+rare, unlike the normal interval. The effective size is capped at what a simple random sample
+of the same size holds (``n / (1 - f)``, ``f`` the sampling fraction), which also stands for it
+when no variance shows (every sampled record alike). With one stratum and a negligible sampling
+fraction it is exactly Clopper-Pearson (``tests/review`` checks it against statsmodels).
 
 Precision and recall of the automated checks are ratios of two such totals (records the checks
 removed that reviewers would drop, over all they would drop); their interval comes from a
@@ -74,7 +75,7 @@ def stratified_share(strata: Sequence[Stratum], confidence: float = 0.95) -> Sha
     if total == 0:
         return Share(float("nan"), 0.0, 1.0, 0, 0, unreviewed, 0.0, confidence)
     p = var = 0.0
-    sampled = 0
+    sampled = drawn_from = 0
     for s in covered:
         w = s.size / total
         p_h = sum(s.labels) / len(s.labels)
@@ -82,11 +83,18 @@ def stratified_share(strata: Sequence[Stratum], confidence: float = 0.95) -> Sha
         if not s.census:
             n_h = len(s.labels)
             sampled += n_h
+            drawn_from += s.size
             fpc = max(0.0, 1 - n_h / s.size)
             var += w * w * fpc * p_h * (1 - p_h) / n_h
     if sampled == 0:  # everything reviewed in full: the share is known exactly
         return Share(p, p, p, reviewed, total, unreviewed, float("inf"), confidence)
-    n_eff = p * (1 - p) / var if var > 0 else float(sampled)
+    # Never more effective labels than a simple random sample of the same size would hold (with
+    # its finite population correction): strata whose labels all agree show no variance, which
+    # is chance, not evidence (Korn and Graubard truncate the effective size the same way).
+    most = sampled / max(1e-12, 1 - sampled / drawn_from) if sampled < drawn_from else float("inf")
+    n_eff = min(most, p * (1 - p) / var) if var > 0 else most
+    if not np.isfinite(n_eff):  # every random stratum reviewed in full: the share is exact
+        return Share(p, p, p, reviewed, total, unreviewed, n_eff, confidence)
     low, high = clopper_pearson(p * n_eff, n_eff, confidence)
     # the interval cannot exclude what the census part already shows for certain
     return Share(p, min(low, p), max(high, p), reviewed, total, unreviewed, n_eff, confidence)
