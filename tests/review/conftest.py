@@ -55,3 +55,49 @@ def _reasons() -> set[str]:
 
 
 _REASONS = _reasons()
+
+
+EVAL_TASKS = 12
+
+
+@pytest.fixture(scope="session")
+def eval_review(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A blinded review of two samples files on 12 HumanEval prompts: the baseline answers
+    with the canonical solutions, the candidate returns None on every other task."""
+    from tripwire.evals import SamplesBackend, get_suite
+    from tripwire.review import EvalPlan, create_eval_review
+
+    suite = get_suite("humaneval")
+    problems = suite.problems  # type: ignore[attr-defined]
+    tasks = sorted(problems)[:EVAL_TASKS]
+    out = tmp_path_factory.mktemp("eval-review")
+    base, cand = out / "base.jsonl", out / "cand.jsonl"
+    base.write_text(
+        "".join(
+            json.dumps({"task_id": t, "completion": problems[t]["canonical_solution"]}) + "\n"
+            for t in tasks
+        )
+    )
+    cand.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "task_id": t,
+                    "completion": "    return None\n"
+                    if k % 2
+                    else problems[t]["canonical_solution"],
+                }
+            )
+            + "\n"
+            for k, t in enumerate(tasks)
+        )
+    )
+    made = create_eval_review(
+        out / "review",
+        suite,
+        SamplesBackend(base),
+        SamplesBackend(cand),
+        reviewers=["ana", "ben"],
+        plan=EvalPlan(items=0, overlap=0.5),
+    )
+    return made.directory

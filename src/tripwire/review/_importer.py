@@ -15,7 +15,7 @@ from typing import Any
 from tripwire.artifacts import sha256_bytes, sha256_file
 from tripwire.errors import BadInputError
 from tripwire.review._answers import check_answer
-from tripwire.review._argilla import RECORDS, read_argilla
+from tripwire.review._argilla import RECORDS, SETTINGS, read_argilla
 from tripwire.review._argilla import looks_like as is_argilla
 from tripwire.review._data_result import NEVER_RESTORED
 from tripwire.review._exchange import NATIVE_FORMAT, Incoming, read_native, reviewer_uuid
@@ -80,8 +80,10 @@ def _when(value: str | None, where: str) -> str:
 
 
 def _digest(path: Path) -> str:
-    if path.is_dir():
-        return sha256_bytes((path / RECORDS).read_bytes())
+    if path.is_dir():  # an Argilla folder: its records and the settings they answer
+        settings = path / SETTINGS
+        extra = settings.read_bytes() if settings.is_file() else b""
+        return sha256_bytes((path / RECORDS).read_bytes() + b"\0" + extra)
     return sha256_file(path)
 
 
