@@ -18,6 +18,11 @@
    synchronous=FULL, and PostgreSQL when installed) under an httpx load generator, and replay
    speed at the default and at --family-arl 1e6; both next to the monitor as it was before
    issue #18 (``--baseline`` commit, extracted with git archive) when the history is there.
+5. Streams like the issue's: five languages (Go among them), four hardware pools, two routes;
+   four real changes (a release truncating 9% of answers, Go failing to parse 15 points more
+   on one pool, 4% corrupted on one pool, 10% corrupted on and off) and four harmless ones
+   (prompt-mix shift, equal-quality rollout, volume change, a new pool): what is detected, how
+   fast, and every alert on the wrong slice, before the change, or on a harmless stream.
 
     python benchmarks/monitor.py [--runs 60] [--seeds 4] [--events 20000] [--skip ...]
 
@@ -413,6 +418,79 @@ def replay_table(n: int, old_src: Path | None) -> None:
             print(f"| {label} | {now:.1f} | {n / now:,.0f} | {before:.1f} | {before / now:.1f} |")
 
 
+# 5. Streams like the issue's -------------------------------------------------------------------
+
+ISSUE_MIX = (("python", 0.35), ("javascript", 0.25), ("go", 0.15), ("c", 0.15), ("shell", 0.10))
+ISSUE_SHIFTED = (("python", 0.15), ("javascript", 0.15), ("go", 0.35), ("c", 0.15),
+                 ("shell", 0.20))  # fmt: skip
+POOLS = ("h100-a", "h100-b", "tpu-v5e", "l4")
+
+
+def _issue_stream(name: str, seed: int, n: int) -> tuple[list, dict[str, str] | None]:
+    """One of the issue's kinds of stream (five languages, four pools, two routes), and the
+    slice coordinates a right alert names (None: harmless, every alert is false)."""
+    at = n // 2
+    base = {"n": n, "seed": seed, "mix": ISSUE_MIX, "shifted_mix": ISSUE_SHIFTED,
+            "hardware": POOLS}  # fmt: skip
+    if name == "v2 truncates 9% (1% before)":
+        fault = Fault(start=at, rate=0.08, model_version="v2", kind="truncate")
+        t = Traffic(**base, versions=((0, "v1"), (at, "v2")), faults=(fault,))
+        return simulate(t), {"model_version": "v2"}
+    if name == "Go +15 points on one pool":
+        t = Traffic(**base, faults=(Fault(start=at, rate=0.0, hardware="h100-b"),),
+                    language_faults=(("go", 0.15),))  # fmt: skip
+        return simulate(t), {"hardware": "h100-b"}
+    if name == "4% corrupted on one pool":
+        t = Traffic(**base, faults=(Fault(start=at, rate=0.04, hardware="tpu-v5e"),))
+        return simulate(t), {"hardware": "tpu-v5e"}
+    if name == "10% corrupted, on and off":
+        fault = Fault(start=at, rate=0.10, hardware="l4", on=300, off=900)
+        return simulate(Traffic(**base, faults=(fault,))), {"hardware": "l4"}
+    if name == "prompt-mix shift":
+        return simulate(Traffic(**base, mix_shift_at=at)), None
+    if name == "equal-quality rollout":
+        return simulate(Traffic(**base, versions=((0, "v1"), (at, "v2")))), None
+    if name in ("volume change", "new pool"):
+        first = simulate(Traffic(**{**base, "n": at}))
+        pools = ("h100-a",) * 4 + POOLS[1:] if name == "volume change" else (*POOLS, "h200")
+        rest = Traffic(**{**base, "n": n - at, "seed": seed + 10_000, "hardware": pools},
+                       start=first[-1].ts, seconds_per_event=0.1)  # fmt: skip
+        return first + simulate(rest), None
+    raise ValueError(name)
+
+
+def issue_table(n: int, seeds: int) -> None:
+    print(f"\n## 5. Streams like the issue's ({n:,} events each, 5 languages, 4 pools, 2 routes; "
+          f"the change or drift at event {n // 2:,}; {seeds} seeds)\n")  # fmt: skip
+    print("| stream | setting | detected | median delay (events) | false alerts |")
+    print("|---|---|---|---|---|")
+    settings = (
+        ("default", DetectorConfig()),
+        ("--family-arl 1e6", DetectorConfig(family_arl=1e6)),
+        ("--family-arl 1e6 --warmup 2000", DetectorConfig(family_arl=1e6, warmup=2000)),
+    )
+    names = ("v2 truncates 9% (1% before)", "Go +15 points on one pool",
+             "4% corrupted on one pool", "10% corrupted, on and off", "prompt-mix shift",
+             "equal-quality rollout", "volume change", "new pool")  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            for label, config in settings:
+                found, delays, false = 0, [], 0
+                for s in range(seeds):
+                    records, target = _issue_stream(name, 900 + s, n)
+                    report = replay(_write(records, Path(tmp) / "i.jsonl"), config)
+                    right = [a for a in report["alerts"] if target is not None
+                             and a["event_index"] >= n // 2
+                             and all(a["slice"][k] == v for k, v in target.items())]  # fmt: skip
+                    false += len(report["alerts"]) - len(right)
+                    if right:
+                        found += 1
+                        delays.append(min(a["event_index"] for a in right) - n // 2)
+                shown = f"{found}/{seeds}" if target is not None else "-"
+                median = f"{np.median(delays):,.0f}" if delays else "-"
+                print(f"| {name} | {label} | {shown} | {median} | {false} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
@@ -424,8 +502,8 @@ def main() -> None:
     ap.add_argument("--warmups", default="2000,20000")
     ap.add_argument("--throughput-events", type=int, default=24_000)
     ap.add_argument("--baseline", default=BASELINE, help="commit to compare speed against")
-    ap.add_argument("--skip", nargs="*", default=[],
-                    choices=["thresholds", "false", "delay", "throughput", "replay"])  # fmt: skip
+    sections = ["thresholds", "false", "delay", "throughput", "replay", "issue"]
+    ap.add_argument("--skip", nargs="*", default=[], choices=sections)
     args = ap.parse_args()
     print(f"(python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.1f} at start)")  # fmt: skip
@@ -441,6 +519,8 @@ def main() -> None:
                 throughput_table(args.throughput_events, old_src)
             if "replay" not in args.skip:
                 replay_table(args.events, old_src)
+    if "issue" not in args.skip:
+        issue_table(args.events, args.seeds)
 
 
 if __name__ == "__main__":

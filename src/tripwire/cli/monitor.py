@@ -21,9 +21,11 @@ _FAMILY = typer.Option(
     "event feeds one stream per metric and level, so the number of slices does not enter). "
     "Overrides --arl. Example: 1e6.",
 )  # fmt: skip
-_WARMUP = typer.Option(500, help="Events per route that set the baseline rates (per metric and "
-                       "answer language); they then stay frozen. At least 50: a metric needs "
-                       "50 warm-up events where it applies before it is watched.")  # fmt: skip
+_WARMUP = typer.Option(2000, help="Events per route that set the baseline rates (per metric and "
+                       "answer language); they then stay frozen. A longer warm-up resolves "
+                       "smaller rises (coverage lists the smallest watched per language). At "
+                       "least 50: a metric needs 50 warm-up events where it applies before it "
+                       "is watched.")  # fmt: skip
 _SLICE_BY = typer.Option(
     ["language"], "--slice-by", help="Attributes that refine every slice (model version x "
     "deployment x hardware x route) into streams of their own, comma-separated: 'language' (the "

@@ -101,8 +101,9 @@ def parse_slice_by(spec: str) -> tuple[str, ...]:
 class DetectorConfig:
     arl0: float = 100_000.0
     """CUSUM: mean events of one stream between false alarms while nothing changes."""
-    warmup: int = 500
-    """Events per route that set the baseline rates."""
+    warmup: int = 2000
+    """Events per route that set the baseline rates (a longer warm-up resolves smaller rises:
+    500 events leave a rare language's rate too uncertain to see +15 points quickly)."""
     min_shift: float = 0.003
     """The smallest corrupted share of answers any chart is tuned to."""
     method: Method = "cusum"

@@ -48,6 +48,7 @@ class Service:
         self.monitor = Monitor(config.detector, None)
         self.counters = Counters()
         self.lock = threading.Lock()
+        self.check_lock = threading.Lock()
         self.pending: list[tuple[Alarm, bool]] = []
         """Alarms whose alert is stored without its context (True) or not stored (False)."""
         self._incomplete: set[str] = set()
@@ -135,7 +136,10 @@ class Service:
         for ev in batch.events:
             if ev.event_id is None:
                 ev.event_id = uuid.uuid4().hex
-        checked = [(ev, self.monitor.check(ev)) for ev in batch.events]
+        # one batch's checks at a time: the tree-sitter parsers are shared and not thread-safe
+        # (and the checks hold the GIL anyway); another batch can be stored meanwhile
+        with self.check_lock:
+            checked = [(ev, self.monitor.check(ev)) for ev in batch.events]
         with self.lock:
             stored = self.store.add_events(checked)  # committed: safe to acknowledge
             fresh = set(stored.accepted)

@@ -1,13 +1,15 @@
-"""Synthetic production traffic for the demo, tests and benchmark: code answers in four
+"""Synthetic production traffic for the demo, tests and benchmark: code answers in up to five
 languages with realistic background defect rates, deploys, a harmless prompt-mix shift, and
-injected output corruption (characters from unexpected scripts, broken code, off-top-1 tokens)
-on chosen slices, sticky or intermittent."""
+injected faults on chosen slices, sticky or intermittent: output corruption (characters from
+unexpected scripts, broken code, off-top-1 tokens), truncation, or code in one language that no
+longer parses."""
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from tripwire.monitor._schema import Deploy, Event
 
@@ -20,11 +22,14 @@ _TEMPLATES = {
     "    for (int i = 0; i < n; i++) {{\n        total += items[i] * {k};\n    }}\n"
     "    return total;\n}}\n",
     "shell": '{name}() {{\n    for f in "$@"; do\n        echo "$f" | wc -c\n    done\n}}\n',
+    "go": "func {name}(items []int) int {{\n\ttotal := 0\n\tfor _, item := range items {{\n"
+    "\t\ttotal += item * {k}\n\t}}\n\treturn total\n}}\n",
 }
 # A wrong edit that breaks each template's syntax (the background rate of bad answers).
 _BREAK = {"python": ("(items):", "(items)"), "javascript": ("  }\n  return", "  return"),
-          "c": ("    }\n    return", "    return"), "shell": ("    done\n", "")}  # fmt: skip
-_SYNTAX_BASE = {"python": 0.010, "javascript": 0.015, "c": 0.020, "shell": 0.030}
+          "c": ("    }\n    return", "    return"), "shell": ("    done\n", ""),
+          "go": ("\t}\n\treturn", "\treturn")}  # fmt: skip
+_SYNTAX_BASE = {"python": 0.010, "javascript": 0.015, "c": 0.020, "shell": 0.030, "go": 0.02}
 MIX = {"python": 0.50, "javascript": 0.30, "c": 0.15, "shell": 0.05}
 SHIFTED_MIX = {"python": 0.25, "javascript": 0.25, "c": 0.30, "shell": 0.20}
 _CORRUPT = "กขคงจฉ你好世界дждзлΩ"[:-1] + "ฐ"
@@ -49,6 +54,9 @@ class Fault:
     on: int = 0
     off: int = 0
     """Intermittent: corrupted only during ``on`` stream events out of every ``on + off``."""
+    kind: Literal["corrupt", "truncate"] = "corrupt"
+    """``corrupt``: stray foreign characters that break the code; ``truncate``: the answer is
+    cut off at the token limit."""
 
     def active(self, index: int, event: Event) -> bool:
         if index < self.start:
@@ -71,7 +79,14 @@ class Traffic:
     """``(index, version)``: the version served from that index on (a deploy record each)."""
     faults: tuple[Fault, ...] = ()
     mix_shift_at: int | None = None
-    """From this index the prompt mix moves to ``SHIFTED_MIX`` (harmless drift)."""
+    """From this index the prompt mix moves to ``shifted_mix`` (harmless drift)."""
+    mix: tuple[tuple[str, float], ...] = tuple(MIX.items())
+    """Languages asked for and their shares (``python``, ``javascript``, ``c``, ``shell``,
+    ``go``)."""
+    shifted_mix: tuple[tuple[str, float], ...] = tuple(SHIFTED_MIX.items())
+    language_faults: tuple[tuple[str, float], ...] = ()
+    """``(language, extra)``: within every active fault, answers in ``language`` also fail to
+    parse ``extra`` more often (a fault that breaks one language only)."""
     start: datetime = field(default_factory=lambda: datetime(2025, 8, 1, tzinfo=UTC))
     seconds_per_event: float = 0.5
 
@@ -111,14 +126,19 @@ def simulate(traffic: Traffic) -> list[Event | Deploy]:
             version = changes[i]
             out.append(Deploy(ts=ts, model_version=version, deployment=traffic.deployment))
         shifted = traffic.mix_shift_at is not None and i >= traffic.mix_shift_at
-        mix = SHIFTED_MIX if shifted else MIX
+        mix = dict(traffic.shifted_mix if shifted else traffic.mix)
         language = rng.choices(list(mix), weights=list(mix.values()))[0]
         route = rng.choice(traffic.routes)
         event = _event(rng, i, ts, version, traffic, language, route, shifted)
-        if any(f.active(i, event) for f in traffic.faults) and rng.random() < max(
-            f.rate for f in traffic.faults if f.active(i, event)
-        ):
-            event = _corrupted(rng, event, language)
+        active = [f for f in traffic.faults if f.active(i, event)]
+        if active and rng.random() < max(f.rate for f in active):
+            worst = max(active, key=lambda f: f.rate)
+            cut = worst.kind == "truncate"
+            event = _cut_off(event) if cut else _corrupted(rng, event, language)
+        elif active and traffic.language_faults:
+            extra = dict(traffic.language_faults).get(language, 0.0)
+            if rng.random() < extra:
+                event = _unparsable(rng, event, language)
         out.append(event)
     return out
 
@@ -163,6 +183,23 @@ def _event(rng: random.Random, i: int, ts: datetime, version: str, traffic: Traf
         finish_reason="length" if truncated else "stop",
         **fields,
     )
+
+
+def _cut_off(event: Event) -> Event:
+    """The answer stopped at the token limit halfway through."""
+    text = event.completion[: len(event.completion) // 2]
+    limit = event.max_tokens or event.completion_tokens
+    return event.model_copy(update={"completion": text, "finish_reason": "length",
+                                    "completion_tokens": limit})  # fmt: skip
+
+
+def _unparsable(rng: random.Random, event: Event, language: str) -> Event:
+    """The same kind of answer, with code that does not parse (and nothing else wrong)."""
+    code = _code(rng, language, True)
+    if event.route == "chat":
+        text = f"{rng.choice(_CHAT_LEAD)}\n\n```{language}\n{code}```\n"
+        return event.model_copy(update={"completion": text, "finish_reason": "stop"})
+    return event.model_copy(update={"completion": code, "finish_reason": "stop"})
 
 
 def _corrupted(rng: random.Random, event: Event, language: str) -> Event:
