@@ -60,6 +60,7 @@ if TYPE_CHECKING:
         suite_class,
     )
     from tripwire.evals._types import MetricSpec, Sample, SampleResult, Task
+    from tripwire.evals.multilang import MultiLangHumanEval
 
 _WHERE = {
     "BACKENDS": "_backend",
@@ -71,6 +72,7 @@ _WHERE = {
     "HFBackend": "_hf",
     "HumanEval": "_humaneval",
     "MetricSpec": "_types",
+    "MultiLangHumanEval": "multilang",
     "OpenAIBackend": "_openai",
     "RESULTS_FILE": "_run",
     "RUN_FILE": "_run",
@@ -133,6 +135,7 @@ __all__ = [
     "HFBackend",
     "HumanEval",
     "MetricSpec",
+    "MultiLangHumanEval",
     "OpenAIBackend",
     "ReferenceCheck",
     "ReferenceCheckFailed",

@@ -133,7 +133,9 @@ def _with_limits(job: Judged | tuple[str, str], limits: Limits | None):  # type:
 SUITES: dict[str, type[Suite]] = {}
 # The built-in suites' modules, loaded when first asked for by name.
 BUILTIN_SUITES = {"humaneval": "_humaneval", "retention": "_retention",
-                  "completion": "_completion", "canaries": "_canaries"}  # fmt: skip
+                  "completion": "_completion", "canaries": "_canaries",
+                  **dict.fromkeys(("humaneval-js", "humaneval-cpp", "humaneval-sh",
+                                   "humaneval-pl"), "multilang._suite")}  # fmt: skip
 
 
 def register_suite(cls: type[Suite]) -> type[Suite]:
