@@ -20,7 +20,7 @@ app = typer.Typer(
 
 
 def render_table(result: AuditResult) -> Table:
-    from tripwire.data import REASONS
+    from tripwire.data import FLAGS, REASONS
 
     t = Table(
         title=f"data audit: {result.kept} of {result.records} records kept "
@@ -34,6 +34,11 @@ def render_table(result: AuditResult) -> Table:
         if n:
             ids = ", ".join(map(str, result.ids_by_reason.get(reason, [])[:3]))
             t.add_row(reason, str(n), ids)
+    for flag in FLAGS:
+        n = result.by_flag.get(flag, 0)
+        if n:
+            ids = ", ".join(map(str, result.ids_by_reason.get(flag, [])[:3]))
+            t.add_row(f"{flag} (kept, flagged)", str(n), ids)
     return t
 
 
@@ -71,6 +76,12 @@ def audit_cmd(
         [], "--field", help="Column mapping NAME=COLUMN, e.g. --field text=content (repeatable)."
     ),
     no_tests: bool = typer.Option(False, "--no-tests", help="Do not run records' tests."),
+    rule: list[str] = typer.Option(
+        [],
+        "--rule",
+        help="Static-analysis policy override RULE=drop|flag|ignore, e.g. --rule S608=drop, "
+        "--rule F401=ignore, --rule js/=flag (repeatable; a rule id or prefix).",
+    ),
     allow_secrets: Path | None = typer.Option(
         None,
         "--allow-secrets",
@@ -79,10 +90,13 @@ def audit_cmd(
 ) -> None:
     """Check every record: does it parse, is it whole, is it code in the declared language, do
     its own tests pass, is it a duplicate, a benchmark in disguise, a leaked secret, low quality,
-    malformed, or from a source not allowed. Exit 1 when benchmark items or secrets are found.
+    malformed, or from a source not allowed; static analysis (ruff for Python, tree-sitter rules
+    for JavaScript/TypeScript, Go, Java, Rust, C/C++ and shell) removes insecure code and code
+    that cannot work and flags style-level findings for review (--rule overrides the policy).
+    Exit 1 when benchmark items or secrets are found.
     Secrets are looked for in every string of a record and redacted in every output.
     """
-    from tripwire.data import AuditConfig, FieldMap, audit, render_report
+    from tripwire.data import AuditConfig, FieldMap, RulePolicy, audit, render_report
 
     config = AuditConfig(
         benchmarks=tuple(benchmark),
@@ -90,6 +104,7 @@ def audit_cmd(
         near_dup_threshold=near_dup_threshold,
         fields=FieldMap.parse(field),
         run_tests=not no_tests,
+        rules=RulePolicy.parse(rule).overrides,
         allow_secrets=str(allow_secrets) if allow_secrets is not None else None,
         workers=workers,
         engine=engine,

@@ -24,17 +24,20 @@ from tripwire.data._languages import detect_language, normalize_language
 from tripwire.data._minhash import signature
 from tripwire.data._parsing import SyntaxAnalysis, analyse
 from tripwire.data._pipeline import audit
+from tripwire.data._policy import Action, RulePolicy
 from tripwire.data._readers import Shard, input_files, plan_shards, read_shard
 from tripwire.data._records import FieldMap, Record, extract_code, parse_record
 from tripwire.data._report import render_report
-from tripwire.data._result import BLOCKING, REASONS, AuditResult
+from tripwire.data._result import BLOCKING, FLAGS, REASONS, AuditResult
 from tripwire.data._secrets import find_secrets, redact
 
 __all__ = [
     "BLOCKING",
     "ENGINES",
     "FAULT_KINDS",
+    "FLAGS",
     "REASONS",
+    "Action",
     "Allowlist",
     "AuditConfig",
     "AuditResult",
@@ -46,6 +49,7 @@ __all__ = [
     "Match",
     "PlantedRecord",
     "Record",
+    "RulePolicy",
     "Shard",
     "SyntaxAnalysis",
     "analyse",

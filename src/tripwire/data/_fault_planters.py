@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import builtins
 import json
+import re
+import symtable
 from collections.abc import Callable, Iterator
 
 from tripwire.data import _plant as plant
 from tripwire.data._benchmarks import load_benchmark
 from tripwire.data._contamination import ContaminationIndex
 from tripwire.data._fault_base import COMMENT, Base, Builder, Take
+from tripwire.data._hazard_corpus import planted_hazards
 from tripwire.data._parsing import analyse
 from tripwire.data._prose import prose_paragraphs
 
@@ -247,6 +251,63 @@ def source_not_allowed(b: Builder, take: Take, n: int) -> int:
     return len(bases)
 
 
+_TOP_IMPORT = re.compile(r"^(?:import|from)\s", re.MULTILINE)
+
+
+def _with_hazard(b: Builder, take: Take, n: int, fault: str, kinds: frozenset[str]) -> int:
+    """Real code with a small program carrying one hazard appended (``_hazard_corpus``). An
+    undefined name must be undefined in the whole program by CPython's own symbol table; code
+    without an import of its own is a snippet (``checks._static``), so it gets a misspelt name
+    and goes out as an answer."""
+    hazards = [p for p in planted_hazards(b.rng.randrange(1 << 16)) if p.kind in kinds]
+    langs = {p.language for p in hazards}
+    made = 0
+    for base in _one_at_a_time(take, lambda x: x.language in langs and "import *" not in x.code, n):
+        if made >= n:
+            break
+        module = base.language != "python" or bool(_TOP_IMPORT.search(base.code))
+        options = [
+            p
+            for p in hazards
+            if p.language == base.language and (module or not _TOP_IMPORT.search(p.code))
+        ]
+        h = b.rng.choice(options)
+        code = base.code.rstrip("\n") + "\n\n\n" + h.code
+        if h.kind == "undefined_name" and not undefined_names(code) - undefined_names(base.code):
+            continue
+        record = _as_record(b, base, code, made) if module else b.instruction(base, code)
+        b.add(record, fault, f"{h.hazard} {h.style}", base.origin)
+        made += 1
+    return made
+
+
+def undefined_names(code: str) -> set[str]:
+    """Global names some scope of ``code`` reads that no statement of it binds and that are
+    not builtins, by ``symtable`` (empty when the module writes its own namespace)."""
+    try:
+        top = symtable.symtable(code, "<planted>", "exec")
+    except (SyntaxError, ValueError):
+        return set()
+    bound = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported()}
+    read: set[str] = set()
+    todo = [top]
+    while todo:
+        t = todo.pop()
+        read |= {s.get_name() for s in t.get_symbols() if s.is_global() and s.is_referenced()}
+        todo += t.get_children()
+    read |= {s.get_name() for s in top.get_symbols() if s.is_referenced()}
+    return read - bound - set(dir(builtins)) - {"__file__", "__name__", "__doc__"}
+
+
+def insecure_code(b: Builder, take: Take, n: int) -> int:
+    kinds = frozenset({"injection", "deserialization", "weak_hash", "tls", "memory", "unsafe"})
+    return _with_hazard(b, take, n, "insecure_code", kinds)
+
+
+def code_bug(b: Builder, take: Take, n: int) -> int:
+    return _with_hazard(b, take, n, "code_bug", frozenset({"undefined_name"}))
+
+
 PLANTERS: dict[str, Planter] = {
     "syntax_error": syntax_error,
     "truncated": truncated,
@@ -257,5 +318,7 @@ PLANTERS: dict[str, Planter] = {
     "low_quality": low_quality,
     "bad_format": bad_format,
     "source_not_allowed": source_not_allowed,
+    "insecure_code": insecure_code,
+    "code_bug": code_bug,
 }
 """Faults planted on fresh clean code (tests and duplicates are planted by ``_faults``)."""

@@ -109,8 +109,8 @@ _add(
     "python", "undefined_name", "typo",
     direct=("def {f}({a}, {b}):\n    total = {a} + {b}\n    return totl\n",
             "def {f}({a}, {b}):\n    total = {a} + {b}\n    return total\n"),
-    split=("def {f}(items):\n    {a} = []\n    for {b} in items:\n        if {b}:\n            {a}.append({b})\n    return sorted({c})\n",
-           "def {f}(items):\n    {a} = []\n    for {b} in items:\n        if {b}:\n            {a}.append({b})\n    return sorted({a})\n"),
+    split=("def {f}(items):\n    result = []\n    for {b} in items:\n        if {b}:\n            result.append({b})\n    return sorted(reslt)\n",
+           "def {f}(items):\n    result = []\n    for {b} in items:\n        if {b}:\n            result.append({b})\n    return sorted(result)\n"),
     helper=("import json\n\n\ndef {c}({a}):\n    return json.dumps({a})\n\n\ndef {f}({b}):\n    return {c}({b}) + os.linesep\n",
             "import json\nimport os\n\n\ndef {c}({a}):\n    return json.dumps({a})\n\n\ndef {f}({b}):\n    return {c}({b}) + os.linesep\n"),
 )  # fmt: skip

@@ -33,7 +33,9 @@ _OUTSIDE = re.compile(
     r"|\.read\w*\s*\(|\burlopen\s*\(|\bform\b|\bparams\b"
 )
 _SELF_WRITING = re.compile(
-    r"\bglobals\(\)|\blocals\(\)|\bvars\(\)|__dict__|\bexec\s*\(|def __getattr__"
+    r"\bglobals\(\)\s*(?:\[|\.update|\.setdefault)|\bvars\(\)\s*\[|__dict__\.update"
+    r"|sys\.modules\[__name__\]|^def __getattr__|^exec\s*\(|globals\(\)\)",
+    re.MULTILINE,
 )
 _PARAMS = frozenset(
     {"identifier", "typed_parameter", "default_parameter", "typed_default_parameter"}

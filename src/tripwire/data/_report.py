@@ -8,7 +8,7 @@ from typing import Any
 
 from tripwire.artifacts import write_text_atomic
 from tripwire.data._collect import SAMPLE_PER_STRATUM, ReportData
-from tripwire.data._result import _MESSAGES, BLOCKING, REASONS, AuditResult
+from tripwire.data._result import _MESSAGES, BLOCKING, FLAGS, REASONS, AuditResult
 from tripwire.data._secrets import redact_obj
 from tripwire.report import render_html
 
@@ -46,8 +46,11 @@ def report_context(result: AuditResult, data: ReportData) -> dict[str, Any]:
                     for ex in data.examples[r]
                 ],
             )
-            for r in REASONS
+            for r in (*REASONS, *FLAGS)
             if r in data.examples
+        ],
+        "flags": [
+            {"code": f, "count": result.by_flag.get(f, 0), "meaning": _MESSAGES[f]} for f in FLAGS
         ],
         "clusters": data.clusters,
         "contamination": data.contamination,

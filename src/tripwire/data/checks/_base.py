@@ -22,10 +22,9 @@ from tripwire.data._languages import Detection, detect_language
 from tripwire.data._lexer import token_ids, token_ids_many, tokenize
 from tripwire.data._parsing import SyntaxAnalysis, analyse
 from tripwire.data._records import Record
+from tripwire.data._result import FLAGS
 
 Evidence = dict[str, Any]
-FLAGS: tuple[str, ...] = ("lint", "off_topic", "out_of_domain")
-"""Codes that flag a record for review and keep it (a contract, like the reason codes)."""
 
 
 class RecordContext:

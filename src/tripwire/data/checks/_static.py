@@ -14,7 +14,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from tripwire.data._hazards import StaticFinding, analysable, analyse_batch
+from tripwire.data._lexer import tokenize
 from tripwire.data._policy import Action, RulePolicy, reason_for
+from tripwire.data._typos import near_misses, undefined_near_misses
 from tripwire.data.checks._base import Evidence, RecordCheck, RecordContext, record_check
 
 _SHOWN = 5
@@ -22,9 +24,10 @@ _IMPORT = re.compile(r"^(?:import|from)\s", re.MULTILINE)
 
 
 def is_excerpt(ctx: RecordContext) -> bool:
-    """A code record with no import of its own is a piece of a file: its names are defined in
-    the rest of it. Answers (instruction and chat records) are meant to stand alone."""
-    return ctx.record.kind == "code" and not _IMPORT.search(ctx.record.code)
+    """Python with no import of its own is a piece of a larger program (a file's function, an
+    answer's snippet): its other names are defined elsewhere. Only a near-miss of one of its
+    own names is then an undefined name (``near_misses``)."""
+    return ctx.language == "python" and not _IMPORT.search(ctx.record.code)
 
 
 def _shown(findings: list[StaticFinding]) -> Evidence:
@@ -52,13 +55,19 @@ class StaticAnalysis(RecordCheck):
 
     def prepare(self, contexts: Sequence[RecordContext]) -> None:
         todo = [ctx for ctx in contexts if analysable(ctx.language)]
+        # An answer's snippet is checked for undefined names (``_typos`` says which count); a
+        # file's excerpt is not: it is not meant to run alone, its names are in the file.
+        snippet = [is_excerpt(ctx) and ctx.record.kind != "code" for ctx in todo]
         found = analyse_batch(
             [ctx.record.code for ctx in todo],
             [ctx.language or "" for ctx in todo],
-            [is_excerpt(ctx) for ctx in todo],
+            [is_excerpt(ctx) and not s for ctx, s in zip(todo, snippet, strict=True)],
             self.policy,
         )
-        for ctx, fs in zip(todo, found, strict=True):
+        for ctx, fs, s in zip(todo, found, snippet, strict=True):
+            if s and any(f.rule == "F821" for f in fs):
+                typos = near_misses(tokenize(ctx.record.code, "python"))
+                fs = undefined_near_misses(fs, typos)
             ctx.prepared[self.code] = fs
 
     def check(self, ctx: RecordContext) -> Evidence | None:
