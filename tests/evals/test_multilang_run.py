@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tripwire.cli import main
 from tripwire.errors import BadInputError
 from tripwire.evals import SamplesBackend, compare_runs, get_suite, run_eval, suite_class
 from tripwire.evals._types import Sample
@@ -146,10 +147,17 @@ def test_metrics_and_policies_name_the_failure_classes(box):
     assert entry.margin_objects()[0]["compile_error"] is not None
 
 
-def test_a_missing_toolchain_is_one_line_of_bad_input(tmp_path, monkeypatch):
+def test_a_missing_toolchain_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
     if shutil.which("node") is None:
         pytest.skip("node is not installed on this machine")
+    samples = write_samples(tmp_path / "s.jsonl", [("HumanEval/0", "  return true;\n}\n")])
     monkeypatch.setenv("PATH", str(tmp_path))  # a PATH with no toolchain on it
     with pytest.raises(BadInputError) as info:
         get_suite("humaneval-js")
     assert str(info.value) == "--suite: humaneval-js needs node, not installed here"
+    code = main(["eval", "run", f"samples:{samples}", "--suite", "humaneval-js"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip().splitlines() == [
+        "error: --suite: humaneval-js needs node, not installed here"
+    ]
