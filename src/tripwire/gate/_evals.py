@@ -140,7 +140,8 @@ def _run_judged(
         comparison = suite.comparison(ids, per_metric, per_slice, policy.alpha, policy.correction)
     except BadInputError as exc:
         found = [Finding("eval.not_runnable", Severity.BLOCK, f"{sp.name}: {exc}; the candidate "
-                         "cannot be cleared", evidence={"suite": sp.name})]  # fmt: skip
+                         "cannot be cleared", evidence={"suite": sp.name,
+                                                            "kinds": ["review"]})]  # fmt: skip
         empty = {"alpha": policy.alpha, "correction": policy.correction, "slices": []}
         return SuiteOutcome(sp.name, "block", empty, "", "", not_run=found[0].message), found
     return _outcome(sp, comparison)

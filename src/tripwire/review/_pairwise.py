@@ -81,8 +81,9 @@ def tally(judged: Sequence[Judged], confidence: float = 0.95) -> dict[str, Any]:
     }
 
 
-def slice_keys(judged: Sequence[Judged]) -> list[str]:
-    keys = {f"{k}={v}" for j in judged for k, v in j.slices.items()}
+def slice_keys(judged: Sequence[Judged], by: Sequence[str] | None = None) -> list[str]:
+    """``all`` and each slice the items carry (only the slicings named in ``by``, if given)."""
+    keys = {f"{k}={v}" for j in judged for k, v in j.slices.items() if by is None or k in by}
     return ["all", *sorted(keys)]
 
 
@@ -100,12 +101,17 @@ def gate_slices(
     alpha: float,
     correction: str,
 ) -> list[dict[str, Any]]:
-    """Per question (metric) and slice, the gate's comparison of net preference: the candidate
-    must not be less preferred than the baseline by more than the question's margin (default
-    0.1: ten points of net preference). Holm (or BH) across all of them."""
+    """Per question (metric) and language, the gate's comparison of net preference: the
+    candidate must not be less preferred than the baseline by more than the question's margin
+    (default 0.1: ten points of net preference). Holm (or BH) across all of them. Only the
+    questions the policy gives margins for are gated (all three when it names none), so a
+    small review is not spread over comparisons nobody asked for."""
+    asked = {q for q in margins} | {q for q, _ in slice_margins}
     out = []
     for question, judged in by_question.items():
-        for key in slice_keys(judged):
+        if asked and question not in asked:
+            continue
+        for key in slice_keys(judged, by=("language",)):
             part = [j for j in judged if in_slice(j, key)]
             if not part:
                 continue
