@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -21,7 +22,6 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 from tripwire.data._policy import RulePolicy
 from tripwire.errors import BadInputError
@@ -76,6 +76,23 @@ def _config(policy: RulePolicy) -> str:
     )
 
 
+@cache
+def rule_urls() -> dict[str, str]:
+    """Rule code -> its documentation page, from ruff's own rule list (read once)."""
+    r = subprocess.run(
+        [ruff_binary(), "rule", "--all", "--output-format", "json"],
+        capture_output=True,
+        check=True,
+    )
+    return {d["code"]: f"{_DOCS}{d['name']}" for d in json.loads(r.stdout) if d.get("code")}
+
+
+_DOCS = "https://docs.astral.sh/ruff/rules/"
+_LINE = re.compile(r"([ax])/(\d+)\.py:(\d+):(\d+): ([A-Z]+[0-9]+) (?:\[\*\] )?(.*)")
+"""One finding of ``--output-format concise``: ``a/12.py:3:5: F401 [*] message`` (syntax
+errors read ``SyntaxError: ...`` and do not match)."""
+
+
 def ruff_check(
     codes: Sequence[str], excerpt: Sequence[bool], policy: RulePolicy
 ) -> list[list[RuffFinding]]:
@@ -84,45 +101,46 @@ def ruff_check(
     out: list[list[RuffFinding]] = [[] for _ in codes]
     if not codes:
         return out
+    urls = rule_urls()
     with tempfile.TemporaryDirectory(prefix="tripwire-ruff-", dir=_scratch_root()) as tmp:
-        root = Path(tmp)
-        (root / "a").mkdir()
-        (root / "x").mkdir()
-        (root / "ruff.toml").write_text(_config(policy), encoding="utf-8")
+        os.mkdir(f"{tmp}/a")
+        os.mkdir(f"{tmp}/x")
+        with open(f"{tmp}/ruff.toml", "w", encoding="utf-8") as f:
+            f.write(_config(policy))
         for k, (code, part) in enumerate(zip(codes, excerpt, strict=True)):
             # surrogates (from JSON escapes) cannot be encoded: replaced, as the parsers do
-            data = code.encode("utf-8", "replace")
-            with open(root / ("x" if part else "a") / f"{k}.py", "wb") as f:
-                f.write(data)
+            with open(f"{tmp}/{'x' if part else 'a'}/{k}.py", "wb") as f:
+                f.write(code.encode("utf-8", "replace"))
         r = subprocess.run(
             [
                 ruff_binary(),
                 "check",
                 "--no-cache",
                 "--config",
-                str(root / "ruff.toml"),
+                f"{tmp}/ruff.toml",
                 "--output-format",
-                "json-lines",
+                "concise",
                 "--exit-zero",
                 "--quiet",
                 "a",
                 "x",
             ],
-            cwd=root,
+            cwd=tmp,
             capture_output=True,
             env={**os.environ, "NO_COLOR": "1"},
         )
         if r.returncode != 0:
             message = r.stderr.decode("utf-8", "replace").strip().splitlines()
             raise RuntimeError(f"ruff failed: {message[-1] if message else r.returncode}")
-        for raw in r.stdout.splitlines():
-            d = json.loads(raw)
-            rule = d.get("code")
-            if not rule:  # invalid-syntax: not ruff's to judge here
-                continue
-            k = int(Path(d["filename"]).stem)
-            loc = d["location"]
-            out[k].append(
-                RuffFinding(rule, loc["row"], loc["column"], d["message"], d.get("url") or "")
+        for m in _LINE.finditer(r.stdout.decode("utf-8", "replace")):
+            rule = m.group(5)
+            out[int(m.group(2))].append(
+                RuffFinding(
+                    rule,
+                    int(m.group(3)),
+                    int(m.group(4)),
+                    m.group(6),
+                    urls.get(rule, _DOCS),
+                )
             )
     return out

@@ -27,7 +27,21 @@ def is_excerpt(ctx: RecordContext) -> bool:
     """Python with no import of its own is a piece of a larger program (a file's function, an
     answer's snippet): its other names are defined elsewhere. Only a near-miss of one of its
     own names is then an undefined name (``near_misses``)."""
-    return ctx.language == "python" and not _IMPORT.search(ctx.record.code)
+    return ctx.language == "python" and not has_import(ctx.record.code)
+
+
+def has_import(code: str) -> bool:
+    """An ``import``/``from`` statement at the start of a line (substring scans: a multi-line
+    regex costs more than the rest of the check on most records)."""
+    if code.startswith(("import", "from")) and _IMPORT.match(code):
+        return True
+    for word in ("\nimport", "\nfrom"):
+        at = code.find(word)
+        while at >= 0:
+            if _IMPORT.match(code, at + 1):
+                return True
+            at = code.find(word, at + 1)
+    return False
 
 
 def _shown(findings: list[StaticFinding]) -> Evidence:
@@ -57,11 +71,12 @@ class StaticAnalysis(RecordCheck):
         todo = [ctx for ctx in contexts if analysable(ctx.language)]
         # An answer's snippet is checked for undefined names (``_typos`` says which count); a
         # file's excerpt is not: it is not meant to run alone, its names are in the file.
-        snippet = [is_excerpt(ctx) and ctx.record.kind != "code" for ctx in todo]
+        excerpt = [is_excerpt(ctx) for ctx in todo]
+        snippet = [e and ctx.record.kind != "code" for ctx, e in zip(todo, excerpt, strict=True)]
         found = analyse_batch(
             [ctx.record.code for ctx in todo],
             [ctx.language or "" for ctx in todo],
-            [is_excerpt(ctx) and not s for ctx, s in zip(todo, snippet, strict=True)],
+            [e and not s for e, s in zip(excerpt, snippet, strict=True)],
             self.policy,
         )
         for ctx, fs, s in zip(todo, found, snippet, strict=True):
