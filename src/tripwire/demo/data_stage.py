@@ -14,6 +14,7 @@ from tripwire.data import (
 from tripwire.data import audit as run_audit
 from tripwire.demo._gating import gate_line, gate_pair, tuned
 from tripwire.demo._stage import StageContext, StageResult
+from tripwire.demo.review_data import review_sample
 from tripwire.reference import load_reference_corpus
 from tripwire.train import TrainConfig
 
@@ -52,6 +53,8 @@ def run(ctx: StageContext) -> StageResult:
         progress=ctx.progress,
     )
     render_report(result, report, work / "audit.html")
+    # people in the loop (#27): a reviewed sample's estimate of what the checks left behind
+    reviewed = review_sample(ctx, work, dataset, planted, work / "findings.jsonl", config)
     ctx.progress("data", 2, 3)
     with open(work / "findings.jsonl", encoding="utf-8") as f:
         rows = [json.loads(line) for line in f]
@@ -91,7 +94,7 @@ def run(ctx: StageContext) -> StageResult:
     return StageResult(
         name="data",
         title="Training on broken, duplicated and benchmark-leaking code",
-        ok=recall_ok and removal_ok and gated,
+        ok=recall_ok and removal_ok and gated and reviewed.ok,
         lines=[
             f"{len(planted.items)} records: {clean} clean, {sum(total.values())} with a planted "
             f"fault; the audit kept {result.kept}",
@@ -100,6 +103,7 @@ def run(ctx: StageContext) -> StageResult:
             f"report: {work / 'audit.html'}  clean set: {work / 'clean.jsonl'}",
             gate_line("on the fine-tune on the experimental set", gates["candidate"]),
             gate_line("on the retrain on the audited set", gates["remedy"]),
+            *reviewed.lines,
         ],
         columns=["planted fault", "planted", "found", "recall"],
         rows=table,
@@ -123,5 +127,6 @@ def run(ctx: StageContext) -> StageResult:
             "throughput": result.throughput(),
             "report": str(work / "audit.html"),
             "shortfalls": planted.shortfalls,
+            "review": reviewed.data,
         },
     )

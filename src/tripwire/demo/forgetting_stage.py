@@ -11,6 +11,7 @@ import numpy as np
 
 from tripwire.demo._gating import DEMO_POLICY, gate_line, gate_pair, tuned
 from tripwire.demo._stage import StageContext, StageResult
+from tripwire.demo.review_eval import human_round
 from tripwire.train import TrainConfig, reference_language_data
 
 TARGET = "python"
@@ -79,7 +80,9 @@ def run(ctx: StageContext) -> StageResult:
         for name, cs in results.items()
     }
     kept = _gain(results["lwf"]) / max(_gain(results["aggressive"]), 1e-9)
+    human = human_round(ctx, work, plain)  # people in the loop (#27), scripted judges
     ok = gated and bool(forgot["aggressive"]) and not forgot["lwf"] and kept >= MOST_OF_THE_GAIN
+    ok = ok and human.ok
     langs = [c.slice for c in results["aggressive"]]
     lines = [
         f"narrow fine-tune: {TARGET} only, peak lr {AGGRESSIVE.learning_rate:g}, "
@@ -93,6 +96,7 @@ def run(ctx: StageContext) -> StageResult:
         f"{', '.join(forgot['lwf']) or 'none'}",
         gate_line("on the narrow fine-tune", gates["candidate"]),
         gate_line("on the retrain with LwF", gates["remedy"]),
+        *human.lines,
     ]
     mean_other = {
         name: float(np.mean([c.delta / c.baseline for c in cs if c.slice != TARGET]))
@@ -123,5 +127,6 @@ def run(ctx: StageContext) -> StageResult:
             "regressed": forgot,
             "gain_kept": kept,
             "mean_forgetting": mean_other,
+            "human_review": human.data,
         },
     )
