@@ -84,3 +84,9 @@ def test_programs_cannot_read_the_benchmark_or_write_outside(tmp_path):
     with Sandbox(workers=1, limits=LIMITS) as fresh:
         r = fresh.run(Executable((("p.js", program),), ("node", "p.js")))
     assert r.verdict == "passed", r  # every read and write outside was refused
+
+
+def test_the_compiler_is_not_the_programs_cpu_time(box):
+    r = box.run(_job("g++"))
+    assert r.verdict == "passed" and r.build_cpu_s > 0.01, r
+    assert r.cpu_s < r.build_cpu_s  # a two-line program runs in far less than g++ takes

@@ -36,7 +36,7 @@ from ._isolation import Applied, drop_privileges
 _exec, _compile, _type, _str = exec, compile, type, str
 _read, _write, _exit, _getpid = os.read, os.write, os._exit, os.getpid
 
-PASS, FAIL, SETUP_ERROR = b"P", b"F", b"E"
+PASS, FAIL, SETUP_ERROR, BUILD_CPU = b"P", b"F", b"E", b"B"
 CHILD_ENV = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
     "LANG": "C.UTF-8",
@@ -352,6 +352,8 @@ def run_executable_child(
         _exit(71)
     if job["build"]:
         ok, detail = _build(job["build"])
+        used = resource.getrusage(resource.RUSAGE_CHILDREN)
+        _write(res_fd, BUILD_CPU + f"{used.ru_utime + used.ru_stime:.6f}\n".encode())
         if not ok:
             _write(res_fd, FAIL + b"compile error: " + detail)
             _exit(1)

@@ -26,6 +26,7 @@ outcome (one line per protection) so runs can record which protections were in f
 
 from __future__ import annotations
 
+import glob
 import os
 import sys
 import sysconfig
@@ -124,7 +125,10 @@ def program_read_paths() -> list[str]:
         for entry in _entries(d):
             if not entry.lower().replace("-", "_").startswith(_HIDDEN_PACKAGES):
                 out.add(os.path.join(d, entry))
-    system = (*_SYSTEM_LIBRARIES, *_TOOLCHAINS)
+    # a JDK's configuration lives in /etc/java-<version>-openjdk, linked from $JAVA_HOME/conf
+    # (the JVM starts; a Java harness would still need descriptor 3, which /dev/fd cannot give
+    # it while /proc is unreadable)
+    system = (*_SYSTEM_LIBRARIES, *_TOOLCHAINS, *glob.glob("/etc/java-*"))
     return sorted(out | {p for p in system if os.path.exists(p)})
 
 

@@ -70,7 +70,8 @@ class ExecResult:
     wall_s: float
     """Wall-clock seconds from fork to the end of the program."""
     cpu_s: float
-    """User + system CPU seconds of the program's main process (and children it waited for)."""
+    """User + system CPU seconds of the program's main process (and children it waited for),
+    not counting an ``Executable``'s compiler (``build_cpu_s``)."""
     peak_rss_bytes: int
     """Peak resident memory of the main process (includes pages shared with the worker)."""
     output: str = ""
@@ -79,6 +80,8 @@ class ExecResult:
     """How many bytes the program wrote to stdout+stderr in total."""
     cached: bool = False
     """True when the result came from the result cache instead of a fresh execution."""
+    build_cpu_s: float = 0.0
+    """An ``Executable``'s compiler's CPU seconds."""
     tampering: tuple[str, ...] = ()
     """Judged runs: what the program attempted to game its tests with (``patch_builtins``,
     ``trace_hook``, ``harness_descriptors``, ``read_outside``, ``non_plain_value``,

@@ -25,6 +25,7 @@ from typing import Any, NoReturn
 
 from . import _confine, _judge, _protocol, _serve
 from ._child import (
+    BUILD_CPU,
     FAIL,
     PASS,
     SETUP_ERROR,
@@ -385,19 +386,33 @@ def _finish(
     out.drain()
     res.drain()
     _remove(jobdir)
-    cpu = usage.ru_utime + usage.ru_stime
-    verdict, message, tampering = _verdict(bytes(res.data), nonce, timed_out, status, cpu, limits)
+    report, build_cpu = _build_report(bytes(res.data))
+    # the program's own CPU: a compiler's, reported by the child, is not the program's
+    cpu = max(usage.ru_utime + usage.ru_stime - build_cpu, 0.0)
+    verdict, message, tampering = _verdict(report, nonce, timed_out, status, cpu, limits)
     return {
         "verdict": verdict,
         "message": message,
         "wall_s": round(wall, 6),
         "cpu_s": round(cpu, 6),
+        "build_cpu_s": round(build_cpu, 6),
         "peak_rss_bytes": usage.ru_maxrss * 1024,
         "output": out.data.decode("utf-8", "replace"),
         "output_bytes": out.total,
         "tampering": tampering,
         "clean": clean,
     }
+
+
+def _build_report(res: bytes) -> tuple[bytes, float]:
+    """An ``Executable``'s child puts the compiler's CPU seconds first (``B<seconds>\n``)."""
+    if res.startswith(BUILD_CPU):
+        head, _, rest = res.partition(b"\n")
+        try:
+            return rest, float(head[1:])
+        except ValueError:
+            return rest, 0.0
+    return res, 0.0
 
 
 def main() -> None:
