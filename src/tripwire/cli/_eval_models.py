@@ -27,7 +27,8 @@ def compare_models(
     base_model: str = typer.Argument(..., help="Baseline MODEL spec (hf:DIR, openai:..., ...)."),
     cand_model: str = typer.Argument(..., help="Candidate MODEL spec."),
     suite_name: str = typer.Option(
-        "humaneval", "--suite", help="humaneval, retention, completion or canaries."
+        "humaneval", "--suite", help="humaneval, humaneval-js, humaneval-cpp, humaneval-sh, humaneval-pl, "
+        "retention, completion or canaries."
     ),
     corpus: Path | None = typer.Option(
         None,
@@ -74,6 +75,7 @@ def compare_models(
         CpuLimits,
         GenerationConfig,
         ReferenceCheckFailed,
+        ScoringFailed,
         SequentialPlan,
         backend_from_spec,
         get_suite,
@@ -112,6 +114,8 @@ def compare_models(
             )  # fmt: skip
     except SandboxUnavailable as exc:
         raise BadInputError("sandbox", str(exc)) from exc
+    except ScoringFailed as exc:  # the model's own error, as `eval run` would show it
+        raise exc.error from exc
     except ReferenceCheckFailed as exc:
         first = exc.check.failures[0]
         err.print(f"[red]block:[/] reference_check_failed: {len(exc.check.failures)} reference "

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
+from tripwire.cli import _memory
 from tripwire.cli._output import command_line, context, emit_json, err, out, progress_bar, quiet
 from tripwire.errors import BadInputError
 from tripwire.findings import Finding, Severity, report_dict, verdict_of
@@ -141,7 +142,8 @@ def run(
         "checkpoint folder is hf:DIR.",
     ),
     suite_name: str = typer.Option(
-        "humaneval", "--suite", help="humaneval, retention, completion or canaries."
+        "humaneval", "--suite", help="humaneval, humaneval-js, humaneval-cpp, humaneval-sh, humaneval-pl, "
+        "retention, completion or canaries."
     ),
     corpus: Path | None = typer.Option(
         None,
@@ -157,6 +159,19 @@ def run(
     max_new_tokens: int = typer.Option(256, "--max-new-tokens", min=1, help="Generation limit."),
     seed: int = typer.Option(0, help="Sampling seed."),
     stop: list[str] = typer.Option([], "--stop", help="Extra stop sequence; repeatable."),
+    prompt_format: str = typer.Option(
+        "auto",
+        "--prompt-format",
+        help="hf: auto (the model's chat template where it has one and the suite has a chat "
+        "request, e.g. humaneval), chat or completion (the raw prompt). Recorded in the run.",
+    ),
+    window: int = typer.Option(
+        2048, "--window", min=2, help="retention: score texts in windows of at most N tokens."
+    ),
+    window_overlap: int = typer.Option(
+        0, "--window-overlap", min=0, help="retention: tokens each window re-reads as context."
+    ),
+    max_memory: str | None = _memory.option(),
     n: int | None = typer.Option(None, "--n", min=1, help="Samples per task (default: all)."),
     k: str = typer.Option("1,10", "--k", help="pass@k values to report, comma-separated."),
     workers: int | None = typer.Option(
@@ -183,6 +198,7 @@ def run(
     """Score a model's completions by executing them in the sandbox; pass@k, per-sample results,
     a run manifest in the registry. Every run first checks that the suite's reference solutions
     pass on this machine. An interrupted run resumes when run again with the same arguments."""
+    ctx.with_resource(_memory.budget(max_memory))  # for the whole command
     from tripwire.artifacts import cache_dir
     from tripwire.evals import (
         CpuLimits,
@@ -204,9 +220,11 @@ def run(
 
         own = Path(model[3:])
         corpus = own if (own / CORPUS_DIR).is_dir() else None
-    suite = get_suite(suite_name, corpus=corpus, max_per_language=max_per_language)
+    suite = get_suite(suite_name, corpus=corpus, max_per_language=max_per_language,
+                      window=window, window_overlap=window_overlap)  # fmt: skip
     if backend is not None:
-        backend.with_config(GenerationConfig(max_new_tokens, temperature, top_p, seed, tuple(stop)))
+        backend.with_config(GenerationConfig(max_new_tokens, temperature, top_p, seed, tuple(stop),
+                                             prompt_format))  # fmt: skip
     cpu_limits = CpuLimits.parse(cpu_limit)
     limits = cpu_limits.base(timeout)
     cache = None if no_cache else cache_dir() / "sandbox"
