@@ -27,8 +27,10 @@ def compare_models(
     base_model: str = typer.Argument(..., help="Baseline MODEL spec (hf:DIR, openai:..., ...)."),
     cand_model: str = typer.Argument(..., help="Candidate MODEL spec."),
     suite_name: str = typer.Option(
-        "humaneval", "--suite", help="humaneval, humaneval-js, humaneval-cpp, humaneval-sh, humaneval-pl, "
-        "retention, completion or canaries."
+        "humaneval",
+        "--suite",
+        help="humaneval, humaneval-js, humaneval-cpp, humaneval-sh, humaneval-pl, retention, "
+        "completion or canaries.",
     ),
     corpus: Path | None = typer.Option(
         None,

@@ -142,8 +142,10 @@ def run(
         "checkpoint folder is hf:DIR.",
     ),
     suite_name: str = typer.Option(
-        "humaneval", "--suite", help="humaneval, humaneval-js, humaneval-cpp, humaneval-sh, humaneval-pl, "
-        "retention, completion or canaries."
+        "humaneval",
+        "--suite",
+        help="humaneval, humaneval-js, humaneval-cpp, humaneval-sh, humaneval-pl, retention, "
+        "completion or canaries.",
     ),
     corpus: Path | None = typer.Option(
         None,
