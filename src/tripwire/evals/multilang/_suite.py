@@ -11,6 +11,7 @@ per toolchain. Every run's self-test then runs the same programs again.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cached_property
 from importlib.metadata import version as package_version
@@ -32,6 +33,8 @@ from tripwire.evals.multilang._shell import Shell
 from tripwire.evals.multilang._translate import Translation, translate
 from tripwire.progress import Progress, no_progress
 from tripwire.sandbox import Executable, Limits, Sandbox
+
+log = logging.getLogger("tripwire.evals")
 
 TRANSLATOR_VERSION = 1
 """Bump when a translation, the oracles or how a completion becomes a program changes."""
@@ -118,12 +121,17 @@ class MultiLangHumanEval(ExecutionSuite):
         kept = _validate.load(path)
         if kept is not None and set(kept.validated) <= set(self.translation.problems):
             return kept
+        # minutes for C++ on first use: say so rather than sit silent (kept per toolchain after)
+        log.info("%s: validating %d translations on this machine (first use; kept after)",
+                 self.name, len(self.translation.problems))  # fmt: skip
         if sandbox is not None:
             found = _validate.validate(self.language, self.translation.problems, sandbox)
         else:
             with Sandbox(limits=_validate.LIMITS) as own:
                 found = _validate.validate(self.language, self.translation.problems, own)
         write_json_atomic(path, found.to_dict())
+        log.info("%s: %d of %d validated in %.0f s", self.name, len(found.validated),
+                 len(self.translation.problems), found.wall_s)  # fmt: skip
         return found
 
     # -- the suite -------------------------------------------------------------------------------
