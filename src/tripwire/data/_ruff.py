@@ -107,10 +107,17 @@ def ruff_check(
         os.mkdir(f"{tmp}/x")
         with open(f"{tmp}/ruff.toml", "w", encoding="utf-8") as f:
             f.write(_config(policy))
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
         for k, (code, part) in enumerate(zip(codes, excerpt, strict=True)):
-            # surrogates (from JSON escapes) cannot be encoded: replaced, as the parsers do
-            with open(f"{tmp}/{'x' if part else 'a'}/{k}.py", "wb") as f:
-                f.write(code.encode("utf-8", "replace"))
+            # os-level calls: a buffered file object per record costs more than ruff's parse
+            fd = os.open(f"{tmp}/{'x' if part else 'a'}/{k}.py", flags, 0o600)
+            try:
+                # surrogates (from JSON escapes) cannot be encoded: replaced, as parsers do
+                data = memoryview(code.encode("utf-8", "replace"))
+                while data:
+                    data = data[os.write(fd, data) :]
+            finally:
+                os.close(fd)
         r = subprocess.run(
             [
                 ruff_binary(),

@@ -1,4 +1,7 @@
-"""``language_mismatch``: the declared language (field or code-fence tag) is not the code's.
+"""``language_mismatch``: the declared language (field or code-fence tag) is not the code's, or
+the answer is not in the language its instruction asks for (``_asked``: "in Rust", "a Go
+function", "convert ... to JavaScript"; the fence tag alone proves nothing: a Python answer in a
+```python fence to a request for JavaScript is the wrong task).
 
 Detection alone is never enough: the code must also fail to parse as the declared language, and
 detection must be confident about a language of another family. Code with no declared language
@@ -7,6 +10,7 @@ gets the detected one, so later checks know which parser to use.
 
 from __future__ import annotations
 
+from tripwire.data._asked import requested_language
 from tripwire.data._languages import family
 from tripwire.data._parsing import DELIMITER_ONLY, GRAMMARS, parses_cleanly
 from tripwire.data.checks._base import Evidence, RecordCheck, RecordContext, record_check
@@ -30,7 +34,7 @@ class LanguageMismatch(RecordCheck):
         if not claims:
             found = ctx.detection()
             ctx.language = found.language if found.confident else None
-            return None
+            return self._asked(ctx)
         for where, declared in claims:
             if _parses(ctx, declared):
                 continue
@@ -44,7 +48,26 @@ class LanguageMismatch(RecordCheck):
                 "detected": detected,
                 "scores": ctx.detection().scores,
             }
-        return None
+        return self._asked(ctx)
+
+    @staticmethod
+    def _asked(ctx: RecordContext) -> Evidence | None:
+        """The answer's language (declared and parsing, or detected) is of another family than
+        the one its instruction asks for, and the code does not parse as the asked one."""
+        rec = ctx.record
+        if rec.kind not in ("instruction", "chat") or ctx.language is None:
+            return None
+        asked = requested_language(rec.prompt)
+        if asked is None or asked not in GRAMMARS or family(asked) == family(ctx.language):
+            return None
+        if _parses(ctx, asked):
+            return None
+        return {
+            "declared": asked,
+            "declared_in": "instruction",
+            "detected": ctx.language,
+            "asked_by": rec.prompt[:160],
+        }
 
     @staticmethod
     def _detect(ctx: RecordContext, declared: str) -> str | None:
