@@ -467,7 +467,7 @@ def issue_table(n: int, seeds: int) -> None:
     settings = (
         ("default", DetectorConfig()),
         ("--family-arl 1e6", DetectorConfig(family_arl=1e6)),
-        ("--family-arl 1e6 --warmup 2000", DetectorConfig(family_arl=1e6, warmup=2000)),
+        ("--family-arl 1e6 --warmup 500", DetectorConfig(family_arl=1e6, warmup=500)),
     )
     names = ("v2 truncates 9% (1% before)", "Go +15 points on one pool",
              "4% corrupted on one pool", "10% corrupted, on and off", "prompt-mix shift",
