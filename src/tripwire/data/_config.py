@@ -16,7 +16,7 @@ from tripwire.data._records import FieldMap
 from tripwire.errors import BadInputError
 
 ENGINES = ("local", "ray")
-WORK_FORMAT = 5
+WORK_FORMAT = 6
 """Version of the per-shard intermediate files; a new one invalidates old completion markers."""
 
 
@@ -45,6 +45,9 @@ class AuditConfig:
     fields: FieldMap = field(default_factory=FieldMap)
     allow_secrets: str | None = None
     """An allowlist of accepted secrets (``_allowlist``): its content is part of the identity."""
+    out_of_domain_z: float = 3.5
+    """Robust z-score above which a record's distance from the set flags it ``out_of_domain``
+    (kept, for review; ``_outliers``); 0 turns the check off."""
     rules: tuple[tuple[str, str], ...] = ()
     """Static-analysis policy overrides, (rule id or prefix, drop|flag|ignore) (``_policy``)."""
     run_tests: bool = True

@@ -19,6 +19,7 @@ from tripwire.data._benchmarks import load_benchmark
 from tripwire.data._config import AuditConfig
 from tripwire.data._contamination import ContaminationIndex
 from tripwire.data._dedup import content_hash
+from tripwire.data._embed import DIMS, token_embeddings
 from tripwire.data._lexer import ngram_hashes_many
 from tripwire.data._minhash import signatures
 from tripwire.data._readers import Shard, read_shard
@@ -111,6 +112,8 @@ class _Checked:
     grams: np.ndarray | None
     """The dedup shingles' hashes (the shard's signatures are computed together at its end);
     None when the record has no code to deduplicate."""
+    emb: np.ndarray | None = None
+    """Its token vector (``_embed``), for the set-wide out-of-domain check."""
 
 
 ContentKey = tuple[Any, ...]
@@ -145,7 +148,9 @@ def _check_batch(runner: CheckRunner, records: list[Record], cfg: AuditConfig) -
     contexts = runner.run_batch(records)
     compute_token_ids(contexts)
     coded = [ctx for ctx in contexts if ctx.has_code()]
-    grams = iter(ngram_hashes_many([ctx.token_ids()[0] for ctx in coded], cfg.shingle_size))
+    ids = [ctx.token_ids()[0] for ctx in coded]
+    grams = iter(ngram_hashes_many(ids, cfg.shingle_size))
+    embs = iter(token_embeddings(ids))
     out = []
     for ctx in contexts:
         reasons = ctx.reasons
@@ -157,6 +162,7 @@ def _check_batch(runner: CheckRunner, records: list[Record], cfg: AuditConfig) -
                     ctx.language,
                     content_hash(ctx.shingle_text()),
                     next(grams),
+                    next(embs),
                 )
             )
         else:
@@ -223,6 +229,7 @@ def run_shard(task: ShardTask) -> dict[str, Any]:
     ids: list[Any] = []
     rejected: list[bool] = []
     grams: list[np.ndarray] = []
+    embs: list[np.ndarray] = []
     hashes: list[bytes] = []
     rows: list[dict[str, Any]] = []
     n = nbytes = tests = 0
@@ -257,6 +264,7 @@ def run_shard(task: ShardTask) -> dict[str, Any]:
                 rejected.append(bool(reasons))
                 hashes.append(checked.content)
                 grams.append(checked.grams)
+                embs.append(checked.emb)
             runnable = NOT_RUNNABLE.isdisjoint(reasons) and checked.language in ("python", None)
             if cfg.run_tests and record.tests and checked.grams is not None and runnable:
                 tf.write(
@@ -273,6 +281,7 @@ def run_shard(task: ShardTask) -> dict[str, Any]:
         sigs=signatures(grams, num_perm=cfg.num_perm),
         hashes=np.array(hashes, dtype="S16"),
         rejected=np.array(rejected, dtype=bool),
+        emb=np.array(embs, dtype=np.float16).reshape(len(embs), DIMS),
     )
     summary = {
         "shard": task.shard.number,

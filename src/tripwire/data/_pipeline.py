@@ -27,6 +27,7 @@ from tripwire.data._collect import CLUSTERS_SHOWN, Collector, ReportData
 from tripwire.data._config import AuditConfig
 from tripwire.data._dedup import Deduplicator, DedupResult, decision_evidence
 from tripwire.data._engines import Engine, get_engine
+from tripwire.data._outliers import outliers
 from tripwire.data._failing_tests import failing, run_tests
 from tripwire.data._map import MAP_STAGE, ShardTask, build_checks, contamination_index, run_shard
 from tripwire.data._readers import Shard, input_files, plan_shards
@@ -47,11 +48,32 @@ class _Index:
         self.total = 0
         self.rejected: set[int] = set()
         """Positions another check already drops."""
+        self.emb_positions: list[np.ndarray] = []
+        self.embs: list[np.ndarray] = []
+        """Token vectors of the records with code, by position (the out-of-domain check)."""
+
+    def out_of_domain(self, z: float) -> dict[int, dict[str, Any]]:
+        """Position -> ``out_of_domain`` evidence, the threshold calibrated on this set."""
+        if z <= 0 or not self.embs:
+            return {}
+        positions = np.concatenate(self.emb_positions)
+        found = outliers(np.concatenate(self.embs).astype(np.float32), z=z)
+        return {
+            int(positions[k]): {
+                "distance": round(float(found.distance[k]), 3),
+                "threshold": round(found.threshold, 3),
+                "median": round(found.median, 3),
+                "method": "token vector, 1 - cosine to the nearest of the set's centres",
+            }
+            for k in found.flagged.tolist()
+        }
 
     def add(self, shard: Shard, summary: dict[str, Any]) -> None:
         lo = self.offsets[shard.number] = self.total
         with np.load(self.wd.file(shard, "sigs.npz")) as z:
             ordinals, sigs, hashes, rej = z["ordinals"], z["sigs"], z["hashes"], z["rejected"]
+            self.embs.append(z["emb"])
+        self.emb_positions.append(lo + ordinals)
         positions = [lo + o for o in ordinals.tolist()]
         self.dedup.add_many(positions, hashes.tolist(), sigs)
         self.rejected.update(p for p, r in zip(positions, rej.tolist(), strict=True) if r)
@@ -122,6 +144,10 @@ def _write_tasks(
     for pos, d in dedup.decisions.items():
         k = bisect.bisect_right(starts, pos) - 1
         duplicates[k][pos - starts[k]] = (d.code, decision_evidence(d, ids.get(d.of, d.of)))
+    flagged: list[dict[int, dict[str, dict[str, Any]]]] = [{} for _ in shards]
+    for pos, evidence in index.out_of_domain(config.out_of_domain_z).items():
+        k = bisect.bisect_right(starts, pos) - 1
+        flagged[k].setdefault(pos - starts[k], {})["out_of_domain"] = evidence
     shown: list[dict[int, int]] = [{} for _ in shards]
     for c, members in enumerate(dedup.clusters[:CLUSTERS_SHOWN]):
         for pos in members:
@@ -136,6 +162,7 @@ def _write_tasks(
             shown[k],
             outputs[0] is not None,
             outputs[1] is not None,
+            flagged[k],
         )
         for k, s in enumerate(shards)
     ]
