@@ -17,6 +17,9 @@ class GenerationConfig:
     seed: int = 0
     stop: tuple[str, ...] = ()
     """Extra stop sequences, on top of the task's own."""
+    prompt_format: str = "auto"
+    """``auto`` (the model's chat template where it has one and the suite has a request for a
+    chat model), ``chat`` or ``completion`` (the raw prompt)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "stop": list(self.stop)}

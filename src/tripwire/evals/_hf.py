@@ -2,21 +2,33 @@
 
 Besides generation it scores text (log-likelihood), which the retention suite needs. Only causal
 LMs whose tokenizer fits their embedding table are accepted (see ``artifacts._preflight``).
+
+Work is sized by the memory budget (``--max-memory``, see ``tripwire.compute``): scoring batches
+hold a number of tokens, not of windows, padded to their longest text, and vocabulary-sized
+logits exist a chunk of positions at a time; generation batches are sized by their KV cache,
+and every sequence leaves its batch when it ends. A model whose weights alone do not fit the
+budget is refused before it is loaded.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from tripwire.artifacts import Checkpoint, Manifest, check_runnable, ensure_manifest
+from tripwire.compute import Footprint, MemoryBudget, current_budget, require_fits
 from tripwire.evals._backend import Backend, register_backend
+from tripwire.evals._chat import chat_prompt_ids, describe_format, end_of_turn_ids
+from tripwire.evals._extract import answer_complete
 from tripwire.evals._generation import GenerationConfig, cut_at_stop
 from tripwire.evals._types import Sample, Task
 from tripwire.progress import Progress, no_progress
-from tripwire.reference import stream_windows
+
+DEFAULT_WINDOW = 2048
+"""Tokens a scored text is split into windows of, at most (and at most the model's context)."""
 
 
 @register_backend
@@ -27,22 +39,31 @@ class HFBackend(Backend):
         self,
         path: str | Path,
         config: GenerationConfig | None = None,
-        batch_size: int = 8,
+        batch_size: int | None = None,
         manifest: Manifest | None = None,
+        *,
+        budget: MemoryBudget | None = None,
+        device: str | None = None,
     ) -> None:
         """``manifest``: the checkpoint's, when the caller already hashed it (saves a rehash).
+        ``batch_size``: most sequences generated together (default: as many as the budget
+        allows, up to ``_decode.MAX_ROWS``). ``budget``: default the command's ``--max-memory``.
 
         Refuses (``NotRunnableError``, a one-line bad input) a checkpoint whose forward pass
         cannot run: tokenizer ids past the embedding table, a config vocab_size the weights
-        disagree with, or no causal LM. Checked first, before hashing the weights, the suite's
-        self-test or loading the model, since otherwise the forward pass would fail mid-run."""
+        disagree with, or no causal LM; and (``--max-memory``) one whose weights do not fit
+        the budget. Checked first, before hashing the weights, the suite's self-test or
+        loading the model, since otherwise the forward pass would fail (or be killed) mid-run."""
         self.checkpoint = Checkpoint.open(path)
         check_runnable(self.checkpoint, self.tokenizer)
         self.config = config or GenerationConfig()
         self.batch_size = batch_size
         import torch
 
-        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.footprint = Footprint.of(self.checkpoint)
+        self.budget = (budget or current_budget()).for_device(self.device)
+        require_fits(f"hf:{path}", {"for its weights": self.footprint.weight_bytes}, self.budget)
         self._manifest = manifest or ensure_manifest(path, "model")
 
     @classmethod
@@ -57,10 +78,14 @@ class HFBackend(Backend):
     def model(self):  # type: ignore[no-untyped-def]
         return self.checkpoint.load_model(causal=True).to(self.device)
 
+    def release(self) -> None:
+        """Drop the loaded model (it loads again on next use): a caller that runs several models
+        one after the other holds one at a time."""
+        self.__dict__.pop("model", None)
+
     @cached_property
     def tokenizer(self):  # type: ignore[no-untyped-def]
         tok = self.checkpoint.load_tokenizer()
-        tok.padding_side = "left"
         if tok.pad_token is None:
             tok.pad_token = tok.eos_token
         return tok
@@ -77,84 +102,130 @@ class HFBackend(Backend):
             "backend": self.scheme,
             "path": str(self.checkpoint.path.resolve()),
             "generation": self.config.to_dict(),
+            "prompt_format": describe_format(self.config.prompt_format, self.tokenizer),
         }
 
     @property
     def parents(self) -> tuple[str, ...]:
         return (self._manifest.id,)
 
+    # --- generation ---------------------------------------------------------------------------
+    def _eos_ids(self, chat: bool) -> set[int]:
+        ids = (
+            {int(self.tokenizer.eos_token_id)} if self.tokenizer.eos_token_id is not None else set()
+        )
+        gen = self.checkpoint.path / "generation_config.json"
+        if gen.is_file():
+            value = json.loads(gen.read_text(encoding="utf-8")).get("eos_token_id")
+            ids |= {
+                int(v) for v in (value if isinstance(value, list) else [value]) if v is not None
+            }
+        return ids | (end_of_turn_ids(self.tokenizer) if chat else set())
+
+    def _job(self, task: Task, idx: int, chat: bool):  # type: ignore[no-untyped-def]
+        from tripwire.evals._decode import DecodeJob, job_seed
+
+        cfg = self.config
+        wanted = task.max_new_tokens or cfg.max_new_tokens
+        # small-context models (the reference model has 128) share the window: prompt tail
+        new_tokens = min(wanted, self.context // 2)
+        room = self.context - new_tokens
+        if chat and task.instruction is not None:
+            ids = chat_prompt_ids(self.tokenizer, task.instruction)[-room:]
+            stops, entry = cfg.stop, task.entry_point
+
+            def stop(text: str) -> int | None:
+                # the user's stop sequences, or the end of the block the extraction takes
+                ends = [
+                    x
+                    for x in (_first_stop(text, stops), answer_complete(text, entry))
+                    if x is not None
+                ]
+                return min(ends) if ends else None
+        else:
+            # the prompt's tail is what matters for continuing it; keep what fits the context
+            ids = self.tokenizer(task.prompt).input_ids[-room:]
+            stops = task.stop + cfg.stop
+
+            def stop(text: str) -> int | None:
+                return _first_stop(text, stops)
+
+        return DecodeJob(
+            (task.task_id, idx), ids, new_tokens, stop, job_seed(cfg.seed, task.task_id, idx)
+        )
+
     def generate(
         self, tasks: Sequence[Task], n: int | None, progress: Progress = no_progress
     ) -> Iterator[Sample]:
-        import torch
+        from tripwire.compute import RUNTIME_BYTES
+        from tripwire.evals._chat import resolve_format
+        from tripwire.evals._decode import MAX_ROWS, decode, kv_batches
 
-        with torch.inference_mode():
-            yield from self._generate(tasks, n or 1, progress)
+        fmt = resolve_format(self.config.prompt_format, self.tokenizer)
+        chat = {t.task_id: fmt == "chat" and t.instruction is not None for t in tasks}
+        jobs = [self._job(t, i, chat[t.task_id]) for t in tasks for i in range(n or 1)]
+        if not jobs:
+            return
+        fp = self.footprint
+        kv, act = (
+            fp.kv_bytes_per_token(),
+            fp.forward_bytes_per_token(max(len(j.prompt_ids) for j in jobs)),
+        )
+        logits = fp.logits_bytes(MAX_ROWS)
+        longest = max(jobs, key=lambda j: len(j.prompt_ids) + j.max_new_tokens)
+        one = (len(longest.prompt_ids) + longest.max_new_tokens) * kv + len(
+            longest.prompt_ids
+        ) * act
+        require_fits("generation", {"for the weights": fp.weight_bytes, "for one sequence's KV "
+                     "cache and prompt": one, "for logits": logits}, self.budget,
+                     hint="raise --max-memory or lower --max-new-tokens")  # fmt: skip
+        spare = self.budget.bytes - RUNTIME_BYTES - fp.weight_bytes - logits
+        batches = kv_batches(jobs, kv, act, spare, self.batch_size or MAX_ROWS)
+        tok = self.tokenizer
+        # sequences end out of order (batched by length, each stopping on its own); samples are
+        # handed on in task order, each as soon as all before it are done
+        ready: dict[int, Sample] = {}
+        order = {j.key: k for k, j in enumerate(jobs)}
+        following = 0
+        for d in decode(self.model, tok, jobs, eos_ids=self._eos_ids(any(chat.values())),
+                        pad_id=tok.pad_token_id, temperature=self.config.temperature,
+                        top_p=self.config.top_p, batches=batches, progress=progress):  # fmt: skip
+            task_id, idx = d.key
+            ready[order[d.key]] = Sample(task_id, idx, d.text,
+                                         "chat" if chat[task_id] else "completion")  # fmt: skip
+            while following in ready:
+                yield ready.pop(following)
+                following += 1
 
-    def _generate(self, tasks: Sequence[Task], n: int, progress: Progress) -> Iterator[Sample]:
-        import torch
-
-        cfg = self.config
-        tok, model = self.tokenizer, self.model
-        jobs = [(t, i) for t in tasks for i in range(n)]
-        for start in range(0, len(jobs), self.batch_size):
-            batch = jobs[start : start + self.batch_size]
-            wanted = max(t.max_new_tokens or cfg.max_new_tokens for t, _ in batch)
-            # small-context models (the reference model has 128) share the window: prompt tail
-            new_tokens = min(wanted, self.context // 2)
-            budget = self.context - new_tokens
-            # the prompt's tail is what matters for continuing it; keep what fits the context
-            ids = [tok(t.prompt).input_ids[-budget:] for t, _ in batch]
-            enc = tok.pad({"input_ids": ids}, return_tensors="pt").to(self.device)
-            torch.manual_seed(cfg.seed + start)
-            out = model.generate(
-                **enc,
-                max_new_tokens=new_tokens,
-                do_sample=cfg.temperature > 0,
-                temperature=cfg.temperature if cfg.temperature > 0 else None,
-                top_p=cfg.top_p if cfg.temperature > 0 else None,
-                pad_token_id=tok.pad_token_id,
-            )
-            texts = tok.batch_decode(out[:, enc.input_ids.shape[1] :], skip_special_tokens=True)
-            for (task, idx), text in zip(batch, texts, strict=True):
-                yield Sample(task.task_id, idx, cut_at_stop(text, task.stop + cfg.stop))
-            progress("generate", min(start + self.batch_size, len(jobs)), len(jobs))
-
+    # --- likelihood ---------------------------------------------------------------------------
     def loglikelihood(
-        self, texts: Sequence[str], progress: Progress = no_progress
+        self,
+        texts: Sequence[str],
+        progress: Progress = no_progress,
+        *,
+        window: int | None = None,
+        overlap: int = 0,
     ) -> list[tuple[float, int]]:
-        """``(nats, tokens)`` of each text, scored from the start of a document (after EOS);
-        texts longer than the context are scored in consecutive windows."""
+        """``(nats, tokens)`` of each text, scored from the start of a document (after the BOS
+        token, else EOS). Texts longer than ``window`` tokens (default ``DEFAULT_WINDOW``, at
+        most the model's context less one) are scored in consecutive windows, each re-reading
+        ``overlap`` tokens of the one before as context (see ``tripwire.compute._batching``)."""
         import torch
 
-        with torch.inference_mode():
-            return self._loglikelihood(texts, progress)
+        from tripwire.compute._scoring import scoring_batch_tokens, stream_nll
 
-    def _loglikelihood(self, texts: Sequence[str], progress: Progress) -> list[tuple[float, int]]:
-        import torch
-
-        tok, model = self.tokenizer, self.model
+        tok = self.tokenizer
+        size = min(window or DEFAULT_WINDOW, self.context - 1)
+        max_tokens = scoring_batch_tokens(self.footprint, self.budget, size)
         bos = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
-        ctx = self.context - 1
-        windows, owner = [], []
-        for i, enc in enumerate(tok.backend_tokenizer.encode_batch(list(texts))):
-            w = stream_windows([bos, *enc.ids], ctx)
-            windows.append(w)
-            owner += [i] * len(w)
-        nats = [0.0] * len(texts)
-        counts = [0] * len(texts)
-        allw = torch.cat(windows) if windows else torch.empty((0, ctx + 1), dtype=torch.long)
-        for start in range(0, len(allw), self.batch_size):
-            batch = allw[start : start + self.batch_size]
-            inputs, targets = batch[:, :-1].clone(), batch[:, 1:]
-            valid = targets >= 0
-            inputs[inputs < 0] = tok.pad_token_id
-            logits = model(input_ids=inputs.to(self.device)).logits.float().cpu()
-            nll = torch.nn.functional.cross_entropy(
-                logits.transpose(1, 2), targets.clamp(min=0), reduction="none"
-            )
-            for row, i in enumerate(owner[start : start + self.batch_size]):
-                nats[i] += float((nll[row] * valid[row]).sum())
-                counts[i] += int(valid[row].sum())
-            progress("score", min(start + self.batch_size, len(allw)), len(allw))
-        return list(zip(nats, counts, strict=True))
+        streams = [[bos, *e.ids] for e in tok.backend_tokenizer.encode_batch(list(texts))]
+        with torch.inference_mode():
+            nll = stream_nll(self.model, streams, window=size, overlap=overlap,
+                             max_tokens=max_tokens, pad_id=tok.pad_token_id or 0,
+                             progress=progress)  # fmt: skip
+        return [(float(x.sum()), len(x)) for x in nll]
+
+
+def _first_stop(text: str, stops: Sequence[str]) -> int | None:
+    cut = len(cut_at_stop(text, tuple(stops)))
+    return cut if cut < len(text) else None

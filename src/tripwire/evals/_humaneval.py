@@ -16,8 +16,14 @@ from tripwire.sandbox import Judged
 
 # The stop sequences of the Codex paper: a completion ends where the function body does.
 STOP = ("\nclass", "\ndef", "\n#", "\nif", "\nprint")
-SCORING_VERSION = 2
-"""Bump when ``job`` changes how a completion becomes a program."""
+SCORING_VERSION = 3
+"""Bump when ``job`` changes how a completion becomes a program (3: chat answers, extracted)."""
+# What an instruct model is asked, through its chat template (``Task.instruction``): the
+# prompt in a fence, and the whole function back in one, which is what the extraction takes.
+INSTRUCTION = (
+    "Complete the following Python function. Answer with the whole function in a ```python "
+    "code block.\n\n```python\n{prompt}```"
+)
 
 
 @register_suite
@@ -52,10 +58,16 @@ class HumanEval(ExecutionSuite):
 
     def tasks(self) -> list[Task]:
         slices = {"language": "python", "task": "humaneval"}
-        return [Task(p["task_id"], p["prompt"], STOP, dict(slices)) for p in self.problems.values()]
+        return [
+            Task(p["task_id"], p["prompt"], STOP, dict(slices),
+                 instruction=INSTRUCTION.format(prompt=p["prompt"]), entry_point=p["entry_point"])
+            for p in self.problems.values()
+        ]  # fmt: skip
 
     def job(self, task_id: str, completion: str) -> Judged:
         p = self.problems[task_id]
+        # a chat answer's extracted function follows the prompt and replaces its stub; the
+        # prompt still supplies the imports and helpers the answer may leave out
         tests = f"{p['test']}\n\ncheck({p['entry_point']})\n"
         return Judged(p["prompt"] + completion, tests, (p["entry_point"],), setup=p["prompt"])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -27,7 +28,15 @@ class ScoresText(Protocol):
 
 
 class LikelihoodSuite(Suite):
-    """Each task's prompt is a text; its score is bits per UTF-8 byte (tokenizer-independent)."""
+    """Each task's prompt is a text; its score is bits per UTF-8 byte (tokenizer-independent).
+
+    ``window`` / ``window_overlap``: a text longer than ``window`` tokens is scored in windows
+    of that many, each re-reading ``window_overlap`` tokens of the one before as context (for
+    backends that score locally; a server scores as it does). Both change scores, so both are
+    suite options, recorded in the run's identity."""
+
+    window: int = 2048
+    window_overlap: int = 0
 
     metrics: ClassVar[dict[str, MetricSpec]] = {
         "bits_per_byte": MetricSpec(higher_is_better=False, binary=False, default_margin="1%")
@@ -50,10 +59,14 @@ class LikelihoodSuite(Suite):
         if not isinstance(backend, ScoresText):
             raise BadInputError(f"{backend.scheme}:", f"cannot score text, which {self.name} needs")
         todo = [t for t in tasks if (t.task_id, 0) not in done]
+        accepted = inspect.signature(backend.loglikelihood).parameters
+        windows = (
+            {"window": self.window, "overlap": self.window_overlap} if "window" in accepted else {}
+        )
         for start in range(0, len(todo), _BLOCK):
             block = todo[start : start + _BLOCK]
             t0 = time.perf_counter()
-            scores = backend.loglikelihood([t.prompt for t in block])
+            scores = backend.loglikelihood([t.prompt for t in block], **windows)
             wall = (time.perf_counter() - t0) / max(len(block), 1)
             for task, (nats, tokens) in zip(block, scores, strict=True):
                 n_bytes = len(task.prompt.encode("utf-8"))

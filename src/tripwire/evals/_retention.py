@@ -23,7 +23,12 @@ class Retention(LikelihoodSuite):
     name = "retention"
 
     def __init__(
-        self, corpus: str | Path | None = None, chunk_chars: int = 1024, max_per_language: int = 200
+        self,
+        corpus: str | Path | None = None,
+        chunk_chars: int = 1024,
+        max_per_language: int = 200,
+        window: int = 2048,
+        window_overlap: int = 0,
     ) -> None:
         if corpus is None:
             raise BadInputError(
@@ -32,6 +37,10 @@ class Retention(LikelihoodSuite):
             )
         self.corpus = Path(corpus)
         self.chunk_chars = chunk_chars
+        if window < 2 or not 0 <= window_overlap < window:
+            raise BadInputError("window", f"need window >= 2 and 0 <= overlap < window, got "
+                                f"{window} and {window_overlap}")  # fmt: skip
+        self.window, self.window_overlap = window, window_overlap
         self.max_per_language = max_per_language
         self.items = text_items(self.corpus, chunk_chars, max_per_language)
 
@@ -40,7 +49,8 @@ class Retention(LikelihoodSuite):
         return VERSION
 
     def options(self) -> dict[str, Any]:
-        return {"chunk_chars": self.chunk_chars, "max_per_language": self.max_per_language}
+        return {"chunk_chars": self.chunk_chars, "max_per_language": self.max_per_language,
+                "window": self.window, "window_overlap": self.window_overlap}  # fmt: skip
 
     def data_sha256(self) -> str:
         return items_sha256(self.items)

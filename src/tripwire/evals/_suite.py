@@ -17,6 +17,7 @@ from typing import ClassVar
 
 from tripwire.errors import BadInputError
 from tripwire.evals._backend import Backend
+from tripwire.evals._extract import extract_code
 from tripwire.evals._types import MetricSpec, Sample, SampleResult, Task
 from tripwire.progress import Progress, no_progress
 from tripwire.sandbox import Judged, Limits, Sandbox
@@ -86,9 +87,22 @@ class Suite(ABC):
         samples = [
             s for s in backend.generate(todo, n, progress) if (s.task_id, s.sample_idx) not in done
         ]
-        slices = {t.task_id: t.slices for t in tasks}
-        for r in self.score(samples, sandbox, progress, limits=limits):  # type: ignore[arg-type]
-            yield _with_slices(r, slices.get(r.task_id, {}))
+        by_id = {t.task_id: t for t in tasks}
+        # a chat answer is scored on the code taken from it; the answer itself is kept
+        taken = {s.task_id: {} for s in samples}
+        scored = []
+        for s in samples:
+            if s.prompt_format == "chat":
+                found = extract_code(s.completion, by_id[s.task_id].entry_point)
+                taken[s.task_id][s.sample_idx] = (s.completion, found.to_dict())
+                s = dataclasses.replace(s, completion=found.code)
+            else:
+                taken[s.task_id][s.sample_idx] = (s.completion, {})
+            scored.append(s)
+        for r in self.score(scored, sandbox, progress, limits=limits):  # type: ignore[arg-type]
+            completion, extraction = taken[r.task_id][r.sample_idx]
+            r = dataclasses.replace(r, completion=completion, extraction=extraction)
+            yield _with_slices(r, by_id[r.task_id].slices if r.task_id in by_id else {})
 
 
 def _with_slices(r: SampleResult, slices: dict[str, str]) -> SampleResult:

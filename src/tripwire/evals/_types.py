@@ -19,6 +19,13 @@ class Task:
     """What the task belongs to (``language``, ``task``): comparisons report per slice."""
     max_new_tokens: int | None = None
     """The suite's own generation budget for this task (None: the backend's setting)."""
+    instruction: str | None = None
+    """The same task as a request to a chat model (the user turn of its chat template), for
+    suites that have one; a backend talking to an instruct model sends this instead of
+    ``prompt`` (see ``Sample.prompt_format``)."""
+    entry_point: str | None = None
+    """The function a completion must define (code suites): what is extracted from a chat
+    answer (``tripwire.evals._extract``)."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +36,9 @@ class Sample:
     sample_idx: int
     """0-based position among the task's samples (the order the backend produced them)."""
     completion: str
+    prompt_format: str = "completion"
+    """``completion`` (the model continued ``Task.prompt``) or ``chat`` (it answered
+    ``Task.instruction`` through its chat template: the code is extracted from the answer)."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,12 @@ class SampleResult:
     tampering: tuple[str, ...] = ()
     """What the sample attempted to game its tests with (execution suites judged outside the
     program; see ``tripwire.sandbox.ExecResult.tampering``)."""
+    completion: str = ""
+    """What the model wrote (generation suites), kept so a reader can see why it scored so."""
+    extraction: dict[str, Any] = field(default_factory=dict)
+    """For a chat answer, how the code evaluated was taken from it (``method``
+    ``fenced_block`` or ``whole_answer``, ``block``, ``blocks``, ``closed``); empty when the
+    completion itself was evaluated."""
 
     @property
     def passed(self) -> bool:
@@ -75,6 +91,8 @@ class SampleResult:
             metrics={str(k): float(v) for k, v in (data.get("metrics") or {}).items()},
             slices={str(k): str(v) for k, v in (data.get("slices") or {}).items()},
             tampering=tuple(str(t) for t in data.get("tampering") or ()),
+            completion=str(data.get("completion") or ""),
+            extraction=dict(data.get("extraction") or {}),
         )
 
 

@@ -59,31 +59,16 @@ def stream_windows(stream: Sequence[int], context: int) -> torch.Tensor:
 
 
 def model_nats(model, stream: Sequence[int], context: int, batch_size: int = 16) -> float:  # type: ignore[no-untyped-def]
-    """Total nats the model assigns to every target in ``stream``."""
+    """Total nats the model assigns to every target in ``stream``, in the windows of
+    :func:`stream_windows` (up to ``batch_size`` windows' worth of tokens a batch; logits a
+    chunk of positions at a time, see ``tripwire.compute``)."""
     import torch
+
+    from tripwire.compute._scoring import stream_nll
 
     with torch.no_grad():
-        return _model_nats(model, stream, context, batch_size)
-
-
-def _model_nats(model, stream: Sequence[int], context: int, batch_size: int) -> float:  # type: ignore[no-untyped-def]
-    import torch
-
-    windows = stream_windows(stream, context)
-    total = 0.0
-    for start in range(0, len(windows), batch_size):
-        batch = windows[start : start + batch_size]
-        inputs, targets = batch[:, :-1].clone(), batch[:, 1:]
-        inputs[inputs < 0] = 0
-        logits = model(input_ids=inputs).logits.float()
-        nll = torch.nn.functional.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]),
-            targets.reshape(-1),
-            ignore_index=-1,
-            reduction="sum",
-        )
-        total += float(nll)
-    return total
+        nll = stream_nll(model, [stream], window=context, max_tokens=batch_size * context)
+    return float(nll[0].sum())
 
 
 def unigram_counts(streams: Sequence[Sequence[int]], vocab_size: int) -> np.ndarray:

@@ -29,29 +29,34 @@ _MAX_CONTEXT = 512
 @torch.no_grad()
 def char_nats(model, tok: TokenizerView, text: str, context: int) -> tuple[np.ndarray, Encoding]:  # type: ignore[no-untyped-def]
     """Nats per character of ``text`` under ``model`` (each predicted token's loss spread over
-    the characters it covers), and the encoding used."""
+    the characters it covers), and the encoding used. Windows of ``context`` tokens; logits a
+    chunk of positions at a time (``tripwire.compute``), whatever the vocabulary."""
+    from tripwire.compute._scoring import stream_nll
+
     enc = tok.encode([text])[0]
     eos = tok.vocab.get(tok.roles().get("eos_token", ""), None)
     stream = ([eos] if eos is not None else []) + list(enc.ids)
     shift = 1 if eos is not None else 0
     nats = np.zeros(len(text), dtype=np.float64)
-    for start in range(0, max(len(stream) - 1, 0), context):
-        window = stream[start : start + context + 1]
-        inputs = torch.tensor([window[:-1]])
-        logits = model(input_ids=inputs).logits[0].float()
-        losses = torch.nn.functional.cross_entropy(
-            logits, torch.tensor(window[1:]), reduction="none"
-        )
-        for k, loss in enumerate(losses.tolist()):
-            j = start + k + 1 - shift  # index into enc of the predicted token
-            if j < 0:
-                continue
-            s, e = enc.offsets[j]
-            if e > s:
-                nats[s:e] += loss / (e - s)
-            elif s > 0:
-                nats[s - 1] += loss
+    losses = stream_nll(model, [stream], window=context, max_tokens=4 * context)[0]
+    for k, loss in enumerate(losses.tolist()):
+        j = k + 1 - shift  # index into enc of the predicted token
+        if j < 0:
+            continue
+        s, e = enc.offsets[j]
+        if e > s:
+            nats[s:e] += loss / (e - s)
+        elif s > 0:
+            nats[s - 1] += loss
     return nats, enc
+
+
+def _require_fits(ckpt: Checkpoint) -> None:
+    """Refuse (``--max-memory``, one line) a model that cannot be scored in the budget."""
+    from tripwire.compute import Footprint, current_budget
+    from tripwire.compute._scoring import scoring_batch_tokens
+
+    scoring_batch_tokens(Footprint.of(ckpt), current_budget(), _context(ckpt), "--functional")
 
 
 def _context(ckpt: Checkpoint) -> int:
@@ -87,14 +92,20 @@ def functional_findings(
             )
         ]
     suspects = set(suspects)
-    base_model, cand_model = base_ckpt.load_model(causal=True), cand_ckpt.load_model(causal=True)
+    # one model in memory at a time: the baseline scores the whole probe, then the candidate
+    per_model = []
+    for i, (ckpt, tok) in enumerate(((base_ckpt, base_tok), (cand_ckpt, cand_tok))):
+        _require_fits(ckpt)
+        model = ckpt.load_model(causal=True)
+        per_model.append([char_nats(model, tok, p.text, _context(ckpt)) for p in probe])
+        progress("functional", i + 1, 2)
+        del model
     total_b = total_c = span_b = span_c = 0.0
     chars = span_chars = 0
     per_token: dict[int, list[float]] = {}
     for k, p in enumerate(probe):
-        progress("functional", k, len(probe))
-        nb, _ = char_nats(base_model, base_tok, p.text, _context(base_ckpt))
-        nc, enc = char_nats(cand_model, cand_tok, p.text, _context(cand_ckpt))
+        nb, _ = per_model[0][k]
+        nc, enc = per_model[1][k]
         total_b, total_c, chars = total_b + nb.sum(), total_c + nc.sum(), chars + len(p.text)
         mask = np.zeros(len(p.text), dtype=bool)
         for j, tid in enumerate(enc.ids):
@@ -113,7 +124,6 @@ def functional_findings(
             span_c + nc[mask].sum(),
             span_chars + int(mask.sum()),
         )
-    progress("functional", len(probe), len(probe))
     ratio = total_c / max(total_b, 1e-12)
     severity = (
         Severity.BLOCK

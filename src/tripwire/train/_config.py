@@ -55,6 +55,10 @@ class TrainConfig:
     seed: int = 0
     checkpoint_every: int = 50
     """Save the training state every this many steps (0: never) so a crashed run resumes."""
+    gradient_checkpointing: bool = False
+    """Keep only each layer's input during the forward pass and recompute the rest in the
+    backward pass: about a third more compute for activations one layer deep instead of the
+    whole model's (the same weights come out, so it is not part of the run's identity)."""
     prompt_format: str = "plain"
     """How instruction and chat records become text: ``plain``, ``alpaca`` or ``chatml``."""
     replay_ratio: float = 0.0
@@ -145,4 +149,5 @@ class TrainConfig:
         """Hash of what decides the weights: a saved state resumes only under the same one."""
         decisive = self.to_dict()
         decisive.pop("checkpoint_every")
+        decisive.pop("gradient_checkpointing")
         return sha256_json(decisive)

@@ -21,6 +21,7 @@ from tripwire.artifacts import (
     ensure_manifest,
     sha256_json,
 )
+from tripwire.compute import MemoryBudget, current_budget
 from tripwire.errors import BadInputError
 from tripwire.progress import Progress, no_progress
 from tripwire.reference import CORPUS_DIR
@@ -30,7 +31,9 @@ from tripwire.train._data import TrainRecord, read_records
 from tripwire.train._formats import to_examples
 from tripwire.train._guards import check_audit, check_tokenizer, tokenizer_sha256
 from tripwire.train._loop import LoopResult, train_loop
+from tripwire.train._memory import plan_memory
 from tripwire.train._model import (
+    enable_checkpointing,
     frozen_teacher,
     load_for_training,
     model_context,
@@ -188,13 +191,15 @@ def finetune(
     progress: Progress = no_progress,
     command: str | None = None,
     device: str | None = None,
+    budget: MemoryBudget | None = None,
 ) -> FinetuneResult:
     """Fine-tune ``base`` on ``data`` into ``out`` (written atomically).
 
     A run interrupted after a periodic checkpoint resumes from it when called again with the
     same arguments (``restart`` discards it). ``replay`` is general data for replay and the EWC
     Fisher (default: the base's reference corpus train split). ``device``: a torch device name
-    (default: ``cuda`` when available, else ``cpu``).
+    (default: ``cuda`` when available, else ``cpu``). ``budget``: the memory it may use
+    (default: the command's ``--max-memory``): batches run in as many rows at a time as fit.
     """
     t0 = time.perf_counter()
     config = config or TrainConfig()
@@ -239,8 +244,15 @@ def finetune(
                 f"discarded training state in {state.root} (another run's, or --restart)"
             )
         state.reset()
+    target = pick_device(device)
+    # refused (one line) before the model is loaded when even one row cannot fit the budget
+    memory = plan_memory(
+        ckpt, config, context, (budget or current_budget()).for_device(str(target))
+    )
     torch.manual_seed(config.seed)  # LoRA's initial adapter weights
-    model = load_for_training(ckpt, config).to(pick_device(device))
+    model = load_for_training(ckpt, config).to(target)
+    if config.gradient_checkpointing:
+        enable_checkpointing(model)
     regularizer = _regularizer(model, config, general_stream, state)
     loop = train_loop(
         model,
@@ -250,6 +262,8 @@ def finetune(
         regularizer,
         state,
         progress,
+        micro_rows=memory.micro_rows,
+        chunk_bytes=memory.chunk_bytes,
     )
     if loop.resumed_from:
         notices.append(f"resumed from the checkpoint at step {loop.resumed_from}")
@@ -270,6 +284,7 @@ def finetune(
             "fisher_estimator": FISHER_ESTIMATOR if config.regularizer == "ewc" else None,
             "resumed_from": loop.resumed_from,
             "last_task_loss": loop.task_loss[-1],
+            "memory": memory.to_dict(),
         },
     }
     with atomic_path(out) as tmp:

@@ -17,7 +17,7 @@ import torch
 from tripwire.artifacts import Checkpoint
 from tripwire.findings import Finding, Severity
 from tripwire.progress import Progress, no_progress
-from tripwire.reference import encode_stream, load_reference_corpus, stream_windows
+from tripwire.reference import encode_stream, load_reference_corpus
 from tripwire.stats import Margin, SliceComparison, adjust_slices, compare_slice
 from tripwire.train._model import load_tuned, merged_checkpoint
 
@@ -80,24 +80,14 @@ def chunk_bits_per_byte(
     context: int,  # type: ignore[no-untyped-def]
     batch_size: int = 32,
 ) -> np.ndarray:
-    """Bits per byte the model spends on each chunk (``eos chunk``, windows of ``context``)."""
-    rows, owner = [], []
-    for k, chunk in enumerate(chunks):
-        for w in stream_windows(encode_stream(tokenizer, [chunk.text])[:-1], context):
-            rows.append(w)
-            owner.append(k)
-    windows, owners = torch.stack(rows), torch.tensor(owner)
-    nats = torch.zeros(len(chunks), dtype=torch.float64)
-    device = next(model.parameters()).device
-    for s in range(0, len(windows), batch_size):
-        batch = windows[s : s + batch_size].to(device)
-        inputs, targets = batch[:, :-1].clone(), batch[:, 1:]
-        inputs[inputs < 0] = 0
-        logits = model(input_ids=inputs).logits.float()
-        nll = torch.nn.functional.cross_entropy(
-            logits.transpose(1, 2), targets, ignore_index=-1, reduction="none"
-        ).sum(1)
-        nats.index_add_(0, owners[s : s + batch_size], nll.double().cpu())
+    """Bits per byte the model spends on each chunk (``eos chunk``, windows of ``context``;
+    up to ``batch_size`` windows' worth of tokens a batch, logits a chunk of positions at a
+    time: see ``tripwire.compute``)."""
+    from tripwire.compute._scoring import stream_nll
+
+    streams = [encode_stream(tokenizer, [chunk.text])[:-1] for chunk in chunks]
+    nll = stream_nll(model, streams, window=context, max_tokens=batch_size * context)
+    nats = torch.tensor([float(x.sum()) for x in nll], dtype=torch.float64)
     sizes = torch.tensor([c.bytes for c in chunks], dtype=torch.float64)
     return (nats / math.log(2) / sizes).numpy()
 
@@ -149,10 +139,14 @@ class RetentionScorer:
     ) -> None:
         ckpt = Checkpoint.open(base_dir)
         self.tokenizer = ckpt.load_tokenizer()
-        self.context = int(
-            ckpt.config.get("n_positions")
-            or ckpt.config.get("max_position_embeddings")
-            or chunk_tokens
+        # a real model's context (8k) is no window to score in: capped like the retention suite
+        self.context = min(
+            int(
+                ckpt.config.get("n_positions")
+                or ckpt.config.get("max_position_embeddings")
+                or chunk_tokens
+            ),
+            2048,
         )
         self.chunks = heldout_chunks(
             corpus_from or base_dir, self.tokenizer, chunk_tokens, languages, max_chunks
@@ -207,6 +201,7 @@ def forgetting_report(
             progress(label, done, total)
 
         runs.append(cached_eval(suite, backend, progress=step).path)
+        backend.release()  # one model in memory at a time
     comparison = compare_runs(runs[0], runs[1], margins={"bits_per_byte": margin})
     return [
         replace(c, slice=c.slice.partition("=")[2])

@@ -8,11 +8,13 @@ from typing import Any
 
 import torch
 
+from tripwire.compute._chunked import CHUNK_BYTES
 from tripwire.progress import Progress, no_progress
 from tripwire.train._batches import PackedStream, make_batch
 from tripwire.train._config import TrainConfig
-from tripwire.train._regularizers import Regularizer, token_loss, trainable
+from tripwire.train._regularizers import LwF, Regularizer, trainable
 from tripwire.train._state import TrainState
+from tripwire.train._step import CausalParts, backward_step
 
 
 def lr_factor(step: int, config: TrainConfig) -> float:
@@ -68,9 +70,21 @@ def train_loop(
     regularizer: Regularizer | None,
     state: TrainState | None,
     progress: Progress = no_progress,
+    *,
+    micro_rows: int | None = None,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> LoopResult:
-    """Run (or resume) ``config.steps`` optimizer steps on ``model`` in place."""
+    """Run (or resume) ``config.steps`` optimizer steps on ``model`` in place.
+
+    ``micro_rows``: rows run through the model at once (gradients accumulate over the batch;
+    default the whole batch); ``chunk_bytes``: the logits held at once (see ``_step``)."""
     params = list(trainable(model).values())
+    parts = CausalParts.of(model)
+    lwf = (
+        regularizer
+        if isinstance(regularizer, LwF) and hasattr(regularizer.teacher, "hidden")
+        else None
+    )
     optimizer = torch.optim.AdamW(
         param_groups(model, config), lr=config.learning_rate, weight_decay=config.weight_decay
     )
@@ -89,20 +103,24 @@ def train_loop(
         batch = batch.to(device)
         for group in optimizer.param_groups:
             group["lr"] = config.learning_rate * group["lr_scale"] * lr_factor(step, config)
-        logits = model(input_ids=batch.input_ids).logits
-        loss = token_loss(logits, batch.labels)
-        penalty = (
-            regularizer.penalty(model, batch, logits)
-            if regularizer
-            else torch.zeros((), device=device)
-        )
         optimizer.zero_grad(set_to_none=True)
-        (loss + penalty).backward()
+        loss = backward_step(parts, batch, micro_rows=micro_rows or config.batch_size,
+                             chunk_bytes=chunk_bytes, lwf=lwf)  # fmt: skip
+        penalty = loss.lwf
+        if regularizer is not None and lwf is None:
+            # weight-space penalties (EWC, L2-SP) need no logits; an LwF teacher given as a
+            # plain function of ids gets the whole batch's logits
+            logits = (
+                model(input_ids=batch.input_ids).logits if isinstance(regularizer, LwF) else None
+            )
+            term = regularizer.penalty(model, batch, logits)  # type: ignore[arg-type]
+            term.backward()
+            penalty += float(term.detach())
         clip = config.grad_clip if config.grad_clip > 0 else math.inf
         norm = torch.nn.utils.clip_grad_norm_(params, clip)
         optimizer.step()
-        result.task_loss.append(float(loss.detach()))
-        result.penalty.append(float(penalty.detach()))
+        result.task_loss.append(loss.task)
+        result.penalty.append(penalty)
         result.grad_norm.append(float(norm))
         done = step + 1
         if state is not None and config.checkpoint_every and done % config.checkpoint_every == 0:

@@ -3,11 +3,11 @@ as the LwF teacher, and how the result is saved (a plain checkpoint or an adapte
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import shutil
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,17 @@ def load_for_training(ckpt: Checkpoint, config: TrainConfig) -> torch.nn.Module:
     return wrapped
 
 
+def enable_checkpointing(model: torch.nn.Module) -> None:
+    """Gradient checkpointing in every block (transformers' own, non-reentrant so frozen
+    inputs need no ``requires_grad`` trick under LoRA)."""
+    inner = model.get_base_model() if hasattr(model, "get_base_model") else model  # type: ignore[operator]
+    if not getattr(inner, "supports_gradient_checkpointing", False):
+        raise BadInputError(
+            "--gradient-checkpointing", f"{type(inner).__name__} does not support it"
+        )
+    inner.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+
+
 def _untie_for_rewrite(model: torch.nn.Module) -> torch.Tensor | None:
     """Give a tied head its own copy of the table; returns the shared table (None: not tied)."""
     emb, head = model.get_input_embeddings(), model.get_output_embeddings()
@@ -103,23 +114,44 @@ def _retie_if_untouched(wrapped: torch.nn.Module, shared: torch.Tensor) -> None:
         base.config.tie_word_embeddings = True
 
 
-def frozen_teacher(
-    model: torch.nn.Module, config: TrainConfig
-) -> Callable[[torch.Tensor], torch.Tensor]:
+class Teacher:
+    """The starting model's logits, for LwF: callable on ids (the whole logits), and in parts
+    (``hidden`` then ``logits`` of chosen positions) so the training loop can take its logits a
+    chunk of positions at a time."""
+
+    def __init__(self, model: torch.nn.Module, adapters_off: bool) -> None:
+        from tripwire.train._step import CausalParts
+
+        self.model = model
+        self.adapters_off = adapters_off
+        self.parts = CausalParts.of(model)
+
+    def _context(self) -> Any:
+        return self.model.disable_adapter() if self.adapters_off else contextlib.nullcontext()  # type: ignore[operator]
+
+    def __call__(self, ids: torch.Tensor) -> torch.Tensor:
+        with self._context():
+            return self.model(input_ids=ids).logits
+
+    def hidden(self, ids: torch.Tensor) -> torch.Tensor:
+        with self._context():
+            return self.parts.hidden(ids)
+
+    def logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        with self._context():
+            return self.parts.head(hidden)
+
+
+def frozen_teacher(model: torch.nn.Module, config: TrainConfig) -> Teacher:
     """Logits of the starting model: a frozen copy, or the LoRA model with adapters disabled
     (the base weights never change under LoRA, so no copy is needed; PiSSA's base is a
     residual, not the starting model, so it gets the copy)."""
     if config.method == "lora" and config.lora_init == "default":
-
-        def adapters_off(ids: torch.Tensor) -> torch.Tensor:
-            with model.disable_adapter():  # type: ignore[operator]
-                return model(input_ids=ids).logits
-
-        return adapters_off
+        return Teacher(model, adapters_off=True)
     base = copy.deepcopy(model).eval()
     for p in base.parameters():
         p.requires_grad_(False)
-    return lambda ids: base(input_ids=ids).logits
+    return Teacher(base, adapters_off=False)
 
 
 def copy_tokenizer(base: Path, out: Path) -> None:

@@ -82,23 +82,29 @@ class EWC:
 
 
 def estimate_fisher(
-    model: torch.nn.Module, inputs: torch.Tensor, labels: torch.Tensor
+    model: torch.nn.Module,
+    inputs: torch.Tensor,
+    labels: torch.Tensor,
+    chunk_bytes: int = 128 * 2**20,
 ) -> dict[str, torch.Tensor]:
     """Diagonal Fisher of the trainable weights (see ``FISHER_ESTIMATOR``), one window a row.
 
     Scaling to mean 1 makes ``lambda`` comparable across models and data sizes: with a flat
     Fisher, EWC would be L2-SP with ``alpha = lambda``.
     """
+    from tripwire.train._step import CausalParts, window_loss
+
     params = trainable(model)
     fisher = {n: torch.zeros_like(p) for n, p in params.items()}
     device = next(iter(params.values())).device
     inputs, labels = inputs.to(device), labels.to(device)
     was_training = model.training
     model.eval()  # no dropout: the Fisher of the model as it is
+    parts = CausalParts.of(model)
     for i in range(len(inputs)):
         model.zero_grad(set_to_none=True)
-        logits = model(input_ids=inputs[i : i + 1]).logits
-        token_loss(logits, labels[i : i + 1]).backward()
+        # logits a chunk of positions at a time (a real vocabulary x context does not fit)
+        window_loss(parts, inputs[i : i + 1], labels[i : i + 1], chunk_bytes).backward()
         for n, p in params.items():
             if p.grad is not None:
                 fisher[n] += p.grad.detach() ** 2
@@ -126,10 +132,18 @@ class LwF:
         self.temperature = temperature
 
     def penalty(self, model: torch.nn.Module, batch: Batch, logits: torch.Tensor) -> torch.Tensor:
-        t = self.temperature
         with torch.no_grad():
-            target = F.log_softmax(self.teacher(batch.input_ids).float() / t, dim=-1)
+            teacher = self.teacher(batch.input_ids).float()
+        valid = batch.valid.to(torch.float32)
+        return self.kl_sum(logits, teacher, valid) / valid.sum().clamp(min=1.0)
+
+    def kl_sum(
+        self, logits: torch.Tensor, teacher_logits: torch.Tensor, valid: torch.Tensor
+    ) -> torch.Tensor:
+        """``alpha * T^2 * sum KL`` over the positions where ``valid`` is 1 (any leading shape,
+        vocabulary last): the training loop sums it a chunk of positions at a time."""
+        t = self.temperature
+        target = F.log_softmax(teacher_logits.float() / t, dim=-1)
         student = F.log_softmax(logits.float() / t, dim=-1)
         kl = (target.exp() * (target - student)).sum(-1)
-        valid = batch.valid.to(kl.dtype)
-        return self.alpha * t * t * (kl * valid).sum() / valid.sum().clamp(min=1.0)
+        return self.alpha * t * t * (kl * valid.to(kl.dtype)).sum()
