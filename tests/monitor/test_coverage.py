@@ -220,3 +220,21 @@ def test_service_and_dashboard_show_coverage(tmp_path: Path) -> None:
     assert 'data-route="chat" data-metric="truncated" data-state="watched"' in page
     assert "model_version=v1 / deployment=us-east / hardware=tpu-v5e / route=chat" in page
     assert hostile not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+def test_a_metric_no_language_had_enough_of_is_not_watched() -> None:
+    """Enough warm-up events for the metric, but spread over six languages with ten each: no
+    language has a baseline, so the metric is named as unwatched (not 'watched' with nothing
+    judged), and its events are not judged."""
+    det = Detector(DetectorConfig(warmup=60, metrics=("a",)))
+    sl = Slice("v1", "east", "gpu-0", "chat")
+    for i in range(60):
+        det.observe(sl, {"a": False}, stratum="abcdef"[i % 6])
+    assert det.observe(sl, {"a": True}, stratum="a") == []
+    cov = det.coverage()
+    (m,) = cov.routes[0].metrics
+    assert not m.watched and not cov.watched and m.applicable == 60
+    assert cov.notices() == [
+        f"route 'chat': a is not watched: no language had {MIN_STRATUM} of the 60 warm-up "
+        "events where this metric applied"
+    ]

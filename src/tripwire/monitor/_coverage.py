@@ -79,7 +79,8 @@ class MetricCoverage:
 
     metric: str
     watched: bool
-    """A detector exists for it: enough warm-up events had it applicable to trust a baseline."""
+    """A detector exists for it: enough warm-up events had it applicable to trust a baseline,
+    in at least one language."""
     applicable: int
     """Warm-up events where the metric applied (the others had no code, no logprobs, ...)."""
     warmup: int
@@ -93,6 +94,10 @@ class MetricCoverage:
         """Why it is not watched; ``None`` when it is."""
         if self.watched:
             return None
+        if self.applicable >= self.min_baseline:
+            stratum = self.languages[0].min_stratum if self.languages else 20
+            return (f"no language had {stratum} of the {self.warmup} warm-up events where "
+                    "this metric applied")  # fmt: skip
         had = f"only {self.applicable}" if self.applicable else "none"
         return (f"{had} of the {self.warmup} warm-up events had this metric applicable; "
                 f"a baseline needs {self.min_baseline}")  # fmt: skip

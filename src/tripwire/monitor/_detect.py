@@ -297,8 +297,9 @@ class Detector:
             metrics = []
             for m in self.config.metrics if b.frozen else ():
                 slices = tuple(sorted(live.get((route, m), []), key=_by_slice))
-                languages = self._languages(m, b, self._design(route, m, b))
-                metrics.append(MetricCoverage(m, b.trusted(m), b.totals(m)[0], warmup,
+                design = self._design(route, m, b)
+                languages = self._languages(m, b, design)
+                metrics.append(MetricCoverage(m, design is not None, b.totals(m)[0], warmup,
                                               MIN_BASELINE, slices, languages))  # fmt: skip
             routes.append(RouteCoverage(route, warmup, b.events, tuple(metrics)))
         return Coverage(tuple(routes), warmup, MIN_BASELINE, self.judged, MIN_STRATUM)
