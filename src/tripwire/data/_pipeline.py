@@ -27,9 +27,9 @@ from tripwire.data._collect import CLUSTERS_SHOWN, Collector, ReportData
 from tripwire.data._config import AuditConfig
 from tripwire.data._dedup import Deduplicator, DedupResult, decision_evidence
 from tripwire.data._engines import Engine, get_engine
-from tripwire.data._outliers import outliers
 from tripwire.data._failing_tests import failing, run_tests
 from tripwire.data._map import MAP_STAGE, ShardTask, build_checks, contamination_index, run_shard
+from tripwire.data._outliers import outliers
 from tripwire.data._readers import Shard, input_files, plan_shards
 from tripwire.data._result import AuditResult
 from tripwire.data._workdir import WorkDir

@@ -22,7 +22,8 @@ Why the default is what it is:
 
 A rule's id is ruff's code for Python (``S608``) and ``<language>/<name>`` for the tree-sitter
 rules of other languages (``js/no-eval``, ``go/G402``); an override names a rule or a prefix of
-ids (``--rule S608=flag``, ``--rule S6=drop``, ``--rule js/=flag``); the longest match wins.
+ids (``--rule S608=flag``, ``--rule S=ignore``, ``--rule js/=flag``): an override beats the
+defaults, and among overrides and among defaults the longest match wins.
 """
 
 from __future__ import annotations
@@ -176,8 +177,7 @@ class RulePolicy:
         a default drop becomes a flag, unless an override names the rule."""
         table = dict(self.overrides)
         key = _longest(rule, table)
-        mine = _longest(rule, _TABLE)
-        if key is not None and (mine is None or len(key) >= len(mine)):
+        if key is not None:  # an override beats the defaults; the longest override wins
             return Action(table[key])
         default = default_of(rule).action
         if benign and default is Action.DROP:
