@@ -76,6 +76,12 @@ def audit_cmd(
         [], "--field", help="Column mapping NAME=COLUMN, e.g. --field text=content (repeatable)."
     ),
     no_tests: bool = typer.Option(False, "--no-tests", help="Do not run records' tests."),
+    model: Path | None = typer.Option(
+        None,
+        "--model",
+        help="Local causal LM folder (reference or base model): flag answers that fit their "
+        "instruction less than the set's others do (off_topic, kept for review).",
+    ),
     rule: list[str] = typer.Option(
         [],
         "--rule",
@@ -105,6 +111,7 @@ def audit_cmd(
         fields=FieldMap.parse(field),
         run_tests=not no_tests,
         rules=RulePolicy.parse(rule).overrides,
+        model=str(model) if model is not None else None,
         allow_secrets=str(allow_secrets) if allow_secrets is not None else None,
         workers=workers,
         engine=engine,

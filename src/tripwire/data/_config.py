@@ -48,6 +48,11 @@ class AuditConfig:
     out_of_domain_z: float = 3.5
     """Robust z-score above which a record's distance from the set flags it ``out_of_domain``
     (kept, for review; ``_outliers``); 0 turns the check off."""
+    model: str | None = None
+    """A local causal LM (the reference model or the base model being fine-tuned) that scores
+    whether each answer fits its instruction (``_fit``: ``off_topic`` flags); None: not run."""
+    fit_z: float = 3.5
+    """Robust z-score of the set's own fit scores below which an answer is ``off_topic``."""
     rules: tuple[tuple[str, str], ...] = ()
     """Static-analysis policy overrides, (rule id or prefix, drop|flag|ignore) (``_policy``)."""
     run_tests: bool = True
@@ -72,6 +77,10 @@ class AuditConfig:
         if self.shingle_size < 1 or self.num_perm < 16:
             raise BadInputError("config", "shingle_size must be >= 1 and num_perm >= 16")
         object.__setattr__(self, "rules", RulePolicy(tuple(self.rules)).overrides)
+        if self.model is not None:
+            object.__setattr__(self, "model", str(Path(self.model)))
+            if not (Path(self.model) / "config.json").is_file():
+                raise BadInputError(self.model, "not a Hugging Face model folder (no config.json)")
         if self.allow_secrets is not None:
             object.__setattr__(self, "allow_secrets", str(Path(self.allow_secrets)))
             self.allowlist()  # a bad file fails here, before any work starts
@@ -114,5 +123,11 @@ class AuditConfig:
             for b in self.benchmarks
             if Path(b).is_file()
         ]
+        if self.model is not None:  # the model's files, not its path, decide its scores
+            d["model_files"] = sorted(
+                [p.name, p.stat().st_size, p.stat().st_mtime_ns]
+                for p in Path(self.model).iterdir()
+                if p.is_file()
+            )
         d["work_format"] = WORK_FORMAT
         return sha256_json(d)

@@ -44,6 +44,8 @@ from tripwire.data.checks import (
 
 MAP_STAGE = "map"
 ROWS_FILE = "records.json"
+FIT_FILE = "fit.json"
+"""Instruction records' prompts and answers, for the answer-fit scores (with ``--model``)."""
 """The check step's row per record of a shard (a JSON list)."""
 # A record with one of these has no runnable code: running its tests would only repeat them.
 NOT_RUNNABLE = frozenset(
@@ -271,6 +273,13 @@ def run_shard(task: ShardTask) -> dict[str, Any]:
                     json.dumps({"o": ordinal, "program": record.code, "tests": record.tests}) + "\n"
                 )
                 tests += 1
+    if cfg.model:  # the answers the driver scores against their instructions (``_fit``)
+        fit = [
+            {"o": k, "p": r.prompt, "a": r.code}
+            for k, r in enumerate(records)
+            if r.kind in ("instruction", "chat") and r.prompt.strip() and r.code.strip()
+        ]
+        wd.file(task.shard, FIT_FILE).write_text(json.dumps(fit, ensure_ascii=False), "utf-8")
     # One JSON document per shard: a single encoder call, not one per record.
     wd.file(task.shard, ROWS_FILE).write_text(json.dumps(rows, ensure_ascii=False), "utf-8")
     # Record ids, so findings can name what a duplicate duplicates without re-reading shards.

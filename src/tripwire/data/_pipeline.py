@@ -28,7 +28,15 @@ from tripwire.data._config import AuditConfig
 from tripwire.data._dedup import Deduplicator, DedupResult, decision_evidence
 from tripwire.data._engines import Engine, get_engine
 from tripwire.data._failing_tests import failing, run_tests
-from tripwire.data._map import MAP_STAGE, ShardTask, build_checks, contamination_index, run_shard
+from tripwire.data._fit import AnswerScorer, off_topic
+from tripwire.data._map import (
+    FIT_FILE,
+    MAP_STAGE,
+    ShardTask,
+    build_checks,
+    contamination_index,
+    run_shard,
+)
 from tripwire.data._outliers import outliers
 from tripwire.data._readers import Shard, input_files, plan_shards
 from tripwire.data._result import AuditResult
@@ -148,6 +156,8 @@ def _write_tasks(
     for pos, evidence in index.out_of_domain(config.out_of_domain_z).items():
         k = bisect.bisect_right(starts, pos) - 1
         flagged[k].setdefault(pos - starts[k], {})["out_of_domain"] = evidence
+    for (k, ordinal), evidence in _off_topic(shards, wd, config).items():
+        flagged[k].setdefault(ordinal, {})["off_topic"] = evidence
     shown: list[dict[int, int]] = [{} for _ in shards]
     for c, members in enumerate(dedup.clusters[:CLUSTERS_SHOWN]):
         for pos in members:
@@ -166,6 +176,38 @@ def _write_tasks(
         )
         for k, s in enumerate(shards)
     ]
+
+
+def _off_topic(
+    shards: list[Shard], wd: WorkDir, config: AuditConfig
+) -> dict[tuple[int, int], dict[str, Any]]:
+    """(shard index, ordinal) -> ``off_topic`` evidence, from the model's fit scores of every
+    instruction record, the threshold calibrated on them (``_fit``)."""
+    if not config.model:
+        return {}
+    where: list[tuple[int, int]] = []
+    prompts: list[str] = []
+    answers: list[str] = []
+    for k, s in enumerate(shards):
+        for row in json.loads(wd.file(s, FIT_FILE).read_text("utf-8")):
+            where.append((k, row["o"]))
+            prompts.append(row["p"])
+            answers.append(row["a"])
+    if not where:
+        return {}
+    scores = AnswerScorer(config.model).scores(prompts, answers)
+    flagged, calibration = off_topic(scores, config.fit_z)
+    return {
+        where[i]: {
+            "contrast": round(float(scores.contrast[i]), 4),
+            "own_nll": round(float(scores.own[i]), 4),
+            "others_nll": round(float(scores.others[i]), 4),
+            "ifd": round(float(scores.ifd[i]), 4),
+            **calibration,
+            "method": "answer NLL after other instructions minus after its own",
+        }
+        for i in flagged.tolist()
+    }
 
 
 def _concatenate(shards: list[Shard], wd: WorkDir, part: str, target: Path | None) -> None:
