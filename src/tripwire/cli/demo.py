@@ -9,9 +9,11 @@ import typer
 from rich.table import Table
 
 from tripwire.artifacts import cache_dir
+from tripwire.cli import _memory
 from tripwire.cli._output import emit_json, err, out, progress_bar, quiet
-from tripwire.cli.reference import run_build
+from tripwire.cli.reference import run_build, run_import
 from tripwire.demo import StageContext, StageResult
+from tripwire.errors import BadInputError
 
 DEMO_EPILOG = "Example: tripwire demo --profile small --report incident.html --json demo.json"
 # Each stage module has `run(StageContext) -> StageResult`; order is the incident's bug order.
@@ -38,9 +40,24 @@ def _print_stage(number: int, result: StageResult) -> None:
         out.print(t)
 
 
+# `--model smollm2`: the pretrained model's flow (each stage module as above).
+REAL_STAGES = (
+    ("tokens", "tripwire.demo.real_tokens_stage"),
+    ("finetune", "tripwire.demo.real_finetune_stage"),
+    ("humaneval", "tripwire.demo.real_humaneval_stage"),
+)
+
+
 def demo(
     ctx: typer.Context,
     profile: str = typer.Option("small", help="Reference profile to reproduce the incident on."),
+    model: str = typer.Option(
+        "reference",
+        "--model",
+        help="reference (the small model built here) or smollm2 (SmolLM2-135M-Instruct from its "
+        "PyPI wheel: tokens, fine-tune and HumanEval stages on a pretrained model).",
+    ),
+    max_memory: str | None = _memory.option(),
     only: list[str] = typer.Option(
         [], help="Run only these stages (tokens, data, forgetting, bisect, monitor)."
     ),
@@ -61,21 +78,31 @@ def demo(
     postmortem (incident report, HTML). Every model version goes into the demo's own registry.
     Exit 1 if any stage failed to show what it should.
     """
-    unknown = set(only) - {name for name, _ in STAGES}
+    if model not in ("reference", "smollm2"):
+        raise BadInputError("--model", f"expected reference or smollm2, got {model!r}")
+    stages = STAGES if model == "reference" else REAL_STAGES
+    unknown = set(only) - {name for name, _ in stages}
     if unknown:
         raise typer.BadParameter(
             f"unknown stage(s): {', '.join(sorted(unknown))}", param_hint="--only"
         )
-    if not quiet(json_path):
-        err.print("[bold]stage 0[/]: reference code model (real source code found on this machine)")
-    built = run_build(ctx, profile, None, 0, None)
+    ctx.with_resource(_memory.budget(max_memory))
+    if model == "smollm2":
+        if not quiet(json_path):
+            err.print("[bold]stage 0[/]: SmolLM2-135M-Instruct from its PyPI wheel")
+        built = run_import(ctx, "smollm2", None, None)
+        profile = "smollm2"
+    else:
+        if not quiet(json_path):
+            err.print("[bold]stage 0[/]: reference code model (real source code found here)")
+        built = run_build(ctx, profile, None, 0, None)
     base = workdir or cache_dir() / "demo" / f"{profile}-{built.manifest.id[:12]}"
     base.mkdir(parents=True, exist_ok=True)
     from tripwire.artifacts import Registry
 
     registry = Registry(f"sqlite:///{base / 'registry.db'}")
     results: list[StageResult] = []
-    for number, (name, module) in enumerate(STAGES, 1):
+    for number, (name, module) in enumerate(stages, 1):
         if only and name not in only:
             continue
         try:

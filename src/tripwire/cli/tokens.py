@@ -6,8 +6,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
+from tripwire.cli import _memory
 from tripwire.cli._output import command_line, context, emit_json, out, progress_bar, quiet
 from tripwire.findings import Finding, Verdict
 
@@ -44,7 +46,8 @@ def render(report: AuditReport, *, verbose: bool = False) -> Table | str:
         t.add_column(col, overflow="fold")
     for f in shown:
         colour = _COLOURS[str(f.severity)]
-        t.add_row(f"[{colour}]{f.severity}[/]", f.code, _ids(f), f.message)
+        # messages quote token strings such as [unused0], which rich would read as markup
+        t.add_row(f"[{colour}]{f.severity}[/]", f.code, _ids(f), escape(f.message))
     return t
 
 
@@ -76,6 +79,7 @@ def audit_cmd(
     json_path: Path | None = typer.Option(
         None, "--json", help="Write the report as JSON ('-': stdout)."
     ),
+    max_memory: str | None = _memory.option(),
 ) -> None:
     """Check that a candidate's tokenizer and embedding tables still agree with the baseline's.
 
@@ -84,7 +88,7 @@ def audit_cmd(
     """
     from tripwire.tokens import audit, audit_model
 
-    with progress_bar(not quiet(json_path)) as progress:
+    with _memory.budget(max_memory), progress_bar(not quiet(json_path)) as progress:
         if candidate is None:
             report = audit_model(baseline, corpus=corpus or (), progress=progress)
         else:
@@ -110,6 +114,7 @@ def repair_cmd(
     json_path: Path | None = typer.Option(
         None, "--json", help="Write the re-audit and repair summary as JSON ('-': stdout)."
     ),
+    max_memory: str | None = _memory.option(),
 ) -> None:
     """Rebuild the candidate's embeddings for its tokenizer from the baseline's rows.
 
@@ -121,6 +126,7 @@ def repair_cmd(
     from tripwire.artifacts import ArtifactKind, ensure_manifest
     from tripwire.tokens import audit, repair
 
+    ctx.with_resource(_memory.budget(max_memory))
     with progress_bar(not quiet(json_path)) as progress:
         result = repair(baseline, candidate, out_dir, command=command_line(), progress=progress)
         report = audit(baseline, result.path, progress=progress)

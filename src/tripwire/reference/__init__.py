@@ -11,6 +11,7 @@ from tripwire.reference._build import (
 from tripwire.reference._corpus import LANGUAGES, Corpus, SourceFile, collect_corpus
 from tripwire.reference._degrade import characteristic_tokens, degrade_language
 from tripwire.reference._heldout import HeldoutLoss, encode_stream, model_nats, stream_windows
+from tripwire.reference._import import SOURCES, ImportResult, WheelModel, import_model
 from tripwire.reference._profiles import PROFILES, Profile
 from tripwire.reference._score import heldout_losses
 from tripwire.reference._snapshot import pinned_corpus
@@ -19,12 +20,15 @@ __all__ = [
     "CORPUS_DIR",
     "LANGUAGES",
     "PROFILES",
+    "SOURCES",
     "BuildResult",
     "Corpus",
     "HeldoutLoss",
+    "ImportResult",
     "LanguageRow",
     "Profile",
     "SourceFile",
+    "WheelModel",
     "build_reference",
     "characteristic_tokens",
     "collect_corpus",
@@ -32,6 +36,7 @@ __all__ = [
     "encode_stream",
     "get_profile",
     "heldout_losses",
+    "import_model",
     "load_reference_corpus",
     "model_nats",
     "pinned_corpus",

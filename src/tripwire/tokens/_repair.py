@@ -164,6 +164,7 @@ def repair(
     )
     if foreign:
         raise BadInputError(out, "exists and is not a tripwire artifact; refusing to overwrite")
+    _check_memory(candidate)
     pair = Pair.load(baseline, candidate)
     rows = pair.compare_rows(progress)
     base, cand = pair.base, pair.cand
@@ -231,6 +232,21 @@ def repair(
         manifest.write(tmp)
     progress("repair", 3, 3)
     return RepairResult(out, manifest, plan)
+
+
+def _check_memory(candidate: str | Path) -> None:
+    """Repair reads the tables memory-mapped, and holds one weight file at a time while
+    rewriting it, beside the rebuilt input table and head (refused in one line before any of
+    it when that cannot fit ``--max-memory``)."""
+    from tripwire.artifacts import Checkpoint
+    from tripwire.compute import Footprint, current_budget, require_fits
+
+    ckpt = Checkpoint.open(candidate)
+    fp = Footprint.of(ckpt)
+    largest = max(f.stat().st_size for f in ckpt.weight_files)
+    tables = 2 * 4 * fp.vocab * fp.hidden
+    require_fits("tokens repair", {"for the largest weight file": largest,
+                                   "for the rebuilt tables": tables}, current_budget())  # fmt: skip
 
 
 def _write_tensors(root: Path, weight_files: list[Path], tables: dict[str, torch.Tensor]) -> None:

@@ -20,7 +20,9 @@ REFERENCE_MIN_COHERENCE = 0.3
 
 @dataclass
 class UndertrainedScores:
-    """Magikarp-style score of every row: cosine to the mean reserved row, first PC removed."""
+    """Magikarp-style score of every row: cosine to the mean reference (known-untrained) row,
+    first principal component removed; reference rows scored leave-one-out. ``threshold``:
+    the least alike reference row's score (outliers left out)."""
 
     scores: torch.Tensor
     reference: np.ndarray
@@ -54,12 +56,18 @@ def undertrained_scores(table: torch.Tensor, reference: list[int]) -> Undertrain
             for sl in row_chunks(n, d)
         ]
     )
-    ref_scores = scores[torch.from_numpy(ref)]
+    # A reference row scored against a mean it is part of would look closer to the others than
+    # an outside row of the same kind: each is scored leave-one-out.
+    members = strip(rows_f32(table, ref))
+    others_mean = (members.sum(0, keepdim=True) - members) / (len(ref) - 1)
+    ref_scores = torch.nn.functional.cosine_similarity(members, others_mean, dim=1)
+    scores[torch.from_numpy(ref)] = ref_scores
+    coherence = float(ref_scores.median())
+    # as alike as the least alike reference row, leaving out rows that do not belong with the
+    # rest (repurposed and trained: see ``reserved_rows_trained``)
+    kept = ref_scores[ref_scores >= coherence / 2]
     return UndertrainedScores(
-        scores=scores,
-        reference=ref,
-        threshold=float(torch.quantile(ref_scores, 0.1)),
-        coherence=float(ref_scores.median()),
+        scores=scores, reference=ref, threshold=float(kept.min()), coherence=coherence
     )
 
 
@@ -82,18 +90,58 @@ def _unreachable(tok: TokenizerView, token_id: int) -> bool:
     return tok.pieces(text) != [token_id]
 
 
+def unreachable_ids(tok: TokenizerView) -> list[int]:
+    """Tokens no text makes the tokenizer emit (Land & Bartolo 2024, "Fishing for Magikarp"):
+    a token is reachable when its decoded text, alone or after a neutral character, encodes to
+    ids that include it. Unreachable tokens never occur in training data, so their rows are
+    untrained by construction, in any vocabulary: what single-model mode calibrates on when a
+    vocabulary has no reserved tokens. Added and special tokens are left out (they are reached
+    by name), as are pieces of a multi-byte character."""
+    ids = [i for i, s in enumerate(tok.id_to_token) if s is not None and s not in tok.added]
+    if tok.model_type == "WordPiece":
+        return [i for i in ids if _unreachable(tok, i)]
+    texts = tok.tokenizer.decode_batch([[i] for i in ids], skip_special_tokens=False)
+    pairs = [(i, t) for i, t in zip(ids, texts, strict=True) if t and "\ufffd" not in t]
+    alone = tok.encode([t for _, t in pairs])
+    left = [(i, t) for (i, t), e in zip(pairs, alone, strict=True) if list(e.ids) != [i]]
+    # a second witness: after a character that splits from anything (metaspace tokenizers
+    # prefix a lone word with a space, so a word-internal piece never encodes alone)
+    after = tok.encode([_ANCHOR + t for _, t in left])
+    return [i for (i, _), e in zip(left, after, strict=True) if i not in e.ids]
+
+
+_ANCHOR = "\u00ab"
+
+
+def _calibration(tok: TokenizerView) -> tuple[str, list[int]]:
+    """The rows known to be untrained: reserved/unused tokens where the vocabulary has them,
+    else the unreachable tokens."""
+    reserved = tok.reserved_ids()
+    if len(reserved) >= 2:
+        return "reserved", reserved
+    return "unreachable", unreachable_ids(tok)
+
+
+_WHAT = {
+    "reserved": "reserved/unused",
+    "unreachable": "unreachable (never produced by the tokenizer)",
+}
+
+
 def undertrained_findings(
     tok: TokenizerView, table: torch.Tensor, usage: Counter[int], norms: torch.Tensor
 ) -> list[Finding]:
-    """Single-model mode: tokens whose rows look like the reserved / unused rows."""
-    reference = tok.reserved_ids()
+    """Single-model mode: tokens whose rows look like the rows known to be untrained (reserved /
+    unused tokens, else the tokens the tokenizer can never produce)."""
+    kind, reference = _calibration(tok)
     scored = undertrained_scores(table, reference)
     if scored is None:
         return [
             Finding(
                 "undertrained_skipped",
                 Severity.INFO,
-                "no reserved/unused tokens (<|reserved_N|>, [unusedN]) to calibrate against",
+                "no reserved/unused tokens (<|reserved_N|>, [unusedN]) and no unreachable tokens "
+                "to calibrate against",
             )
         ]
     ref = scored.reference
@@ -102,15 +150,17 @@ def undertrained_findings(
     others = ~is_ref
     ref_norm = float(norms[torch.from_numpy(ref)].median())
     other_norm = float(norms[torch.from_numpy(others)].median()) if others.any() else 0.0
+    shown = ", ".join(repr(tok.text_of(int(i))) for i in ref[:4])
     out = [
         Finding(
-            "reserved_rows",
+            "reserved_rows" if kind == "reserved" else "unreachable_rows",
             Severity.INFO,
-            f"{len(ref)} reserved/unused rows (e.g. {tok.text_of(int(ref[0]))!r}): median norm "
+            f"{len(ref)} {_WHAT[kind]} rows (e.g. {shown}): median norm "
             f"{ref_norm:.3f} vs {other_norm:.3f} for other tokens; alike with median cosine "
             f"{scored.coherence:.2f} to their mean (first principal component removed)",
             token_ids=ref.tolist(),
             evidence={
+                "calibration": kind,
                 "count": len(ref),
                 "median_norm": ref_norm,
                 "other_median_norm": other_norm,
@@ -124,14 +174,14 @@ def undertrained_findings(
             Finding(
                 "undertrained_skipped",
                 Severity.INFO,
-                "the reserved rows are not alike (they look individually initialised), so they "
-                "cannot calibrate an under-training indicator",
+                f"the {_WHAT[kind]} rows are not alike (they look individually initialised or "
+                "were trained), so they cannot calibrate an under-training indicator",
             )
         )
         return out
     ref_scores = scored.scores[torch.from_numpy(ref)]
     odd = ref[(ref_scores < scored.coherence / 2).numpy()]
-    if len(odd):
+    if len(odd) and kind == "reserved":
         out.append(
             Finding(
                 "reserved_rows_trained",
@@ -145,13 +195,16 @@ def undertrained_findings(
     flagged = np.nonzero(flagged_mask)[0]
     order = flagged[np.argsort(-scored.scores[torch.from_numpy(flagged)].numpy())]
     used = [int(i) for i in order if usage.get(int(i))]
-    unreachable = [int(i) for i in order if _unreachable(tok, int(i))]
+    # calibrated on the unreachable tokens, every other token is reachable by construction
+    unreachable = (
+        [] if kind == "unreachable" else [i for i in map(int, order) if _unreachable(tok, i)]
+    )
     shown = ", ".join(repr(tok.text_of(int(i))) for i in (used or order.tolist())[:8])
     out.append(
         Finding(
             "undertrained_tokens",
             Severity.WARN if used else Severity.INFO,
-            f"{len(order)} other tokens look as untrained as the reserved rows"
+            f"{len(order)} other tokens look as untrained as the {_WHAT[kind].split(' (')[0]} rows"
             + (
                 f" ({len(unreachable)} can never be produced by the tokenizer)"
                 if unreachable

@@ -1,0 +1,86 @@
+"""Single-model mode on a vocabulary without reserved tokens: calibrated on the tokens the
+tokenizer can never produce (Magikarp), it finds rows that look as untrained as they do."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from tripwire.artifacts import Checkpoint
+from tripwire.cli import main
+from tripwire.tokens import audit_model
+from tripwire.tokens._undertrained import unreachable_ids
+from tripwire.tokens._vocab import TokenizerView
+
+# Letters glued to punctuation: the byte-level pre-tokenizer always splits them apart, so no
+# text can produce these as one token.
+UNREACHABLE = ["a(", "e)", "x;", "s{", "t]", "n,", "r:", "o}", "i[", "l)", "d;", "m("]
+
+
+def _plant(tiny: Path, out: Path, untrained_reachable: list[str]) -> tuple[list[int], list[int]]:
+    """A copy of ``tiny`` with no reserved tokens (renamed), the UNREACHABLE strings added to its
+    BPE vocabulary with merges, and those rows and the rows of ``untrained_reachable`` (existing
+    tokens) set to what never-trained rows look like (near one shared point)."""
+    shutil.copytree(tiny, out, ignore=shutil.ignore_patterns("tripwire.json"))
+    text = (out / "tokenizer.json").read_text(encoding="utf-8")
+    raw = json.loads(text.replace("<|reserved_", "<|tool_"))
+    vocab = raw["model"]["vocab"]
+    first = 1 + max(max(vocab.values()), max(a["id"] for a in raw["added_tokens"]))
+    new_ids = list(range(first, first + len(UNREACHABLE)))
+    merges = raw["model"]["merges"]
+    for i, s in zip(new_ids, UNREACHABLE, strict=True):
+        vocab[s] = i
+        merges.append([s[0], s[1]] if merges and isinstance(merges[0], list) else f"{s[0]} {s[1]}")
+    (out / "tokenizer.json").write_text(json.dumps(raw), encoding="utf-8")
+    cfg_path = out / "tokenizer_config.json"
+    cfg_path.write_text(cfg_path.read_text().replace("reserved", "tool"))
+    tok = TokenizerView.load(Checkpoint.open(out))
+    planted = [tok.pieces(s)[0] for s in untrained_reachable]
+    assert all(len(tok.pieces(s)) == 1 for s in untrained_reachable)
+    tensors = load_file(out / "model.safetensors")
+    table = tensors["transformer.wte.weight"]
+    gen = torch.Generator().manual_seed(0)
+    grown = torch.cat([table, torch.zeros(len(new_ids), table.shape[1])])
+    centre = table.mean(0) + 0.5 * torch.randn(table.shape[1], generator=gen) * table.std()
+    for i in [*new_ids, *planted]:
+        grown[i] = centre + 0.2 * torch.randn(table.shape[1], generator=gen) * table.std()
+    tensors["transformer.wte.weight"] = grown
+    save_file(tensors, out / "model.safetensors", metadata={"format": "pt"})
+    cfg = json.loads((out / "config.json").read_text())
+    cfg["vocab_size"] = grown.shape[0]
+    (out / "config.json").write_text(json.dumps(cfg))
+    return new_ids, planted
+
+
+def test_unreachable_tokens_are_found(tiny_reference, tmp_path) -> None:
+    new_ids, _ = _plant(tiny_reference, tmp_path / "m", [])
+    found = unreachable_ids(TokenizerView.load(Checkpoint.open(tmp_path / "m")))
+    assert set(new_ids) <= set(found)
+    # the trained vocabulary itself is reachable: nothing else is reported
+    assert len(set(found) - set(new_ids)) <= 2
+
+
+def test_calibrated_on_unreachable_rows_it_finds_untrained_reachable_tokens(
+    tiny_reference, tmp_path
+) -> None:
+    # " while" and " import" occur in the probe corpus: rows that look untrained there warn
+    new_ids, planted = _plant(tiny_reference, tmp_path / "m", [" while", " import"])
+    report = audit_model(tmp_path / "m")
+    calibration = report.find("unreachable_rows")
+    assert calibration is not None and set(calibration.token_ids) >= set(new_ids)
+    assert calibration.evidence["calibration"] == "unreachable"
+    flagged = report.find("undertrained_tokens")
+    assert flagged is not None and set(planted) <= set(flagged.token_ids)
+    assert flagged.severity == "warn" and len(flagged.token_ids) < 50
+
+
+def test_the_cli_shows_the_calibration(tiny_reference, tmp_path, capsys) -> None:
+    _plant(tiny_reference, tmp_path / "m", [" while"])
+    code = main(["tokens", "audit", str(tmp_path / "m"), "--json", str(tmp_path / "a.json")])
+    assert code == 0
+    codes = {f["code"] for f in json.loads((tmp_path / "a.json").read_text())["findings"]}
+    assert {"unreachable_rows", "undertrained_tokens"} <= codes
