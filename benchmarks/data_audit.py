@@ -5,8 +5,9 @@ installed site-packages (at least 50k records by default), written once as JSONL
 the same 2 workers and the same shingling: 5-token shingles and the same LSH banding (the bands
 and rows tripwire uses at its threshold, which are datasketch's choice, passed to datatrove's
 MinhashConfig; datatrove's other settings are its defaults). tripwire runs its whole audit
-(syntax, truncation, language, prose, secrets in every string of each record, quality,
-decontamination against every HumanEval item on its three streams, exact + near dedup);
+(syntax, truncation, language, prose, secrets in every string of each record, quality, static
+analysis: one ruff run per shard with the F, B, S, E7 and PERF rules, decontamination against
+every HumanEval item on its three streams, exact + near dedup, the out-of-domain flags);
 datatrove runs only its four MinHash dedup stages. Both write the records they keep.
 
 Reports records/s, MB/s, peak memory (resident set of the whole process tree, sampled), and how

@@ -82,6 +82,12 @@ def audit_cmd(
         help="Local causal LM folder (reference or base model): flag answers that fit their "
         "instruction less than the set's others do (off_topic, kept for review).",
     ),
+    out_of_domain_z: float = typer.Option(
+        3.5,
+        "--out-of-domain-z",
+        help="Robust z-score of distance from the set above which a record is flagged "
+        "out_of_domain (kept, for review); 0 turns the check off.",
+    ),
     rule: list[str] = typer.Option(
         [],
         "--rule",
@@ -112,6 +118,7 @@ def audit_cmd(
         run_tests=not no_tests,
         rules=RulePolicy.parse(rule).overrides,
         model=str(model) if model is not None else None,
+        out_of_domain_z=out_of_domain_z,
         allow_secrets=str(allow_secrets) if allow_secrets is not None else None,
         workers=workers,
         engine=engine,

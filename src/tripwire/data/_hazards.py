@@ -101,11 +101,12 @@ def analyse_batch(
     languages: Sequence[str],
     excerpt: Sequence[bool],
     policy: RulePolicy,
+    threads: int = 0,
 ) -> list[list[StaticFinding]]:
     """Every finding for each record (before the policy says what each does)."""
     out: list[list[StaticFinding]] = [[] for _ in codes]
     python = [k for k, lang in enumerate(languages) if lang == "python"]
-    found = ruff_check([codes[k] for k in python], [excerpt[k] for k in python], policy)
+    found = ruff_check([codes[k] for k in python], [excerpt[k] for k in python], policy, threads)
     for k, fs in zip(python, found, strict=True):
         out[k] = python_context(codes[k], [_from_ruff(f) for f in fs])
         out[k] += _python_password_hashes(codes[k], fs) + _python_sql(codes[k], fs)

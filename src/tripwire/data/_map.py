@@ -7,6 +7,7 @@ It takes and returns plain data, so a local process pool and Ray run it alike.
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -80,7 +81,9 @@ def build_checks(config: AuditConfig) -> list[RecordCheck]:
         Truncated(),
         SyntaxErrorCheck(),
         LowQuality(),
-        StaticAnalysis(config.rule_policy()),
+        # each worker's ruff gets the worker's share of the cores: more threads than cores
+        # only take turns
+        StaticAnalysis(config.rule_policy(), max(1, (os.cpu_count() or 1) // config.worker_count)),
         BenchmarkContamination(index),
     ]
 

@@ -94,10 +94,11 @@ errors read ``SyntaxError: ...`` and do not match)."""
 
 
 def ruff_check(
-    codes: Sequence[str], excerpt: Sequence[bool], policy: RulePolicy
+    codes: Sequence[str], excerpt: Sequence[bool], policy: RulePolicy, threads: int = 0
 ) -> list[list[RuffFinding]]:
     """ruff's findings for each of ``codes`` (Python sources), in one ruff run; syntax errors
-    are left out (``compile()`` is the audit's judge of syntax)."""
+    are left out (``compile()`` is the audit's judge of syntax). ``threads``: ruff's (0: its
+    default, one per core; the audit gives each worker its share of the cores)."""
     out: list[list[RuffFinding]] = [[] for _ in codes]
     if not codes:
         return out
@@ -134,7 +135,11 @@ def ruff_check(
             ],
             cwd=tmp,
             capture_output=True,
-            env={**os.environ, "NO_COLOR": "1"},
+            env={
+                **os.environ,
+                "NO_COLOR": "1",
+                **({"RAYON_NUM_THREADS": str(threads)} if threads else {}),
+            },
         )
         if r.returncode != 0:
             message = r.stderr.decode("utf-8", "replace").strip().splitlines()

@@ -61,8 +61,10 @@ class StaticAnalysis(RecordCheck):
     skip_if = frozenset({"not_code", "language_mismatch", "truncated", "syntax_error"})
     emits = ("code_bug", "lint")
 
-    def __init__(self, policy: RulePolicy | None = None) -> None:
+    def __init__(self, policy: RulePolicy | None = None, threads: int = 0) -> None:
         self.policy = policy or RulePolicy()
+        self.threads = threads
+        """ruff's threads per run (the worker's share of the cores; 0: ruff's default)."""
 
     def arguments(self) -> dict[str, Any]:
         return {"rules": self.policy.to_dict()}
@@ -78,6 +80,7 @@ class StaticAnalysis(RecordCheck):
             [ctx.language or "" for ctx in todo],
             [e and not s for e, s in zip(excerpt, snippet, strict=True)],
             self.policy,
+            self.threads,
         )
         for ctx, fs, s in zip(todo, found, snippet, strict=True):
             if s and any(f.rule == "F821" for f in fs):
