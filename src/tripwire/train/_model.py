@@ -92,7 +92,18 @@ def enable_checkpointing(model: torch.nn.Module) -> None:
         raise BadInputError(
             "--gradient-checkpointing", f"{type(inner).__name__} does not support it"
         )
-    inner.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    # named activation_checkpointing_enable since transformers 5
+    enable = getattr(inner, "activation_checkpointing_enable", None)
+    if enable is None:
+        enable = inner.gradient_checkpointing_enable
+        enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        return
+    import inspect
+
+    kw = "activation_checkpointing_kwargs"
+    if kw not in inspect.signature(enable).parameters:
+        kw = "gradient_checkpointing_kwargs"
+    enable(**{kw: {"use_reentrant": False}})
 
 
 def _untie_for_rewrite(model: torch.nn.Module) -> torch.Tensor | None:
