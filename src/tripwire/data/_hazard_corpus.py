@@ -288,7 +288,7 @@ _add(
     "shell", "injection", "eval",
     direct=("#!/bin/sh\n{f}() {{\n    eval \"$1\"\n}}\n{f} \"$@\"\n",
             "#!/bin/sh\n{f}() {{\n    \"$@\"\n}}\n{f} \"$@\"\n"),
-    split=("#!/bin/bash\n{a}=\"ls -l\"\n{a}=\"$" + "{a} $1\"\neval \"${a}\"\n",
+    split=("#!/bin/bash\n{a}=\"ls -l\"\n{a}=\"$" + "{a} -h\"\neval \"${a} $1\"\n",
            "#!/bin/bash\n{a}=(ls -l)\n{a}+=(\"$1\")\n\"$" + "{{{a}[@]}}\"\n"),
 )  # fmt: skip
 _add(

@@ -438,21 +438,17 @@ def _c(tree: Tree) -> Iterator[Hit]:
 _POSITIONAL = re.compile(r"\$(?:[1-9@*]|\{[1-9@*])")
 
 
-def _input_reaches(tree: Tree, arg: Any, depth: int = 0) -> bool:
-    """The script's arguments or ``read`` input reach ``arg``: a positional parameter in it
-    (outside single quotes), or a variable the script sets from one."""
+def _input_reaches(tree: Tree, arg: Any) -> bool:
+    """The script's arguments or ``read`` input reach ``arg`` directly: a positional parameter
+    in it (outside single quotes), or a variable ``read`` fills. Through other variables, real
+    scripts build commands from carefully quoted options (xzgrep, memusage): a flag, not a
+    removal (``sh/eval-variable``)."""
     text = tree.text(arg)
-    if arg.type == "raw_string" or depth > 3:
+    if arg.type == "raw_string":
         return False
     if _POSITIONAL.search(re.sub(r"'[^']*'", "", text)):
         return True
-    for name in re.findall(r"\$\{?([A-Za-z_]\w*)", text):
-        if name in tree.read_vars:
-            return True
-        for value in tree.bindings.get(name, []):
-            if value is not None and _input_reaches(tree, value, depth + 1):
-                return True
-    return False
+    return any(name in tree.read_vars for name in re.findall(r"\$\{?([A-Za-z_]\w*)", text))
 
 
 def _shell(tree: Tree) -> Iterator[Hit]:
