@@ -9,6 +9,8 @@ finding shows harm in *this* code. A finding whose context shows none is kept an
   evaluates strings the module builds itself for its own callers is not.
 - ``pickle``/``marshal`` loads (S301, S302) of what the same code dumped is a round trip
   (tests, caches), not deserialization of foreign data.
+- A string built like SQL (S608) in code that runs no query (no ``execute``, ``cursor``,
+  ``read_sql``, ``raw``...) is a message or a docstring that says "select ... from".
 - An undefined name (F821) inside a string is an annotation, never evaluated at run time; in a
   module that writes its own namespace (``globals()``, ``__dict__``, ``exec``, a module
   ``__getattr__``) names exist that no analyser sees.
@@ -28,7 +30,9 @@ if TYPE_CHECKING:
 _EVAL = frozenset({"S102", "S307"})
 _LOADS = frozenset({"S301", "S302"})
 _UNDEFINED = frozenset({"F821"})
-_WEIGHED = _EVAL | _LOADS | _UNDEFINED
+_SQL = frozenset({"S608"})
+_WEIGHED = _EVAL | _LOADS | _UNDEFINED | _SQL
+_RUNS_SQL = re.compile(r"\b(?:execute\w*|raw|read_sql\w*|cursor|mogrify)\s*\(")
 _SELF_WRITING_HINTS = ("globals()", "vars()", "__dict__", "sys.modules[", "__getattr__", "exec")
 _OUTSIDE = re.compile(
     r"\binput\s*\(|\bargv\b|\brequest\b|\benviron\b|\bgetenv\b|\.recv\w*\s*\(|\bstdin\b"
@@ -53,7 +57,9 @@ def python_context(code: str, findings: list[StaticFinding]) -> list[StaticFindi
     out = []
     for f in findings:
         why = None
-        if f.rule in _LOADS and re.search(r"\bdumps?\s*\(", code):
+        if f.rule in _SQL and not _RUNS_SQL.search(code):
+            why = "no query is run in this code (an SQL-looking message or docstring)"
+        elif f.rule in _LOADS and re.search(r"\bdumps?\s*\(", code):
             why = "it loads what the same code dumped (a round trip)"
         elif f.rule in _UNDEFINED:
             line = lines[f.line - 1] if 0 < f.line <= len(lines) else ""
