@@ -4,8 +4,9 @@ Three parts, chosen before anyone looks, so the estimates stay unbiased:
 
 1. the ``borderline`` records the checks were least sure about (``_borderline``), reviewed in
    full (a census stratum: they speak only for themselves);
-2. a stratified random sample of the other kept records, by source and language, as large as
-   the precision target needs for their defect rate (``_sampling``);
+2. a stratified random sample of the other kept records, by source and language (and by flag
+   for those the audit kept but flagged for review, at least ``per_reason`` of each), as large
+   as the precision target needs for their defect rate (``_sampling``);
 3. a random sample of the other removed records, ``per_reason`` for each reason (the first
    reason a record was removed for), for the checks' precision per reason.
 
@@ -139,6 +140,8 @@ def create_data_review(
     for r in records:
         if r.position in census:
             name = "borderline|" + ("kept" if r.keep else "removed")
+        elif r.keep and r.flags:  # kept, but flagged for people to look at
+            name = f"kept|flag={r.flags[0]}"
         elif r.keep:
             name = f"kept|source={r.source}|language={r.language}"
         else:
@@ -148,7 +151,9 @@ def create_data_review(
     n_kept = sample_size(plan.target, sum(len(m) for m in kept_random.values()))
     counts = allocate({s: len(m) for s, m in kept_random.items()}, n_kept)
     for s, m in strata.items():
-        if s.startswith("removed|"):
+        if s.startswith("kept|flag="):  # what the audit asked people to look at, at least
+            counts[s] = max(counts[s], min(len(m), plan.per_reason))
+        elif s.startswith("removed|"):
             counts[s] = min(len(m), plan.per_reason)
         elif s.startswith("borderline|"):
             counts[s] = len(m)
@@ -179,6 +184,7 @@ def create_data_review(
                     "position": p,
                     "keep": r.keep,
                     "reasons": list(r.reasons),
+                    "flags": list(r.flags),
                     "uncertainty": round(uncertain.get(p, (0.0, ""))[0], 4),
                     "near_miss": uncertain[p][1] if r.keep and p in uncertain else None,
                     "raw_sha256": r.raw_sha256,

@@ -27,6 +27,8 @@ class AuditedRecord:
     keep: bool
     reasons: tuple[str, ...]
     details: dict[str, Any]
+    flags: tuple[str, ...]
+    """What the audit kept but flagged for people to look at (``off_topic``, ``lint``, ...)."""
     source: str
     language: str
     kind: str
@@ -101,6 +103,7 @@ def audited_records(
                     keep=bool(row["keep"]),
                     reasons=tuple(row.get("reasons") or ()),
                     details=dict(row.get("details") or {}),
+                    flags=tuple(row.get("flags") or ()),
                     source=str(rec.source or "unknown"),
                     language=str(language or "unknown"),
                     kind=rec.kind,
