@@ -261,7 +261,9 @@ def run_shard(task: ShardTask) -> dict[str, Any]:
                     "lines": record.code.count("\n") + 1 if checked.grams is not None else 0,
                     "source": redact_obj(record.source) if record.suspects else record.source,
                     "reasons": reasons,
-                    "flags": redact_obj(checked.flags) if record.suspects else checked.flags,
+                    # like reasons: redacted where the record holds a secret (the write step
+                    # checks every line again)
+                    "flags": redact_obj(checked.flags) if "secret" in reasons else checked.flags,
                 }
             )
             if checked.grams is not None:
