@@ -8,7 +8,11 @@ audited as code records without a declared language, and
 the ``out_of_domain`` flag (threshold calibrated on the set: robust z-score above 3.5) is
 counted per planted kind and on the clean records.
 
-    python benchmarks/data_ood.py --clean 5000 --per-kind 40
+With ``--model`` (a reference profile or a model folder) the same records are also scored by
+their perplexity under that model (mean NLL of the first tokens, high tail by the same robust
+z-score), the other way the issue names, side by side.
+
+    python benchmarks/data_ood.py --clean 5000 --per-kind 40 [--model small]
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import sysconfig
 import tempfile
 from collections import Counter
 from pathlib import Path
+
+import numpy as np
 
 from tripwire.data import AuditConfig, audit
 
@@ -77,11 +83,27 @@ def clean_functions(n: int) -> list[str]:
     return out
 
 
+def _perplexity_flags(texts: list[str], model: str) -> list[bool]:
+    from tripwire.data._fit import AnswerScorer
+
+    path = Path(model)
+    if not path.is_dir():
+        from tripwire.reference import build_reference
+
+        path = build_reference(model).path
+    nll = AnswerScorer(path).nll([""] * len(texts), texts)
+    ok = np.isfinite(nll)
+    median = float(np.median(nll[ok]))
+    mad = float(np.median(np.abs(nll[ok] - median))) * 1.4826
+    return (ok & (nll > median + 3.5 * max(mad, 1e-6))).tolist()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--clean", type=int, default=5000)
     ap.add_argument("--per-kind", type=int, default=40)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--model", default=None, help="also flag by perplexity under this model")
     args = ap.parse_args()
     items = [("clean", t) for t in clean_functions(args.clean)]
     for kind in _SOURCES:
@@ -94,21 +116,24 @@ def main() -> None:
         audit([data], config=AuditConfig(workers=args.workers, run_tests=False),
               findings=Path(d) / "f.jsonl")  # fmt: skip
         rows = [json.loads(x) for x in (Path(d) / "f.jsonl").read_text().splitlines()]
-    total, flagged, removed = Counter(), Counter(), Counter()
+    by_ppl = _perplexity_flags([t for _, t in items], args.model) if args.model else None
+    total, flagged, removed, ppl = Counter(), Counter(), Counter(), Counter()
     clean_reasons: Counter[str] = Counter()
-    for (kind, _), row in zip(items, rows, strict=True):
+    for k, ((kind, _), row) in enumerate(zip(items, rows, strict=True)):
         total[kind] += 1
+        ppl[kind] += bool(by_ppl is not None and by_ppl[k])
         if kind == "clean":
             clean_reasons.update(row["reasons"])
         flagged[kind] += "out_of_domain" in row.get("flags", {})
         removed[kind] += not row["keep"]
     print(f"{len(items)} records; threshold calibrated on the set (robust z > 3.5)\n")
-    print("| records | n | flagged out_of_domain | share | removed by other checks |")
-    print("|---|---:|---:|---:|---:|")
+    head = "| records | n | flagged out_of_domain | share | removed by other checks |"
+    print(head + (" flagged by perplexity |" if by_ppl is not None else ""))
+    print("|---|---:|---:|---:|---:|" + ("---:|" if by_ppl is not None else ""))
     for kind in total:
         print(
             f"| {kind} | {total[kind]} | {flagged[kind]} | {flagged[kind] / total[kind]:.1%} "
-            f"| {removed[kind]} |"
+            f"| {removed[kind]} |" + (f" {ppl[kind]} |" if by_ppl is not None else "")
         )
     planted = [k for k in total if k != "clean"]
     n = sum(total[k] for k in planted)

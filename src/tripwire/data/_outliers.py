@@ -2,9 +2,11 @@
 
 Distance: one minus the cosine similarity of a record's vector (``_embed``) to the nearest of a
 few centres of the set (k-means on a sample, so a set of several languages has a centre for
-each). Threshold: the robust z-score of Iglewicz and Hoaglin (median and MAD of the set's own
-distances; a record is an outlier above 3.5), which a set with no outliers passes almost
-whole and which does not move when the outliers themselves are many or extreme.
+each; a centre that gathers under ``MIN_SHARE`` of the sample is dropped: a few dozen planted
+data files would otherwise get a centre of their own and stop looking foreign). Threshold: the
+robust z-score of Iglewicz and Hoaglin (median and MAD of the set's own distances; a record is
+an outlier above 3.5), which a set with no outliers passes almost whole and which does not move
+when the outliers themselves are many or extreme.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 
 CENTRES = 8
 SAMPLE = 4000
+MIN_SHARE = 0.05
 Z = 3.5
 
 
@@ -40,7 +43,9 @@ def _centres(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
             if len(members):
                 m = members.sum(axis=0)
                 c[j] = m / max(float(np.linalg.norm(m)), 1e-12)
-    return c
+    near = np.argmax(sample @ c.T, axis=1)
+    share = np.bincount(near, minlength=k) / len(sample)
+    return c[share >= MIN_SHARE] if (share >= MIN_SHARE).any() else c
 
 
 def outliers(vectors: np.ndarray, z: float = Z, seed: int = 0) -> Outliers:
