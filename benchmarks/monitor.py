@@ -366,8 +366,8 @@ def throughput_table(n: int, old_src: Path | None) -> None:
                if isinstance(r, Event)]  # fmt: skip
     print(f"\n## 4a. Ingestion throughput (real server on loopback, {n:,} events per row, "
           "acknowledged = committed; shared 2-core machine)\n")  # fmt: skip
-    print("| database | clients | batch | events/s | before #18: events/s | ratio |")
-    print("|---|---|---|---|---|---|")
+    print("| database | clients | batch | events/s | before #18: events/s | ratio | load average |")
+    print("|---|---|---|---|---|---|---|")
     with _postgres() as pg, tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "log"
         for db_name in ("SQLite WAL", "PostgreSQL"):
@@ -388,7 +388,7 @@ def throughput_table(n: int, old_src: Path | None) -> None:
                         rates.append(count / asyncio.run(_load(url, bodies, clients)))
                 new, old = rates
                 print(f"| {db_name} | {clients} | {batch} | {new:,.0f} | {old:,.0f} | "
-                      f"{new / old:.1f} |")  # fmt: skip
+                      f"{new / old:.1f} | {os.getloadavg()[0]:.1f} |")  # fmt: skip
 
 
 def _replay_seconds(path: Path, args: list[str], src: Path | None) -> float:
