@@ -52,6 +52,10 @@ class NotCode(RecordCheck):
     def check(self, ctx: RecordContext) -> Evidence | None:
         code = ctx.record.code
         lang = ctx.language
+        if lang is None:  # undeclared: the detector's best guess, if its strict parser agrees
+            guess = ctx.detection().language
+            if guess in _STRICT_PARSERS and ctx.analysis(guess).ok:
+                return None  # functions with long docstrings are code that parses
         if lang in _STRICT_PARSERS and (ctx.analysis(lang).ok or ctx.analysis(lang).eof):
             return None  # prose never compiles as these, nor stops mid-construct; code does
         if sum(map(code.count, "{}()[];=")) > 0.03 * len(code) + 8:
