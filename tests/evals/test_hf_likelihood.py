@@ -81,11 +81,14 @@ def _one_layer_llama(tmp: Path, tokenizer_from: Path) -> Path:
 
 
 SCORE_AND_REPORT_PEAK = """
-import json, resource, sys
+import json, re, sys
 from tripwire.evals import HFBackend
 texts = [f"def f{i}(x):\\n    return x * {i}\\n" * (1 + i) for i in range(8)]
 scores = HFBackend(sys.argv[1]).loglikelihood(texts)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+# VmHWM is this program's own peak: ru_maxrss also carries the parent's (the pytest worker's)
+# peak across a vfork + exec
+hwm = re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read())
+peak = int(hwm.group(1)) * 1024
 print(json.dumps({"peak": peak, "scores": scores}))
 """
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tripwire.cli import main
 from tripwire.evals import HFBackend, ScoringFailed, SequentialPlan, compare_models, get_suite
 from tripwire.evals._sequential_run import DECIDED, look_sizes, stratified_order
 from tripwire.evals._types import Task
@@ -96,3 +97,18 @@ def test_an_interrupted_comparison_resumes_to_the_same_verdict(
     lines = (tmp_path / "cut" / "cand" / "results.jsonl").read_text().splitlines()
     keys = [(r["task_id"], r["sample_idx"]) for r in map(json.loads, lines)]
     assert len(keys) == len(set(keys)) == resumed.sequential["items_used"]
+
+
+def test_compare_models_command(tiny_reference: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "cmp.json"
+    args = ["eval", "compare-models", f"hf:{tiny_reference}", f"hf:{tiny_reference}", "--suite",
+            "retention", "--max-per-language", str(PER_LANGUAGE), "--margin", "3%"]  # fmt: skip
+    assert main([*args, "--sequential", "--order-seed", "3", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["verdict"] == "pass" and data["sequential"]["stopped"] == DECIDED
+    assert data["items"] == data["sequential"]["items_used"] < data["sequential"]["budget_items"]
+    assert main([*args, "--sequential"]) == 0
+    printed = capsys.readouterr().out
+    assert "sequential: every slice decided" in printed and "MDE" in printed
+    assert main([*args, "--sequential", "--spending", "linear"]) == 2
+    assert "--spending" in capsys.readouterr().err

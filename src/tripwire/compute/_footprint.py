@@ -8,6 +8,8 @@ which tensors are counted.
 
 from __future__ import annotations
 
+import json
+import struct
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,9 +37,6 @@ def _first(cfg: dict[str, Any], *keys: str, default: Any = None) -> Any:
 def _stored_bytes(ckpt: Checkpoint) -> tuple[int, int]:
     """(bytes of every stored tensor, bytes per element of the widest float among them)."""
     total, widest = 0, 4
-    import json
-    import struct
-
     floats = []
     for path in ckpt.weight_files:
         if path.suffix != ".safetensors":

@@ -10,7 +10,7 @@ import numpy as np
 
 from tripwire.compute._batching import Piece, split_windows, token_batches
 from tripwire.compute._budget import MemoryBudget
-from tripwire.compute._footprint import Footprint, require_fits
+from tripwire.compute._footprint import RUNTIME_BYTES, Footprint, require_fits
 from tripwire.progress import Progress, no_progress
 
 MAX_BATCH_TOKENS = 16_384
@@ -23,14 +23,12 @@ def scoring_batch_tokens(
 ) -> int:
     """Tokens per scoring batch the budget allows beside the weights (refuses, one line, when
     not even one window of ``window`` tokens fits)."""
-    from tripwire.compute._chunked import CHUNK_BYTES
+    from tripwire.compute._chunked import CHUNK_BYTES  # torch: imported when scoring
 
     per_token = footprint.forward_bytes_per_token(window)
     fixed = {"for its weights": footprint.weight_bytes, "for the logits of a chunk": CHUNK_BYTES}
     require_fits(what, {**fixed, f"for one window of {window} tokens": per_token * window},
                  budget, hint="raise --max-memory or lower the window")  # fmt: skip
-    from tripwire.compute._footprint import RUNTIME_BYTES
-
     spare = budget.bytes - RUNTIME_BYTES - sum(fixed.values())
     return int(max(window, min(MAX_BATCH_TOKENS, spare // per_token)))
 

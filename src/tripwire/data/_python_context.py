@@ -11,9 +11,12 @@ finding shows harm in *this* code. A finding whose context shows none is kept an
   (tests, caches), not deserialization of foreign data.
 - A string built like SQL (S608) in code that runs no query (no ``execute``, ``cursor``,
   ``read_sql``, ``raw``...) is a message or a docstring that says "select ... from".
-- An undefined name (F821) inside a string is an annotation, never evaluated at run time; in a
-  module that writes its own namespace (``globals()``, ``__dict__``, ``exec``, a module
-  ``__getattr__``) names exist that no analyser sees.
+- An undefined name (F821) inside a string, or in an annotation under ``from __future__ import
+  annotations``, is never evaluated at run time; in a module that writes its own namespace
+  (``globals()``, ``__dict__``, ``exec``, a module ``__getattr__``) names exist that no analyser
+  sees; code that catches ``NameError`` expects a name that may not exist (``get_ipython``).
+- Django's ``extra``/``RawSQL`` rules (S610, S611) fire on any ``.extra(`` call: outside code
+  that mentions Django they are another library's method.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ _EVAL = frozenset({"S102", "S307"})
 _LOADS = frozenset({"S301", "S302"})
 _UNDEFINED = frozenset({"F821"})
 _SQL = frozenset({"S608"})
-_WEIGHED = _EVAL | _LOADS | _UNDEFINED | _SQL
+_DJANGO = frozenset({"S610", "S611"})
+_WEIGHED = _EVAL | _LOADS | _UNDEFINED | _SQL | _DJANGO
 _RUNS_SQL = re.compile(r"\b(?:execute\w*|raw|read_sql\w*|cursor|mogrify)\s*\(")
 _SELF_WRITING_HINTS = ("globals()", "vars()", "__dict__", "sys.modules[", "__getattr__", "exec")
 _OUTSIDE = re.compile(
@@ -57,7 +61,9 @@ def python_context(code: str, findings: list[StaticFinding]) -> list[StaticFindi
     out = []
     for f in findings:
         why = None
-        if f.rule in _SQL and not _RUNS_SQL.search(code):
+        if f.rule in _DJANGO and "django" not in code:
+            why = "not Django: another library's extra()/RawSQL"
+        elif f.rule in _SQL and not _RUNS_SQL.search(code):
             why = "no query is run in this code (an SQL-looking message or docstring)"
         elif f.rule in _LOADS and re.search(r"\bdumps?\s*\(", code):
             why = "it loads what the same code dumped (a round trip)"
@@ -66,6 +72,10 @@ def python_context(code: str, findings: list[StaticFinding]) -> list[StaticFindi
             before = line[: max(0, f.column - 1)]
             if (before.count('"') + before.count("'")) % 2 == 1:
                 why = "the name is inside a string (an annotation, not run)"
+            elif _POSTPONED in code and _annotation(line, before):
+                why = "an annotation, not evaluated (from __future__ import annotations)"
+            elif "NameError" in code:
+                why = "the code catches the NameError (a name that may not exist)"
             elif _self_writing(code):
                 why = "the module defines names at run time (globals(), __dict__, exec)"
         elif f.rule in _EVAL:
@@ -75,6 +85,20 @@ def python_context(code: str, findings: list[StaticFinding]) -> list[StaticFindi
                 why = "it evaluates the code's own values; no input reaches it"
         out.append(dataclasses.replace(f, benign=why) if why else f)
     return out
+
+
+_POSTPONED = "from __future__ import annotations"
+
+
+def _annotation(line: str, before: str) -> bool:
+    """Whether the text before a name on its line puts it in an annotation: after ``->``, after
+    a parameter's ``:`` in a ``def`` line, or in ``name: ...`` at the start of a statement."""
+    if "->" in before:
+        return True
+    stripped = line.lstrip()
+    if stripped.startswith(("def ", "async def ")) and "(" in before:
+        return before.rstrip().endswith((":", "[", ",", "|")) or ":" in before.split("(", 1)[1]
+    return re.match(r"\s*[\w.]+\s*:\s*", before) is not None and "=" not in before
 
 
 def _self_writing(code: str) -> bool:

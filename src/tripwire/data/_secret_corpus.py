@@ -150,7 +150,9 @@ def installed_python_functions(n: int, rng: random.Random) -> list[str]:
     visited in an order drawn by ``rng`` (a few from each, so many authors are represented)."""
     root = Path(sysconfig.get_paths()["purelib"])
     files = sorted(root.rglob("*.py"))
-    rng.shuffle(files)
+    # one draw from ``rng`` whatever the number of files: what the caller draws next must not
+    # depend on which packages this machine has installed
+    random.Random(rng.random()).shuffle(files)
     out: list[str] = []
     for path in files:
         try:

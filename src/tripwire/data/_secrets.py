@@ -228,7 +228,10 @@ def _bare_plausible(value: str) -> bool:
     if len(value) < 8 or (_CODE_LIKE.match(value) and not _random_case(value)):
         return False
     classes = sum(bool(re.search(p, value)) for p in ("[a-z]", "[A-Z]", "[0-9]", r"[^\w]"))
-    return re.search("[0-9]", value) is not None and classes >= 3 and _entropy(value) >= 3.0
+    # all four classes in a short value is itself a sign of a generated one: a 12-character
+    # password with a repeated character or two has an entropy under 3 bits
+    least = 2.5 if classes == 4 else 3.0
+    return re.search("[0-9]", value) is not None and classes >= 3 and _entropy(value) >= least
 
 
 def _plausible(kind: str, value: str) -> bool:
