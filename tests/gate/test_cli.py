@@ -72,3 +72,38 @@ def test_bad_policy_is_one_line_exit_2_and_writes_nothing(
 def test_missing_candidate_is_bad_input(tiny_reference: Path, tmp_path: Path) -> None:
     r = tripwire("gate", "--baseline", str(tiny_reference), "--candidate", str(tmp_path / "no"))
     assert r.returncode == 2 and "not a model directory" in r.stderr
+
+
+def _plain_copy(model: Path, out: Path) -> Path:
+    """A user's own checkpoint: the model's files without a reference corpus or manifest."""
+    import shutil
+
+    shutil.copytree(model, out, ignore=shutil.ignore_patterns("reference_corpus", "tripwire.json"))
+    return out
+
+
+def test_own_checkpoints_gate_without_a_policy_on_the_default_corpus(
+    tiny_reference: Path, candidates: dict, tmp_path: Path
+) -> None:
+    base = _plain_copy(tiny_reference, tmp_path / "mine-v1")
+    cand = _plain_copy(candidates["clean_finetune"], tmp_path / "mine-v2")
+    r = tripwire("gate", "--baseline", str(base), "--candidate", str(cand), "--json", "-")
+    assert r.returncode == 0, r.stderr
+    (retention,) = json.loads(r.stdout)["evals"]
+    assert retention["suite"] == "retention" and retention["items"] > 0
+    assert retention["corpus"]["source"] == "the machine's pinned reference corpus, held-out split"
+    corpus = Path(retention["corpus"]["path"])
+    assert (corpus / "reference_corpus" / "heldout.jsonl").is_file()
+    # the summary says which corpus, too
+    r = tripwire("gate", "--baseline", str(base), "--candidate", str(cand))
+    assert "pinned reference corpus" in r.stdout and str(corpus) in r.stdout
+
+
+def test_a_policy_error_names_its_toml_table(tiny_reference: Path, tmp_path: Path) -> None:
+    (tmp_path / "gate.toml").write_text('[[suites]]\nmargins = { bits_per_byte = "5%" }\n')
+    r = tripwire(
+        "gate", "--baseline", str(tiny_reference), "--candidate", str(tiny_reference),
+        "--policy", str(tmp_path / "gate.toml"),
+    )  # fmt: skip
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+    assert "every [[suites]] entry needs a name" in r.stderr

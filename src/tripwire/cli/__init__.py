@@ -13,6 +13,7 @@ import traceback
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from tripwire import __version__
 from tripwire.cli import data, reference, registry
@@ -115,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     except BadInputError as exc:
         if debug:
             traceback.print_exc()
-        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        # escaped: a message naming a TOML table (`[[suites]]`) is not rich markup
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt:
         err.print("interrupted")

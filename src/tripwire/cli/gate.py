@@ -56,7 +56,9 @@ def render_summary(result: dict[str, Any]) -> None:
         if e["slices"]:
             seq = e.get("sequential")
             why = f"; sequential: {seq['why']}" if seq else ""
-            out.print(f"{e['suite']}: {e.get('items', '?')} items{why}", highlight=False)
+            corpus = e.get("corpus")
+            on = f" of {corpus['source']} ({corpus['path']})" if corpus else ""
+            out.print(f"{e['suite']}: {e.get('items', '?')} items{on}{why}", highlight=False)
     others = [f for f in result["findings"] if f["severity"] != "info"]
     if others:
         out.print(f"{len(others)} finding(s):")

@@ -8,7 +8,7 @@ causal LM) is not run at all, and the suite becomes an ``eval.not_runnable`` fin
 from __future__ import annotations
 
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +18,7 @@ from tripwire.findings import Finding, Severity
 from tripwire.gate._guard import RUN_FAILED, internal_error, not_runnable
 from tripwire.gate._policy import Policy, SuitePolicy
 from tripwire.progress import Progress, no_progress
-from tripwire.reference import CORPUS_DIR
+from tripwire.reference import CORPUS_DIR, DEFAULT_CORPUS_NAME, default_heldout_corpus
 
 if TYPE_CHECKING:
     from tripwire.evals import SequentialPlan, Suite
@@ -41,6 +41,8 @@ class SuiteOutcome:
     candidate_run: str
     not_run: str = ""
     """Why the two models were not compared (a model could not run the suite); "" if they were."""
+    corpus: dict[str, str] = field(default_factory=dict)
+    """The corpus scored (``path``, ``source``), for suites that score one."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -55,6 +57,7 @@ class SuiteOutcome:
             "slices": self.comparison["slices"],
             "sequential": self.comparison.get("sequential"),
             **({"not_run": self.not_run} if self.not_run else {}),
+            **({"corpus": self.corpus} if self.corpus else {}),
         }
 
 
@@ -74,6 +77,8 @@ class PlannedSuite:
     policy: SuitePolicy
     suite: Suite | None
     """None when the candidate cannot run it: not built, so it needs no corpus."""
+    corpus: dict[str, str] = field(default_factory=dict)
+    """The corpus the suite scores, ``path`` and ``source`` (who chose it); empty if none."""
 
     def key(self) -> dict[str, Any]:
         """The suite's identity for the gate's cache: its data's hash, not the corpus path."""
@@ -96,31 +101,40 @@ def preflight(models: dict[str, tuple[Path, Manifest]]) -> dict[str, GatedModel]
     return out
 
 
-def _options(sp: SuitePolicy, baseline: Path) -> dict[str, Any]:
+def _options(sp: SuitePolicy, baseline: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """The suite's options, and which corpus it scores (``{}`` for a suite without one):
+    the policy's ``corpus``, else the baseline's own when it is a reference model, else the
+    machine's pinned held-out corpus, which any model can be scored on (no policy needed)."""
     options = dict(sp.options)
-    if sp.name in _NEEDS_CORPUS and "corpus" not in options:
-        if not (baseline / CORPUS_DIR).is_dir():
-            raise BadInputError(
-                "policy",
-                f"suite {sp.name} needs a corpus: set `corpus` in its [[suites]] entry "
-                f"(the baseline {baseline} is not a reference model with its own corpus)",
-            )
+    if sp.name not in _NEEDS_CORPUS:
+        return options, {}
+    if "corpus" in options:
+        return options, {"path": str(options["corpus"]), "source": "policy"}
+    if (baseline / CORPUS_DIR).is_dir():
         options["corpus"] = baseline
-    return options
+        return options, {"path": str(baseline), "source": "the baseline reference model's "
+                         "held-out split"}  # fmt: skip
+    options["corpus"] = default_heldout_corpus()
+    return options, {"path": str(options["corpus"]), "source": DEFAULT_CORPUS_NAME}
 
 
 def plan_suites(policy: Policy, models: dict[str, GatedModel]) -> list[PlannedSuite]:
     """The policy's suites, built unless the candidate cannot run them anyway. A policy
-    problem (no corpus, unknown suite) is bad input, raised here before any work."""
+    problem (unknown suite, unreadable corpus) is bad input, raised here before any work."""
     from tripwire.evals import get_suite
 
     runnable = not models["candidate"].problems
     baseline = models["baseline"].path
-    return [
-        PlannedSuite(sp, _judged_suite(sp) if sp.name in JUDGED_SUITES
-                     else get_suite(sp.name, **_options(sp, baseline)) if runnable else None)
-        for sp in policy.suites
-    ]  # fmt: skip
+    planned = []
+    for sp in policy.suites:
+        if sp.name in JUDGED_SUITES:
+            planned.append(PlannedSuite(sp, _judged_suite(sp)))
+        elif not runnable:
+            planned.append(PlannedSuite(sp, None))
+        else:
+            options, corpus = _options(sp, baseline)
+            planned.append(PlannedSuite(sp, get_suite(sp.name, **options), corpus))
+    return planned
 
 
 def _judged_suite(sp: SuitePolicy) -> Any:
@@ -322,7 +336,7 @@ def run_suites(
                 box_or_none = box if needs_box else None
                 done = _run_sequential(policy, plan, models, box_or_none, sequential, progress)
                 if done is not None:
-                    outcomes.append(done[0])
+                    outcomes.append(replace(done[0], corpus=plan.corpus))
                     findings += done[1]
                     continue
             for role in ROLES:
@@ -343,6 +357,6 @@ def run_suites(
                 outcome = SuiteOutcome(sp.name, _worst(found), empty,
                                        str(runs.get("baseline", "")),
                                        str(runs.get("candidate", "")), not_run=why)  # fmt: skip
-            outcomes.append(outcome)
+            outcomes.append(replace(outcome, corpus=plan.corpus))
             findings += found
     return outcomes, findings

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from tripwire.evals import SequentialPlan
 
 # Bump when what the gate checks changes, so cached results from older code are not reused.
-GATE_VERSION = 2
+GATE_VERSION = 3  # 3: each corpus suite says which corpus it scored
 # Records removed for these reasons mean the data itself is broken, not merely redundant.
 _QUALITY_REASONS = ("syntax_error", "truncated", "failing_tests", "language_mismatch", "not_code")
 

@@ -9,6 +9,7 @@ from tripwire.reference._build import (
     load_reference_corpus,
 )
 from tripwire.reference._corpus import LANGUAGES, Corpus, SourceFile, collect_corpus
+from tripwire.reference._default_corpus import DEFAULT_CORPUS_NAME, default_heldout_corpus
 from tripwire.reference._degrade import characteristic_tokens, degrade_language
 from tripwire.reference._heldout import HeldoutLoss, encode_stream, model_nats, stream_windows
 from tripwire.reference._import import SOURCES, ImportResult, WheelModel, import_model
@@ -18,6 +19,7 @@ from tripwire.reference._snapshot import pinned_corpus
 
 __all__ = [
     "CORPUS_DIR",
+    "DEFAULT_CORPUS_NAME",
     "LANGUAGES",
     "PROFILES",
     "SOURCES",
@@ -32,6 +34,7 @@ __all__ = [
     "build_reference",
     "characteristic_tokens",
     "collect_corpus",
+    "default_heldout_corpus",
     "degrade_language",
     "encode_stream",
     "get_profile",
