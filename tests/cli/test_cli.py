@@ -149,3 +149,40 @@ def test_progress_lines_when_not_on_a_terminal(tmp_path: Path) -> None:
             "--out", str(tmp_path / "run"), env={"TRIPWIRE_PROGRESS_EVERY": "0"})  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert "[progress] execute 3/3 (100%)" in r.stderr and "/s," in r.stderr
+
+
+def test_baseline_and_candidate_positional_or_as_options(
+    tiny_reference: Path, tmp_path: Path
+) -> None:
+    samples = tmp_path / "s.jsonl"
+    ids = ["py-add", "py-is-even", "py-max", "py-join", "js-add", "js-even"]
+    samples.write_text("".join(json.dumps({"task_id": i, "completion": "  return 1\n"}) + "\n"
+                               for i in ids))  # fmt: skip
+    runs = []
+    for name in ("a", "b"):
+        r = run("eval", "run", f"samples:{samples}", "--suite", "canaries", "--out",
+                str(tmp_path / name))  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        runs.append(str(tmp_path / name))
+    a, b = runs
+    spellings = [[a, b], ["--baseline", a, "--candidate", b], ["--candidate", b, a]]
+    docs = []
+    for args in spellings:
+        r = run("eval", "compare", *args, "--json", "-")
+        assert r.returncode in (0, 1), r.stderr
+        docs.append(json.loads(r.stdout))
+    assert docs[0]["baseline"] == docs[1]["baseline"] == docs[2]["baseline"]
+    assert docs[0]["candidate"] == docs[1]["candidate"] == docs[2]["candidate"]
+    # tokens audit and gate take the same spellings
+    ref = str(tiny_reference)
+    r = run("tokens", "audit", "--baseline", ref, "--candidate", ref, "--json", "-")
+    assert r.returncode == 0 and json.loads(r.stdout)["verdict"] == "pass", r.stderr
+    for args, needle in [
+        (["gate", ref], "--candidate: missing: give CANDIDATE"),
+        (["gate", "--candidate", ref], "--baseline: missing: give BASELINE"),
+        (["gate", ref, ref, "--baseline", ref], "too many models or runs"),
+        (["eval", "compare", a, "--candidate", b, "--baseline", a], "too many models or runs"),
+    ]:
+        r = run(*args)
+        assert r.returncode == 2 and needle in r.stderr, r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import typer
 
+from tripwire.cli import _pair
 from tripwire.cli._output import emit_json, err, progress_bar, quiet
 from tripwire.errors import BadInputError
 
@@ -24,8 +25,10 @@ EPILOG = (
 
 
 def compare_models(
-    base_model: str = typer.Argument(..., help="Baseline MODEL spec (hf:DIR, openai:..., ...)."),
-    cand_model: str = typer.Argument(..., help="Candidate MODEL spec."),
+    base_arg: str | None = _pair.argument("baseline", "Baseline MODEL spec (hf:DIR, openai:...)"),
+    cand_arg: str | None = _pair.argument("candidate", "Candidate MODEL spec"),
+    base_opt: str | None = _pair.option("baseline", "Baseline MODEL spec"),
+    cand_opt: str | None = _pair.option("candidate", "Candidate MODEL spec"),
     suite_name: str = typer.Option(
         "humaneval",
         "--suite",
@@ -65,7 +68,7 @@ def compare_models(
     timeout: float = typer.Option(10.0, "--timeout", min=0.1, help="Per-program wall limit (s)."),
     json_path: Path | None = typer.Option(None, "--json", help="Write JSON ('-': stdout)."),
 ) -> None:
-    """Evaluate BASE_MODEL and CAND_MODEL on a suite and decide, per slice and metric, whether
+    """Evaluate BASELINE and CANDIDATE on a suite and decide, per slice and metric, whether
     the candidate regressed (the verdicts of `eval compare`). With --sequential the items are
     taken in a seeded random order, both models score them in --looks batches, and scoring
     stops as soon as every slice is regressed or pass, at group-sequential levels (O'Brien-
@@ -85,6 +88,9 @@ def compare_models(
     from tripwire.evals import compare_models as run_comparison
     from tripwire.sandbox import Sandbox, SandboxUnavailable
 
+    base_model, cand = _pair.resolve((base_arg, cand_arg), base_opt, cand_opt)
+    assert cand is not None
+    cand_model = cand
     if correction not in ("holm", "bh", "none"):
         raise BadInputError("--correction", f"expected holm, bh or none, got {correction!r}")
     if method not in ("t", "bootstrap"):

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from tripwire.cli import _memory
+from tripwire.cli import _memory, _pair
 from tripwire.cli._output import command_line, context, emit_json, err, out, progress_bar, quiet
 from tripwire.errors import BadInputError
 from tripwire.findings import Finding, Severity, report_dict, verdict_of
@@ -318,8 +318,10 @@ def _resolve_run(ctx: typer.Context, ref: str) -> Path:
 @app.command("compare", epilog=COMPARE_EPILOG)
 def compare(
     ctx: typer.Context,
-    base_run: str = typer.Argument(..., help="Baseline run directory (or registry id)."),
-    cand_run: str = typer.Argument(..., help="Candidate run directory (or registry id)."),
+    base_arg: str | None = _pair.argument("baseline", "Baseline run directory (or registry id)"),
+    cand_arg: str | None = _pair.argument("candidate", "Candidate run directory (or registry id)"),
+    base_opt: str | None = _pair.option("baseline", "Baseline run directory (or registry id)"),
+    cand_opt: str | None = _pair.option("candidate", "Candidate run directory (or registry id)"),
     margin: list[str] = typer.Option(
         [],
         "--margin",
@@ -347,6 +349,8 @@ def compare(
         raise BadInputError("--correction", f"expected holm, bh or none, got {correction!r}")
     if method not in ("t", "bootstrap"):
         raise BadInputError("--method", f"expected t or bootstrap, got {method!r}")
+    base_run, cand_run = _pair.resolve((base_arg, cand_arg), base_opt, cand_opt)
+    assert cand_run is not None
     margins = _margins(margin)
     base, cand = _resolve_run(ctx, base_run), _resolve_run(ctx, cand_run)
     metrics_of_suite = get_suite_metrics(base)

@@ -11,6 +11,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from tripwire.cli import _pair
 from tripwire.cli._output import emit_json, out, progress_bar, quiet
 from tripwire.cli._review import (
     DefaultGroup,
@@ -86,10 +87,10 @@ def _write_report(path: Path | None, results: dict[str, Any]) -> None:
 
 @app.command("create", epilog=CREATE_EPILOG)
 def create_cmd(
-    baseline: str = typer.Argument(
-        ..., help="The baseline MODEL spec (hf:DIR, samples:FILE, ...)."
-    ),
-    candidate: str = typer.Argument(..., help="The candidate MODEL spec."),
+    base_arg: str | None = _pair.argument("baseline", "The baseline MODEL spec (hf:DIR, ...)"),
+    cand_arg: str | None = _pair.argument("candidate", "The candidate MODEL spec"),
+    base_opt: str | None = _pair.option("baseline", "The baseline MODEL spec"),
+    cand_opt: str | None = _pair.option("candidate", "The candidate MODEL spec"),
     suite: str = typer.Option(..., help="Where the prompts come from: humaneval, completion, ..."),
     corpus: Path | None = typer.Option(None, help="Corpus for the completion suite."),
     out_dir: Path = typer.Option(..., "--out", help="The review directory (made, or resumed)."),
@@ -108,6 +109,7 @@ def create_cmd(
     from tripwire.evals import GenerationConfig, backend_from_spec, get_suite
     from tripwire.review import EvalPlan, create_eval_review
 
+    baseline, candidate = _pair.resolve((base_arg, cand_arg), base_opt, cand_opt)
     options: dict[str, Any] = {"corpus": corpus} if corpus is not None else {}
     s = get_suite(suite, **options)
     backends = [backend_from_spec(spec) for spec in (baseline, candidate)]

@@ -9,13 +9,15 @@ import typer
 from rich.table import Table
 
 from tripwire.artifacts import write_text_atomic
-from tripwire.cli import _memory
+from tripwire.cli import _memory, _pair
 from tripwire.cli._output import context, emit_json, err, out, progress_bar, quiet
 
 GATE_EPILOG = (
     "Example: tripwire gate --baseline ./models/v1 --candidate ./models/v2 --policy gate.toml "
     "--report gate.html --json gate.json --junit gate.xml --markdown gate.md"
 )
+_BASE_HELP = "The model in production (local HF directory)."
+_CAND_HELP = "The model that would replace it."
 _COLOUR = {"pass": "green", "warn": "yellow", "block": "red"}
 
 
@@ -95,8 +97,10 @@ def write_outputs(
 
 def gate(
     ctx: typer.Context,
-    baseline: Path = typer.Option(..., help="The model in production (local HF directory)."),
-    candidate: Path = typer.Option(..., help="The model that would replace it."),
+    baseline_arg: Path | None = _pair.argument("baseline", _BASE_HELP),
+    candidate_arg: Path | None = _pair.argument("candidate", _CAND_HELP),
+    baseline: Path | None = _pair.option("baseline", _BASE_HELP),
+    candidate: Path | None = _pair.option("candidate", _CAND_HELP),
     data: list[Path] = typer.Option(
         [],
         help="Training data to audit (JSONL/Parquet); repeatable. The candidate's recorded "
@@ -117,6 +121,8 @@ def gate(
 ) -> None:
     """Decide whether CANDIDATE may replace BASELINE: pass, warn or block, with the root cause.
 
+    BASELINE and CANDIDATE are given positionally or as --baseline/--candidate.
+
     Reads both manifests to see what changed (tokenizer, weights, config, training data and
     configuration), runs the tokens audit when the tokenizer or embeddings changed, audits the
     training data, runs the policy's eval suites on both models and compares them slice by slice.
@@ -127,6 +133,8 @@ def gate(
     from tripwire.gate import Policy
     from tripwire.gate import gate as run_gate
 
+    base, cand = _pair.resolve((baseline_arg, candidate_arg), baseline, candidate)
+    assert cand is not None
     ctx.with_resource(_memory.budget(max_memory))  # every model the gate loads, one at a time
 
     pol = Policy.from_toml(policy) if policy else Policy()
@@ -138,7 +146,7 @@ def gate(
         plan = SequentialPlan(looks=looks, seed=order_seed)
     with progress_bar(not quiet(json_path)) as progress:
         result = run_gate(
-            baseline, candidate, data=data, policy=pol, registry=registry, progress=progress,
+            base, cand, data=data, policy=pol, registry=registry, progress=progress,
             use_cache=not no_cache, sequential=plan,
         )  # fmt: skip
     d = result.to_dict()

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from tripwire.cli import _memory
+from tripwire.cli import _memory, _pair
 from tripwire.cli._output import command_line, context, emit_json, out, progress_bar, quiet
 from tripwire.findings import Finding, Verdict
 
@@ -62,10 +62,12 @@ def _print_verdict(report: AuditReport) -> None:
     "Single-model mode: tripwire tokens audit ./model",
 )
 def audit_cmd(
-    baseline: Path = typer.Argument(
-        ..., help="Baseline checkpoint directory (or the only model, in single-model mode)."
+    baseline_arg: Path | None = _pair.argument(
+        "baseline", "Baseline checkpoint directory (or the only model, in single-model mode)"
     ),
-    candidate: Path | None = typer.Argument(None, help="Candidate checkpoint directory."),
+    candidate_arg: Path | None = _pair.argument("candidate", "Candidate checkpoint directory"),
+    baseline_opt: Path | None = _pair.option("baseline", "Baseline checkpoint directory"),
+    candidate_opt: Path | None = _pair.option("candidate", "Candidate checkpoint directory"),
     corpus: list[Path] | None = typer.Option(
         None,
         "--corpus",
@@ -88,6 +90,9 @@ def audit_cmd(
     """
     from tripwire.tokens import audit, audit_model
 
+    baseline, candidate = _pair.resolve(
+        (baseline_arg, candidate_arg), baseline_opt, candidate_opt, candidate_required=False
+    )
     with _memory.budget(max_memory), progress_bar(not quiet(json_path)) as progress:
         if candidate is None:
             report = audit_model(baseline, corpus=corpus or (), progress=progress)
@@ -108,8 +113,10 @@ def audit_cmd(
 )
 def repair_cmd(
     ctx: typer.Context,
-    baseline: Path = typer.Argument(..., help="Baseline checkpoint directory."),
-    candidate: Path = typer.Argument(..., help="Candidate checkpoint directory."),
+    baseline_arg: Path | None = _pair.argument("baseline", "Baseline checkpoint directory"),
+    candidate_arg: Path | None = _pair.argument("candidate", "Candidate checkpoint directory"),
+    baseline_opt: Path | None = _pair.option("baseline", "Baseline checkpoint directory"),
+    candidate_opt: Path | None = _pair.option("candidate", "Candidate checkpoint directory"),
     out_dir: Path = typer.Option(..., "--out", help="Where to write the repaired checkpoint."),
     json_path: Path | None = typer.Option(
         None, "--json", help="Write the re-audit and repair summary as JSON ('-': stdout)."
@@ -126,6 +133,9 @@ def repair_cmd(
     from tripwire.artifacts import ArtifactKind, ensure_manifest
     from tripwire.tokens import audit, repair
 
+    baseline, cand = _pair.resolve((baseline_arg, candidate_arg), baseline_opt, candidate_opt)
+    assert cand is not None
+    candidate = cand
     ctx.with_resource(_memory.budget(max_memory))
     with progress_bar(not quiet(json_path)) as progress:
         result = repair(baseline, candidate, out_dir, command=command_line(), progress=progress)

@@ -222,7 +222,8 @@ def judge(
                 continue
             todo.append((metric, spec, key, (slice_margins or {}).get((metric, key), metric_margin),
                          pairs, clusters))  # fmt: skip
-    family = max(levels.family or 0, len(todo))
+    # at least 1: runs too small to compare any slice still compare (no slices, no division)
+    family = max(levels.family or 0, len(todo), 1)
     # the level one slice's regression test faces after the correction: its detectable effect
     mde_alpha = regression_level(levels.regression, correction, family)
     comparisons = [
