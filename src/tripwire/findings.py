@@ -29,6 +29,16 @@ class Verdict(StrEnum):
         return 1 if self is Verdict.BLOCK else 0
 
 
+# A comparison's statistical outcome (``eval compare``: regression / inconclusive / pass, the
+# slices' regressed / inconclusive / pass) in the one verdict vocabulary every --json uses.
+OUTCOME_VERDICT: dict[str, Verdict] = {
+    "pass": Verdict.PASS,
+    "inconclusive": Verdict.WARN,
+    "regression": Verdict.BLOCK,
+    "regressed": Verdict.BLOCK,
+}
+
+
 @dataclass(frozen=True)
 class Finding:
     """One observation a check made about an artifact."""
@@ -52,11 +62,16 @@ class Finding:
     """Machine-readable numbers and examples that back the message."""
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form; keys are snake_case and stable."""
+        """JSON-ready form; keys are snake_case and stable. ``token_ids`` and ``record_ids``
+        appear only when the finding names some: a data finding has no tokens, an eval
+        finding neither."""
         out = asdict(self)
         out["severity"] = str(self.severity)
         out["token_ids"] = [int(i) for i in self.token_ids]
         out["record_ids"] = [str(i) for i in self.record_ids]
+        for key in ("token_ids", "record_ids"):
+            if not out[key]:
+                del out[key]
         return out
 
 

@@ -98,6 +98,8 @@ def test_cli_writes_every_output_and_exits_1_on_blocking(tmp_path, capsys):
     summary = json.loads((tmp_path / "s.json").read_text())
     assert summary["summary"]["by_reason"]["secret"] == 1
     assert summary["findings"][0]["code"] == "secret"
+    # a data finding names records, never tokens: no empty token_ids
+    assert all("token_ids" not in f and f["record_ids"] for f in summary["findings"])
     assert set(summary["throughput"]) == {"seconds", "records_per_s", "mb_per_s"}
     assert (tmp_path / "c.jsonl").read_text() == data.read_text().splitlines(keepends=True)[1]
     assert main(["data", "audit", str(tmp_path / "nope.jsonl")]) == 2

@@ -64,7 +64,8 @@ def test_compare_json_contract_and_exit_code(retention_runs: dict, tmp_path: Pat
                  "--json", str(out)])  # fmt: skip
     assert code == 1
     data = json.loads(out.read_text())
-    assert data["verdict"] == "regression"
+    # one verdict vocabulary (block exits 1), the statistics' own word beside it
+    assert data["verdict"] == "block" and data["outcome"] == "regression"
     keys = {"slice", "metric", "n", "baseline", "candidate", "delta", "ci_low", "ci_high",
             "p_value", "regressed"}  # fmt: skip
     assert all(keys <= set(s) for s in data["slices"])

@@ -175,6 +175,7 @@ def test_a_replay_that_watched_nothing_says_so(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["watched"] is False and report["judged_events"] == 0
+    assert report["verdict"] == "warn"  # nothing checked: a warning, exit 0
     assert report["coverage"]["streams"] == 0
     assert {r["state"] for r in report["coverage"]["routes"]} == {"warming_up"}
     assert "warning: no detector judged any of the 200 events" in r.stderr

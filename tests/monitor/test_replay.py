@@ -45,6 +45,7 @@ def test_replay_finds_the_corrupting_slice(faulty_stream: Path, tmp_path: Path) 
     report = json.loads(out.read_text())
     alerts = report["alerts"]
     assert alerts, report
+    assert report["verdict"] == "block"  # the verdict words every --json uses
     assert {a["slice"]["hardware"] for a in alerts} == {FAULTY}
     assert {a["slice"]["model_version"] for a in alerts} == {"v2"}
     assert "unexpected_script" in {a["metric"] for a in alerts}
@@ -71,6 +72,7 @@ def test_replay_is_quiet_on_healthy_traffic(tmp_path: Path, method: str) -> None
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout)
     assert report["alerts"] == [] and report["judged_events"] > 4000
+    assert report["verdict"] == "pass"
 
 
 def test_malformed_line_is_bad_input(faulty_stream: Path, tmp_path: Path, capsys) -> None:

@@ -20,6 +20,7 @@ from tripwire.evals._results import ResultsLog
 from tripwire.evals._run import RESULTS_FILE, RUN_FILE
 from tripwire.evals._suite import suite_class
 from tripwire.evals._types import MetricSpec, SampleResult
+from tripwire.findings import OUTCOME_VERDICT
 from tripwire.stats import (
     Correction,
     Margin,
@@ -65,7 +66,10 @@ class RunComparison:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "verdict": self.verdict,
+            # verdict: pass / warn / block like every other --json; outcome: the statistics'
+            # own word (pass / inconclusive / regression)
+            "verdict": str(OUTCOME_VERDICT[self.verdict]),
+            "outcome": self.verdict,
             "suite": self.suite,
             "baseline": self.baseline,
             "candidate": self.candidate,

@@ -99,6 +99,9 @@ def replay(
             progress("replay", i, total)
     coverage = monitor.detector.coverage()
     return {
+        # the one verdict vocabulary (tripwire.findings.Verdict): an alert blocks (exit 1);
+        # nothing watched is a warning, since no alert then means nothing was checked
+        "verdict": "block" if monitor.alerts else ("pass" if coverage.watched else "warn"),
         "alerts": monitor.alerts,
         "watched": coverage.watched,
         "events": events,
