@@ -23,6 +23,8 @@ def _isolated_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     monkeypatch.setenv("TRIPWIRE_HOME", str(home))
     monkeypatch.delenv("TRIPWIRE_REGISTRY", raising=False)
     monkeypatch.setenv("TRIPWIRE_CACHE", str(CACHE))
+    # every --json document a test makes is checked against its shipped schema
+    monkeypatch.setenv("TRIPWIRE_VALIDATE_JSON", "1")
 
 
 def _build_cached(profile: str) -> Path:

@@ -27,6 +27,7 @@ from rich.progress import Progress as RichProgress
 
 from tripwire.artifacts import write_json_atomic
 from tripwire.progress import Progress, no_progress
+from tripwire.schemas import ENVELOPE
 
 if TYPE_CHECKING:
     from tripwire.artifacts import Registry
@@ -71,6 +72,9 @@ def emit_json(path: Path | None, data: dict[str, Any]) -> None:
         return
     from tripwire import __version__
 
+    clash = [k for k in ENVELOPE if k in data]
+    if clash:  # the envelope is the document's own: a payload must not overwrite it
+        raise RuntimeError(f"--json payload uses envelope keys {clash}")
     data = {
         "schema_version": SCHEMA_VERSION,
         "tripwire_version": __version__,
@@ -78,10 +82,23 @@ def emit_json(path: Path | None, data: dict[str, Any]) -> None:
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         **data,
     }
+    if os.environ.get("TRIPWIRE_VALIDATE_JSON"):
+        _validate(data)
     if str(path) == "-":
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
     else:
         write_json_atomic(path, data)
+
+
+def _validate(data: dict[str, Any]) -> None:
+    """Check the document against the schema of the command running (see tripwire.schemas)."""
+    try:  # typer 0.2x carries its own copy of click, with its own context stack
+        from typer._click.globals import get_current_context
+    except ImportError:
+        from click import get_current_context
+    from tripwire.schemas import schema_name, validate
+
+    validate(schema_name(get_current_context().command_path), data)
 
 
 def quiet(json_path: Path | None) -> bool:

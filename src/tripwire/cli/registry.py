@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -38,6 +38,15 @@ def list_(
     emit_json(json_path, {"artifacts": [{**a.manifest.to_dict(), "path": a.path} for a in items]})
 
 
+def manifest_document(m: Manifest) -> dict[str, Any]:
+    """A manifest as a --json document: its own command, time and schema version renamed, so
+    they do not overwrite the document's envelope (which says what wrote the document)."""
+    d = m.to_dict()
+    renamed = {"command": "artifact_command", "created_at": "artifact_created_at",
+               "schema_version": "manifest_schema_version"}  # fmt: skip
+    return {renamed.get(k, k): v for k, v in d.items()}
+
+
 @app.command(epilog="Example: tripwire registry show 3f9a2c1b7d0e")
 def show(
     ctx: typer.Context,
@@ -48,7 +57,7 @@ def show(
     reg = context(ctx).registry()
     a = reg.get(ref)
     data = {
-        **a.manifest.to_dict(),
+        **manifest_document(a.manifest),
         "path": a.path,
         "ancestors": reg.ancestors(a.id),
         "children": reg.children(a.id),
@@ -92,7 +101,7 @@ def add(
     reg.register(manifest, path)
     if not quiet(json_path):
         out.print(f"registered {manifest.kind} {manifest.name} id {manifest.id}")
-    emit_json(json_path, manifest.to_dict())
+    emit_json(json_path, manifest_document(manifest))
 
 
 @app.command("mark-good", epilog="Example: tripwire registry mark-good ./models/v1 --line prod")
