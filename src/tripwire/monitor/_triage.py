@@ -42,11 +42,19 @@ class Triage:
     """The words of the report that matched the category's patterns."""
 
 
+def rule_matches(text: str) -> dict[str, tuple[str, ...]]:
+    """Each category's distinct matching words, in rule order (also the learned triage's
+    features: a rule hit is evidence, just not enough on its own)."""
+    return {
+        category: tuple(dict.fromkeys(m.group(0).lower() for m in pattern.finditer(text)))
+        for category, pattern in _COMPILED.items()
+    }
+
+
 def triage(text: str) -> Triage:
     """The category of a free-text report ("other" when nothing specific matches)."""
     best, best_words = "other", ()
-    for category, pattern in _COMPILED.items():
-        words = tuple(dict.fromkeys(m.group(0).lower() for m in pattern.finditer(text)))
+    for category, words in rule_matches(text).items():
         if len(words) > len(best_words):
             best, best_words = category, words
     return Triage(best, best_words)

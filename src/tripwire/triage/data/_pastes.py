@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (report texts are data: split mid-sentence they would be harder to review)
 """What set A's users paste under their words: compiler output, tracebacks, snippets, timings.
 
 Keyed by category because a paste is evidence of a kind (a traceback under a runtime report), but
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 PASTES: dict[str, list[str]] = {
     "compilation_error": [
-        '  File "main.py", line 12\n    if x == 1\n             ^\nSyntaxError: expected \':\'',
+        "  File \"main.py\", line 12\n    if x == 1\n             ^\nSyntaxError: expected ':'",
         "error[E0382]: borrow of moved value: `v`\n --> src/main.rs:9:20\n  |\n7 |     let w = v;"
         "\n  |             - value moved here",
         "main.c: In function 'main':\nmain.c:14:5: error: expected ';' before 'return'\n"
@@ -17,7 +18,7 @@ PASTES: dict[str, list[str]] = {
         "src/app.ts(23,7): error TS2322: Type 'string' is not assignable to type 'number'.",
         "Main.java:5: error: cannot find symbol\n    Helper.run(args);\n    ^\n  symbol:   variable "
         "Helper\n1 error",
-        "# example.com/svc\n./main.go:8:2: \"fmt\" imported and not used\n./main.go:12:6: x "
+        '# example.com/svc\n./main.go:8:2: "fmt" imported and not used\n./main.go:12:6: x '
         "declared and not used",
         "```\nfn parse(s: &str) -> Result<u32, String> {\n    s.parse::<u32>().map_err(|e| e)\n}\n```"
         "\nexpected `String`, found `ParseIntError`",
@@ -50,7 +51,7 @@ PASTES: dict[str, list[str]] = {
         "(it's summing the unpaid ones)",
         "```go\nfor i := 1; i < len(xs); i++ {\n    total += xs[i]\n}\n```",
         "input 2024-02-28 + 1 day -> 2024-03-01 (should be 2024-02-29)",
-        "```java\nif (age > 18) { return \"adult\"; }  // 18 year olds are adults too\n```",
+        '```java\nif (age > 18) { return "adult"; }  // 18 year olds are adults too\n```',
     ],
     "incomplete_code": [
         "```python\nclass Cache:\n    def __init__(self, size):\n        self.size = size\n\n"

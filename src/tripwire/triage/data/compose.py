@@ -80,10 +80,9 @@ def set_a() -> list[dict[str, str]]:
                 if text in seen:
                     continue
                 seen.add(text)
-                rows.append(
-                    {"text": text, "category": category, "lang": lang, "split": split,
-                     "core": f"{category}/{k}"}  # fmt: skip
-                )
+                core_id = f"{category}/{k}"
+                row = {"text": text, "category": category, "lang": lang, "split": split}
+                rows.append(row | {"core": core_id})
     return rows
 
 
