@@ -71,10 +71,10 @@ def compare_models(
     """Evaluate BASELINE and CANDIDATE on a suite and decide, per slice and metric, whether
     the candidate regressed (the verdicts of `eval compare`). With --sequential the items are
     taken in a seeded random order, both models score them in --looks batches, and scoring
-    stops as soon as every slice is regressed or pass, at group-sequential levels (O'Brien-
-    Fleming alpha spending) that keep each false-verdict rate under alpha at any look. Results
-    go to each model's cached run, so an interrupted comparison resumes where it stopped and
-    reaches the same verdict. Exit 1 on regression."""
+    stops as soon as every slice is regressed or pass, at group-sequential levels
+    (O'Brien-Fleming alpha spending, or --spending pocock) that keep each false-verdict rate
+    under alpha at any look. Results go to each model's cached run, so an interrupted
+    comparison resumes where it stopped and reaches the same verdict. Exit 1 on regression."""
     from tripwire.cli.eval import _margins, render_comparison
     from tripwire.evals import (
         CpuLimits,
