@@ -32,6 +32,13 @@ def test_gate_writes_every_ci_output_and_exits_1_on_block(
     d = json.loads(outs["json"].read_text())
     assert d["verdict"] == "block" and d["root_cause"]["source"] == "tokens"
     suite = ET.fromstring(outs["xml"].read_text())
+    # every check that ran carries its measured wall time (the evals took real time)
+    cases = {
+        c.get("name"): c for c in suite.iter("testcase") if c.get("classname") == "tripwire.gate"
+    }
+    assert float(cases["eval:retention"].get("time")) > 0.05
+    assert cases["eval:retention"].get("time") == f"{d['check_seconds']['eval:retention']:.3f}"
+    assert float(cases["tokens"].get("time")) > 0
     failures = suite.findall(".//failure")
     assert failures and any("rows_remapped" in (f.get("message") or "") + (f.text or "")
                             for f in failures)  # fmt: skip

@@ -97,7 +97,8 @@ def test_markdown_is_a_short_pr_comment(gate_results):
         assert lines[0].startswith("## ") and f"**{result['verdict'].upper()}**" in lines[0]
         if result["root_cause"]:
             remedy = result["root_cause"]["remedy"]
-            assert f"```sh\n{remedy}\n```" in md
+            command = remedy[remedy.index("tripwire ") :]
+            assert f"```sh\n{command}\n```" in md
             assert f"`{result['root_cause']['code']}`" in md
         for s in _regressed(result):
             row = next(line for line in lines if f"| {s['slice']} |" in line)
@@ -109,9 +110,21 @@ def test_markdown_is_a_short_pr_comment(gate_results):
 
 def test_markdown_remedy_fence_cannot_be_closed_by_its_content(gate_results):
     result = gate_results["data"]
-    result["root_cause"]["remedy"] = "echo ```\n# @team please `rm -rf`"
+    result["root_cause"]["remedy"] = "tripwire data audit ```\n# @team please `rm -rf`"
     md = gate_markdown(result)
-    assert "````sh\necho ```\n# @team please `rm -rf`\n````" in md
+    assert "````sh\ntripwire data audit ```\n# @team please `rm -rf`\n````" in md
+
+
+def test_markdown_remedy_prose_is_text_and_only_the_command_is_a_block(gate_results):
+    result = gate_results["eval"]
+    result["root_cause"]["remedy"] = "roll back and investigate: tripwire registry rollback --to v3"
+    md = gate_markdown(result)
+    block = "```sh\ntripwire registry rollback --to v3\n```"
+    assert f"**Remedy:** roll back and investigate\n{block}" in md
+    # a remedy without a command is prose, never a shell block
+    result["root_cause"]["remedy"] = "a tripwire bug: rerun with --debug and report the traceback"
+    md = gate_markdown(result)
+    assert "**Remedy:** a tripwire bug: rerun with --debug" in md and "```sh" not in md
 
 
 def test_markdown_escapes_table_breakers_and_mentions(gate_results):

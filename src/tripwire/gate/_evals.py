@@ -7,6 +7,7 @@ causal LM) is not run at all, and the suite becomes an ``eval.not_runnable`` fin
 
 from __future__ import annotations
 
+import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -43,6 +44,8 @@ class SuiteOutcome:
     """Why the two models were not compared (a model could not run the suite); "" if they were."""
     corpus: dict[str, str] = field(default_factory=dict)
     """The corpus scored (``path``, ``source``), for suites that score one."""
+    seconds: float = 0.0
+    """Wall time of both models' runs (cached runs are read, not scored) and the comparison."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -58,6 +61,7 @@ class SuiteOutcome:
             "sequential": self.comparison.get("sequential"),
             **({"not_run": self.not_run} if self.not_run else {}),
             **({"corpus": self.corpus} if self.corpus else {}),
+            "seconds": self.seconds,
         }
 
 
@@ -297,6 +301,10 @@ def _run_sequential(
     return _outcome(sp, comparison)
 
 
+def _since(started: float) -> float:
+    return round(time.perf_counter() - started, 3)
+
+
 def _worst(found: list[Finding]) -> str:
     if any(f.severity is Severity.BLOCK for f in found):
         return "block"
@@ -321,9 +329,10 @@ def run_suites(
         box = None
         for plan in planned:
             sp, suite = plan.policy, plan.suite
+            started = time.perf_counter()
             if sp.name in JUDGED_SUITES:
                 done = _run_judged(policy, sp, suite, models)
-                outcomes.append(done[0])
+                outcomes.append(replace(done[0], seconds=_since(started)))
                 findings += done[1]
                 continue
             needs_box = suite is not None and getattr(suite, "needs_sandbox", True)
@@ -336,7 +345,7 @@ def run_suites(
                 box_or_none = box if needs_box else None
                 done = _run_sequential(policy, plan, models, box_or_none, sequential, progress)
                 if done is not None:
-                    outcomes.append(replace(done[0], corpus=plan.corpus))
+                    outcomes.append(replace(done[0], corpus=plan.corpus, seconds=_since(started)))
                     findings += done[1]
                     continue
             for role in ROLES:
@@ -357,6 +366,6 @@ def run_suites(
                 outcome = SuiteOutcome(sp.name, _worst(found), empty,
                                        str(runs.get("baseline", "")),
                                        str(runs.get("candidate", "")), not_run=why)  # fmt: skip
-            outcomes.append(replace(outcome, corpus=plan.corpus))
+            outcomes.append(replace(outcome, corpus=plan.corpus, seconds=_since(started)))
             findings += found
     return outcomes, findings

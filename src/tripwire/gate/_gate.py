@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from tripwire.evals import SequentialPlan
 
 # Bump when what the gate checks changes, so cached results from older code are not reused.
-GATE_VERSION = 3  # 3: each corpus suite says which corpus it scored
+GATE_VERSION = 4  # 3: each corpus suite says its corpus; 4: check_seconds
 # Records removed for these reasons mean the data itself is broken, not merely redundant.
 _QUALITY_REASONS = ("syntax_error", "truncated", "failing_tests", "language_mismatch", "not_code")
 
@@ -242,18 +242,26 @@ def gate(
     tokens_needed = policy.tokens_audit == "always" or (
         policy.tokens_audit == "auto" and (line.changed("tokenizer") or line.changed("config"))
     )
+    # each check's wall time, for CI (JUnit testcase times) and for seeing what a gate costs
+    seconds = {"lineage": round(time.perf_counter() - t0, 3)}
     if tokens_needed:
         checks.append("tokens")
+        started = time.perf_counter()
         findings += _tokens_findings(baseline, candidate, progress)
+        seconds["tokens"] = round(time.perf_counter() - started, 3)
     if policy.data_audit and data_files:
         checks.append("data")
+        started = time.perf_counter()
         workdir = cache.with_suffix(".data")
         found, summary = _guarded_data_findings(data_files, policy, workdir, progress)
         findings += found
         if summary is not None:
             extra["data_audit"] = summary
+        seconds["data"] = round(time.perf_counter() - started, 3)
     outcomes, eval_findings = run_suites(policy, planned, models, progress, sequential)
     checks += [f"eval:{o.suite}" for o in outcomes]
+    seconds |= {f"eval:{o.suite}": o.seconds for o in outcomes}
+    extra["check_seconds"] = seconds
     unfiltered = findings + eval_findings
     findings = _apply_policy(unfiltered, policy)
     result = GateResult(

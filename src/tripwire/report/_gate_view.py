@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -184,6 +185,13 @@ class Change:
     detail: str
 
 
+# where a remedy's shell command starts: `tripwire` and one of its command groups
+_COMMAND = re.compile(
+    r"(?:^|\s)(tripwire (?:tokens|data|train|registry|eval|gate|reference|monitor|demo)\b.*)$",
+    re.DOTALL,
+)
+
+
 @dataclass(frozen=True)
 class RootCause:
     source: str
@@ -195,6 +203,16 @@ class RootCause:
     @property
     def evidence_items(self) -> list[tuple[str, str]]:
         return [(str(k), brief(v)) for k, v in self.evidence.items()]
+
+    @property
+    def remedy_parts(self) -> tuple[str, str]:
+        """``(prose, command)``: a remedy reads "roll back and investigate: tripwire registry
+        rollback ...", and only the command belongs in a block a reader copies into a shell."""
+        found = _COMMAND.search(self.remedy)
+        if found is None:
+            return self.remedy.strip(), ""
+        prose = self.remedy[: found.start()].strip().rstrip(":").strip()
+        return prose, found.group(1).strip()
 
 
 @dataclass(frozen=True)

@@ -39,12 +39,19 @@ def _line(f: FindingRow) -> str:
     return f"[{f.severity}] {f.code}: {brief(f.message, 500)}"
 
 
-def _case(suite: ET.Element, classname: str, name: str) -> ET.Element:
-    return ET.SubElement(suite, "testcase", classname=clean(classname), name=clean(name), time="0")
+def _case(suite: ET.Element, classname: str, name: str, seconds: float | None) -> ET.Element:
+    """A testcase; ``time`` only where it was measured (a slice is decided inside its suite's
+    comparison, whose time its ``eval:<suite>`` case carries), never a made-up 0."""
+    case = ET.SubElement(suite, "testcase", classname=clean(classname), name=clean(name))
+    if seconds is not None and math.isfinite(seconds):
+        case.set("time", f"{seconds:.3f}")
+    return case
 
 
-def _check_case(suite: ET.Element, g: GateView, check: str, ran: bool) -> bool:
-    case = _case(suite, SUITE_NAME, check)
+def _check_case(
+    suite: ET.Element, g: GateView, check: str, ran: bool, seconds: float | None
+) -> bool:
+    case = _case(suite, SUITE_NAME, check, seconds if ran else 0.0)
     if not ran:
         ET.SubElement(case, "skipped", message=f"{check} was not needed for this change")
         return False
@@ -68,7 +75,7 @@ def _check_case(suite: ET.Element, g: GateView, check: str, ran: bool) -> bool:
 
 
 def _slice_case(suite: ET.Element, row: SliceRow) -> bool:
-    case = _case(suite, f"{SUITE_NAME}.eval.{row.suite}", row.label)
+    case = _case(suite, f"{SUITE_NAME}.eval.{row.suite}", row.label, None)
     summary = (
         f"{row.metric}@{row.slice}: {row.cell('baseline')} -> {row.cell('candidate')} "
         f"(delta {row.cell('delta')}, CI {row.ci_text}, margin {row.cell('margin')}, "
@@ -104,9 +111,12 @@ def gate_junit(result: dict[str, Any]) -> str:
     sources = dict.fromkeys(f.source for f in g.findings)
     checks += [src for src in sources if src not in checks and src != "eval"]
     failures = skipped = 0
+    timed = result.get("check_seconds") if isinstance(result, dict) else None
+    timed = timed if isinstance(timed, dict) else {}
     for check in checks:
         ran = check in g.checks_run or check in sources or check not in _ALWAYS
-        failures += _check_case(suite, g, check, ran)
+        took = timed.get(check)
+        failures += _check_case(suite, g, check, ran, float(took) if took is not None else None)
         skipped += not ran
     for row in g.slices:
         failures += _slice_case(suite, row)

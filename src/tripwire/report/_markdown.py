@@ -69,8 +69,11 @@ def gate_markdown(result: dict[str, Any]) -> str:
         out += [f"- {text(k, 40)}: {text(v, 120)}" for k, v in items[:MAX_EVIDENCE]]
         if len(items) > MAX_EVIDENCE:
             out.append(f"- … {len(items) - MAX_EVIDENCE} more in the JSON")
-        if rc.remedy:
-            out += ["", "**Remedy:**", *fenced(rc.remedy)]
+        prose, command = rc.remedy_parts
+        if prose:  # prose is text to read; only a command goes in the block to copy
+            out += ["", f"**Remedy:** {text(prose, 400)}"]
+        if command:
+            out += [*([] if prose else ["", "**Remedy:**"]), *fenced(command)]
         out.append("")
     elif g.verdict == "pass":
         out += ["No blocking finding and no regressed slice.", ""]
