@@ -119,12 +119,17 @@ def serve(
     method: str = _METHOD,
     fdr: float = _FDR,
     slice_by: list[str] = _SLICE_BY,
+    triage_engine: str = typer.Option("model", "--triage", help="How free-text feedback is "
+        "categorised: model (learned, loaded at start) or rules (regular expressions)."),
 ) -> None:  # fmt: skip
     import uvicorn
 
     from tripwire.artifacts import data_dir, default_registry_url
+    from tripwire.errors import BadInputError
     from tripwire.monitor import ServerConfig, create_app
 
+    if triage_engine not in ("model", "rules"):
+        raise BadInputError("--triage", f"unknown engine {triage_engine!r} (model, rules)")
     url = db or f"sqlite:///{data_dir() / 'monitor.db'}"
     write_tokens, read_tokens = _tokens(token_file)
     config = ServerConfig(
@@ -134,7 +139,12 @@ def serve(
         detector=_detector(arl, warmup, method, fdr, family_arl, slice_by),
         # the URL only: a registry that cannot be read must not keep the service from starting
         registry_url=context(ctx).registry_url or default_registry_url(),
+        triage=triage_engine,
     )
+    if triage_engine == "model":  # loaded now, not by the first report (seconds, once)
+        from tripwire.triage import triager
+
+        triager()
     if not config.write_tokens and not config.read_tokens:
         err.print("[yellow]notice:[/] no tokens given: anyone who can reach the port can write")
     application = create_app(config)
@@ -239,3 +249,56 @@ def canary(
     data = report_dict(findings, rounds=[r.to_dict() for r in done])
     emit_json(json_path, data)
     raise typer.Exit(1 if data["verdict"] == "block" else 0)
+
+
+@app.command(
+    help="Put user reports into the incident's categories: compilation, runtime, logic, "
+    "incomplete code, incorrect API usage, instructions not followed, performance, other. "
+    "REPORTS is JSONL (objects with a 'text' field, or JSON strings; '-': stdin). The model "
+    "engine (MiniLM sentence embeddings, character grams and the rules' hits, in a logistic "
+    "regression trained on the labelled reports tripwire ships) answers needs_review below its "
+    "confidence threshold; the rules engine is the old regular expressions, kept for "
+    "comparison. An unreadable line or report (not JSON, empty, 1 MB or more, binary) is "
+    "'other' with its reason; the rest of the file is triaged as usual.",
+    epilog="Example: tripwire monitor triage reports.jsonl --json triaged.json",
+)
+def triage(
+    reports: Path = typer.Argument(..., help="JSONL of reports ('-': stdin)."),
+    engine: str = typer.Option("model", help="model (learned) or rules (regular expressions)."),
+    json_path: Path | None = typer.Option(None, "--json", help="Write JSON ('-': stdout)."),
+) -> None:
+    import sys
+
+    from rich.markup import escape
+
+    from tripwire.errors import BadInputError
+    from tripwire.triage._batch import ENGINES, summary, triage_lines
+
+    if engine not in ENGINES:
+        raise BadInputError("--engine", f"unknown engine {engine!r} (model, rules)")
+    if str(reports) == "-":
+        lines = sys.stdin.read().splitlines()
+    else:
+        try:
+            raw = reports.read_bytes()
+        except OSError as exc:
+            raise BadInputError(reports, f"cannot read ({exc.strerror or exc})") from exc
+        # undecodable bytes stay in the text as U+FFFD: that line is then judged binary alone
+        lines = raw.decode("utf-8", errors="replace").splitlines()
+    results = triage_lines(lines, engine)  # type: ignore[arg-type]
+    totals = summary(results)
+    if not quiet(json_path):
+        t = Table()
+        for col in ("line", "category", "confidence", "evidence"):
+            t.add_column(col)
+        for r in results:
+            conf = r.get("confidence")
+            shown = f"{conf:.2f}" if conf is not None and not r.get("reason") else ""
+            label = r["category"] if r["category"] != "needs_review" else (
+                f"needs_review ({r['guess']}?)")  # fmt: skip
+            t.add_row(str(r["line"]), label, shown, escape("; ".join(r["evidence"][:4])))
+        out.print(t)
+        cats = ", ".join(f"{c} {n}" for c, n in totals["categories"].items())
+        out.print(f"{totals['reports']} reports: {cats}; needs_review {totals['needs_review']}; "
+                  f"unreadable {totals['unreadable']}", highlight=False)  # fmt: skip
+    emit_json(json_path, {"engine": engine, "summary": totals, "results": results})

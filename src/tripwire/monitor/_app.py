@@ -35,7 +35,7 @@ from tripwire.monitor._charts import bucket_for, count_chart, rate_chart
 from tripwire.monitor._checks import FLAGS
 from tripwire.monitor._coverage import Coverage
 from tripwire.monitor._replay import validation_problem
-from tripwire.monitor._schema import Deploy, EventBatch, Feedback
+from tripwire.monitor._schema import Deploy, EventBatch, Feedback, TriageBatch
 from tripwire.monitor._service import ServerConfig, Service
 
 MAX_BODY = 8 * 1024 * 1024
@@ -196,6 +196,14 @@ def create_app(config: ServerConfig) -> FastAPI:
     async def post_feedback(request: Request) -> dict[str, Any]:
         fb = await _parse(request, Feedback)
         return await run_in_threadpool(service.feedback, fb)
+
+    @app.post("/v1/triage", dependencies=[Depends(writer)])
+    async def post_triage(request: Request) -> dict[str, Any]:
+        from tripwire.triage._batch import summary, triage_many
+
+        batch = await _parse(request, TriageBatch)
+        results = await run_in_threadpool(triage_many, batch.reports, config.triage)  # type: ignore[arg-type]
+        return {"summary": summary(results), "results": results}
 
     @app.post("/v1/deploys", dependencies=[Depends(writer)])
     async def post_deploy(request: Request) -> dict[str, Any]:

@@ -26,7 +26,16 @@ class TriagedFeedback:
     """``reporter`` when the sender chose the category, ``triage`` when the text decided it."""
 
 
-def triage_feedback(fb: Feedback) -> TriagedFeedback:
+def triage_feedback(fb: Feedback, engine: str = "rules") -> TriagedFeedback:
+    """``engine``: ``rules`` (the regular expressions) or ``model`` (tripwire.triage's learned
+    classifier, which may answer ``needs_review``)."""
+    if engine == "model":
+        from tripwire.triage import classify
+
+        v = classify([fb.text])[0]
+        if fb.category is not None:
+            return TriagedFeedback(fb, fb.category, v.evidence, "reporter")
+        return TriagedFeedback(fb, v.category, v.evidence, "triage")
     if fb.category is not None:
         return TriagedFeedback(fb, fb.category, triage(fb.text).evidence, "reporter")
     t = triage(fb.text)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -152,6 +152,14 @@ class Feedback(_Strict):
         if self.thumbs is None and not self.text.strip() and self.category is None:
             raise ValueError("feedback needs thumbs, text or a category")
         return self
+
+
+class TriageBatch(_Strict):
+    """Reports to categorise without storing them. Items are not checked here: an unreadable
+    one (not a string, empty, binary) comes back ``other`` with its reason, and the rest of
+    the batch is triaged as usual."""
+
+    reports: list[Any] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 class Deploy(_Strict):

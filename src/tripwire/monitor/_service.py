@@ -37,6 +37,8 @@ class ServerConfig:
     """No tokens at all: the service is open (meant for loopback only)."""
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     registry_url: str | None = None
+    triage: str = "rules"
+    """How free-text feedback is categorised: ``rules`` or ``model`` (``tripwire.triage``)."""
 
 
 class Service:
@@ -166,7 +168,7 @@ class Service:
         }
 
     def feedback(self, fb: Feedback) -> dict[str, Any]:
-        t = triage_feedback(fb)
+        t = triage_feedback(fb, self.config.triage)
         with self.lock:
             seq = self.store.add_feedback(fb, t.category, t.source, t.evidence)
             self.counters.feedback[t.category] += 1

@@ -71,7 +71,8 @@ class Verdict:
         return self.words + self.rules
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = asdict(self)  # tuples become lists: the dict is what JSON documents carry
+        d["words"], d["rules"] = list(self.words), list(self.rules)
         d["neighbours"] = [asdict(n) for n in self.neighbours]
         return d
 
