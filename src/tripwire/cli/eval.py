@@ -120,13 +120,20 @@ def _render_metrics(run: EvalRun) -> None:
     out.print(f"run: {run.path}  id: {run.manifest.id[:12]}{resumed}")
 
 
-def _finish(findings: list[Finding], json_path: Path | None, **extra: object) -> None:
+def _finish(
+    findings: list[Finding],
+    json_path: Path | None,
+    document: dict[str, object] | None = None,
+    **extra: object,
+) -> None:
+    """Say the findings, write the --json document (``document``, or tripwire's own report of
+    the findings and ``extra``) and exit with the findings' verdict."""
     if not quiet(json_path):
         for f in findings:
             if f.severity is not Severity.INFO:
                 colour = "red" if f.severity is Severity.BLOCK else "yellow"
                 err.print(f"[{colour}]{f.severity}:[/] {f.code}: {f.message}", highlight=False)
-    emit_json(json_path, report_dict(findings, **extra))
+    emit_json(json_path, document if document is not None else report_dict(findings, **extra))
     code = verdict_of(findings).exit_code
     if code:
         raise typer.Exit(code)
@@ -196,6 +203,12 @@ def run(
         False, "--check-references", help="Only run the self-test: every reference must pass."
     ),
     json_path: Path | None = typer.Option(None, "--json", help="Write JSON ('-': stdout)."),
+    fmt: str = typer.Option(
+        "tripwire",
+        "--format",
+        help="--json layout: tripwire (findings and run summary) or lm-eval "
+        "(lm-evaluation-harness's results JSON: results[task]['pass@1,none'] with its _stderr).",
+    ),
 ) -> None:
     """Score a model's completions by executing them in the sandbox; pass@k, per-sample results,
     a run manifest in the registry. Every run first checks that the suite's reference solutions
@@ -214,6 +227,10 @@ def run(
     from tripwire.sandbox import Sandbox, SandboxUnavailable
 
     ks = parse_ks(k)
+    if fmt not in ("tripwire", "lm-eval"):
+        raise BadInputError("--format", f"expected tripwire or lm-eval, got {fmt!r}")
+    if fmt == "lm-eval" and json_path is None:
+        raise BadInputError("--format", "lm-eval is a layout of the --json document: add --json")
     if model is None and not check_only:
         raise BadInputError("MODEL", "missing (e.g. samples:completions.jsonl)")
     backend = backend_from_spec(model) if model else None
@@ -273,7 +290,14 @@ def run(
         _render(result)
     run = _run_info(result)
     run["seconds"] = {"sandbox_start": sandbox_start_s, **run.get("seconds", {})}
-    _finish(_run_findings(result), json_path, run=run, isolation=isolation)
+    document = None
+    if fmt == "lm-eval":
+        from tripwire.evals import lm_eval_results
+
+        gen = {"max_gen_toks": max_new_tokens, "temperature": temperature, "top_p": top_p,
+               "until": list(stop), "do_sample": temperature > 0}  # fmt: skip
+        document = lm_eval_results(result, ks, model or "", gen)
+    _finish(_run_findings(result), json_path, document, run=run, isolation=isolation)
 
 
 def _run_info(result: EvalRun) -> dict[str, object]:

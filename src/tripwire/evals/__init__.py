@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from tripwire.evals._generation import GenerationConfig
     from tripwire.evals._hf import HFBackend
     from tripwire.evals._humaneval import HumanEval
+    from tripwire.evals._lm_eval import lm_eval_results
     from tripwire.evals._openai import OpenAIBackend
     from tripwire.evals._passk import mean_pass_at_k, pass_at_k
     from tripwire.evals._results import ResultsLog
@@ -98,6 +99,7 @@ _WHERE = {
     "default_run_dir": "_run",
     "get_suite": "_suite",
     "load_run": "_compare",
+    "lm_eval_results": "_lm_eval",
     "mean_pass_at_k": "_passk",
     "pass_at_k": "_passk",
     "read_samples": "_samples",
@@ -157,6 +159,7 @@ __all__ = [
     "compare_runs",
     "default_run_dir",
     "get_suite",
+    "lm_eval_results",
     "load_run",
     "mean_pass_at_k",
     "pass_at_k",

