@@ -207,9 +207,11 @@ def test_service_and_dashboard_show_coverage(tmp_path: Path) -> None:
             f"events, {needed} more needed before it is watched" in cov["notices"]
         )
         metrics = c.get("/metrics", headers=reader()).text
-        assert 'tripwire_monitor_metric_watched{route="chat",metric="not_top1"} 0' in metrics
-        assert 'tripwire_monitor_metric_watched{route="chat",metric="truncated"} 1' in metrics
-        assert f'tripwire_monitor_warmup_events_needed{{route="{RARE_ROUTE}"}} {needed}' in metrics
+        assert 'tripwire_monitor_metric_watched{metric="not_top1",route="chat"} 0.0' in metrics
+        assert 'tripwire_monitor_metric_watched{metric="truncated",route="chat"} 1.0' in metrics
+        assert (
+            f'tripwire_monitor_warmup_events_needed{{route="{RARE_ROUTE}"}} {needed:.1f}' in metrics
+        )
         page = c.get("/", headers=reader()).text
 
     assert 'id="unwatched-banner"' not in page

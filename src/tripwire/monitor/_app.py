@@ -26,7 +26,7 @@ from typing import Any
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FunctionLoader, select_autoescape
 from pydantic import BaseModel, ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -246,11 +246,12 @@ def create_app(config: ServerConfig) -> FastAPI:
         points = service.store.feedback_counts(bucket_minutes)
         return {"totals": dict(service.feedback_totals()), "points": points}
 
-    @app.get("/metrics", dependencies=[Depends(reader)], response_class=PlainTextResponse)
-    def metrics() -> str:
+    @app.get("/metrics", dependencies=[Depends(reader)])
+    def metrics(request: Request) -> Response:
         cov = coverage()
         with service.lock:
-            return service.counters.render(cov)
+            body, media = service.counters.render(cov, request.headers.get("accept", ""))
+        return Response(body, media_type=media)
 
     @app.get("/", dependencies=[Depends(reader)], response_class=HTMLResponse)
     def dashboard(metric: str | None = Query(None, max_length=40)) -> str:

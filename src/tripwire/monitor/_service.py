@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -85,6 +86,8 @@ class Service:
             self.counters.event(sl, flags)
             for alarm in self.monitor.detector.observe(sl, flags, ts, stratum, attrs):
                 self._raise(alarm)
+        for sl, latency_ms in self.store.latencies():
+            self.counters.latency.labels(*sl[:4]).observe(latency_ms / 1000.0)
         self.counters.alerts.clear()  # counted once, from what is stored (new ones included)
         for a in self.store.alert_list(limit=1_000_000):
             self.counters.alerts[(a["metric"], slice_of_alert(a))] += 1
@@ -138,6 +141,7 @@ class Service:
         for ev in batch.events:
             if ev.event_id is None:
                 ev.event_id = uuid.uuid4().hex
+        started = time.perf_counter()
         # one batch's checks at a time: the tree-sitter parsers are shared and not thread-safe
         # (and the checks hold the GIL anyway); another batch can be stored meanwhile
         with self.check_lock:
@@ -154,12 +158,13 @@ class Service:
                     continue
                 fresh.discard(ev.event_id)  # an id repeated within the batch is observed once
                 sl = Slice.of(ev)
-                self.counters.event(sl, result.flags)
+                self.counters.event(sl, result.flags, ev.latency_ms)
                 for alarm in detector.observe(sl, result.flags, ev.ts, result.stratum,
                                               ev.attributes):  # fmt: skip
                     alert = self._raise(alarm)
                     if alert is not None:
                         raised.append(alert)
+            self.counters.batch_seconds.observe(time.perf_counter() - started)
         return {
             "accepted": stored.accepted,
             "duplicates": stored.duplicates,

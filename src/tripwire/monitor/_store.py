@@ -266,6 +266,18 @@ class Store:
                 ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts  # rows from before
                 yield sl, flags, ts, m["stratum"], attrs
 
+    def latencies(self) -> Iterator[tuple[Slice, float]]:
+        """Every stored event's four-dimension slice and reported latency (ms), in arrival
+        order: the latency histogram of ``/metrics`` is rebuilt from them on start."""
+        cols = [events.c[d] for d in DIMENSIONS]
+        with self.engine.connect() as conn:
+            result = conn.execution_options(yield_per=5000).execute(
+                select(*cols, events.c.latency_ms).order_by(events.c.seq)
+            )
+            for row in result:
+                m = row._mapping
+                yield Slice(*(m[d] for d in DIMENSIONS)), float(m["latency_ms"])
+
     def deploy_list(self) -> list[Deploy]:
         with self.engine.connect() as conn:
             rows = conn.scalars(select(deploys.c.payload).order_by(deploys.c.seq))
