@@ -266,13 +266,18 @@ def triage(
     reports: Path = typer.Argument(..., help="JSONL of reports ('-': stdin)."),
     engine: str = typer.Option("model", help="model (learned) or rules (regular expressions)."),
     json_path: Path | None = typer.Option(None, "--json", help="Write JSON ('-': stdout)."),
-) -> None:
+    clusters: bool = typer.Option(False, "--clusters", help="Also group the reports by "
+        "meaning across categories: each cluster's label (error names, languages, the words "
+        "its reports share), categories, slices (a report's model_version, deployment, "
+        "hardware, route, language fields) and the deploys after which it grew (lines "
+        "{\"type\": \"deploy\", \"ts\": ..., \"model_version\": ...}; reports need 'ts')."),
+) -> None:  # fmt: skip
     import sys
 
     from rich.markup import escape
 
     from tripwire.errors import BadInputError
-    from tripwire.triage._batch import ENGINES, summary, triage_lines
+    from tripwire.triage._batch import ENGINES, clusters_of, read_stream, summary, triage_stream
 
     if engine not in ENGINES:
         raise BadInputError("--engine", f"unknown engine {engine!r} (model, rules)")
@@ -285,8 +290,10 @@ def triage(
             raise BadInputError(reports, f"cannot read ({exc.strerror or exc})") from exc
         # undecodable bytes stay in the text as U+FFFD: that line is then judged binary alone
         lines = raw.decode("utf-8", errors="replace").splitlines()
-    results = triage_lines(lines, engine)  # type: ignore[arg-type]
+    stream = read_stream(lines)
+    results = triage_stream(stream, engine)  # type: ignore[arg-type]
     totals = summary(results)
+    found = clusters_of(stream, results) if clusters else None
     if not quiet(json_path):
         t = Table()
         for col in ("line", "category", "confidence", "evidence"):
@@ -301,4 +308,11 @@ def triage(
         cats = ", ".join(f"{c} {n}" for c, n in totals["categories"].items())
         out.print(f"{totals['reports']} reports: {cats}; needs_review {totals['needs_review']}; "
                   f"unreadable {totals['unreadable']}", highlight=False)  # fmt: skip
-    emit_json(json_path, {"engine": engine, "summary": totals, "results": results})
+        for c in found or []:
+            grew = "; ".join(f"grew after {g['deploy']} ({g['before']} -> {g['after']}, "
+                             f"p={g['p_value']})" for g in c["grew_after"])  # fmt: skip
+            cats = ", ".join(f"{k} {v}" for k, v in c["categories"].items())
+            out.print(f"cluster of {c['size']} ({escape(c['label'])}): {cats}"
+                      + (f"; [bold red]{grew}[/]" if grew else ""), highlight=False)  # fmt: skip
+    doc = {"engine": engine, "summary": totals, "results": results}
+    emit_json(json_path, doc if found is None else doc | {"clusters": found})

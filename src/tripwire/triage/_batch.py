@@ -6,12 +6,18 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
+from tripwire.triage._cluster import Deploy, Item, cluster_reports
 from tripwire.triage._reports import NEEDS_REVIEW
 
 Engine = Literal["model", "rules"]
 ENGINES: tuple[str, ...] = ("model", "rules")
+
+
+SLICE_KEYS = ("model_version", "deployment", "hardware", "route", "language")
 
 
 def parse_line(line: str) -> tuple[object, str | None]:
@@ -21,6 +27,10 @@ def parse_line(line: str) -> tuple[object, str | None]:
         item = json.loads(line)
     except json.JSONDecodeError as exc:
         return None, f"not JSON ({exc.msg}, column {exc.colno})"
+    return report_text(item)
+
+
+def report_text(item: object) -> tuple[object, str | None]:
     if isinstance(item, dict):
         if "text" not in item:
             return None, "object without a 'text' field"
@@ -51,10 +61,71 @@ def triage_many(items: Sequence[object], engine: Engine = "model") -> list[dict[
     return [v.to_dict() | {"evidence": list(v.evidence)} for v in classify(items)]
 
 
+def _ts(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+
+
+@dataclass
+class Stream:
+    """A JSONL file of reports, with the deploys it records (``{"type": "deploy", ...}``)."""
+
+    lines: list[tuple[int, object, str | None]] = field(default_factory=list)
+    """(line number, report text, reason it is unreadable)"""
+    meta: list[tuple[datetime | None, dict[str, str]]] = field(default_factory=list)
+    deploys: list[Deploy] = field(default_factory=list)
+
+
+def read_stream(lines: Iterable[str]) -> Stream:
+    s = Stream()
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            obj = None
+        if isinstance(obj, dict) and obj.get("type") == "deploy":
+            ts = _ts(obj.get("ts"))
+            if ts is not None and isinstance(obj.get("model_version"), str):
+                s.deploys.append(Deploy(ts, obj["model_version"], obj.get("deployment")))
+                continue
+        text, why = parse_line(line)
+        s.lines.append((n, text, why))
+        fields = obj if isinstance(obj, dict) else {}
+        sl = {k: str(fields[k]) for k in SLICE_KEYS if isinstance(fields.get(k), str)}
+        s.meta.append((_ts(fields.get("ts")), sl))
+    return s
+
+
+def clusters_of(stream: Stream, results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Clusters of the readable reports, members given as line numbers."""
+    keep = [i for i, r in enumerate(results) if not r.get("reason")]
+    items = [
+        Item(str(stream.lines[i][1]), results[i]["category"], stream.meta[i][0], stream.meta[i][1])
+        for i in keep
+    ]
+    out = []
+    for c in cluster_reports(items, stream.deploys):
+        d = asdict(c)
+        d["members"] = [stream.lines[keep[m]][0] for m in c.members]
+        out.append(d)
+    return out
+
+
 def triage_lines(lines: Iterable[str], engine: Engine = "model") -> list[dict[str, Any]]:
     """Each non-blank line of a JSONL stream, triaged; ``line`` numbers count from 1."""
-    numbered = [(n, line) for n, line in enumerate(lines, 1) if line.strip()]
-    parsed = [parse_line(line) for _, line in numbered]
+    return triage_stream(read_stream(lines), engine)
+
+
+def triage_stream(stream: Stream, engine: Engine = "model") -> list[dict[str, Any]]:
+    numbered = [(n, None) for n, _, _ in stream.lines]
+    parsed = [(text, why) for _, text, why in stream.lines]
     texts = [text for text, why in parsed if why is None]
     verdicts = iter(triage_many(texts, engine))
     results = []
