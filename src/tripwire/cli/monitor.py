@@ -119,8 +119,9 @@ def serve(
     method: str = _METHOD,
     fdr: float = _FDR,
     slice_by: list[str] = _SLICE_BY,
-    triage_engine: str = typer.Option("model", "--triage", help="How free-text feedback is "
-        "categorised: model (learned, loaded at start) or rules (regular expressions)."),
+    triage_engine: str = typer.Option("rules", "--triage", help="How free-text feedback is "
+        "categorised: rules (regular expressions) or model (tripwire's learned triage, loaded "
+        "at start: reads meaning, answers needs_review when unsure; see `monitor triage`)."),
 ) -> None:  # fmt: skip
     import uvicorn
 
