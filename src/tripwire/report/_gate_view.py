@@ -205,6 +205,18 @@ class RootCause:
         return [(str(k), brief(v)) for k, v in self.evidence.items()]
 
     @property
+    def evidence_sentences(self) -> list[str]:
+        """The evidence in words and numbers (``tripwire.report._evidence``)."""
+        from tripwire.report._evidence import evidence_sentences
+
+        return evidence_sentences(self.evidence)
+
+    @property
+    def evidence_json(self) -> str:
+        """The raw evidence, for the report's toggle."""
+        return json.dumps(self.evidence, indent=2, sort_keys=True, default=str)
+
+    @property
     def remedy_parts(self) -> tuple[str, str]:
         """``(prose, command)``: a remedy reads "roll back and investigate: tripwire registry
         rollback ...", and only the command belongs in a block a reader copies into a shell."""

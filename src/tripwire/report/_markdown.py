@@ -65,10 +65,10 @@ def gate_markdown(result: dict[str, Any]) -> str:
     rc = g.root_cause
     if rc is not None:
         out += [f"**Root cause** ({text(rc.source)}, {code(rc.code)}): {text(rc.message)}", ""]
-        items = rc.evidence_items
-        out += [f"- {text(k, 40)}: {text(v, 120)}" for k, v in items[:MAX_EVIDENCE]]
-        if len(items) > MAX_EVIDENCE:
-            out.append(f"- … {len(items) - MAX_EVIDENCE} more in the JSON")
+        lines = rc.evidence_sentences  # words and numbers, as in the HTML report
+        out += [f"- {text(line, 300)}" for line in lines[:MAX_EVIDENCE]]
+        if len(lines) > MAX_EVIDENCE:
+            out.append(f"- … {len(lines) - MAX_EVIDENCE} more in the JSON")
         prose, command = rc.remedy_parts
         if prose:  # prose is text to read; only a command goes in the block to copy
             out += ["", f"**Remedy:** {text(prose, 400)}"]
