@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -65,3 +66,36 @@ def test_service_triages_with_the_model(tmp_path: Path, model: Triager) -> None:
         fb = c.post("/v1/feedback", json={"text": "it invented a method that pandas lacks"})
         assert fb.status_code == 200
         assert fb.json()["category"] in ("incorrect_api_usage", "needs_review")
+
+
+def test_service_shows_feedback_patterns(tmp_path: Path, model: Triager) -> None:
+    from tests.triage.test_cluster import PANDAS, SLOW, T0
+
+    config = ServerConfig(db_url=f"sqlite:///{tmp_path / 'm.db'}", triage="model")
+    with TestClient(create_app(config)) as c:
+        r = c.post("/v1/triage", json={"reports": ["x" * 1_000_000, "the loop never stops"]})
+        assert r.status_code == 200
+        assert "1,000,000 bytes" in r.json()["results"][0]["reason"]
+        assert r.json()["results"][1]["reason"] is None
+        assert c.post("/v1/feedback", json={"text": "x" * 30_000}).status_code == 422
+
+        def send(text: str, hours: float, version: str) -> None:
+            ts = (T0 + timedelta(hours=hours)).isoformat()
+            fb = {"text": text, "ts": ts, "model_version": version, "deployment": "eu"}
+            assert c.post("/v1/feedback", json=fb).status_code == 200
+
+        for i, text in enumerate(SLOW * 2):
+            send(text, i, "v1")
+        send(PANDAS[0], 9, "v1")
+        deploy = {"ts": (T0 + timedelta(hours=12)).isoformat(), "model_version": "v2",
+                  "deployment": "eu"}  # fmt: skip
+        assert c.post("/v1/deploys", json=deploy).status_code == 200
+        for i, text in enumerate(PANDAS * 2):
+            send(text, 13 + i / 6, "v2")
+        clusters = c.get("/v1/feedback/clusters").json()["clusters"]
+        top = clusters[0]
+        assert top["size"] == 13 and "pandas" in top["label"]
+        assert top["slices"]["model_version"] == {"v2": 12, "v1": 1}
+        assert top["grew_after"][0]["deploy"] == "v2"
+        page = c.get("/").text
+        assert 'id="feedback-clusters"' in page and "<strong>v2</strong>" in page

@@ -253,6 +253,10 @@ def create_app(config: ServerConfig) -> FastAPI:
             body, media = service.counters.render(cov, request.headers.get("accept", ""))
         return Response(body, media_type=media)
 
+    @app.get("/v1/feedback/clusters", dependencies=[Depends(reader)])
+    def get_feedback_clusters(limit: int = Query(2000, ge=2, le=20_000)) -> dict[str, Any]:
+        return {"clusters": service.feedback_clusters(limit)}
+
     @app.get("/", dependencies=[Depends(reader)], response_class=HTMLResponse)
     def dashboard(metric: str | None = Query(None, max_length=40)) -> str:
         return _dashboard(service, coverage(), metric)
@@ -283,4 +287,6 @@ def _dashboard(service: Service, cov: Coverage, metric: str | None) -> str:
         chart=chart, bucket=bucket, feedback_chart=fb_chart, fb_bucket=fb_bucket,
         categories=service.feedback_totals().most_common(), feedback=store.recent_feedback(),
         flagged=store.recent_flagged(),
+        # only where the model triages: a rules-only service never loads the encoder
+        clusters=service.feedback_clusters() if service.config.triage == "model" else None,
     )  # fmt: skip

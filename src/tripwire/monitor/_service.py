@@ -186,6 +186,27 @@ class Service:
             if self.pending:  # a deploy is context an incomplete alert may have lacked
                 self.retry()
 
+    def feedback_clusters(self, limit: int = 2000) -> list[dict[str, Any]]:
+        """Patterns in the latest ``limit`` text reports (tripwire.triage's clusters), with the
+        deploys after which each grew and the slices its reports came from."""
+        from dataclasses import asdict
+        from datetime import datetime
+
+        from tripwire.monitor._slices import DIMENSIONS
+        from tripwire.triage._cluster import Deploy as Rollout
+        from tripwire.triage._cluster import Item, cluster_reports
+
+        rows = self.store.feedback_texts(limit)
+        items = [Item(r["text"], r["category"], datetime.fromisoformat(r["ts"]),
+                      {d: r[d] for d in DIMENSIONS if r[d]}) for r in rows]  # fmt: skip
+        rollouts = [Rollout(d.ts, d.model_version, d.deployment) for d in self.store.deploy_list()]
+        out = []
+        for c in cluster_reports(items, rollouts):
+            d = asdict(c)
+            del d["members"]  # positions in this query: meaningless to a reader
+            out.append(d)
+        return out
+
     def feedback_totals(self) -> Counter[str]:
         totals: Counter[str] = Counter()
         for p in self.store.feedback_counts(10**9):

@@ -344,6 +344,15 @@ class Store:
             rows = conn.execute(select(*cols).order_by(feedback.c.seq.desc()).limit(limit))
             return [{**r._mapping, "evidence": json.loads(r._mapping["evidence"])} for r in rows]
 
+    def feedback_texts(self, limit: int = 2000) -> list[dict[str, Any]]:
+        """The latest reports with text, oldest first, with their time, category and slice."""
+        cols = [feedback.c.ts, feedback.c.text, feedback.c.category,
+                *[feedback.c[d] for d in DIMENSIONS]]  # fmt: skip
+        query = select(*cols).where(feedback.c.text != "").order_by(feedback.c.seq.desc())
+        with self.engine.connect() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(query.limit(limit))]
+        return rows[::-1]
+
     def recent_flagged(self, limit: int = 20) -> list[dict[str, Any]]:
         """The latest events with any defect flag, with their completions (untrusted text)."""
         any_flag = None
