@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("gate")]
 
 
 def test_identical_candidate_is_cleared_before_the_budget(
-    tiny_reference: Path, candidates: dict, tmp_path: Path
+    tiny_reference: Path, candidates: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     md, html, out = tmp_path / "gate.md", tmp_path / "gate.html", tmp_path / "gate.json"
     code = main(["gate", "--baseline", str(tiny_reference), "--candidate",
@@ -34,6 +34,12 @@ def test_identical_candidate_is_cleared_before_the_budget(
     assert all(s["look"] == seq["looks_done"] and s["mde"] > 0 for s in suite["slices"])
     assert "sequential: every slice decided" in md.read_text()
     assert "MDE" in html.read_text() and "every slice decided" in html.read_text()
+    # the terminal: the MDE column, and the items used with where and why it stopped
+    printed = " ".join(capsys.readouterr().out.split())  # rich wraps long lines
+    assert "MDE" in printed
+    assert f"retention: {seq['items_used']} items" in printed
+    assert (f"sequential: every slice decided at look {seq['looks_done']} of 3, after "
+            f"{seq['items_used']} of {seq['budget_items']} items") in printed  # fmt: skip
 
 
 def test_forgetting_is_still_blocked_sequentially(tiny_reference: Path, candidates: dict) -> None:
