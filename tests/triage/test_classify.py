@@ -77,3 +77,21 @@ def test_embeddings_are_cached_by_text(model: Triager) -> None:
 
 def test_empty_batch(model: Triager) -> None:
     assert model.classify([]) == []
+
+
+def test_the_cached_fit_predicts_what_a_fresh_fit_does(model: Triager) -> None:
+    """The session's triager restores its fit from the cache file; fit the same data anew."""
+    from sklearn.linear_model import LogisticRegression
+
+    from tripwire.triage._model import C, _char_grams
+
+    texts = [r.text for r in model.reports]
+    fresh = copy.copy(model)
+    fresh.chars = _char_grams().fit(texts)
+    x, _ = fresh._features(texts, model.embeddings)
+    fresh.model = LogisticRegression(C=C, max_iter=3000).fit(x, [r.category for r in model.reports])
+    probe = [t for t, _ in UNSEEN]
+    a, b = model.classify(probe), fresh.classify(probe)
+    for va, vb in zip(a, b, strict=True):
+        assert va.guess == vb.guess
+        assert abs(va.confidence - vb.confidence) < 1e-6

@@ -21,6 +21,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -88,6 +89,54 @@ def _rule_features(texts: Sequence[str]) -> tuple[np.ndarray, list[dict[str, tup
     return x, hits
 
 
+def _char_grams() -> TfidfVectorizer:
+    return TfidfVectorizer(
+        analyzer="char_wb", ngram_range=(3, 5), min_df=2, sublinear_tf=True, max_features=20_000
+    )
+
+
+def _fit_path(t: Triager, texts: Sequence[str]) -> Path:
+    """Where the fit of exactly these reports, labels and settings is kept."""
+    import sklearn
+
+    h = hashlib.sha256(f"{sklearn.__version__}\n{C}\n{_char_grams().get_params()}\n".encode())
+    for text, r in zip(texts, t.reports, strict=True):
+        h.update(f"{text_key(text)} {r.category}\n".encode())
+    h.update(t.embeddings.tobytes())
+    return cache_dir() / "triage" / f"fit-{h.hexdigest()[:24]}.npz"
+
+
+def _save_fit(t: Triager, texts: Sequence[str]) -> None:
+    """The fitted numbers only (no pickle): a cache file is data, never code to run."""
+    vocab = sorted(t.chars.vocabulary_.items(), key=lambda kv: kv[1])
+    with atomic_path(_fit_path(t, texts)) as tmp, open(tmp, "wb") as f:
+        np.savez(f, coef=t.model.coef_, intercept=t.model.intercept_,
+                 classes=np.array(t.model.classes_, dtype=str), idf=t.chars.idf_,
+                 terms=np.array([k for k, _ in vocab], dtype=str))  # fmt: skip
+
+
+def _load_fit(t: Triager, texts: Sequence[str]) -> bool:
+    """Restore a fit saved by ``_save_fit``: retraining costs seconds in every new process
+    (each CLI call), loading it milliseconds. False when there is none or it does not fit."""
+    path = _fit_path(t, texts)
+    if not path.is_file():
+        return False
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            coef, intercept = z["coef"], z["intercept"]
+            classes, idf, terms = z["classes"], z["idf"], z["terms"]
+    except (OSError, ValueError, KeyError):
+        return False  # damaged: fit again and overwrite it
+    if coef.shape != (len(classes), t.embeddings.shape[1] + len(CATEGORIES) - 1 + len(terms)):
+        return False
+    t.chars.vocabulary_ = {str(term): i for i, term in enumerate(terms)}
+    t.chars.idf_ = idf
+    t.model.coef_, t.model.intercept_ = coef, intercept
+    t.model.classes_ = np.array([str(c) for c in classes], dtype=object)
+    t.model.n_features_in_ = coef.shape[1]
+    return True
+
+
 def _embed_cached(enc: Encoder, texts: Sequence[str]) -> np.ndarray:
     """The training set's embeddings, kept on disk so a new process does not spend half a
     minute re-embedding reports that have not changed."""
@@ -117,21 +166,21 @@ class Triager:
         reports: Sequence[Report] | None = None,
         enc: Encoder | None = None,
         threshold: float = THRESHOLD,
+        reuse_fit: bool = True,
     ) -> None:
         self.reports = list(reports) if reports is not None else training_set()
         self.encoder = enc or encoder()
         self.threshold = threshold
         texts = [r.text for r in self.reports]
         self.embeddings = _embed_cached(self.encoder, texts)
-        self.chars = TfidfVectorizer(
-            analyzer="char_wb", ngram_range=(3, 5), min_df=2, sublinear_tf=True,
-            max_features=20_000,
-        )  # fmt: skip
-        self.chars.fit(texts)
-        self._analyze = self.chars.build_analyzer()
-        x, _ = self._features(texts, self.embeddings)
+        self.chars = _char_grams()
         self.model = LogisticRegression(C=C, max_iter=3000)
-        self.model.fit(x, [r.category for r in self.reports])
+        if not (reuse_fit and _load_fit(self, texts)):
+            self.chars.fit(texts)
+            x, _ = self._features(texts, self.embeddings)
+            self.model.fit(x, [r.category for r in self.reports])
+            _save_fit(self, texts)
+        self._analyze = self.chars.build_analyzer()
         self.classes: list[str] = list(self.model.classes_)
         n_dim = self.embeddings.shape[1]
         n_rules = len(CATEGORIES) - 1
