@@ -56,6 +56,11 @@ def _eval_corpus(base: Path, given: Path | None) -> Path | None:
     return base if (base / CORPUS_DIR / "heldout.jsonl").is_file() else None
 
 
+# TrainConfig's default, written out: importing tripwire.train here would load torch for every
+# command (tests/train/test_targets.py checks that the two agree)
+EWC_LAMBDA = 3000.0
+
+
 @app.command("finetune", epilog=FINETUNE_EPILOG)
 def finetune_cmd(
     ctx: typer.Context,
@@ -64,7 +69,11 @@ def finetune_cmd(
     out_dir: Path = typer.Option(..., "--out", help="Output checkpoint directory."),
     method: str = typer.Option("full", help="full | lora."),
     regularizer: str = typer.Option("none", help="none | ewc | lwf | l2sp."),
-    ewc_lambda: float = typer.Option(100.0, help="EWC strength (Fisher scaled to mean 1)."),
+    ewc_lambda: float = typer.Option(
+        EWC_LAMBDA,
+        help="EWC strength: lambda x the estimated rise of general data's loss (nats/token) is "
+        "added to the task loss; the same default suits models of any size.",
+    ),
     fisher_samples: int = typer.Option(64, help="Windows of general data for the EWC Fisher."),
     lwf_alpha: float = typer.Option(1.0, help="LwF strength (weight of the KL term)."),
     lwf_temperature: float = typer.Option(2.0, help="LwF softmax temperature."),
@@ -75,6 +84,11 @@ def finetune_cmd(
         "reference corpus train split, if it has one).",
     ),
     replay_ratio: float = typer.Option(0.0, help="Share of every batch drawn from --replay."),
+    target_heldout: float = typer.Option(
+        0.1,
+        help="Share of the --data records held out (not trained on) to measure the target gain "
+        "on; 0: train on all and measure on the base's held-out corpus.",
+    ),
     lr: float = typer.Option(5e-5, "--lr", help="Peak learning rate."),
     steps: int = typer.Option(200, help="Optimizer steps."),
     batch_size: int = typer.Option(8, help="Rows per step (replay rows included)."),
@@ -137,6 +151,7 @@ def finetune_cmd(
     """
     from tripwire.stats import Margin
     from tripwire.train import TrainConfig, finetune, forgetting_report, retention_findings
+    from tripwire.train._target import target_gain
 
     config = TrainConfig(
         method=method,
@@ -155,6 +170,7 @@ def finetune_cmd(
         gradient_checkpointing=gradient_checkpointing,
         prompt_format=prompt_format,
         replay_ratio=replay_ratio,
+        target_heldout=target_heldout,
         ewc_lambda=ewc_lambda,
         fisher_samples=fisher_samples,
         lwf_alpha=lwf_alpha,
@@ -191,6 +207,12 @@ def finetune_cmd(
             command=command_line(),
             device=device,
         )
+        split = result.target_split
+        target = (
+            target_gain(base, out_dir, split, result.context, device=device, progress=progress)
+            if evaluate and split is not None and split.heldout
+            else []
+        )
         comparisons = (
             forgetting_report(
                 base,
@@ -212,7 +234,8 @@ def finetune_cmd(
             "pass --eval-corpus REFERENCE_DIR"
         )
     targets = result.target_languages
-    findings = retention_findings(comparisons, targets)
+    measured_on = split.describe() if split is not None else ""
+    findings = retention_findings(comparisons, targets, target, measured_on)
     verdict = verdict_of(findings)
     if not quiet(json_path):
         loss = result.loop.task_loss
@@ -220,6 +243,12 @@ def finetune_cmd(
             f"model: {result.path}  id: {result.manifest.id[:12]}  "
             f"task loss {loss[0]:.3f} -> {loss[-1]:.3f} in {result.seconds:.0f}s"
         )
+        if target:
+            out.print(f"target gain measured on {measured_on}", highlight=False)
+            out.print(retention_table(target, [c.slice for c in target]))
+        elif evaluate and split is not None:
+            err.print(f"[yellow]notice:[/] target gain on the base's corpus: {measured_on}",
+                      highlight=False)  # fmt: skip
         if comparisons:
             out.print(retention_table(comparisons, targets))
             for f in findings:
@@ -227,7 +256,10 @@ def finetune_cmd(
                     out.print(f"{f.severity}: {f.message}", highlight=False)
             out.print(f"verdict: {verdict}")
     payload: dict[str, Any] = report_dict(
-        findings, model=result.to_dict(), retention=[c.to_dict() for c in comparisons]
+        findings,
+        model=result.to_dict(),
+        retention=[c.to_dict() for c in comparisons],
+        target={"measured_on": measured_on, "slices": [c.to_dict() for c in target]},
     )
     emit_json(json_path, payload)
     raise typer.Exit(verdict.exit_code)

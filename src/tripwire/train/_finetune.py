@@ -13,12 +13,14 @@ from typing import Any
 import torch
 
 from tripwire.artifacts import (
+    MANIFEST_NAME,
     ArtifactKind,
     Checkpoint,
     Manifest,
     Registry,
     atomic_path,
     ensure_manifest,
+    manifest_path,
     sha256_json,
 )
 from tripwire.compute import MemoryBudget, current_budget
@@ -49,6 +51,7 @@ from tripwire.train._regularizers import (
     estimate_fisher,
 )
 from tripwire.train._state import TrainState, state_dir_for
+from tripwire.train._target import TargetSplit, split_target
 
 HISTORY_FILE = "train_history.json"
 
@@ -79,6 +82,10 @@ class FinetuneResult:
     loop: LoopResult
     seconds: float
     notices: list[str] = field(default_factory=list)
+    target_split: TargetSplit | None = None
+    """The fine-tuning records held out to measure the target gain on (see ``_target``)."""
+    context: int = 0
+    """The context the model was trained (and its targets are scored) at."""
 
     @property
     def target_languages(self) -> list[str]:
@@ -100,6 +107,7 @@ class FinetuneResult:
             "last_task_loss": self.loop.task_loss[-1] if self.loop.task_loss else None,
             "seconds": round(self.seconds, 2),
             "notices": self.notices,
+            "target_split": self.target_split.to_dict() if self.target_split else None,
         }
 
 
@@ -167,6 +175,24 @@ def _regularizer(
     return None
 
 
+def _write_beside(path: Path, manifest: Manifest, notices: list[str]) -> None:
+    """A data file's manifest beside it (``FILE.tripwire.json``), as every artifact has one.
+    Not for a file inside a directory artifact (a reference model's corpus: the directory's
+    own id would change), and a place tripwire cannot write to is a notice, not a failure."""
+    if not path.is_file() or (path.parent / MANIFEST_NAME).is_file():
+        return
+    if manifest_path(path).is_file():
+        try:
+            if Manifest.read(path).id == manifest.id:
+                return  # already there and current
+        except BadInputError:
+            pass  # unreadable: written again
+    try:
+        manifest.write(path)
+    except OSError as exc:
+        notices.append(f"could not write {manifest_path(path)} ({exc.strerror or exc})")
+
+
 def _check_out(out: Path, base: Path) -> None:
     if out.resolve() == base.resolve():
         raise BadInputError(out, "is the base model; choose another output directory")
@@ -210,6 +236,8 @@ def finetune(
     tokenizer = ckpt.load_tokenizer()
     records = read_records([data])
     check_tokenizer(ckpt, data, records)
+    # the target gain is measured on records like these that training never saw
+    records, target_split = split_target(records, data, config.target_heldout)
     notices = []
     general_path = _resolve_general(base, replay, config)
     if replay is not None and general_path is None:
@@ -236,6 +264,9 @@ def finetune(
     }
     if general_path is not None:
         manifests["replay"] = ensure_manifest(general_path, ArtifactKind.DATASET)
+    for path, key in ((data, "data"), (replay, "replay")):
+        if path is not None:
+            _write_beside(path, manifests[key], notices)
     run_id = sha256_json({"config": config.identity(), **{k: m.id for k, m in manifests.items()}})
     state = TrainState(state_dir_for(out), run_id)
     if restart or not state.matches():
@@ -282,6 +313,7 @@ def finetune(
             "data": data_summary.to_dict(),
             "replay": replay_summary.to_dict() if replay_summary else None,
             "fisher_estimator": FISHER_ESTIMATOR if config.regularizer == "ewc" else None,
+            "target_split": target_split.to_dict(),
             "resumed_from": loop.resumed_from,
             "last_task_loss": loop.task_loss[-1],
             "memory": memory.to_dict(),
@@ -315,4 +347,6 @@ def finetune(
         loop,
         time.perf_counter() - t0,
         notices,
+        target_split,
+        context,
     )

@@ -211,23 +211,48 @@ def forgetting_report(
     ]
 
 
-def retention_findings(comparisons: list[SliceComparison], targets: list[str]) -> list[Finding]:
+def _shown(c: SliceComparison) -> str:
+    rel = c.delta / c.baseline if c.baseline else 0.0
+    return (
+        f"{c.slice}: {c.baseline:.3f} -> {c.candidate:.3f} bits/byte ({rel:+.1%}, "
+        f"90% CI of the change [{c.ci_low:+.3f}, {c.ci_high:+.3f}], p={c.p_value:.2g})"
+    )
+
+
+def retention_findings(
+    comparisons: list[SliceComparison],
+    targets: list[str],
+    target: list[SliceComparison] | None = None,
+    split: str = "",
+) -> list[Finding]:
     """The comparison as Findings: a language the fine-tune did not target that regressed
-    blocks (forgetting); the targets' change is reported (a target that got worse warns)."""
+    blocks (forgetting); the targets' change is reported (a target that got worse warns).
+    ``target``: the targets' change on held-out fine-tuning data (``split`` says which), which
+    then decides the target findings; the targets' change on the base's corpus is reported
+    beside it as information (data unlike the fine-tune's is no measure of what it learned)."""
     out = []
+    measured = {c.slice for c in target or []}
+    for c in target or []:
+        code, sev = ("target_gain", Severity.INFO) if c.delta < 0 else (
+            "target_not_improved", Severity.WARN)  # fmt: skip
+        out.append(Finding(code, sev, f"target {_shown(c)} on {split}",
+                           evidence={**c.to_dict(), "measured_on": split}))  # fmt: skip
     for c in comparisons:
-        rel = c.delta / c.baseline if c.baseline else 0.0
-        shown = (
-            f"{c.slice}: {c.baseline:.3f} -> {c.candidate:.3f} bits/byte ({rel:+.1%}, "
-            f"90% CI of the change [{c.ci_low:+.3f}, {c.ci_high:+.3f}], p={c.p_value:.2g})"
-        )
-        if c.slice in targets:
+        shown = _shown(c)
+        if c.slice in targets and c.slice in measured:
+            out.append(Finding("target_on_base_corpus", Severity.INFO,
+                               f"target on the base's held-out corpus {shown}",
+                               evidence={**c.to_dict(), "measured_on": "the base's held-out "
+                                         "corpus"}))  # fmt: skip
+        elif c.slice in targets:
             code, sev = (
                 ("target_gain", Severity.INFO)
                 if c.delta < 0
                 else ("target_not_improved", Severity.WARN)
             )
-            out.append(Finding(code, sev, f"target {shown}", evidence=c.to_dict()))
+            out.append(Finding(code, sev, f"target {shown} on the base's held-out corpus",
+                               evidence={**c.to_dict(),
+                                         "measured_on": "the base's held-out corpus"}))  # fmt: skip
         elif c.regressed:
             out.append(
                 Finding("forgetting", Severity.BLOCK, f"forgot {shown}", evidence=c.to_dict())

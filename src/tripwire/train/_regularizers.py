@@ -17,7 +17,8 @@ from tripwire.train._batches import IGNORE, Batch
 
 FISHER_ESTIMATOR = (
     "empirical Fisher, per sample: the gradient of the mean next-token loss on the observed "
-    "tokens of one window of general data, squared, averaged over windows; scaled to mean 1"
+    "tokens of one window of general data, squared, averaged over windows; not rescaled, so "
+    "the penalty is in the task loss's units (nats per token) whatever the model's size"
 )
 
 
@@ -89,8 +90,12 @@ def estimate_fisher(
 ) -> dict[str, torch.Tensor]:
     """Diagonal Fisher of the trainable weights (see ``FISHER_ESTIMATOR``), one window a row.
 
-    Scaling to mean 1 makes ``lambda`` comparable across models and data sizes: with a flat
-    Fisher, EWC would be L2-SP with ``alpha = lambda``.
+    Not rescaled, on purpose: ``1/2 sum F (theta - theta_0)^2`` is then the quadratic estimate
+    of how much the mean per-token loss on general data rises, in the same nats as the task
+    loss, so one ``lambda`` means the same trade on a 0.4M- and a 135M-parameter model. (Scaled
+    to mean 1, as before, the penalty grew with the number of parameters: the Fisher's trace
+    is about the same, 7 to 8, on the tiny and small reference models, 0.4M and 2.6M
+    parameters, so the mean-1 penalty was 6x stronger on the larger one at the same lambda.)
     """
     from tripwire.train._step import CausalParts, window_loss
 
@@ -110,10 +115,7 @@ def estimate_fisher(
                 fisher[n] += p.grad.detach() ** 2
     model.zero_grad(set_to_none=True)
     model.train(was_training)
-    total = sum(float(f.sum()) for f in fisher.values())
-    count = sum(f.numel() for f in fisher.values())
-    scale = count / total if total > 0 else 1.0
-    return {n: f * scale for n, f in fisher.items()}
+    return {n: f / max(len(inputs), 1) for n, f in fisher.items()}
 
 
 class LwF:
