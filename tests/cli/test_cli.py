@@ -186,3 +186,19 @@ def test_baseline_and_candidate_positional_or_as_options(
         r = run(*args)
         assert r.returncode == 2 and needle in r.stderr, r.stderr
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_retention_without_a_corpus_uses_the_pinned_held_out_split(
+    tiny_reference: Path, tmp_path: Path
+) -> None:
+    mine = tmp_path / "mine"  # a user's own checkpoint: no reference corpus inside
+    shutil.copytree(tiny_reference, mine, ignore=shutil.ignore_patterns("reference_corpus"))
+    r = run("eval", "run", str(mine), "--suite", "retention", "--max-per-language", "2",
+            "--out", str(tmp_path / "run"), "--json", "-")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "retention corpus: the machine's pinned reference corpus, held-out split" in r.stderr
+    assert json.loads(r.stdout)["run"]["samples"] > 0
+    # a bare reference model folder scores its own held-out split, as hf:FOLDER does
+    r = run("eval", "run", str(tiny_reference), "--suite", "retention", "--max-per-language",
+            "2", "--out", str(tmp_path / "own"), "--json", "-")  # fmt: skip
+    assert r.returncode == 0 and "pinned reference corpus" not in r.stderr, r.stderr

@@ -15,6 +15,7 @@ from pathlib import Path
 import typer
 
 from tripwire.cli import _pair
+from tripwire.cli._corpus import choose_corpus
 from tripwire.cli._output import emit_json, err, progress_bar, quiet
 from tripwire.errors import BadInputError
 
@@ -39,7 +40,8 @@ def compare_models(
         None,
         "--corpus",
         help="retention/completion: a reference model dir or folder of code "
-        "(default: the baseline's own reference corpus, if it has one).",
+        "(default: the baseline's own reference corpus, else the machine's pinned held-out "
+        "corpus).",
     ),
     max_per_language: int | None = typer.Option(
         None, "--max-per-language", min=2, help="retention/completion: items per language."
@@ -101,11 +103,7 @@ def compare_models(
         "baseline": backend_from_spec(base_model).with_config(config),
         "candidate": backend_from_spec(cand_model).with_config(config),
     }
-    if corpus is None and base_model.startswith("hf:"):
-        from tripwire.reference import CORPUS_DIR
-
-        own = Path(base_model[3:])
-        corpus = own if (own / CORPUS_DIR).is_dir() else None
+    corpus = choose_corpus(suite_name, base_model, corpus)
     suite = get_suite(suite_name, corpus=corpus, max_per_language=max_per_language)
     margins = _margins(margin)
     per_metric = {m: margins.get(m) or margins.get("*") for m in type(suite).metrics}

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from tripwire.cli import _memory, _pair
+from tripwire.cli._corpus import choose_corpus
 from tripwire.cli._output import command_line, context, emit_json, err, out, progress_bar, quiet
 from tripwire.errors import BadInputError
 from tripwire.findings import Finding, Severity, report_dict, verdict_of
@@ -158,7 +159,7 @@ def run(
         None,
         "--corpus",
         help="retention/completion: a reference model dir or a folder of code files "
-        "(default: the model's own reference corpus, if it has one).",
+        "(default: the model's own reference corpus, else the machine's pinned held-out corpus).",
     ),
     max_per_language: int | None = typer.Option(
         None, "--max-per-language", min=2, help="retention/completion: items per language."
@@ -234,11 +235,7 @@ def run(
     if model is None and not check_only:
         raise BadInputError("MODEL", "missing (e.g. samples:completions.jsonl)")
     backend = backend_from_spec(model) if model else None
-    if corpus is None and model and model.startswith("hf:"):
-        from tripwire.reference import CORPUS_DIR  # torch and friends: hf: loads them anyway
-
-        own = Path(model[3:])
-        corpus = own if (own / CORPUS_DIR).is_dir() else None
+    corpus = choose_corpus(suite_name, model, corpus)
     suite = get_suite(suite_name, corpus=corpus, max_per_language=max_per_language,
                       window=window, window_overlap=window_overlap)  # fmt: skip
     if backend is not None:
