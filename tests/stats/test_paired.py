@@ -57,3 +57,19 @@ def test_holm_and_bh() -> None:
     assert adjust_p_values(p, "holm") == pytest.approx([0.04, 0.09, 0.09, 0.5])
     assert adjust_p_values(p, "bh") == pytest.approx([0.04, 0.0533333, 0.0533333, 0.5])
     assert adjust_p_values(p, "none") == p
+
+
+@pytest.mark.parametrize("binary", [True, False])
+@pytest.mark.parametrize("n", [0, 1])
+def test_a_slice_of_fewer_than_two_items_is_inconclusive_not_a_crash(n: int, binary: bool) -> None:
+    # a human-review round can leave a language with one judged pair; the gate crashed on it
+    import json
+
+    from tripwire.stats import adjust_slices, compare_slice
+
+    got = compare_slice("language=go", "pass", [1.0] * n, [0.0] * n, higher_is_better=True,
+                        binary=binary)  # fmt: skip
+    (adjusted,) = adjust_slices([got])
+    assert adjusted.status == "inconclusive" and not adjusted.regressed
+    assert f"{n} items" in adjusted.note and adjusted.ci_low < 0 < adjusted.ci_high
+    json.loads(json.dumps(adjusted.to_dict(), allow_nan=False))  # standard JSON

@@ -399,6 +399,11 @@ def get_suite_metrics(run_dir: Path) -> list[str]:
     return list(cls.metrics) if cls is not None else []
 
 
+def _bound(x: float, fmt: str = "{:+.4f}") -> str:
+    # a slice of fewer than two items rules nothing out: its interval is the whole line
+    return "unbounded" if abs(x) >= 1e300 else fmt.format(x)
+
+
 def render_comparison(result: RunComparison) -> None:
     colour = {"regression": "red", "inconclusive": "yellow", "pass": "green"}[result.verdict]
     t = Table(title=f"{result.suite}: candidate vs baseline  [{colour}]{result.verdict}[/]")
@@ -411,8 +416,8 @@ def render_comparison(result: RunComparison) -> None:
         style = {"regressed": "red", "inconclusive": "yellow", "pass": "green"}[c.status]
         looked = [str(c.look), f"{c.alpha:.3g}"] if looked_at else []
         t.add_row(c.slice, c.metric, str(c.n), f"{c.baseline:.4f}", f"{c.candidate:.4f}",
-                  f"{c.delta:+.4f}", f"[{c.ci_low:+.4f}, {c.ci_high:+.4f}]", f"{c.p_value:.3g}",
-                  f"{c.margin:.4f}", f"{c.mde:.4f}", *looked,
+                  f"{c.delta:+.4f}", f"[{_bound(c.ci_low)}, {_bound(c.ci_high)}]",
+                  f"{c.p_value:.3g}", f"{c.margin:.4f}", _bound(c.mde, "{:.4f}"), *looked,
                   f"[{style}]{c.status}[/]")  # fmt: skip
     out.print(t)
     for c in result.slices:

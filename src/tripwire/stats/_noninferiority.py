@@ -26,6 +26,7 @@ What evidence a verdict needs:
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
@@ -218,6 +219,10 @@ def compare_slice(
     between the paired t and the bootstrap for continuous ones. ``mde_alpha``: the level this
     slice's regression test faces after the correction across slices (``regression_level``;
     default ``alpha``), at which the minimum detectable degradation is computed."""
+    too_few = _too_few(slice_name, metric, baseline, candidate, clusters, margin, alpha,
+                       higher_is_better, binary)  # fmt: skip
+    if too_few is not None:
+        return too_few
     est = paired_diff(baseline, candidate, clusters)
     base, cand = np.asarray(baseline, dtype=np.float64), np.asarray(candidate, dtype=np.float64)
     sign = -1.0 if higher_is_better else 1.0
@@ -264,6 +269,35 @@ def compare_slice(
         note=note,
         alpha=alpha,
     )
+
+
+def _too_few(
+    slice_name: str, metric: str, baseline: ArrayLike, candidate: ArrayLike,
+    clusters: ArrayLike | None, margin: Margin, alpha: float, higher_is_better: bool,
+    binary: bool,
+) -> SliceComparison | None:  # fmt: skip
+    """An inconclusive comparison, with the reason, for a slice of fewer than two items (or
+    tasks): a slice a review or a small run left nearly empty is reported, not a crash."""
+    base = np.asarray(baseline, dtype=np.float64)
+    cand = np.asarray(candidate, dtype=np.float64)
+    units = len(np.unique(np.asarray(clusters))) if clusters is not None else len(base)
+    if units >= 2 or base.shape != cand.shape:
+        return None  # enough to compare (or a caller's error, which paired_diff names)
+    word = "tasks" if clusters is not None else "items"
+    mean = float(base.mean()) if len(base) else 0.0
+    # nothing is ruled out: a difference of pass rates lies in [-1, 1], a score's anywhere
+    # (finite bounds, so the JSON stays standard)
+    wide = 1.0 if binary else sys.float_info.max
+    return SliceComparison(
+        slice=slice_name, metric=metric, n=len(base), baseline=mean,
+        candidate=float(cand.mean()) if len(cand) else 0.0,
+        delta=float((cand - base).mean()) if len(base) else 0.0,
+        ci_low=-wide, ci_high=wide, p_value=1.0, regressed=False,
+        status="inconclusive", margin=margin.absolute(mean),
+        mde=wide, clusters=units, higher_is_better=higher_is_better, test="none",
+        effective_n=float(units), note=f"{units} {word}: a comparison needs at least 2",
+        alpha=alpha,
+    )  # fmt: skip
 
 
 def adjust_slices(
