@@ -38,6 +38,9 @@ _MAX_BYTES = 300_000
 """Larger files are mostly generated (Cython's C output): people's code is in the rest."""
 
 
+_MAX_LINE = 300
+
+
 def _python_functions(path: Path, lo: int, hi: int) -> list[str]:
     try:
         source = path.read_text(encoding="utf-8")
@@ -80,18 +83,28 @@ def installed_functions(
 ) -> list[tuple[str, str]]:
     """(code, origin) of up to ``want`` functions of ``lo``-``hi`` lines from the installed
     packages' files of ``language``, files visited in an order drawn by ``rng``."""
-    root = Path(sysconfig.get_paths()["purelib"])
-    files = sorted(root.rglob("*" + _SUFFIX[language]))
-    rng.shuffle(files)
+    roots = [Path(sysconfig.get_paths()["purelib"])]
+    if language == "javascript":  # the packages ship mostly minified bundles; npm's are sources
+        from tripwire.reference import javascript_roots  # torch-free, but only needed here
+
+        roots += [r for r in javascript_roots() if r.is_dir()]
+    files = sorted(f for root in roots for f in root.rglob("*" + _SUFFIX[language]))
+    # one draw from ``rng`` whatever the number of files, so what the caller draws next does
+    # not depend on the packages installed here
+    random.Random(rng.random()).shuffle(files)
     files = [f for f in files if f.stat().st_size <= _MAX_BYTES]
     out: list[tuple[str, str]] = []
     for path in files:
+        root = next(r for r in roots if path.is_relative_to(r))
         rel = str(path.relative_to(root))
         funcs = (
             _python_functions(path, lo, hi)
             if language == "python"
             else _tree_functions(path, language, lo, hi)
         )
+        # minified bundles (one 10,000-character "line") are not code a person wrote: their
+        # "line 9 of 14" is most of the file
+        funcs = [f for f in funcs if max(map(len, f.splitlines()), default=0) <= _MAX_LINE]
         out += [(f, f"{language}:{rel}") for f in funcs[:3]]  # a few per file: many authors
         if len(out) >= want:
             break

@@ -62,9 +62,10 @@ def open_constructs(code: str, language: str) -> tuple[int | None, bool, bool]:
     """(0-based line of the innermost delimiter or shell block keyword left open, whether some
     closer is out of place, whether that innermost one is a shell block keyword), by pairing
     the grammar's tokens (strings and comments are single leaves: their brackets do not
-    count). Out of place: a closer with no opener, or one that starts its line further left
-    than the line of the opener it pairs with (it belongs to an outer construct, whose own
-    closer went missing). Nothing found without a grammar."""
+    count). Out of place: a closer with no opener, one that starts its line further left than
+    the line of the opener it pairs with (it belongs to an outer construct, whose own closer
+    went missing), or one that pairs past a bracket left open inside it. Nothing found
+    without a grammar."""
     if language not in GRAMMARS:
         return None, False, False
     pairs = _PAIRS.get(language, _BRACKETS)
@@ -91,6 +92,10 @@ def open_constructs(code: str, language: str) -> tuple[int | None, bool, bool]:
             line = lines[row] if row < len(lines) else ""
             leads = not line.encode()[:col].strip()
             if leads and _indent(line) < _indent(lines[stack[at][1]]):
+                misplaced = True
+            # a closer that pairs past a bracket still open inside it: that bracket's own
+            # closer went missing in the middle (`f(a` and the block goes on to its `}`)
+            if any(o not in _KEYWORDS for o, _ in stack[at + 1 :]):
                 misplaced = True
             del stack[at:]
     if not stack:

@@ -13,6 +13,7 @@ generation), and judges only judge what they have not.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,11 +57,16 @@ def human_round(ctx: StageContext, work: Path, candidate: Path) -> Judged:
 
     suite = get_suite("completion", corpus=ctx.reference, max_per_language=20)
     config = GenerationConfig(max_new_tokens=NEW_TOKENS)
+    base = HFBackend(ctx.reference).with_config(config)
+    cand = HFBackend(candidate).with_config(config)
+    # one review folder per pair of models (by content): a rerun after the fine-tune changed
+    # starts a new round instead of refusing the old one
+    pair = json.dumps([base.identity(), cand.identity()], sort_keys=True, default=str)
     made = create_eval_review(
-        work / "human-review",
+        work / f"human-review-{hashlib.sha256(pair.encode()).hexdigest()[:12]}",
         suite,
-        HFBackend(ctx.reference).with_config(config),
-        HFBackend(candidate).with_config(config),
+        base,
+        cand,
         reviewers=list(JUDGES),
         plan=PLAN,
         progress=ctx.progress,

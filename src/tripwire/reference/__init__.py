@@ -8,7 +8,13 @@ from tripwire.reference._build import (
     get_profile,
     load_reference_corpus,
 )
-from tripwire.reference._corpus import LANGUAGES, Corpus, SourceFile, collect_corpus
+from tripwire.reference._corpus import (
+    LANGUAGES,
+    Corpus,
+    SourceFile,
+    collect_corpus,
+    javascript_roots,
+)
 from tripwire.reference._default_corpus import DEFAULT_CORPUS_NAME, default_heldout_corpus
 from tripwire.reference._degrade import characteristic_tokens, degrade_language
 from tripwire.reference._heldout import HeldoutLoss, encode_stream, model_nats, stream_windows
@@ -40,6 +46,7 @@ __all__ = [
     "get_profile",
     "heldout_losses",
     "import_model",
+    "javascript_roots",
     "load_reference_corpus",
     "model_nats",
     "pinned_corpus",

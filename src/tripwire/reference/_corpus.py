@@ -47,7 +47,8 @@ def _python_roots() -> list[Path]:
     return [Path(sysconfig.get_paths()["stdlib"])]
 
 
-def _javascript_roots() -> list[Path]:
+def javascript_roots() -> list[Path]:
+    """Where this machine keeps JavaScript sources: npm's own modules and Debian's."""
     roots = []
     npm = shutil.which("npm")
     if npm:
@@ -87,7 +88,7 @@ SOURCES: tuple[LanguageSource, ...] = (
     ),
     LanguageSource(
         "javascript",
-        _javascript_roots,
+        javascript_roots,
         lambda p: p.suffix in (".js", ".mjs", ".cjs") and not p.name.endswith(".min.js"),
     ),
     LanguageSource("c", lambda: [Path("/usr/include")], lambda p: p.suffix == ".h"),

@@ -45,5 +45,10 @@ def validate(name: str, document: dict[str, Any]) -> None:
     error = jsonschema.exceptions.best_match(validator.iter_errors(document))
     if error is not None:
         where = "/".join(map(str, error.absolute_path)) or "(top level)"
+        message = error.message
+        if error.context:  # anyOf/oneOf: say what each alternative missed, not only that all did
+            message = "none of its shapes fits: " + "; or ".join(
+                dict.fromkeys(e.message for e in error.context)
+            )
         raise ValueError(f"--json of `tripwire {name.replace('-', ' ')}` breaks its schema at "
-                         f"{where}: {error.message}")  # fmt: skip
+                         f"{where}: {message}")  # fmt: skip
