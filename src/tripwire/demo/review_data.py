@@ -9,6 +9,7 @@ have not decided yet.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,8 +57,11 @@ def review_sample(
     config: AuditConfig,
 ) -> Reviewed:
     """Review a sample of the audited set and compare its estimate with the truth."""
+    # one review folder per audit (by its findings' content): a rerun after the audit changed
+    # starts a new review instead of refusing the old one
+    folder = work / f"review-{hashlib.sha256(findings.read_bytes()).hexdigest()[:12]}"
     made = create_data_review(
-        work / "review",
+        folder,
         [dataset],
         findings,
         reviewers=list(EXPERTS),
@@ -74,7 +78,7 @@ def review_sample(
             if item.item_id in store.queue(who) and (item.item_id, who) not in decided:
                 rows.append({"item_id": item.item_id, "reviewer": who, "answer": answer})
     if rows:  # recorded as a file and imported, as decisions from another tool would be
-        recorded = work / "review" / "expert-decisions.jsonl"
+        recorded = folder / "expert-decisions.jsonl"
         recorded.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
         import_decisions(store, [recorded])
     results = apply_data_review(store, work / "clean.reviewed.jsonl", "tripwire demo")
