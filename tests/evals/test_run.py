@@ -107,3 +107,30 @@ def test_a_samples_file_copied_elsewhere_has_the_same_identity(tmp_path, humanev
     b = write_samples(tmp_path / "b" / "completions.jsonl", rows)
     assert SamplesBackend(a).identity() == SamplesBackend(b).identity()
     assert SamplesBackend(a).describe() != SamplesBackend(b).describe()
+
+
+class _CutAfter(SamplesBackend):
+    """A backend whose generation stops (as a killed process would) after ``cut`` samples."""
+
+    def __init__(self, path, cut: int) -> None:
+        super().__init__(path)
+        self.cut = cut
+
+    def generate(self, tasks, n, progress=None):
+        for k, sample in enumerate(super().generate(tasks, n)):
+            if k == self.cut:
+                raise KeyboardInterrupt
+            yield sample
+
+
+def test_generated_samples_are_saved_before_generation_ends(tmp_path, humaneval, box):
+    from tripwire.evals._suite import SCORE_GROUP
+
+    tasks = [f"HumanEval/{i}" for i in range(10)]
+    samples = write_samples(tmp_path / "s.jsonl", mixed_rows(humaneval, tasks))  # 50 samples
+    with pytest.raises(KeyboardInterrupt):
+        run_eval(humaneval, _CutAfter(samples, SCORE_GROUP + 8), box, out=tmp_path / "run")
+    kept = (tmp_path / "run" / RESULTS_FILE).read_text().splitlines()
+    assert len(kept) == SCORE_GROUP  # the first group was scored and saved while generating
+    resumed = run_eval(humaneval, SamplesBackend(samples), box, out=tmp_path / "run")
+    assert resumed.resumed == SCORE_GROUP and len(resumed.results) == 50

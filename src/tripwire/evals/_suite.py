@@ -22,6 +22,9 @@ from tripwire.evals._types import MetricSpec, Sample, SampleResult, Task
 from tripwire.progress import Progress, no_progress
 from tripwire.sandbox import Judged, Limits, Sandbox
 
+SCORE_GROUP = 32
+"""Generated samples scored (and saved) together: enough to keep the sandbox's workers busy."""
+
 
 class Suite(ABC):
     """A named, versioned set of tasks and a way to score samples of them."""
@@ -84,12 +87,31 @@ class Suite(ABC):
         todo = [t for t in tasks if n is None or any((t.task_id, i) not in done for i in range(n))]
         if not todo:
             return
-        samples = [
-            s for s in backend.generate(todo, n, progress) if (s.task_id, s.sample_idx) not in done
-        ]
         by_id = {t.task_id: t for t in tasks}
+        fresh = (
+            s for s in backend.generate(todo, n, progress) if (s.task_id, s.sample_idx) not in done
+        )
+        # scored (and so saved by the run) a group at a time as generation goes: an interrupted
+        # run keeps what was generated before, instead of losing an hour of generation
+        group: list[Sample] = []
+        for sample in fresh:
+            group.append(sample)
+            if len(group) >= SCORE_GROUP:
+                yield from self._score_group(group, by_id, sandbox, progress, limits)
+                group = []
+        if group:
+            yield from self._score_group(group, by_id, sandbox, progress, limits)
+
+    def _score_group(
+        self,
+        samples: list[Sample],
+        by_id: Mapping[str, Task],
+        sandbox: Sandbox | None,
+        progress: Progress,
+        limits: Mapping[str, Limits] | None,
+    ) -> Iterator[SampleResult]:
         # a chat answer is scored on the code taken from it; the answer itself is kept
-        taken = {s.task_id: {} for s in samples}
+        taken: dict[str, dict[int, tuple[str, dict]]] = {s.task_id: {} for s in samples}
         scored = []
         for s in samples:
             if s.prompt_format == "chat":
