@@ -53,6 +53,12 @@ def test_batches_keep_to_the_token_budget_and_pad_to_their_longest() -> None:
         assert len(b) * longest <= 600
     # sorted longest first: the two long texts share a batch, the short ones are not padded to 300
     assert {pieces[i].length for i in batches[0]} == {300, 299}
+    # and no row is padded by more than a quarter of its batch's width, though the budget would
+    # allow all the short ones beside the 120-token one
+    for b in batches:
+        longest = max(pieces[i].length for i in b)
+        assert all(4 * pieces[i].length >= 3 * longest for i in b)
+    assert len(token_batches(pieces, max_tokens=10_000)) == len(batches)
 
 
 def test_a_window_longer_than_the_budget_gets_a_batch_of_its_own() -> None:

@@ -61,15 +61,21 @@ def split_windows(text: int, n_ids: int, window: int, overlap: int = 0) -> list[
 
 def token_batches(pieces: Sequence[Piece], max_tokens: int, max_rows: int = 256) -> list[list[int]]:
     """Indices into ``pieces`` grouped so that rows x longest window <= ``max_tokens`` (a window
-    longer than the budget gets a batch of its own). Longest windows first."""
+    longer than the budget gets a batch of its own) and no row is padded by more than a quarter
+    of the batch's width. Longest windows first."""
     order = sorted(range(len(pieces)), key=lambda i: (-pieces[i].length, i))
     batches: list[list[int]] = []
     current: list[int] = []
     longest = 0
     for i in order:
         n = pieces[i].length
+        # padding is computed like tokens: twenty 350-token texts padded to one 863-token text
+        # spent 55% of the forward pass on padding (SmolLM2 retention ran at 43% of a packed
+        # forward pass's tokens/s)
         if current and (
-            (len(current) + 1) * max(longest, n) > max_tokens or len(current) >= max_rows
+            (len(current) + 1) * max(longest, n) > max_tokens
+            or len(current) >= max_rows
+            or 4 * n < 3 * longest
         ):
             batches.append(current)
             current, longest = [], 0
