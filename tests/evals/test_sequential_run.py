@@ -4,6 +4,7 @@ and an interrupted comparison resumed to the same verdict."""
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from pathlib import Path
 
@@ -90,7 +91,18 @@ def test_an_interrupted_comparison_resumes_to_the_same_verdict(
         d = r.to_dict()
         return {k: v for k, v in d.items() if k not in ("baseline", "candidate")}
 
-    assert shape(resumed) == shape(whole)
+    def same(a, b) -> bool:  # type: ignore[no-untyped-def]
+        # scores agree to floating-point tolerance: a resumed run batches its texts differently
+        # (other padding widths, other matmul shapes); everything else agrees exactly
+        if isinstance(a, float) and isinstance(b, float):
+            return math.isclose(a, b, rel_tol=1e-7, abs_tol=1e-9)
+        if isinstance(a, dict) and isinstance(b, dict):
+            return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+        if isinstance(a, list) and isinstance(b, list):
+            return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+        return a == b
+
+    assert same(shape(resumed), shape(whole)), (shape(resumed), shape(whole))
     python = next(s for s in resumed.slices if s.slice == "language=python")
     assert python.delta > 0  # the degraded language is worse
     # nothing scored twice: every result line is a distinct item
