@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -45,8 +46,15 @@ def test_kill9_loses_no_acknowledged_event(tmp_path: Path) -> None:
     deadline = time.monotonic() + 60
     while len(acked) < 400 and time.monotonic() < deadline:
         time.sleep(0.02)
+    children = [int(p) for p in subprocess.run(["pgrep", "-P", str(server.proc.pid)],
+                capture_output=True, text=True).stdout.split()]  # fmt: skip
     server.kill9()
     t.join(60)
+    # its check workers (batches of 40 go to them) do not outlive it
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{p}").exists() for p in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert children and not [p for p in children if Path(f"/proc/{p}").exists()]
     assert not failures
     assert 400 <= len(acked) < len(events), "the kill must land during ingestion"
 

@@ -122,6 +122,9 @@ def serve(
     triage_engine: str = typer.Option("rules", "--triage", help="How free-text feedback is "
         "categorised: rules (regular expressions) or model (tripwire's learned triage, loaded "
         "at start: reads meaning, answers needs_review when unsure; see `monitor triage`)."),
+    check_workers: int | None = typer.Option(None, "--check-workers", min=0, help="Processes "
+        "that run the online checks (parsing every code block) of batches of 32 events or more, "
+        "beside the request thread (default: one per core beyond the first; 0: none)."),
 ) -> None:  # fmt: skip
     import uvicorn
 
@@ -141,6 +144,7 @@ def serve(
         # the URL only: a registry that cannot be read must not keep the service from starting
         registry_url=context(ctx).registry_url or default_registry_url(),
         triage=triage_engine,
+        check_workers=check_workers,
     )
     if triage_engine == "model":  # loaded now, not by the first report (seconds, once)
         from tripwire.triage import triager

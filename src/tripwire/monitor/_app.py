@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from importlib import resources
 from typing import Any
 
@@ -146,7 +147,14 @@ async def _parse(request: Request, model: type[BaseModel]) -> Any:
 def create_app(config: ServerConfig) -> FastAPI:
     """The FastAPI application for one database (state is built, and rebuilt, on startup)."""
     service = Service(config)
-    app = FastAPI(title="tripwire monitor", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        service.close()
+
+    app = FastAPI(title="tripwire monitor", docs_url=None, redoc_url=None, openapi_url=None,
+                  lifespan=lifespan)  # fmt: skip
     app.add_middleware(BodyLimit, limit=MAX_BODY)
     app.state.monitor = service
     open_ = not config.write_tokens and not config.read_tokens

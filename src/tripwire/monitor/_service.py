@@ -20,6 +20,7 @@ from typing import Any
 
 from tripwire.artifacts import Registry
 from tripwire.monitor._alerts import bare_alert, safe_alert
+from tripwire.monitor._checkpool import CheckPool
 from tripwire.monitor._detect import Alarm, DetectorConfig
 from tripwire.monitor._metrics import Counters, slice_of_alert
 from tripwire.monitor._monitor import Monitor, triage_feedback
@@ -40,6 +41,9 @@ class ServerConfig:
     registry_url: str | None = None
     triage: str = "rules"
     """How free-text feedback is categorised: ``rules`` or ``model`` (``tripwire.triage``)."""
+    check_workers: int | None = None
+    """Processes that run the online checks of large batches (``None``: one per core beyond
+    the first; 0: every check in the request thread). See ``CheckPool``."""
 
 
 class Service:
@@ -50,8 +54,8 @@ class Service:
         self.store = Store(config.db_url)
         self.monitor = Monitor(config.detector, None)
         self.counters = Counters()
+        self.checks = CheckPool(config.check_workers, self.monitor.allowed_scripts)
         self.lock = threading.Lock()
-        self.check_lock = threading.Lock()
         self.pending: list[tuple[Alarm, bool]] = []
         """Alarms whose alert is stored without its context (True) or not stored (False)."""
         self._incomplete: set[str] = set()
@@ -142,10 +146,8 @@ class Service:
             if ev.event_id is None:
                 ev.event_id = uuid.uuid4().hex
         started = time.perf_counter()
-        # one batch's checks at a time: the tree-sitter parsers are shared and not thread-safe
-        # (and the checks hold the GIL anyway); another batch can be stored meanwhile
-        with self.check_lock:
-            checked = [(ev, self.monitor.check(ev)) for ev in batch.events]
+        # outside the lock: another batch is stored and observed while this one is checked
+        checked = list(zip(batch.events, self.checks.check(batch.events), strict=True))
         with self.lock:
             stored = self.store.add_events(checked)  # committed: safe to acknowledge
             fresh = set(stored.accepted)
@@ -171,6 +173,10 @@ class Service:
             "defects": {ev.event_id: r.defects for ev, r in checked if r.defects},
             "alerts": raised,
         }
+
+    def close(self) -> None:
+        """Stop the check workers (the database needs nothing: every batch is committed)."""
+        self.checks.close()
 
     def feedback(self, fb: Feedback) -> dict[str, Any]:
         t = triage_feedback(fb, self.config.triage)

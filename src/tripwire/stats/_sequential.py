@@ -23,14 +23,13 @@ and shifts a finite warm-up supports, and ``cusum_bank`` for the guarantee they 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
-from scipy import sparse
-from scipy.sparse.linalg import MatrixRankWarning, spsolve
+from scipy.linalg import solve_banded
+from threadpoolctl import ThreadpoolController
 
 _MAX_STATES = 60_000
 """Lattice states a threshold may span; a coarser unit is used beyond (efficiency, not safety:
@@ -39,6 +38,11 @@ _STEP_TOLERANCE = 0.05
 """Relative rounding error allowed on every lattice step (finer units cost states)."""
 _DRIFT_TOLERANCE = 0.2
 """Relative error allowed on each stratum's in-control drift by the rounding."""
+
+
+@cache
+def _blas() -> ThreadpoolController:
+    return ThreadpoolController()
 
 
 def lattice_arl(atoms: Sequence[tuple[float, int]], h: int) -> float:
@@ -60,25 +64,31 @@ def lattice_arl(atoms: Sequence[tuple[float, int]], h: int) -> float:
     if h == 1 or not inner:
         return 1.0 / direct if direct > 0 else math.inf
     n = h - 1  # states 1..h-1 at indices 0..h-2
-    i = np.arange(1, h)
-    rows, cols, vals = [i - 1], [i - 1], [np.ones(n)]
+    # (I - P) over the states 1..h-1 is banded (a step moves at most max |k|), so LAPACK's
+    # banded LU solves it in O(n x bandwidth^2): a threshold search makes a dozen of these per
+    # chart, and a sparse factorisation's set-up cost dominated the monitor's warm-up designs
+    lower = max([0] + [-k for _, k in atoms if -n < k < 0])
+    upper = max([0] + [k for _, k in atoms if 0 < k < n])
+    band = np.zeros((lower + upper + 1, n))
+    band[upper] = 1.0
     top = np.zeros(n)
+    i = np.arange(1, h)
     for p, k in atoms:
         j = i + k
-        inside = (j >= 1) & (j < h)
-        rows.append(i[inside] - 1)
-        cols.append(j[inside] - 1)
-        vals.append(np.full(int(inside.sum()), -p))
         top[j >= h] += p
-    a = sparse.csc_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", MatrixRankWarning)
-        try:  # singular: some states never leave (no step down and none up): never alarms
-            sol = np.asarray(spsolve(a, np.column_stack([top, np.ones(n)]))).reshape(n, 2)
-        except MatrixRankWarning:
-            return math.inf
+        if k == 0:
+            band[upper] -= p
+        elif -n < k < n:
+            inside = (j >= 1) & (j < h)
+            band[upper - k, (j[inside] - 1)] -= p  # row i-1, column j-1: ab[u + row - col, col]
+    # one BLAS thread: OpenBLAS splits a band's tiny updates over threads, which took 100x
+    # longer (0.55 s for one solve) whenever the other core was busy
+    try:  # singular: some states never leave (no step down and none up): never alarms
+        with _blas().limit(limits=1, user_api="blas"):
+            sol = solve_banded((lower, upper), band, np.column_stack([top, np.ones(n)]),
+                               check_finite=False)  # fmt: skip
+    except np.linalg.LinAlgError:
+        return math.inf
     reach = direct + sum(p * sol[k - 1, 0] for p, k in inner)
     length = 1.0 + sum(p * sol[k - 1, 1] for p, k in inner)
     if not (math.isfinite(reach) and math.isfinite(length)) or reach <= length * 1e-300:
