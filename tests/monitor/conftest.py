@@ -36,8 +36,11 @@ class Server:
     ) -> None:
         self.url = f"http://127.0.0.1:{port}"
         self.log = log
+        # the rules, unless a test asks for the model: loading and fitting the triage model at
+        # every start would cost each server test seconds and test nothing new
+        triage = () if "--triage" in extra else ("--triage", "rules")
         cmd = [sys.executable, "-c", CLI, "monitor", "serve", "--db", db_url, "--port", str(port),
-               *extra]  # fmt: skip
+               *triage, *extra]  # fmt: skip
         # the server's own tokens come from its environment, never its command line
         env = {**os.environ, "TRIPWIRE_MONITOR_WRITE_TOKENS": WRITE,
                "TRIPWIRE_MONITOR_READ_TOKENS": READ, **(env or {})}  # fmt: skip

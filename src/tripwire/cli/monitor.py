@@ -119,9 +119,10 @@ def serve(
     method: str = _METHOD,
     fdr: float = _FDR,
     slice_by: list[str] = _SLICE_BY,
-    triage_engine: str = typer.Option("rules", "--triage", help="How free-text feedback is "
-        "categorised: rules (regular expressions) or model (tripwire's learned triage, loaded "
-        "at start: reads meaning, answers needs_review when unsure; see `monitor triage`)."),
+    triage_engine: str = typer.Option("model", "--triage", help="How free-text feedback is "
+        "categorised: model (tripwire's learned triage, loaded at start: reads meaning, answers "
+        "needs_review when unsure; see `monitor triage`) or rules (regular expressions: no "
+        "model in memory)."),
     check_workers: int | None = typer.Option(None, "--check-workers", min=0, help="Processes "
         "that run the online checks (parsing every code block) of batches of 32 events or more, "
         "beside the request thread (default: one per core beyond the first; 0: none)."),

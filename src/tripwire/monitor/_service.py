@@ -39,7 +39,7 @@ class ServerConfig:
     """No tokens at all: the service is open (meant for loopback only)."""
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     registry_url: str | None = None
-    triage: str = "rules"
+    triage: str = "model"
     """How free-text feedback is categorised: ``rules`` or ``model`` (``tripwire.triage``)."""
     check_workers: int | None = None
     """Processes that run the online checks of large batches (``None``: one per core beyond
@@ -199,8 +199,8 @@ class Service:
         from datetime import datetime
 
         from tripwire.monitor._slices import DIMENSIONS
-        from tripwire.triage._cluster import Deploy as Rollout
-        from tripwire.triage._cluster import Item, cluster_reports
+        from tripwire.triage import Deploy as Rollout
+        from tripwire.triage import Item, cluster_reports
 
         rows = self.store.feedback_texts(limit)
         items = [Item(r["text"], r["category"], datetime.fromisoformat(r["ts"]),

@@ -87,11 +87,20 @@ def _label(texts: list[str], members: list[int], tfidf: Any, vocab: np.ndarray, 
     return ", ".join(terms[:n])
 
 
-def _growth(times: list[datetime], deploys: Sequence[Deploy]) -> list[dict[str, Any]]:
+def _growth(
+    times: list[datetime], deploys: Sequence[Deploy], span: tuple[datetime, datetime] | None
+) -> list[dict[str, Any]]:
+    """Deploys after which these reports came faster, in equal windows on either side, each
+    at most ``WINDOW`` and within ``span`` (the reports' first and last): a deploy before the
+    first report, or a window running past what was collected, would count time nobody could
+    report in as time without reports."""
     out = []
     for d in deploys:
-        before = sum(d.ts - WINDOW <= t < d.ts for t in times)
-        after = sum(d.ts <= t < d.ts + WINDOW for t in times)
+        window = WINDOW if span is None else min(WINDOW, d.ts - span[0], span[1] - d.ts)
+        if window <= timedelta(0):
+            continue
+        before = sum(d.ts - window <= t < d.ts for t in times)
+        after = sum(d.ts <= t <= d.ts + window for t in times)  # the last report counts
         if after < 3 or after <= before:
             continue
         # equal windows: without a change each report lands after the deploy with p = 1/2
@@ -114,6 +123,8 @@ def cluster_reports(
     if len(items) < MIN_SIZE:
         return []
     texts = [it.text for it in items]
+    stamps = [it.ts for it in items if it.ts is not None]
+    span = (min(stamps), max(stamps)) if stamps else None
     emb = (enc or encoder()).embed(texts)
     assign = AgglomerativeClustering(
         n_clusters=None, metric="cosine", linkage="average", distance_threshold=distance
@@ -142,6 +153,6 @@ def cluster_reports(
             categories=dict(Counter(items[i].category for i in members).most_common()),
             slices={k: dict(v.most_common()) for k, v in slices.items()},
             examples=[texts[i][:200] for i in members[:3]],
-            grew_after=_growth(times, deploys),
+            grew_after=_growth(times, deploys, span),
         ))  # fmt: skip
     return sorted(clusters, key=lambda c: -c.size)
