@@ -1,6 +1,6 @@
 """The data audit's static analysis on planted hazards and on real clean code.
 
-Planted: ``tripwire.data._hazard_corpus``: small programs in Python, JavaScript, Go, Java,
+Planted: ``tripwire.faults.planted_hazards``: small programs in Python, JavaScript, Go, Java,
 Rust, C and shell with one known hazard each (SQL, shell and eval injection, unsafe
 deserialization, undefined names, weak password hashes, TLS verification off, gets/strcpy,
 needless ``unsafe``), written in four styles (direct, renamed, split across statements, through
@@ -29,7 +29,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from tripwire.data import AuditConfig, audit
-from tripwire.data._hazard_corpus import planted_hazards
+from tripwire.faults import planted_hazards
 
 STATIC = ("insecure_code", "code_bug")
 _ASK = {

@@ -1,7 +1,7 @@
 """The whole data audit on a planted set no one here wrote: per-kind recall and clean records
 wrongly removed.
 
-The set (``tripwire.data._foreign_set``) is real code of the installed PyPI packages: clean
+The set (``tripwire.faults.build_foreign_set``) is real code of the installed PyPI packages: clean
 functions (no two near copies), HumanEval copies disguised with ``ast``/``tokenize`` (renamed,
 2-space re-indented, docstring removed or turned into comments, prompt only, first 60% of the
 lines, chat and instruction shapes, inside a package's file; half of them the shortest items),
@@ -21,7 +21,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from tripwire.data import AuditConfig, audit
-from tripwire.data._foreign_set import KINDS_PLANTED, build_foreign_set
+from tripwire.faults import KINDS_PLANTED, build_foreign_set
 
 
 def main() -> None:

@@ -32,14 +32,14 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from tripwire.data._secret_corpus import (
+from tripwire.data._secrets import secrets_in, suspect_strings
+from tripwire.faults.secret_corpus import (
     KINDS,
     Planted,
     installed_config_files,
     installed_python_functions,
     plant,
 )
-from tripwire.data._secrets import secrets_in, suspect_strings
 
 # detect-secrets' plugin for each kind, where it has one ("both cover")
 DETECT_SECRETS_TYPE = {

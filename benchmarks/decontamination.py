@@ -26,8 +26,8 @@ from collections import Counter
 from pathlib import Path
 
 from tripwire.data import ContaminationIndex, load_benchmark
-from tripwire.data import _disguise as disguise
-from tripwire.data._secret_corpus import installed_python_functions
+from tripwire.faults import disguise
+from tripwire.faults.secret_corpus import installed_python_functions
 
 _WORD = re.compile(r"\S+")
 

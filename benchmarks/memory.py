@@ -116,8 +116,8 @@ def main() -> None:
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
 
+    from tripwire.faults import add_tokens
     from tripwire.reference import import_model
-    from tripwire.tokens._faults import add_tokens
     from tripwire.train import reference_language_data
 
     model_dir = args.model or import_model("smollm2").path

@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 from tripwire.demo.tokens_stage import heldout_bits_per_byte
+from tripwire.faults import Fault, add_tokens, frequent_tokens, reassign_ids
 from tripwire.reference import build_reference
 from tripwire.tokens import audit, repair
-from tripwire.tokens._faults import Fault, add_tokens, frequent_tokens, reassign_ids
 
 ADDED = ("    return ", "self.", "    def ", "#include <", "my $", "function ", 'echo "', "    if ")
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tripwire.data import AuditConfig, AuditResult, ContaminatedSet, audit, build_contaminated_set
+from tripwire.data import AuditConfig, AuditResult, audit
+from tripwire.faults import ContaminatedSet, build_contaminated_set
 from tripwire.reference import load_reference_corpus
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tripwire.data import ContaminatedSet, ContaminationIndex, load_benchmark
+from tripwire.data import ContaminationIndex, load_benchmark
 from tripwire.data._config import AuditConfig, FieldMap
 from tripwire.data._contamination import Probe
 from tripwire.data._lexer import (
@@ -25,6 +25,7 @@ from tripwire.data._lexer import (
 from tripwire.data._map import build_checks
 from tripwire.data._records import parse_record
 from tripwire.data.checks import CheckRunner
+from tripwire.faults import ContaminatedSet
 
 # Edge cases for the batch boundaries: empty, one token, a member access right at a record's
 # start (after a record ending in "."), and records shorter than every n-gram width.

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from tripwire.data import AuditConfig, ContaminationIndex, audit, load_benchmark
-from tripwire.data import _disguise as disguise
-from tripwire.data._plant import rename_identifiers, restyle
+from tripwire.faults import disguise, rename_identifiers, restyle
 
 INDEX = ContaminationIndex(load_benchmark("humaneval"))
 ITEMS = INDEX.items

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from tripwire.data import FAULT_KINDS, FLAGS, REASONS
+from tripwire.data import FLAGS, REASONS
+from tripwire.faults import FAULT_KINDS
 
 
 def test_every_reason_code_is_planted(audited):

@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 
 from tripwire.data import AuditConfig, audit
-from tripwire.data._foreign_set import KINDS_PLANTED, build_foreign_set
+from tripwire.faults import KINDS_PLANTED, build_foreign_set
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from tripwire.cli import main
-from tripwire.data._secret_corpus import KINDS, installed_python_functions, plant
 from tripwire.data._secrets import hashed_secret, secrets_in, suspect_strings
+from tripwire.faults.secret_corpus import KINDS, installed_python_functions, plant
 
 SITE = Path(sysconfig.get_paths()["purelib"])
 GITHUB = "ghp_" + "Rk2u9XbQ7pLmN4vT8sW1yZ3aC6dF0gH5jK7e"

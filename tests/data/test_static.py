@@ -11,10 +11,10 @@ import pytest
 
 from tripwire.data import AuditConfig, RulePolicy, audit
 from tripwire.data._asked import requested_language
-from tripwire.data._hazard_corpus import planted_hazards
 from tripwire.data._hazards import analyse_batch
 from tripwire.data._policy import Action
 from tripwire.errors import BadInputError
+from tripwire.faults import planted_hazards
 
 ASK = "Write a Python function that"
 # The shape: insecure answers, common bugs, a quadratic de-duplication, answers in the

@@ -10,8 +10,8 @@ from collections import Counter
 import pytest
 
 from tripwire.data import AuditConfig, analyse, audit
-from tripwire.data._breakage import Broken, breakage_set
 from tripwire.data._unfinished import ends_unfinished
+from tripwire.faults import Broken, breakage_set
 
 FENCE = {"python": "python", "javascript": "javascript", "c": "c", "shell": "bash"}
 

@@ -122,8 +122,8 @@ def test_a_model_that_cannot_run_exits_2_before_any_work(
     capsys, tmp_path, tiny_reference, minilm_checkpoint, fault
 ):
     """One line naming the problem, no traceback, no run directory, no JSON."""
+    from tripwire import faults as _faults
     from tripwire.artifacts import data_dir
-    from tripwire.tokens import _faults
 
     if fault == "beyond_table":
         model = _faults.add_tokens(tiny_reference, tmp_path / "m", ["self.", "!=", "=>"], None).path

@@ -87,7 +87,7 @@ def test_a_different_run_in_the_same_directory_is_refused(tmp_path, humaneval, b
 def test_a_copy_of_a_model_in_another_folder_reuses_its_run(tmp_path, tiny_reference):
     """Runs are keyed by the model's content and settings, never by its path or name."""
     from tripwire.evals import HFBackend, get_suite
-    from tripwire.tokens._faults import copy_checkpoint
+    from tripwire.faults import copy_checkpoint
 
     copy = copy_checkpoint(tiny_reference, tmp_path / "elsewhere" / "renamed")
     original, moved = HFBackend(tiny_reference), HFBackend(copy)

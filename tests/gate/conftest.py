@@ -29,7 +29,7 @@ def _key(reference: Path) -> str:
 
 
 def _contaminated_training_set(reference: Path, out: Path) -> Path:
-    from tripwire.data import build_contaminated_set
+    from tripwire.faults import build_contaminated_set
     from tripwire.reference import load_reference_corpus
 
     corpus = load_reference_corpus(reference, "train")
@@ -43,7 +43,7 @@ def _contaminated_training_set(reference: Path, out: Path) -> Path:
 def _build(reference: Path, root: Path, data_dir: Path) -> None:
     """Models into ``root`` (renamed into place after); training data into ``data_dir``, which
     stays where it is, since each fine-tune records its data's path for the gate to audit."""
-    from tripwire.tokens._faults import copy_checkpoint, finetune, reassign_ids
+    from tripwire.faults import copy_checkpoint, finetune, reassign_ids
     from tripwire.train import TrainConfig, reference_language_data
     from tripwire.train import finetune as train
 

@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.cli import tripwire
 from tripwire.artifacts import ArtifactKind, Manifest, Registry, ensure_manifest
-from tripwire.tokens._faults import perturb, reassign_ids
+from tripwire.faults import perturb, reassign_ids
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("gate")]
 

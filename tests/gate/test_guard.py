@@ -9,11 +9,11 @@ import pytest
 
 from tests.gate.conftest import TEST_POLICY
 from tests.tokens.conftest import Variant
+from tripwire.faults import copy_checkpoint
 from tripwire.findings import Finding, Severity
 from tripwire.gate import Policy, attribute, gate
 from tripwire.gate._guard import cacheable, internal_error, not_runnable
 from tripwire.gate._lineage import Lineage
-from tripwire.tokens._faults import copy_checkpoint
 
 
 @pytest.mark.slow

@@ -10,8 +10,8 @@ import pytest
 
 from tests.support.openai_server import serve
 from tripwire.errors import BadInputError
+from tripwire.faults import perturb
 from tripwire.monitor import Endpoint, run_canaries
-from tripwire.tokens._faults import perturb
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from tripwire.data import AuditConfig, ContaminatedSet, audit, build_contaminated_set
+from tripwire.data import AuditConfig, audit
+from tripwire.faults import ContaminatedSet, build_contaminated_set
 from tripwire.reference import load_reference_corpus
 
 

@@ -6,15 +6,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tripwire.findings import Severity, Verdict
-from tripwire.tokens import audit
-from tripwire.tokens._faults import (
+from tripwire.faults import (
     copy_checkpoint,
     finetune,
     reassign_ids,
     reinitialise_rows,
     scramble_head,
 )
+from tripwire.findings import Severity, Verdict
+from tripwire.tokens import audit
 
 from .conftest import Variant
 

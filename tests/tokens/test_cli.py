@@ -9,7 +9,7 @@ import pytest
 
 from tripwire.artifacts import ArtifactKind, Registry, ensure_manifest
 from tripwire.cli import main
-from tripwire.tokens._faults import copy_checkpoint
+from tripwire.faults import copy_checkpoint
 
 from .conftest import Variant
 

@@ -11,9 +11,9 @@ from safetensors.torch import load_file
 
 from tripwire.artifacts import ArtifactKind, Checkpoint, Manifest, ensure_manifest
 from tripwire.errors import BadInputError
+from tripwire.faults import frequent_tokens, reassign_ids
 from tripwire.findings import Severity, Verdict
 from tripwire.tokens import audit, repair
-from tripwire.tokens._faults import frequent_tokens, reassign_ids
 
 from .conftest import Variant
 

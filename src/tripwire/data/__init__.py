@@ -14,15 +14,10 @@ from tripwire.data._benchmarks import BenchmarkItem, load_benchmark
 from tripwire.data._config import ENGINES, AuditConfig
 from tripwire.data._contamination import ContaminationIndex, Match
 from tripwire.data._dedup import DedupResult, deduplicate
-from tripwire.data._faults import (
-    FAULT_KINDS,
-    ContaminatedSet,
-    PlantedRecord,
-    build_contaminated_set,
-)
 from tripwire.data._languages import detect_language, normalize_language
-from tripwire.data._minhash import signature
-from tripwire.data._parsing import SyntaxAnalysis, analyse
+from tripwire.data._lexer import ngram_hashes, strip_comments, token_ids, tokenize
+from tripwire.data._minhash import BandIndex, signature
+from tripwire.data._parsing import SyntaxAnalysis, analyse, leaves, parse_tree
 from tripwire.data._pipeline import audit
 from tripwire.data._policy import Action, RulePolicy
 from tripwire.data._readers import Shard, input_files, plan_shards, read_shard
@@ -34,39 +29,42 @@ from tripwire.data._secrets import find_secrets, redact
 __all__ = [
     "BLOCKING",
     "ENGINES",
-    "FAULT_KINDS",
     "FLAGS",
     "REASONS",
     "Action",
     "Allowlist",
     "AuditConfig",
     "AuditResult",
+    "BandIndex",
     "BenchmarkItem",
-    "ContaminatedSet",
     "ContaminationIndex",
     "DedupResult",
     "FieldMap",
     "Match",
-    "PlantedRecord",
     "Record",
     "RulePolicy",
     "Shard",
     "SyntaxAnalysis",
     "analyse",
     "audit",
-    "build_contaminated_set",
     "deduplicate",
     "detect_language",
     "extract_code",
     "find_secrets",
     "input_files",
+    "leaves",
     "load_allowlist",
     "load_benchmark",
+    "ngram_hashes",
     "normalize_language",
     "parse_record",
+    "parse_tree",
     "plan_shards",
     "read_shard",
     "redact",
     "render_report",
     "signature",
+    "strip_comments",
+    "token_ids",
+    "tokenize",
 ]

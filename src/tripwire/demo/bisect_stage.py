@@ -10,8 +10,8 @@ from tripwire.artifacts import KNOWN_GOOD, ArtifactKind, Manifest, ensure_manife
 from tripwire.demo._gating import gate_pair, register
 from tripwire.demo._stage import StageContext, StageResult
 from tripwire.errors import BadInputError
+from tripwire.faults import finetune, reassign_ids
 from tripwire.gate import bisect
-from tripwire.tokens._faults import finetune, reassign_ids
 
 NIGHTLIES = 5
 BAD_AT = 3

@@ -5,16 +5,12 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from tripwire.data import (
-    FAULT_KINDS,
-    AuditConfig,
-    build_contaminated_set,
-    render_report,
-)
+from tripwire.data import AuditConfig, render_report
 from tripwire.data import audit as run_audit
 from tripwire.demo._gating import gate_line, gate_pair, tuned
 from tripwire.demo._stage import StageContext, StageResult
 from tripwire.demo.review_data import review_sample
+from tripwire.faults import FAULT_KINDS, build_contaminated_set
 from tripwire.reference import load_reference_corpus
 from tripwire.train import TrainConfig
 

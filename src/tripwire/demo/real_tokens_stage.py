@@ -11,8 +11,8 @@ from tripwire.artifacts import ArtifactKind, Manifest, ensure_manifest
 from tripwire.demo._gating import gate_line, register
 from tripwire.demo._real import Clock, gate_real
 from tripwire.demo._stage import StageContext, StageResult
-from tripwire.tokens import Fault, audit, audit_model, repair
-from tripwire.tokens._faults import add_tokens, change_normalizer, reassign_ids
+from tripwire.faults import Fault, add_tokens, change_normalizer, reassign_ids
+from tripwire.tokens import audit, audit_model, repair
 
 # Code tokens a team might add for its language mix (none is one token in SmolLM2's vocabulary).
 CODE_TOKENS = ("    return self.", "def __init__(self", "#include <stdio.h>", "console.log(",

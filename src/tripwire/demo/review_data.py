@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tripwire.data import REASONS, AuditConfig, ContaminatedSet
+from tripwire.data import REASONS, AuditConfig
 from tripwire.demo._stage import StageContext
+from tripwire.faults import ContaminatedSet
 from tripwire.review import (
     DataPlan,
     ReviewStore,

@@ -9,10 +9,10 @@ from pathlib import Path
 from tripwire.artifacts import ArtifactKind, Manifest, ensure_manifest, write_json_atomic
 from tripwire.demo._gating import gate_line, gate_pair, register
 from tripwire.demo._stage import StageContext, StageResult
+from tripwire.faults import frequent_tokens, tokenizer_update
 from tripwire.findings import Verdict
 from tripwire.reference import heldout_losses
 from tripwire.tokens import AuditReport, audit, repair
-from tripwire.tokens._faults import frequent_tokens, tokenizer_update
 
 # The update: code tokens added (rows grown with random init) and code keywords, with the most
 # frequent tokens of the corpus, given each other's ids, while the embedding table stays as it was.

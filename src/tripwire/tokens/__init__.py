@@ -17,15 +17,15 @@ Finding codes (stable): structure ``config_vocab_size_mismatch``, ``token_ids_be
 """
 
 from tripwire.tokens._audit import AuditReport, audit, audit_model
-from tripwire.tokens._faults import Fault
 from tripwire.tokens._probe import ProbeText, builtin_probe, probe_corpus
 from tripwire.tokens._repair import RepairResult, repair
+from tripwire.tokens._vocab import TokenizerView
 
 __all__ = [
     "AuditReport",
-    "Fault",
     "ProbeText",
     "RepairResult",
+    "TokenizerView",
     "audit",
     "audit_model",
     "builtin_probe",

@@ -8,13 +8,11 @@ import re
 import symtable
 from collections.abc import Callable, Iterator
 
-from tripwire.data import _plant as plant
-from tripwire.data._benchmarks import load_benchmark
-from tripwire.data._contamination import ContaminationIndex
-from tripwire.data._fault_base import COMMENT, Base, Builder, Take
-from tripwire.data._hazard_corpus import planted_hazards
-from tripwire.data._parsing import analyse
-from tripwire.data._prose import prose_paragraphs
+from tripwire.data import ContaminationIndex, analyse, load_benchmark
+from tripwire.faults import _plant as plant
+from tripwire.faults._base import COMMENT, Base, Builder, Take
+from tripwire.faults._hazards import planted_hazards
+from tripwire.faults._prose import prose_paragraphs
 
 Planter = Callable[[Builder, Take, int], int]
 _OTHER_LANGUAGE = {

@@ -13,7 +13,7 @@ import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
-from tripwire.data._parsing import analyse, parse_tree
+from tripwire.data import analyse, parse_tree
 
 _TREE_DEFS = {
     "javascript": ("function_declaration", "method_definition", "function_expression"),

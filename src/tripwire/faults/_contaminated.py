@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tripwire.data import _plant as plant
-from tripwire.data._distinct import distinct
-from tripwire.data._fault_base import COMMENT, Base, Builder, PlantedRecord, Take
-from tripwire.data._fault_planters import PLANTERS
-from tripwire.data._result import REASONS
-from tripwire.data._testable import TestableFunction, cached_testable_functions, mutants
+from tripwire.data import REASONS
+from tripwire.faults import _plant as plant
+from tripwire.faults._base import COMMENT, Base, Builder, PlantedRecord, Take
+from tripwire.faults._distinct import distinct
+from tripwire.faults._planters import PLANTERS
+from tripwire.faults._testable import TestableFunction, cached_testable_functions, mutants
 
 if TYPE_CHECKING:  # the reference package imports torch; the audit workers must not
     from tripwire.reference import SourceFile

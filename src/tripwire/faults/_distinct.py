@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from tripwire.data._lexer import ngram_hashes, token_ids, tokenize
-from tripwire.data._minhash import BandIndex, signature
+from tripwire.data import BandIndex, ngram_hashes, signature, token_ids, tokenize
 
 MAX_JACCARD = 0.5
 

@@ -22,7 +22,7 @@ from safetensors.torch import load_file, save_file
 
 from tripwire.artifacts import MANIFEST_NAME, Checkpoint
 from tripwire.errors import BadInputError
-from tripwire.tokens._vocab import TokenizerView
+from tripwire.tokens import TokenizerView
 
 Init = Literal["random", "zero", "mean"]
 
@@ -317,7 +317,7 @@ def finetune(
     """A clean fine-tune: a few AdamW steps of next-token prediction on the reference corpus's
     training text (or the probe snippets), so every weight moves a little. Causal LMs only."""
     from tripwire.reference import load_reference_corpus
-    from tripwire.tokens._probe import builtin_probe
+    from tripwire.tokens import builtin_probe
 
     ckpt = Checkpoint.open(src)
     if not ckpt.is_causal_lm:

@@ -19,12 +19,12 @@ from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
-from tripwire.data import _disguise as disguise
-from tripwire.data._benchmarks import BenchmarkItem, load_benchmark
-from tripwire.data._breakage import Broken, breakage_set
-from tripwire.data._distinct import distinct
-from tripwire.data._fault_base import PlantedRecord
-from tripwire.data._secret_corpus import KINDS, installed_python_functions, plant
+from tripwire.data import BenchmarkItem, load_benchmark
+from tripwire.faults import disguise
+from tripwire.faults._base import PlantedRecord
+from tripwire.faults._breakage import Broken, breakage_set
+from tripwire.faults._distinct import distinct
+from tripwire.faults.secret_corpus import KINDS, installed_python_functions, plant
 
 KINDS_PLANTED = ("benchmark_contamination", "syntax_error", "truncated", "secret")
 

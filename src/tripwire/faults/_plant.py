@@ -14,8 +14,8 @@ import re
 import string
 import tokenize
 
-from tripwire.data import _lexer
-from tripwire.data._parsing import leaves, parse_tree
+from tripwire.data import leaves, ngram_hashes, parse_tree, strip_comments
+from tripwire.data import tokenize as lex
 
 TOP_LEVEL_DEFS = {
     "python": ("function_definition", "class_definition"),
@@ -184,8 +184,8 @@ def near_copy(code: str, rng: random.Random, comment: str = "#") -> str:
 
 def shingle_jaccard(a: str, b: str, language: str | None, shingle: int = 5) -> float:
     """Exact Jaccard similarity of two texts' code shingles (what MinHash estimates)."""
-    ga = set(_lexer.ngram_hashes(_lexer.tokenize(a, language), shingle).tolist())
-    gb = set(_lexer.ngram_hashes(_lexer.tokenize(b, language), shingle).tolist())
+    ga = set(ngram_hashes(lex(a, language), shingle).tolist())
+    gb = set(ngram_hashes(lex(b, language), shingle).tolist())
     return len(ga & gb) / max(1, len(ga | gb))
 
 
@@ -254,7 +254,7 @@ def adapt_secret_line(line: str, language: str) -> str:
 
 def minify(code: str, language: str) -> str:
     """All on one line: comments dropped, whitespace runs collapsed."""
-    body = _lexer.strip_comments(code, language)
+    body = strip_comments(code, language)
     return re.sub(r"\s+", " ", body).strip() + "\n"
 
 

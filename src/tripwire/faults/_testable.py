@@ -305,7 +305,7 @@ def cached_testable_functions() -> list[TestableFunction]:
             return [TestableFunction(**d) for d in json.loads(path.read_text())]
         except (OSError, ValueError, TypeError):
             pass
-        code = "from tripwire.data._testable import _mine_isolated; _mine_isolated()"
+        code = "from tripwire.faults._testable import _mine_isolated; _mine_isolated()"
         proc = subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, check=False
         )
