@@ -40,3 +40,15 @@ def test_demo_cli_writes_the_incident_report(tmp_path: Path) -> None:
     html = report.read_text()
     assert "rows_remapped" in html and "tripwire tokens repair" in html
     assert Registry(d["registry"]).list()  # the demo recorded its versions
+
+
+@pytest.mark.parametrize("model", ["reference", "smollm2"])
+def test_every_stage_module_loads(model: str) -> None:
+    """Each stage the demo runs imports and has ``run`` (the SmolLM2 flow's HumanEval stage once
+    imported a name its package did not export: a traceback after 30 minutes of earlier stages)."""
+    import importlib
+
+    from tripwire.cli.demo import REAL_STAGES, STAGES
+
+    for _name, module in STAGES if model == "reference" else REAL_STAGES:
+        assert callable(importlib.import_module(module).run)

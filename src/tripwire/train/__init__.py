@@ -27,7 +27,7 @@ from tripwire.train._forgetting import (
 from tripwire.train._formats import Example, segments, to_example
 from tripwire.train._guards import STAMP_KEY, check_audit, check_tokenizer, tokenizer_sha256
 from tripwire.train._loop import LoopResult, lr_factor, train_loop
-from tripwire.train._model import load_tuned
+from tripwire.train._model import load_tuned, merged_checkpoint
 from tripwire.train._regularizers import (
     EWC,
     FISHER_ESTIMATOR,
@@ -70,6 +70,7 @@ __all__ = [
     "load_tuned",
     "lr_factor",
     "make_batch",
+    "merged_checkpoint",
     "read_records",
     "reference_language_data",
     "replay_rows_at",
