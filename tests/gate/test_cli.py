@@ -60,8 +60,13 @@ def test_clean_pair_exits_0(tiny_reference: Path, candidates: dict, tmp_path: Pa
 
 @pytest.mark.parametrize(
     ("policy", "problem"),
-    [("alpha = 7", "alpha must be between 0 and 1"), ("alpha = [", "not valid TOML")],
-)
+    [("alpha = 7", "alpha must be between 0 and 1"), ("alpha = [", "not valid TOML"),
+     # a misspelt suite key was dropped without a word, and the suite ran with its default
+     ('[[suites]]\nname = "retention"\nmax_per_langauge = 4',
+      "[[suites]] retention: unknown key(s) max_per_langauge (it takes: chunk_chars, corpus,"),
+     ('[[suites]]\nname = "humaneval"\ncorpus = "x"', "[[suites]] humaneval: unknown key(s) "
+      "corpus")],
+)  # fmt: skip
 def test_bad_policy_is_one_line_exit_2_and_writes_nothing(
     tiny_reference: Path, tmp_path: Path, policy: str, problem: str
 ) -> None:

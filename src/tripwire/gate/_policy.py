@@ -121,6 +121,8 @@ class Policy:
                 s.margin_objects()
         except (TypeError, ValueError, KeyError) as exc:
             raise BadInputError(where, f"invalid policy ({exc})") from exc
+        for s in policy.suites:
+            _known_keys(s, where)
         if not 0 < policy.alpha < 1:
             raise BadInputError(where, "alpha must be between 0 and 1")
         if policy.correction not in ("holm", "bh", "none"):
@@ -128,6 +130,25 @@ class Policy:
         if policy.tokens_audit not in ("auto", "always", "never"):
             raise BadInputError(where, "tokens_audit must be auto, always or never")
         return policy
+
+
+def _known_keys(sp: SuitePolicy, where: str | Path) -> None:
+    """A ``[[suites]]`` key the suite does not take is a typo to report, not an option to drop
+    (the suites ignore options they do not take: the CLI passes them all). A suite people judge
+    checks its own keys; an unknown suite is reported when the gate plans its suites."""
+    import inspect
+
+    from tripwire.evals import suite_class
+
+    cls = suite_class(sp.name)
+    if cls is None:
+        return
+    accepted = set(inspect.signature(cls).parameters)
+    unknown = sorted(set(sp.options) - accepted)
+    if unknown:
+        takes = sorted(accepted | _SUITE_KEYS - {"name"})
+        raise BadInputError(where, f"[[suites]] {sp.name}: unknown key(s) {', '.join(unknown)} "
+                            f"(it takes: {', '.join(takes)})")  # fmt: skip
 
 
 def _suite(raw: dict[str, Any]) -> SuitePolicy:
