@@ -17,11 +17,11 @@ NEEDS_CORPUS = ("retention", "completion")
 def choose_corpus(suite: str, model: str | None, given: Path | None) -> Path | None:
     if given is not None or suite not in NEEDS_CORPUS:
         return given
-    from tripwire.reference import CORPUS_DIR, DEFAULT_CORPUS_NAME, default_heldout_corpus
+    from tripwire.reference import DEFAULT_CORPUS_NAME, corpus_of, default_heldout_corpus
 
     if model:
         own = Path(model.removeprefix("hf:"))
-        if (own / CORPUS_DIR).is_dir():
+        if corpus_of(own) is not None:
             return own
     found = default_heldout_corpus()
     err.print(f"[yellow]notice:[/] {suite} corpus: {DEFAULT_CORPUS_NAME} ({found}); "

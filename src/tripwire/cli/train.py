@@ -47,13 +47,13 @@ def retention_table(comparisons: list[SliceComparison], targets: list[str]) -> T
 
 
 def _eval_corpus(base: Path, given: Path | None) -> Path | None:
-    from tripwire.reference import CORPUS_DIR
+    from tripwire.reference import CORPUS_DIR, corpus_of
 
     if given is not None:
-        if not (given / CORPUS_DIR / "heldout.jsonl").is_file():
+        if corpus_of(given) is None:
             raise BadInputError(given, f"not a reference model (no {CORPUS_DIR}/heldout.jsonl)")
         return given
-    return base if (base / CORPUS_DIR / "heldout.jsonl").is_file() else None
+    return base if corpus_of(base) is not None else None
 
 
 # TrainConfig's default, written out: importing tripwire.train here would load torch for every

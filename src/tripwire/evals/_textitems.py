@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tripwire.artifacts import sha256_json
 from tripwire.errors import BadInputError
-from tripwire.reference import CORPUS_DIR, load_reference_corpus
+from tripwire.reference import corpus_of, load_reference_corpus
 
 EXTENSIONS: dict[str, str] = {
     ".py": "python", ".js": "javascript", ".mjs": "javascript", ".cjs": "javascript",
@@ -45,7 +45,7 @@ def chunk_text(text: str, size: int) -> list[tuple[int, str]]:
 
 def source_files(source: Path) -> dict[str, list[tuple[str, str]]]:
     """``{language: [(path, text)]}`` from a reference model's held-out split or a folder."""
-    if (source / CORPUS_DIR).is_dir():
+    if corpus_of(source) is not None:
         return {
             lang: [(f.path.as_posix(), f.text) for f in files]
             for lang, files in load_reference_corpus(source, "heldout").items()

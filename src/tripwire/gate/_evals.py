@@ -19,7 +19,7 @@ from tripwire.findings import Finding, Severity
 from tripwire.gate._guard import RUN_FAILED, internal_error, not_runnable
 from tripwire.gate._policy import Policy, SuitePolicy
 from tripwire.progress import Progress, no_progress
-from tripwire.reference import CORPUS_DIR, DEFAULT_CORPUS_NAME, default_heldout_corpus
+from tripwire.reference import DEFAULT_CORPUS_NAME, corpus_of, default_heldout_corpus
 
 if TYPE_CHECKING:
     from tripwire.evals import SequentialPlan, Suite
@@ -114,7 +114,7 @@ def _options(sp: SuitePolicy, baseline: Path) -> tuple[dict[str, Any], dict[str,
         return options, {}
     if "corpus" in options:
         return options, {"path": str(options["corpus"]), "source": "policy"}
-    if (baseline / CORPUS_DIR).is_dir():
+    if corpus_of(baseline) is not None:
         options["corpus"] = baseline
         return options, {"path": str(baseline), "source": "the baseline reference model's "
                          "held-out split"}  # fmt: skip

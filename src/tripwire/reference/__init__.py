@@ -5,6 +5,7 @@ from tripwire.reference._build import (
     BuildResult,
     LanguageRow,
     build_reference,
+    corpus_of,
     get_profile,
     load_reference_corpus,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "build_reference",
     "characteristic_tokens",
     "collect_corpus",
+    "corpus_of",
     "default_heldout_corpus",
     "degrade_language",
     "encode_stream",

@@ -116,10 +116,17 @@ def _write_corpus(corpus: Corpus, out: Path) -> None:
                     f.write(json.dumps(rec, ensure_ascii=False) + "\n")
 
 
+def corpus_of(model_dir: str | Path, split: str = "heldout") -> Path | None:
+    """The ``train`` or ``heldout`` split file a reference model carries (``CORPUS_DIR``), or
+    ``None`` for a model without one (a user's own checkpoint)."""
+    path = Path(model_dir) / CORPUS_DIR / f"{split}.jsonl"
+    return path if path.is_file() else None
+
+
 def load_reference_corpus(model_dir: str | Path, split: str) -> dict[str, list[SourceFile]]:
     """The train or held-out files a reference model was built with, per language."""
-    path = Path(model_dir) / CORPUS_DIR / f"{split}.jsonl"
-    if not path.is_file():
+    path = corpus_of(model_dir, split)
+    if path is None:
         raise BadInputError(
             model_dir, f"not a tripwire reference model (no {CORPUS_DIR}/{split}.jsonl)"
         )

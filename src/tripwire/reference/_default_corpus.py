@@ -17,7 +17,7 @@ from filelock import FileLock
 
 from tripwire.artifacts import atomic_path, cache_dir
 from tripwire.errors import BadInputError
-from tripwire.reference._build import CORPUS_DIR
+from tripwire.reference._build import CORPUS_DIR, corpus_of
 from tripwire.reference._profiles import PROFILES
 from tripwire.reference._snapshot import pinned_corpus
 
@@ -39,7 +39,7 @@ def default_heldout_corpus() -> Path:
     out = cache_dir() / "reference" / f"heldout-{corpus.content_hash()[:16]}"
     out.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(out) + ".lock"):
-        if (out / CORPUS_DIR / "heldout.jsonl").is_file():
+        if corpus_of(out) is not None:
             return out
         with atomic_path(out) as tmp:
             (tmp / CORPUS_DIR).mkdir(parents=True)

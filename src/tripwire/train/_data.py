@@ -107,10 +107,10 @@ def reference_language_data(
 ) -> Path:
     """One language of a reference model's training split, as a code-file JSONL at ``out``
     (the narrow fine-tune set of the benchmark and the demo)."""
-    from tripwire.reference import CORPUS_DIR
+    from tripwire.reference import CORPUS_DIR, corpus_of
 
-    src = Path(reference) / CORPUS_DIR / "train.jsonl"
-    if not src.is_file():
+    src = corpus_of(reference, "train")
+    if src is None:
         raise BadInputError(reference, f"not a reference model (no {CORPUS_DIR}/train.jsonl)")
     lines = []
     with open(src, encoding="utf-8") as f:

@@ -26,7 +26,7 @@ from tripwire.artifacts import (
 from tripwire.compute import MemoryBudget, current_budget
 from tripwire.errors import BadInputError
 from tripwire.progress import Progress, no_progress
-from tripwire.reference import CORPUS_DIR
+from tripwire.reference import CORPUS_DIR, corpus_of
 from tripwire.train._batches import PackedStream, step_generator
 from tripwire.train._config import TrainConfig
 from tripwire.train._data import TrainRecord, read_records
@@ -116,8 +116,8 @@ def _resolve_general(base: Path, replay: Path | None, config: TrainConfig) -> Pa
         return None
     if replay is not None:
         return replay
-    corpus = base / CORPUS_DIR / "train.jsonl"
-    if corpus.is_file():
+    corpus = corpus_of(base, "train")
+    if corpus is not None:
         return corpus
     raise BadInputError(
         "--replay",
