@@ -6,14 +6,14 @@ from __future__ import annotations
 import pytest
 
 from tripwire.cli import main
-from tripwire.errors import BadInputError
+from tripwire.errors import UnavailableError
 from tripwire.reference import SOURCES, WheelModel
 from tripwire.reference._import import locate
 
 
 def test_a_missing_wheel_says_how_to_install_it() -> None:
     missing = WheelModel("ghost", "tripwire_no_such_wheel", "ghost-wheel==1.0", "x.gguf", "")
-    with pytest.raises(BadInputError) as exc:
+    with pytest.raises(UnavailableError) as exc:  # exit 3: install it, not fix the input
         locate(missing)
     message = str(exc.value)
     assert message.startswith("ghost: the wheel ghost-wheel==1.0 is not installed")

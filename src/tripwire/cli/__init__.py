@@ -24,7 +24,7 @@ from tripwire.cli import monitor as monitor_cmd
 from tripwire.cli import tokens as tokens_cmd
 from tripwire.cli import train as train_cmd
 from tripwire.cli._output import Context, err
-from tripwire.errors import BadInputError
+from tripwire.errors import BadInputError, UnavailableError
 
 app = typer.Typer(
     name="tripwire",
@@ -105,7 +105,8 @@ def _reflow_help(command: Any) -> Any:  # a Typer (click) command or group
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: exit 0 ok/warn, 1 blocking findings, 2 bad input or usage."""
+    """Entry point: exit 0 ok/warn, 1 blocking findings, 2 bad input or usage, 3 something this
+    machine lacks (an optional extra, a tool, a sandbox feature)."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
@@ -119,6 +120,11 @@ def main(argv: list[str] | None = None) -> int:
         # escaped: a message naming a TOML table (`[[suites]]`) is not rich markup
         err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return 2
+    except UnavailableError as exc:
+        if debug:
+            traceback.print_exc()
+        err.print(f"[red]unavailable:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        return 3
     except KeyboardInterrupt:
         err.print("interrupted")
         return 130

@@ -17,7 +17,7 @@ import typer
 from tripwire.cli import _pair
 from tripwire.cli._corpus import choose_corpus
 from tripwire.cli._output import emit_json, err, progress_bar, quiet
-from tripwire.errors import BadInputError
+from tripwire.errors import BadInputError, UnavailableError
 
 EPILOG = (
     "Example: tripwire eval compare-models hf:./base hf:./candidate --suite retention "
@@ -119,7 +119,7 @@ def compare_models(
                 correction=correction, method=method, n=n, progress=bar,  # type: ignore[arg-type]
             )  # fmt: skip
     except SandboxUnavailable as exc:
-        raise BadInputError("sandbox", str(exc)) from exc
+        raise UnavailableError("sandbox", str(exc)) from exc
     except ScoringFailed as exc:  # the model's own error, as `eval run` would show it
         raise exc.error from exc
     except ReferenceCheckFailed as exc:

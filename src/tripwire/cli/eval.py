@@ -13,7 +13,7 @@ from rich.table import Table
 from tripwire.cli import _memory, _pair
 from tripwire.cli._corpus import choose_corpus
 from tripwire.cli._output import command_line, context, emit_json, err, out, progress_bar, quiet
-from tripwire.errors import BadInputError
+from tripwire.errors import BadInputError, UnavailableError
 from tripwire.findings import Finding, Severity, report_dict, verdict_of
 
 if TYPE_CHECKING:
@@ -282,7 +282,7 @@ def run(
                         references=exc.check.to_dict(), isolation=isolation)  # fmt: skip
                 return
     except SandboxUnavailable as exc:
-        raise BadInputError("sandbox", str(exc)) from exc
+        raise UnavailableError("sandbox", str(exc)) from exc
     if not quiet(json_path):
         _render(result)
     run = _run_info(result)

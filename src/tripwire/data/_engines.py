@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Protocol, TypeVar
 
-from tripwire.errors import BadInputError
+from tripwire.errors import UnavailableError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -61,7 +61,7 @@ def _import_ray() -> Any:
     try:
         import ray
     except ImportError as exc:
-        raise BadInputError(
+        raise UnavailableError(
             "--engine ray", "Ray is not installed; install it with: pip install 'tripwire[ray]'"
         ) from exc
     return ray

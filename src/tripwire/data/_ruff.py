@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from tripwire.data._policy import RulePolicy
-from tripwire.errors import BadInputError
+from tripwire.errors import UnavailableError
 
 EXCERPT_IGNORES = ("F821", "F822")
 """Undefined names: in an excerpt of a file they are defined elsewhere in it."""
@@ -49,7 +49,7 @@ def ruff_binary() -> str:
     except (ImportError, FileNotFoundError):
         found = shutil.which("ruff")
         if found is None:
-            raise BadInputError(
+            raise UnavailableError(
                 "ruff", "not installed; the data audit's Python analysis needs: pip install ruff"
             ) from None
         return found

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tripwire.artifacts import Checkpoint, check_runnable, ensure_manifest
-from tripwire.errors import BadInputError
+from tripwire.errors import UnavailableError
 from tripwire.evals._backend import Backend, register_backend
 from tripwire.evals._generation import GenerationConfig, cut_at_stop
 from tripwire.evals._types import Sample, Task
@@ -27,7 +27,7 @@ class VLLMBackend(Backend):
         try:
             import vllm  # noqa: F401
         except ImportError:
-            raise BadInputError(
+            raise UnavailableError(
                 f"vllm:{path}", "needs the optional extra: pip install 'tripwire[vllm]' (GPU)"
             ) from None
         self.path = Path(path)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tripwire.errors import BadInputError
+from tripwire.errors import BadInputError, UnavailableError
 
 # What transformers adds to a config loaded from GGUF that describes the file, not the model.
 _FILE_KEYS = ("quantization_config", "_name_or_path", "_model_name_or_path", "_commit_hash")
@@ -22,7 +22,7 @@ def convert_gguf(gguf: Path, out: Path) -> dict[str, str]:
     try:
         import gguf as _  # noqa: F401 - transformers needs it to read the file
     except ImportError:
-        raise BadInputError(
+        raise UnavailableError(
             gguf, "reading GGUF needs the gguf package: pip install 'tripwire[smollm2]'"
         ) from None
     import torch

