@@ -13,7 +13,7 @@ from typing import Any
 from tripwire.artifacts import cache_dir
 from tripwire.data._config import AuditConfig
 from tripwire.data._readers import Shard
-from tripwire.data._workdir import WorkDir
+from tripwire.data._workdir import ShardFile, WorkDir
 from tripwire.progress import Progress
 
 TESTS_STAGE = "tests"
@@ -21,7 +21,7 @@ FAILING = frozenset({"failed", "timeout"})
 
 
 def _jobs(wd: WorkDir, shard: Shard) -> list[dict[str, Any]]:
-    path = wd.file(shard, "tests.jsonl")
+    path = wd.file(shard, ShardFile.TESTS)
     if not path.exists():
         return []
     with open(path, encoding="utf-8") as f:
@@ -49,7 +49,7 @@ def run_tests(
             for shard in pending:
                 jobs = todo[shard.number]
                 results = box.run_many([(j["program"], j["tests"]) for j in jobs])
-                with open(wd.file(shard, "testresults.jsonl"), "w", encoding="utf-8") as f:
+                with open(wd.file(shard, ShardFile.TEST_RESULTS), "w", encoding="utf-8") as f:
                     for job, r in zip(jobs, results, strict=True):
                         f.write(
                             json.dumps(
@@ -75,7 +75,7 @@ def run_tests(
 
 def failing(wd: WorkDir, shard: Shard) -> Iterator[tuple[int, dict[str, Any]]]:
     """(ordinal, evidence) for every record of ``shard`` whose tests failed or timed out."""
-    path = wd.file(shard, "testresults.jsonl")
+    path = wd.file(shard, ShardFile.TEST_RESULTS)
     if not path.exists():
         return
     with open(path, encoding="utf-8") as f:

@@ -26,7 +26,7 @@ from tripwire.data._minhash import signatures
 from tripwire.data._readers import Shard, read_shard
 from tripwire.data._records import Record
 from tripwire.data._secrets import redact_obj
-from tripwire.data._workdir import WorkDir
+from tripwire.data._workdir import ShardFile, WorkDir
 from tripwire.data.checks import (
     BadFormat,
     BenchmarkContamination,
@@ -44,8 +44,6 @@ from tripwire.data.checks import (
 )
 
 MAP_STAGE = "map"
-ROWS_FILE = "records.json"
-FIT_FILE = "fit.json"
 """Instruction records' prompts and answers, for the answer-fit scores (with ``--model``)."""
 """The check step's row per record of a shard (a JSON list)."""
 # A record with one of these has no runnable code: running its tests would only repeat them.
@@ -242,7 +240,7 @@ def run_shard(task: ShardTask) -> dict[str, Any]:
     records = [record for _, record in entries]
     results = _check_shard(runner, records, cfg)
     all_reasons = _with_secrets(records, results, secrets_runner, cfg)
-    with open(wd.file(task.shard, "tests.jsonl"), "w", encoding="utf-8") as tf:
+    with open(wd.file(task.shard, ShardFile.TESTS), "w", encoding="utf-8") as tf:
         for ordinal, ((raw, record), checked, reasons) in enumerate(
             zip(entries, results, all_reasons, strict=True)
         ):
@@ -284,13 +282,13 @@ def run_shard(task: ShardTask) -> dict[str, Any]:
             for k, r in enumerate(records)
             if r.kind in ("instruction", "chat") and r.prompt.strip() and r.code.strip()
         ]
-        wd.file(task.shard, FIT_FILE).write_text(json.dumps(fit, ensure_ascii=False), "utf-8")
+        wd.file(task.shard, ShardFile.FIT).write_text(json.dumps(fit, ensure_ascii=False), "utf-8")
     # One JSON document per shard: a single encoder call, not one per record.
-    wd.file(task.shard, ROWS_FILE).write_text(json.dumps(rows, ensure_ascii=False), "utf-8")
+    wd.file(task.shard, ShardFile.RECORDS).write_text(json.dumps(rows, ensure_ascii=False), "utf-8")
     # Record ids, so findings can name what a duplicate duplicates without re-reading shards.
-    wd.file(task.shard, "ids.json").write_text(json.dumps(ids, ensure_ascii=False))
+    wd.file(task.shard, ShardFile.IDS).write_text(json.dumps(ids, ensure_ascii=False))
     np.savez(
-        wd.file(task.shard, "sigs.npz"),
+        wd.file(task.shard, ShardFile.SIGNATURES),
         ordinals=np.array(ordinals, dtype=np.int64),
         sigs=signatures(grams, num_perm=cfg.num_perm),
         hashes=np.array(hashes, dtype="S16"),

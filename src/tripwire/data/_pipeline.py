@@ -30,7 +30,6 @@ from tripwire.data._engines import Engine, get_engine
 from tripwire.data._failing_tests import failing, run_tests
 from tripwire.data._fit import AnswerScorer, off_topic
 from tripwire.data._map import (
-    FIT_FILE,
     MAP_STAGE,
     ShardTask,
     build_checks,
@@ -40,8 +39,8 @@ from tripwire.data._map import (
 from tripwire.data._outliers import outliers
 from tripwire.data._readers import Shard, input_files, plan_shards
 from tripwire.data._result import AuditResult
-from tripwire.data._workdir import WorkDir
-from tripwire.data._write import CLEAN_PART, FINDINGS_PART, ShardOutput, WriteTask, write_shard
+from tripwire.data._workdir import ShardFile, WorkDir
+from tripwire.data._write import ShardOutput, WriteTask, write_shard
 from tripwire.progress import Progress, no_progress
 
 
@@ -78,7 +77,7 @@ class _Index:
 
     def add(self, shard: Shard, summary: dict[str, Any]) -> None:
         lo = self.offsets[shard.number] = self.total
-        with np.load(self.wd.file(shard, "sigs.npz")) as z:
+        with np.load(self.wd.file(shard, ShardFile.SIGNATURES)) as z:
             ordinals, sigs, hashes, rej = z["ordinals"], z["sigs"], z["hashes"], z["rejected"]
             self.embs.append(z["emb"])
         self.emb_positions.append(lo + ordinals)
@@ -131,7 +130,7 @@ def _kept_ids(
     for pos in positions:
         wanted.setdefault(bisect.bisect_right(starts, pos) - 1, []).append(pos)
     for k, members in wanted.items():
-        shard_ids = json.loads(wd.file(shards[k], "ids.json").read_text(encoding="utf-8"))
+        shard_ids = json.loads(wd.file(shards[k], ShardFile.IDS).read_text(encoding="utf-8"))
         for pos in members:
             ids[pos] = shard_ids[pos - starts[k]]
     return ids
@@ -189,7 +188,7 @@ def _off_topic(
     prompts: list[str] = []
     answers: list[str] = []
     for k, s in enumerate(shards):
-        for row in json.loads(wd.file(s, FIT_FILE).read_text("utf-8")):
+        for row in json.loads(wd.file(s, ShardFile.FIT).read_text("utf-8")):
             where.append((k, row["o"]))
             prompts.append(row["p"])
             answers.append(row["a"])
@@ -210,7 +209,7 @@ def _off_topic(
     }
 
 
-def _concatenate(shards: list[Shard], wd: WorkDir, part: str, target: Path | None) -> None:
+def _concatenate(shards: list[Shard], wd: WorkDir, part: ShardFile, target: Path | None) -> None:
     if target is None:
         return
     with atomic_path(target) as tmp, open(tmp, "wb") as out:
@@ -295,8 +294,8 @@ def _write(
     for s in shards:
         result.absorb(done[s.number].result)
         collector.merge(done[s.number].collector)
-    _concatenate(shards, wd, FINDINGS_PART, outputs[0])
-    _concatenate(shards, wd, CLEAN_PART, outputs[1])
+    _concatenate(shards, wd, ShardFile.FINDINGS, outputs[0])
+    _concatenate(shards, wd, ShardFile.CLEAN, outputs[1])
     index_items = contamination_index(config.benchmarks, config.contamination_threshold).items
     return collector.finish(
         {(i.benchmark, i.item_id, part): text for i in index_items for part, text, _ in i.parts()}

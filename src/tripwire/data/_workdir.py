@@ -8,12 +8,34 @@ import json
 import os
 import shutil
 import tempfile
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from tripwire.data._readers import Shard
 
 SUFFIX = ".tripwire-work"
+
+
+class ShardFile(StrEnum):
+    """Every intermediate file a shard leaves in the work directory (``shard-NNNNN.<name>``)."""
+
+    RECORDS = "records.json"
+    """The map stage's per-record rows: reasons, flags and evidence."""
+    FIT = "fit.json"
+    """Features of the records the instruction-fit check scores across shards."""
+    IDS = "ids.json"
+    """Record ids in shard order (the dedup stage's index)."""
+    SIGNATURES = "sigs.npz"
+    """MinHash signatures and exact-content hashes."""
+    TESTS = "tests.jsonl"
+    """Records whose tests the sandbox runs."""
+    TEST_RESULTS = "testresults.jsonl"
+    """Their verdicts."""
+    FINDINGS = "findings.part"
+    """This shard's part of the findings file."""
+    CLEAN = "clean.part"
+    """This shard's part of the clean copy."""
 
 
 class WorkDir:
@@ -31,12 +53,15 @@ class WorkDir:
         first = real[0]
         return cls(first.parent / (first.name + SUFFIX))
 
-    def file(self, shard: Shard | int, kind: str) -> Path:
+    def _path(self, shard: Shard | int, name: str) -> Path:
         n = shard if isinstance(shard, int) else shard.number
-        return self.path / f"shard-{n:05d}.{kind}"
+        return self.path / f"shard-{n:05d}.{name}"
+
+    def file(self, shard: Shard | int, kind: ShardFile) -> Path:
+        return self._path(shard, kind.value)
 
     def _marker(self, shard: Shard, stage: str) -> Path:
-        return self.file(shard, f"{stage}.done")
+        return self._path(shard, f"{stage}.done")
 
     def done(self, shard: Shard, stage: str, key: str) -> dict[str, Any] | None:
         """The marker's summary when ``stage`` finished for this shard with this key."""

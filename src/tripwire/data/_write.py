@@ -17,15 +17,12 @@ from typing import IO, Any
 
 from tripwire.data._collect import Collector
 from tripwire.data._failing_tests import failing
-from tripwire.data._map import ROWS_FILE
 from tripwire.data._readers import Shard, read_raw
 from tripwire.data._records import FieldMap, parse_record
 from tripwire.data._result import AuditResult
 from tripwire.data._secrets import might_hold_secret, redact_obj
-from tripwire.data._workdir import WorkDir
+from tripwire.data._workdir import ShardFile, WorkDir
 
-FINDINGS_PART = "findings.part"
-CLEAN_PART = "clean.part"
 _ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 """``json.dumps(obj, ensure_ascii=False)`` without building an encoder per record."""
 
@@ -57,7 +54,7 @@ class ShardOutput:
 
 def records_rows(wd: WorkDir, shard: Shard) -> list[dict[str, Any]]:
     """The check step's row per record of ``shard``."""
-    rows: list[dict[str, Any]] = json.loads(wd.file(shard, ROWS_FILE).read_text("utf-8"))
+    rows: list[dict[str, Any]] = json.loads(wd.file(shard, ShardFile.RECORDS).read_text("utf-8"))
     return rows
 
 
@@ -88,8 +85,8 @@ def write_shard(task: WriteTask) -> ShardOutput:
     collector = Collector(task.shown)
     result = AuditResult()
     with (
-        _maybe_open(wd.file(shard, FINDINGS_PART), task.findings, "w") as ff,
-        _maybe_open(wd.file(shard, CLEAN_PART), task.clean, "wb") as cf,
+        _maybe_open(wd.file(shard, ShardFile.FINDINGS), task.findings, "w") as ff,
+        _maybe_open(wd.file(shard, ShardFile.CLEAN), task.clean, "wb") as cf,
     ):
         rows = zip(read_raw(shard, task.fields), records_rows(wd, shard), strict=True)
         for ordinal, (raw, row) in enumerate(rows):
