@@ -62,6 +62,31 @@ class Backend(ABC):
         return ()
 
 
+class CheckpointBackend(Backend):
+    """A backend that runs a local checkpoint folder in process (``hf:DIR``, ``vllm:DIR``): the
+    argument is the folder, the generation settings are its own, and the completions come from
+    the checkpoint's manifest."""
+
+    config: GenerationConfig
+    _manifest: Any
+
+    @classmethod
+    def from_argument(cls, argument: str) -> Backend:
+        return cls(argument)  # type: ignore[call-arg]
+
+    def with_config(self, config: GenerationConfig) -> Backend:
+        self.config = config
+        return self
+
+    def _description(self, path: Path) -> dict[str, Any]:
+        return {"id": self._manifest.id, "label": self._manifest.name, "backend": self.scheme,
+                "path": str(path.resolve()), "generation": self.config.to_dict()}  # fmt: skip
+
+    @property
+    def parents(self) -> tuple[str, ...]:
+        return (self._manifest.id,)
+
+
 def without_location(description: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in description.items() if k not in LOCATION_KEYS}
 

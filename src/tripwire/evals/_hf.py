@@ -20,7 +20,7 @@ from typing import Any
 
 from tripwire.artifacts import Checkpoint, Manifest, check_runnable, ensure_manifest
 from tripwire.compute import Footprint, MemoryBudget, current_budget, require_fits
-from tripwire.evals._backend import Backend, register_backend
+from tripwire.evals._backend import CheckpointBackend, register_backend
 from tripwire.evals._chat import chat_prompt_ids, describe_format, end_of_turn_ids
 from tripwire.evals._extract import answer_complete
 from tripwire.evals._generation import GenerationConfig, cut_at_stop
@@ -32,7 +32,7 @@ DEFAULT_WINDOW = 2048
 
 
 @register_backend
-class HFBackend(Backend):
+class HFBackend(CheckpointBackend):
     scheme = "hf"
 
     def __init__(
@@ -66,14 +66,6 @@ class HFBackend(Backend):
         require_fits(f"hf:{path}", {"for its weights": self.footprint.weight_bytes}, self.budget)
         self._manifest = manifest or ensure_manifest(path, "model")
 
-    @classmethod
-    def from_argument(cls, argument: str) -> HFBackend:
-        return cls(argument)
-
-    def with_config(self, config: GenerationConfig) -> HFBackend:
-        self.config = config
-        return self
-
     @cached_property
     def model(self):  # type: ignore[no-untyped-def]
         return self.checkpoint.load_model(causal=True).to(self.device)
@@ -97,17 +89,9 @@ class HFBackend(Backend):
 
     def describe(self) -> dict[str, Any]:
         return {
-            "id": self._manifest.id,
-            "label": self._manifest.name,
-            "backend": self.scheme,
-            "path": str(self.checkpoint.path.resolve()),
-            "generation": self.config.to_dict(),
+            **self._description(self.checkpoint.path),
             "prompt_format": describe_format(self.config.prompt_format, self.tokenizer),
         }
-
-    @property
-    def parents(self) -> tuple[str, ...]:
-        return (self._manifest.id,)
 
     # --- generation ---------------------------------------------------------------------------
     def _eos_ids(self, chat: bool) -> set[int]:

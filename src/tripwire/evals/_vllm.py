@@ -13,14 +13,14 @@ from typing import Any
 
 from tripwire.artifacts import Checkpoint, check_runnable, ensure_manifest
 from tripwire.errors import UnavailableError
-from tripwire.evals._backend import Backend, register_backend
+from tripwire.evals._backend import CheckpointBackend, register_backend
 from tripwire.evals._generation import GenerationConfig, cut_at_stop
 from tripwire.evals._types import Sample, Task
 from tripwire.progress import Progress, no_progress
 
 
 @register_backend
-class VLLMBackend(Backend):
+class VLLMBackend(CheckpointBackend):
     scheme = "vllm"
 
     def __init__(self, path: str | Path, config: GenerationConfig | None = None) -> None:
@@ -36,14 +36,6 @@ class VLLMBackend(Backend):
         self.config = config or GenerationConfig()
         self._manifest = ensure_manifest(self.path, "model")
 
-    @classmethod
-    def from_argument(cls, argument: str) -> VLLMBackend:
-        return cls(argument)
-
-    def with_config(self, config: GenerationConfig) -> VLLMBackend:
-        self.config = config
-        return self
-
     @cached_property
     def llm(self):  # type: ignore[no-untyped-def]
         from vllm import LLM
@@ -51,12 +43,7 @@ class VLLMBackend(Backend):
         return LLM(model=str(self.path), seed=self.config.seed)
 
     def describe(self) -> dict[str, Any]:
-        return {"id": self._manifest.id, "label": self._manifest.name, "backend": self.scheme,
-                "path": str(self.path.resolve()), "generation": self.config.to_dict()}  # fmt: skip
-
-    @property
-    def parents(self) -> tuple[str, ...]:
-        return (self._manifest.id,)
+        return self._description(self.path)
 
     def generate(
         self, tasks: Sequence[Task], n: int | None, progress: Progress = no_progress
