@@ -20,6 +20,7 @@ from tripwire.artifacts._manifest import (
 )
 from tripwire.artifacts._paths import cache_dir, data_dir, default_registry_url
 from tripwire.artifacts._preflight import (
+    REPAIRABLE_PROBLEMS,
     NotRunnableError,
     RunProblem,
     check_runnable,
@@ -46,6 +47,7 @@ _LAZY = {
 __all__ = [
     "KNOWN_GOOD",
     "MANIFEST_NAME",
+    "REPAIRABLE_PROBLEMS",
     "ROLLBACK",
     "ArtifactKind",
     "Checkpoint",

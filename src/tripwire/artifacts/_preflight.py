@@ -18,6 +18,8 @@ from tripwire.artifacts._checkpoint import Checkpoint
 from tripwire.errors import BadInputError
 
 _REMEDY = "run tripwire tokens audit/repair"
+REPAIRABLE_PROBLEMS = frozenset({"ids_beyond_table", "config_vocab_mismatch", "head_rows_mismatch"})
+"""The problems ``tripwire tokens repair`` fixes (the table resized to the tokenizer)."""
 
 
 @dataclass(frozen=True)

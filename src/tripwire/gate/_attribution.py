@@ -15,21 +15,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from tripwire.artifacts import REPAIRABLE_PROBLEMS
 from tripwire.findings import Finding, Severity
 from tripwire.gate._lineage import Lineage
 
 _SOURCE_ORDER = ("lineage", "tokens", "data", "eval")
-_TOKEN_REPAIRABLE = {
-    "tokens.rows_remapped",
-    "tokens.output_rows_remapped",
-    "tokens.new_rows_random",
-    "tokens.new_rows_zero",
-    "tokens.new_rows_mean",
-    "tokens.token_ids_beyond_table",
-    "tokens.config_vocab_size_mismatch",
-}
-# Pre-flight problems (``artifacts._preflight``) that ``tokens repair`` fixes.
-_REPAIRABLE_KINDS = {"ids_beyond_table", "config_vocab_mismatch", "head_rows_mismatch"}
 _UNCHECKED = ("not_runnable", "internal_error")
 
 
@@ -50,7 +40,9 @@ def _q(path: str | Path) -> str:
 
 
 def _tokens_remedy(f: Finding, baseline: Path, candidate: Path) -> str:
-    if f.code in _TOKEN_REPAIRABLE:
+    from tripwire.tokens import REPAIRABLE  # torch: only where a tokens finding needs a remedy
+
+    if f.code.removeprefix("tokens.") in REPAIRABLE:
         return _repair_command(baseline, candidate)
     return (
         f"restore the baseline's tokenizer files or retrain the embeddings for the changed "
@@ -75,7 +67,7 @@ def _unchecked_remedy(f: Finding, baseline: Path, candidate: Path, last_good: st
     if role == "baseline":
         target = last_good or "<last known-good>"
         return f"gate against a baseline that can be checked, e.g. the last known-good ({target})"
-    if kinds & _REPAIRABLE_KINDS:
+    if kinds & REPAIRABLE_PROBLEMS:
         return _repair_command(baseline, candidate)
     if "not_causal_lm" in kinds:
         return (

@@ -18,10 +18,11 @@ Finding codes (stable): structure ``config_vocab_size_mismatch``, ``token_ids_be
 
 from tripwire.tokens._audit import AuditReport, audit, audit_model
 from tripwire.tokens._probe import ProbeText, builtin_probe, probe_corpus
-from tripwire.tokens._repair import RepairResult, repair
+from tripwire.tokens._repair import REPAIRABLE, RepairResult, repair
 from tripwire.tokens._vocab import TokenizerView
 
 __all__ = [
+    "REPAIRABLE",
     "AuditReport",
     "ProbeText",
     "RepairResult",
