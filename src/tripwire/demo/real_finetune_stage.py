@@ -42,7 +42,7 @@ def _cell(s: dict[str, Any]) -> str:
 
 def run(ctx: StageContext) -> StageResult:
     clock = Clock()
-    work = ctx.workdir / "finetune"
+    work = ctx.workdir  # the stage's own folder; the HumanEval stage finds the models here
     work.mkdir(parents=True, exist_ok=True)
     data = reference_language_data(ctx.reference, TARGET, work / f"{TARGET}.jsonl")
     gates, models = {}, {}

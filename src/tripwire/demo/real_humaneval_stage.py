@@ -31,7 +31,9 @@ def _score(ctx: StageContext, model: Path, box: Any, label: str) -> Any:
 
 def _summary(run: Any) -> dict[str, Any]:
     methods = Counter(r.extraction.get("method", "none") for r in run.results)
-    messages = Counter(r.message.split(":")[0] for r in run.results if r.verdict != "passed")
+    # the exception's name (messages go on with the failing line, which differs per task)
+    messages = Counter((r.message.split(":")[0].split() or ["?"])[0] for r in run.results
+                       if r.verdict != "passed")  # fmt: skip
     return {
         "pass@1": run.summary["pass_at_k"].get("pass@1"),
         "verdicts": run.summary["verdicts"],
@@ -46,7 +48,8 @@ def run(ctx: StageContext) -> StageResult:
     from tripwire.sandbox import Sandbox
 
     clock = Clock()
-    candidate = ctx.workdir / "finetune" / CANDIDATE
+    # the fine-tune stage's folder, beside this stage's own
+    candidate = ctx.workdir.parent / "finetune" / CANDIDATE
     runs = {}
     with Sandbox() as box:
         with clock.step("humaneval base"):
