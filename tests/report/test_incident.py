@@ -82,3 +82,19 @@ def test_write_incident_html(tmp_path, incident):
     target = tmp_path / "incident.html"
     write_incident_html(target, incident)
     assert target.read_text(encoding="utf-8") == render_incident_html(incident)
+
+
+def test_incident_shows_stages_without_a_section_of_their_own(incident):
+    # the pretrained model's HumanEval stage: its lines carry what the model wrote (escaped)
+    incident["stages"] = [
+        {
+            "name": "humaneval",
+            "title": "HumanEval through the chat template",
+            "ok": False,
+            "lines": ["base: pass@1 0.055", "<b>not markup</b>"],
+        }
+    ]
+    html = render_incident_html(incident)
+    assert 'id="stage-humaneval"' in html and "HumanEval through the chat template" in html
+    assert "base: pass@1 0.055" in html and "&lt;b&gt;not markup&lt;/b&gt;" in html
+    assert "this stage did not show what it should" in html

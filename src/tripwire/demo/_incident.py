@@ -84,6 +84,10 @@ def incident_document(reference: dict[str, Any], results: list[StageResult]) -> 
              + (m.lines[0] if m.lines else ""), "model": "v2",
              "verdict": "block" if alerts else "pass"}
         )  # fmt: skip
+    # stages with no section of their own (the pretrained model's HumanEval), shown as they ran
+    shown = {*_BUGS, "bisect", "monitor"}
+    stages = [{"name": r.name, "title": r.title, "ok": r.ok, "lines": r.lines}
+              for r in results if r.name not in shown]  # fmt: skip
     caught = sum(1 for b in bugs if b["gate"]["verdict"] == "block")
     fixed = sum(1 for b in bugs if b["remedy"]["gate"]["verdict"] != "block")
     clean = sum(1 for b in bugs if b["remedy"]["gate"]["verdict"] == "pass")
@@ -105,5 +109,6 @@ def incident_document(reference: dict[str, Any], results: list[StageResult]) -> 
         "bugs": bugs,
         "bisect": bisect,
         "monitor": monitor,
+        "stages": stages,
         "lessons": _LESSONS,
     }

@@ -94,6 +94,13 @@ def _monitor(value: Any) -> dict[str, Any] | None:
     }
 
 
+def _stage(value: Any, where: str) -> dict[str, Any]:
+    s = _dict(value, where)
+    lines = "\n".join(str(x) for x in _list(s.get("lines"), f"{where}.lines"))
+    return {"name": str(s.get("name") or ""), "title": str(s.get("title") or ""),
+            "ok": bool(s.get("ok")), "lines": lines}  # fmt: skip
+
+
 def _languages(reference: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     rows = [_dict(r, "reference.languages[]") for r in _list(reference.get("languages"), "langs")]
     columns = list(dict.fromkeys(k for r in rows for k in r))
@@ -129,6 +136,9 @@ def _context(incident: Any) -> dict[str, Any]:
         "bugs": [_bug(b, f"bugs[{i}]") for i, b in enumerate(_list(inc.get("bugs"), "bugs"))],
         "bisect": _bisect(inc.get("bisect")),
         "monitor": _monitor(inc.get("monitor")),
+        "stages": [
+            _stage(s, f"stages[{i}]") for i, s in enumerate(_list(inc.get("stages"), "stages"))
+        ],
         "lessons": [str(x) for x in _list(inc.get("lessons"), "lessons")],
     }
     # plots last: a malformed field anywhere is reported before seconds are spent drawing
