@@ -96,10 +96,12 @@ def unreachable_ids(tok: TokenizerView) -> list[int]:
     ids that include it. Unreachable tokens never occur in training data, so their rows are
     untrained by construction, in any vocabulary: what single-model mode calibrates on when a
     vocabulary has no reserved tokens. Added and special tokens are left out (they are reached
-    by name), as are pieces of a multi-byte character."""
+    by name), as are pieces of a multi-byte character, except the bytes no UTF-8 text contains
+    (``never_utf8_bytes``)."""
     ids = [i for i, s in enumerate(tok.id_to_token) if s is not None and s not in tok.added]
     if tok.model_type == "WordPiece":
         return [i for i in ids if _unreachable(tok, i)]
+    never = set(never_utf8_bytes(tok))
     texts = tok.tokenizer.decode_batch([[i] for i in ids], skip_special_tokens=False)
     pairs = [(i, t) for i, t in zip(ids, texts, strict=True) if t and "\ufffd" not in t]
     alone = tok.encode([t for _, t in pairs])
@@ -107,7 +109,33 @@ def unreachable_ids(tok: TokenizerView) -> list[int]:
     # a second witness: after a character that splits from anything (metaspace tokenizers
     # prefix a lone word with a space, so a word-internal piece never encodes alone)
     after = tok.encode([_ANCHOR + t for _, t in left])
-    return [i for (i, _), e in zip(left, after, strict=True) if i not in e.ids]
+    found = {i for (i, _), e in zip(left, after, strict=True) if i not in e.ids}
+    return sorted(found | never)
+
+
+# Bytes that no UTF-8 text contains: the lead bytes of overlong encodings and of code points past
+# U+10FFFF (RFC 3629).
+_NEVER_UTF8 = (0xC0, 0xC1, *range(0xF5, 0x100))
+
+
+def _byte_level(tok: TokenizerView) -> bool:
+    decoder = tok.raw.get("decoder") or {}
+    parts = decoder.get("decoders") or [decoder]
+    return any(isinstance(d, dict) and d.get("type") == "ByteLevel" for d in parts)
+
+
+def never_utf8_bytes(tok: TokenizerView) -> list[int]:
+    """A byte-level vocabulary's tokens for bytes no UTF-8 text contains (GPT-2 and Llama 3
+    keep all 256 bytes): no text produces them, so their rows are untrained in any model. They
+    decode to a replacement character, which the decode/re-encode test above cannot tell from
+    half of a real character."""
+    if not _byte_level(tok):
+        return []
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+    chars = bytes_to_unicode()
+    ids = (tok.vocab.get(chars[b]) for b in _NEVER_UTF8 if chars[b] not in tok.added)
+    return sorted(i for i in ids if i is not None)
 
 
 _ANCHOR = "\u00ab"
