@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.openai_server import serve
-from tripwire.errors import BadInputError
+from tripwire.errors import BadInputError, UnavailableError
 from tripwire.evals import GenerationConfig, HFBackend, backend_from_spec
 from tripwire.evals._types import Task
 from tripwire.reference import load_reference_corpus
@@ -56,7 +56,7 @@ def test_vllm_names_the_extra_when_missing(tiny_reference: Path) -> None:
     try:
         import vllm  # noqa: F401
     except ImportError:
-        with pytest.raises(BadInputError, match=r"tripwire\[vllm\]"):
+        with pytest.raises(UnavailableError, match=r"tripwire\[vllm\]"):
             backend_from_spec(f"vllm:{tiny_reference}")
     else:
         pytest.skip("vLLM is installed here: the missing-extra message cannot be shown")

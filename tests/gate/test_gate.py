@@ -99,3 +99,22 @@ def test_a_byte_identical_copy_reuses_the_baseline_run(
     assert d["candidate"]["name"] != d["baseline"]["name"]
     (suite,) = d["evals"]
     assert suite["baseline_run"] == suite["candidate_run"]
+
+
+def test_a_cached_verdict_names_this_runs_folders(
+    tiny_reference: Path, candidates: dict, tmp_path: Path
+) -> None:
+    """The cache is keyed by content: a byte-identical copy elsewhere reuses the verdict, but
+    its remedy must repair the copy, not the folder the verdict was first made for (it named
+    the first folder, which may be gone)."""
+    import shutil
+
+    first = gate(tiny_reference, candidates["ids_rotated"], policy=TEST_POLICY)
+    copy = shutil.copytree(candidates["ids_rotated"], tmp_path / "rotated-copy")
+    again = gate(tiny_reference, copy, policy=TEST_POLICY)
+    assert again.cached and again.verdict == first.verdict
+    assert again.root_cause is not None and first.root_cause is not None
+    assert again.root_cause.code == first.root_cause.code
+    assert str(copy) in again.root_cause.remedy
+    assert str(candidates["ids_rotated"]) not in again.root_cause.remedy
+    assert again.candidate["path"] == str(copy)

@@ -234,7 +234,16 @@ def gate(
     if use_cache and cache.is_file():
         cached = json.loads(cache.read_text(encoding="utf-8"))
         cached["cached"], cached["seconds"] = True, round(time.perf_counter() - t0, 2)
-        return result_from_dict(cached, policy, line)
+        result = result_from_dict(cached, policy, line)
+        # the cache is keyed by content: a byte-identical pair in other folders (or another
+        # registry) reuses it, but the paths, and the remedy commands that name them, are this
+        # run's
+        return replace(
+            result,
+            baseline=_identity(base_m, baseline),
+            candidate=_identity(cand_m, candidate),
+            root_cause=attribute(result.findings, line, baseline, candidate, _last_good(registry)),
+        )
 
     findings = list(notes)
     checks = ["lineage"]
