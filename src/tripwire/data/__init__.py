@@ -21,15 +21,17 @@ from tripwire.data._parsing import SyntaxAnalysis, analyse, leaves, parse_tree
 from tripwire.data._pipeline import audit
 from tripwire.data._policy import Action, RulePolicy
 from tripwire.data._readers import Shard, input_files, plan_shards, read_shard
+from tripwire.data._reasons import BLOCKING, FLAGS, QUALITY_REASONS, REASONS
 from tripwire.data._records import FieldMap, Record, extract_code, parse_record
 from tripwire.data._report import render_report
-from tripwire.data._result import BLOCKING, FLAGS, REASONS, AuditResult
+from tripwire.data._result import AuditResult
 from tripwire.data._secrets import find_secrets, redact
 
 __all__ = [
     "BLOCKING",
     "ENGINES",
     "FLAGS",
+    "QUALITY_REASONS",
     "REASONS",
     "Action",
     "Allowlist",

@@ -30,10 +30,11 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
-from tripwire.data._benchmarks import BenchmarkItem
+from tripwire.data._benchmarks import BenchmarkItem, load_benchmark
 from tripwire.data._lexer import ngram_hashes, ngram_hashes_many, token_ids, tokenize
 from tripwire.data._views import (
     CHANNELS,
@@ -349,3 +350,10 @@ def _stream_lines(probe: Probe, channel: str) -> list[int]:
         p = probe
         return record_word_lines(p.text, p.prompt, p.tokens, p.canon, p.language)
     return record_code_lines(probe.text, probe.canon, probe.language)
+
+
+@lru_cache(maxsize=2)
+def contamination_index(benchmarks: tuple[str, ...], threshold: float) -> ContaminationIndex:
+    """The index of these benchmarks' items, built once per process (workers reuse it)."""
+    items = [item for spec in benchmarks for item in load_benchmark(spec)]
+    return ContaminationIndex(items, threshold=threshold)

@@ -13,6 +13,7 @@ from typing import Any
 from tripwire.artifacts import cache_dir
 from tripwire.data._config import AuditConfig
 from tripwire.data._readers import Shard
+from tripwire.data._reasons import TABLE
 from tripwire.data._workdir import ShardFile, WorkDir
 from tripwire.progress import Progress
 
@@ -69,7 +70,9 @@ def run_tests(
                 done += len(jobs)
                 progress("tests", done, total)
     except SandboxUnavailable as exc:
+        # the reasons only the sandbox finds were not looked for: say which
         summary["skipped"] = f"sandbox unavailable: {exc}"
+        summary["unchecked_reasons"] = [r.code for r in TABLE if r.needs_sandbox]
     return summary
 
 

@@ -7,7 +7,6 @@ It takes and returns plain data, so a local process pool and Ray run it alike.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -16,40 +15,25 @@ from typing import Any
 
 import numpy as np
 
-from tripwire.data._benchmarks import load_benchmark
 from tripwire.data._config import AuditConfig
-from tripwire.data._contamination import ContaminationIndex
 from tripwire.data._dedup import content_hash
 from tripwire.data._embed import DIMS, token_embeddings
 from tripwire.data._lexer import ngram_hashes_many
 from tripwire.data._minhash import signatures
 from tripwire.data._readers import Shard, read_shard
+from tripwire.data._reasons import CHECK_ORDER, NOT_RUNNABLE
 from tripwire.data._records import Record
 from tripwire.data._secrets import redact_obj
 from tripwire.data._workdir import ShardFile, WorkDir
 from tripwire.data.checks import (
-    BadFormat,
-    BenchmarkContamination,
     CheckRunner,
-    LanguageMismatch,
-    LowQuality,
-    NotCode,
     RecordCheck,
     Secret,
-    SourceNotAllowed,
-    StaticAnalysis,
-    SyntaxErrorCheck,
-    Truncated,
     compute_token_ids,
+    registered_checks,
 )
 
 MAP_STAGE = "map"
-"""Instruction records' prompts and answers, for the answer-fit scores (with ``--model``)."""
-"""The check step's row per record of a shard (a JSON list)."""
-# A record with one of these has no runnable code: running its tests would only repeat them.
-NOT_RUNNABLE = frozenset(
-    {"bad_format", "not_code", "language_mismatch", "truncated", "syntax_error"}
-)
 
 
 @dataclass(frozen=True)
@@ -61,29 +45,11 @@ class ShardTask:
     """Configuration hash the shard's marker must carry."""
 
 
-@lru_cache(maxsize=2)
-def contamination_index(benchmarks: tuple[str, ...], threshold: float) -> ContaminationIndex:
-    items = [item for spec in benchmarks for item in load_benchmark(spec)]
-    return ContaminationIndex(items, threshold=threshold)
-
-
 def build_checks(config: AuditConfig) -> list[RecordCheck]:
-    """The record checks in the order they run."""
-    index = contamination_index(config.benchmarks, config.contamination_threshold)
-    return [
-        BadFormat(),
-        SourceNotAllowed(config.allow_sources),
-        Secret(config.allowlist()),
-        NotCode(),
-        LanguageMismatch(),
-        Truncated(),
-        SyntaxErrorCheck(),
-        LowQuality(),
-        # each worker's ruff gets the worker's share of the cores: more threads than cores
-        # only take turns
-        StaticAnalysis(config.rule_policy(), max(1, (os.cpu_count() or 1) // config.worker_count)),
-        BenchmarkContamination(index),
-    ]
+    """The record checks in the order they run (the reasons table's ``run``), each built from
+    the configuration by its own class."""
+    registered = registered_checks()
+    return [registered[code].from_config(config) for code in CHECK_ORDER]
 
 
 @lru_cache(maxsize=2)

@@ -25,6 +25,7 @@ import numpy as np
 from tripwire.artifacts import atomic_path
 from tripwire.data._collect import CLUSTERS_SHOWN, Collector, ReportData
 from tripwire.data._config import AuditConfig
+from tripwire.data._contamination import contamination_index
 from tripwire.data._dedup import Deduplicator, DedupResult, decision_evidence
 from tripwire.data._engines import Engine, get_engine
 from tripwire.data._failing_tests import failing, run_tests
@@ -33,7 +34,6 @@ from tripwire.data._map import (
     MAP_STAGE,
     ShardTask,
     build_checks,
-    contamination_index,
     run_shard,
 )
 from tripwire.data._outliers import outliers
@@ -251,11 +251,13 @@ def audit(
         }
         dedup = index.dedup.finish(rejected)
         progress("dedup", 1, 1)
+        check_arguments = {c.code: c.arguments() for c in build_checks(config)}
         result = AuditResult(
             shards=len(shards),
             shards_resumed=resumed,
             tests=tests,
-            config=config.to_dict(),
+            # each check's own arguments too: the rules, allow lists and benchmark index it ran
+            config={**config.to_dict(), "checks": check_arguments},
             engine=config.engine,
             clusters=len(dedup.clusters),
         )

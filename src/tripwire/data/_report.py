@@ -8,7 +8,8 @@ from typing import Any
 
 from tripwire.artifacts import write_text_atomic
 from tripwire.data._collect import SAMPLE_PER_STRATUM, ReportData
-from tripwire.data._result import _MESSAGES, BLOCKING, FLAGS, REASONS, AuditResult
+from tripwire.data._reasons import BLOCKING, FLAGS, MEANINGS, REASONS
+from tripwire.data._result import AuditResult
 from tripwire.data._secrets import redact_obj
 from tripwire.report import render_html
 
@@ -29,7 +30,7 @@ def report_context(result: AuditResult, data: ReportData) -> dict[str, Any]:
                 "code": r,
                 "count": result.by_reason.get(r, 0),
                 "blocking": r in BLOCKING,
-                "meaning": _MESSAGES[r],
+                "meaning": MEANINGS[r],
             }
             for r in REASONS
         ],
@@ -50,7 +51,7 @@ def report_context(result: AuditResult, data: ReportData) -> dict[str, Any]:
             if r in data.examples
         ],
         "flags": [
-            {"code": f, "count": result.by_flag.get(f, 0), "meaning": _MESSAGES[f]} for f in FLAGS
+            {"code": f, "count": result.by_flag.get(f, 0), "meaning": MEANINGS[f]} for f in FLAGS
         ],
         "clusters": data.clusters,
         "contamination": data.contamination,

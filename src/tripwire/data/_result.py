@@ -5,50 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from tripwire.data._reasons import BLOCKING, FLAGS, MEANINGS, REASONS
 from tripwire.findings import Finding, Severity, report_dict
 
-REASONS: tuple[str, ...] = (
-    "syntax_error",
-    "truncated",
-    "language_mismatch",
-    "not_code",
-    "failing_tests",
-    "exact_duplicate",
-    "near_duplicate",
-    "benchmark_contamination",
-    "secret",
-    "low_quality",
-    "bad_format",
-    "source_not_allowed",
-    "insecure_code",
-    "code_bug",
-)
-"""Every reason code a finding can carry (a contract: tools match on these strings)."""
-
-# Data that leaks a benchmark or a credential must not ship; the rest is cleaned by dropping.
-BLOCKING = frozenset({"benchmark_contamination", "secret"})
-
-_MESSAGES = {
-    "syntax_error": "records whose code does not parse",
-    "truncated": "records whose code stops mid-construct",
-    "language_mismatch": "records whose declared language is not the code's",
-    "not_code": "records with prose where code is expected",
-    "failing_tests": "instruction records whose response fails its own tests",
-    "exact_duplicate": "exact copies of a kept record",
-    "near_duplicate": "near copies of a kept record",
-    "benchmark_contamination": "records containing a benchmark item",
-    "secret": "records containing credentials (redacted everywhere)",
-    "low_quality": "records of generated, minified or badly formatted code",
-    "bad_format": "records that break the input schema",
-    "source_not_allowed": "records from sources outside the allow list",
-    "insecure_code": "records teaching insecure code (injection, unsafe deserialization, ...)",
-    "code_bug": "records with code that cannot work (undefined names, ...)",
-    "lint": "kept, flagged for review: static-analysis findings the policy does not remove",
-    "off_topic": "kept, flagged for review: the answer fits its instruction less than others",
-    "out_of_domain": "kept, flagged for review: far from the rest of the set",
-}
-FLAGS: tuple[str, ...] = ("lint", "off_topic", "out_of_domain")
-"""Codes that flag a record for review without removing it."""
 _MAX_IDS = 50
 
 
@@ -112,7 +71,7 @@ class AuditResult:
                 Finding(
                     code=reason,
                     severity=Severity.BLOCK if reason in BLOCKING else Severity.WARN,
-                    message=f"{n} {_MESSAGES[reason]}",
+                    message=f"{n} {MEANINGS[reason]}",
                     record_ids=[str(i) for i in self.ids_by_reason.get(reason, [])],
                     evidence={"count": n},
                 )
@@ -124,7 +83,7 @@ class AuditResult:
                     Finding(
                         code=flag,
                         severity=Severity.INFO,
-                        message=f"{n} records {_MESSAGES[flag]}",
+                        message=f"{n} records {MEANINGS[flag]}",
                         record_ids=[str(i) for i in self.ids_by_reason.get(flag, [])],
                         evidence={"count": n, "kept": True},
                     )

@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 # Bump when what the gate checks changes, so cached results from older code are not reused.
 GATE_VERSION = 4  # 3: each corpus suite says its corpus; 4: check_seconds
 # Records removed for these reasons mean the data itself is broken, not merely redundant.
-_QUALITY_REASONS = ("syntax_error", "truncated", "failing_tests", "language_mismatch", "not_code")
 
 
 @dataclass(frozen=True)
@@ -121,12 +120,12 @@ def _tokens_findings(baseline: Path, candidate: Path, progress: Progress) -> lis
 def _data_findings(
     files: list[Path], policy: Policy, workdir: Path, progress: Progress
 ) -> tuple[list[Finding], dict[str, Any]]:
-    from tripwire.data import audit
+    from tripwire.data import QUALITY_REASONS, audit
 
     result, _ = audit(files, workdir=workdir, progress=progress)
     findings = _prefixed("data", result.findings())
-    shares = {r: result.by_reason.get(r, 0) / max(result.records, 1) for r in _QUALITY_REASONS}
-    bad = sum(result.by_reason.get(r, 0) for r in _QUALITY_REASONS)
+    shares = {r: result.by_reason.get(r, 0) / max(result.records, 1) for r in QUALITY_REASONS}
+    bad = sum(result.by_reason.get(r, 0) for r in QUALITY_REASONS)
     share = bad / max(result.records, 1)
     names = ", ".join(str(p) for p in files)
     if share > policy.data_max_bad_fraction:
@@ -144,7 +143,7 @@ def _data_findings(
                     "data": str(files[0]),
                     "records": result.records,
                     "bad_fraction": share,
-                    "by_reason": {r: result.by_reason.get(r, 0) for r in _QUALITY_REASONS},
+                    "by_reason": {r: result.by_reason.get(r, 0) for r in QUALITY_REASONS},
                 },
             )
         )

@@ -14,15 +14,18 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from tripwire.data._languages import Detection, detect_language
 from tripwire.data._lexer import token_ids, token_ids_many, tokenize
 from tripwire.data._parsing import SyntaxAnalysis, analyse
+from tripwire.data._reasons import BY_CODE, FLAGS
 from tripwire.data._records import Record
-from tripwire.data._result import FLAGS
+
+if TYPE_CHECKING:
+    from tripwire.data._config import AuditConfig
 
 Evidence = dict[str, Any]
 
@@ -112,17 +115,29 @@ class RecordCheck(ABC):
         """The arguments this check was built with (recorded in the audit configuration)."""
         return {}
 
+    @classmethod
+    def from_config(cls, config: AuditConfig) -> RecordCheck:
+        """The check as an audit with ``config`` runs it (a check with settings overrides)."""
+        return cls()
 
-CheckFactory = Callable[..., RecordCheck]
-_REGISTRY: dict[str, CheckFactory] = {}
+
+_REGISTRY: dict[str, type[RecordCheck]] = {}
 
 
 def record_check(code: str) -> Callable[[type[RecordCheck]], type[RecordCheck]]:
-    """Register a check class under its reason code (the one place a check is registered)."""
+    """Register a check class under its reason code (the one place a check is registered);
+    the code must be a record check's row of the reasons table (``tripwire.data._reasons``),
+    which says what it means, whether it blocks and when it runs."""
 
     def register(cls: type[RecordCheck]) -> type[RecordCheck]:
         if code in _REGISTRY:
             raise ValueError(f"record check {code!r} registered twice")
+        reason = BY_CODE.get(code)
+        if reason is None or reason.run is None:
+            raise ValueError(f"record check {code!r} has no run position in the reasons table")
+        unknown = [c for c in cls.emits if c not in BY_CODE]
+        if unknown:
+            raise ValueError(f"record check {code!r} emits codes not in the table: {unknown}")
         cls.code = code
         _REGISTRY[code] = cls
         return cls
@@ -130,7 +145,8 @@ def record_check(code: str) -> Callable[[type[RecordCheck]], type[RecordCheck]]:
     return register
 
 
-def registered_checks() -> dict[str, CheckFactory]:
+def registered_checks() -> dict[str, type[RecordCheck]]:
+    """Reason code -> check class, for every check module (imported by ``tripwire.data.checks``)."""
     return dict(_REGISTRY)
 
 

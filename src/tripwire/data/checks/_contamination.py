@@ -4,9 +4,9 @@ the record, verbatim or disguised (see ``tripwire.data._contamination``)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tripwire.data._contamination import ContaminationIndex, Match, Probe
+from tripwire.data._contamination import ContaminationIndex, Match, Probe, contamination_index
 from tripwire.data.checks._base import (
     Evidence,
     RecordCheck,
@@ -14,6 +14,9 @@ from tripwire.data.checks._base import (
     compute_token_ids,
     record_check,
 )
+
+if TYPE_CHECKING:
+    from tripwire.data._config import AuditConfig
 
 _MAX_MATCHES = 3
 
@@ -27,6 +30,10 @@ def probe(ctx: RecordContext) -> Probe:
 class BenchmarkContamination(RecordCheck):
     def __init__(self, index: ContaminationIndex) -> None:
         self.index = index
+
+    @classmethod
+    def from_config(cls, config: AuditConfig) -> RecordCheck:
+        return cls(contamination_index(config.benchmarks, config.contamination_threshold))
 
     def arguments(self) -> dict[str, Any]:
         return {"items": len(self.index), "threshold": self.index.threshold}

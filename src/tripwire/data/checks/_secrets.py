@@ -8,11 +8,14 @@ records with equal code may differ in their ids or metadata.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tripwire.data._allowlist import NOTHING, Allowlist
 from tripwire.data._secrets import hashed_secret, redact, secrets_in
 from tripwire.data.checks._base import Evidence, RecordCheck, RecordContext, record_check
+
+if TYPE_CHECKING:
+    from tripwire.data._config import AuditConfig
 
 _MAX_SHOWN = 5
 
@@ -28,6 +31,10 @@ class Secret(RecordCheck):
 
     def __init__(self, allow: Allowlist = NOTHING) -> None:
         self.allow = allow
+
+    @classmethod
+    def from_config(cls, config: AuditConfig) -> RecordCheck:
+        return cls(config.allowlist())
 
     def arguments(self) -> dict[str, Any]:
         return {"allowlist_sha256": self.allow.sha256 or None}

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tripwire.data.checks._base import Evidence, RecordCheck, RecordContext, record_check
+
+if TYPE_CHECKING:
+    from tripwire.data._config import AuditConfig
 
 
 @record_check("source_not_allowed")
@@ -16,6 +19,10 @@ class SourceNotAllowed(RecordCheck):
 
     def __init__(self, patterns: tuple[str, ...] = ()) -> None:
         self.patterns = tuple(patterns)
+
+    @classmethod
+    def from_config(cls, config: AuditConfig) -> RecordCheck:
+        return cls(config.allow_sources)
 
     def arguments(self) -> dict[str, Any]:
         return {"patterns": list(self.patterns)}

@@ -8,16 +8,20 @@ its declared language is left to those reasons: a linter has nothing sound to sa
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tripwire.data._hazards import StaticFinding, analysable, analyse_batch
 from tripwire.data._lexer import tokenize
 from tripwire.data._policy import Action, RulePolicy, reason_for
 from tripwire.data._typos import near_misses, undefined_near_misses
 from tripwire.data.checks._base import Evidence, RecordCheck, RecordContext, record_check
+
+if TYPE_CHECKING:
+    from tripwire.data._config import AuditConfig
 
 _SHOWN = 5
 _IMPORT = re.compile(r"^(?:import|from)\s", re.MULTILINE)
@@ -65,6 +69,12 @@ class StaticAnalysis(RecordCheck):
         self.policy = policy or RulePolicy()
         self.threads = threads
         """ruff's threads per run (the worker's share of the cores; 0: ruff's default)."""
+
+    @classmethod
+    def from_config(cls, config: AuditConfig) -> RecordCheck:
+        # each worker's ruff gets the worker's share of the cores: more threads than cores
+        # only take turns
+        return cls(config.rule_policy(), max(1, (os.cpu_count() or 1) // config.worker_count))
 
     def arguments(self) -> dict[str, Any]:
         return {"rules": self.policy.to_dict()}
