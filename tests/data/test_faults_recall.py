@@ -74,9 +74,9 @@ def test_each_finding_names_its_evidence(audited):
 
 
 def test_report_shows_examples_clusters_contamination_and_a_review_sample(audited):
-    from tripwire.data import render_report
+    from tripwire.report import render_data_audit_html
 
-    html = render_report(audited.result, audited.report, audited.out / "audit.html")
+    html = render_data_audit_html(audited.result, audited.report, audited.out / "audit.html")
     data = audited.report
     assert set(REASONS) <= set(data.examples) <= set(REASONS) | set(FLAGS)
     for reason in REASONS:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from tripwire.cli import main
-from tripwire.data import AuditConfig, audit, find_secrets, redact, render_report
+from tripwire.data import AuditConfig, audit, find_secrets, redact
+from tripwire.report import render_data_audit_html
 
 AWS = "AKIA" + "Q7ZL2M4PX9TRW3KD"
 GITHUB = "ghp_" + "x8Kd92LmQpW3eRt5Yu7Io9Pa1Sd3Fg5Hj7Kl"
@@ -61,7 +62,7 @@ def test_secrets_redacted_in_findings_report_and_json(tmp_path):
         findings=tmp_path / "f.jsonl",
         clean=tmp_path / "c.jsonl",
     )
-    html = render_report(result, report, tmp_path / "r.html")
+    html = render_data_audit_html(result, report, tmp_path / "r.html")
     findings = (tmp_path / "f.jsonl").read_text()
     assert "secret" in json.loads(findings.splitlines()[0])["reasons"]
     for text in (findings, html, (tmp_path / "c.jsonl").read_text(), json.dumps(result.to_dict())):

@@ -108,7 +108,8 @@ def audit_cmd(
     Exit 1 when benchmark items or secrets are found.
     Secrets are looked for in every string of a record and redacted in every output.
     """
-    from tripwire.data import AuditConfig, FieldMap, RulePolicy, audit, render_report
+    from tripwire.data import AuditConfig, FieldMap, RulePolicy, audit
+    from tripwire.report import render_data_audit_html
 
     config = AuditConfig(
         benchmarks=tuple(benchmark),
@@ -128,7 +129,7 @@ def audit_cmd(
             inputs, config=config, findings=findings, clean=clean, progress=progress
         )
     if report is not None:
-        render_report(result, data, report)
+        render_data_audit_html(result, data, report)
         result.outputs["report"] = str(report)
     if result.tests.get("skipped"):
         err.print(f"[yellow]notice:[/] failing_tests not checked: {result.tests['skipped']}")

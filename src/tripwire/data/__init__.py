@@ -1,16 +1,18 @@
 """Fine-tuning data audit (the incident's bug 2): validate and clean a code fine-tuning set.
 
 ```python
-from tripwire.data import AuditConfig, audit, render_report
+from tripwire.data import AuditConfig, audit
+from tripwire.report import render_data_audit_html
 
 result, report = audit([Path("train.jsonl")], config=AuditConfig(workers=2),
                        findings=Path("findings.jsonl"), clean=Path("clean.jsonl"))
-render_report(result, report, Path("audit.html"))
+render_data_audit_html(result, report, Path("audit.html"))
 ```
 """
 
 from tripwire.data._allowlist import Allowlist, load_allowlist
 from tripwire.data._benchmarks import BenchmarkItem, load_benchmark
+from tripwire.data._collect import SAMPLE_PER_STRATUM, ReportData
 from tripwire.data._config import ENGINES, AuditConfig
 from tripwire.data._contamination import ContaminationIndex, Match
 from tripwire.data._dedup import DedupResult, deduplicate
@@ -22,10 +24,10 @@ from tripwire.data._pipeline import audit
 from tripwire.data._policy import Action, RulePolicy
 from tripwire.data._readers import Shard, input_files, plan_shards, read_shard
 from tripwire.data._reasons import BLOCKING, FLAGS, QUALITY_REASONS, REASONS
+from tripwire.data._reasons import MEANINGS as REASON_MEANINGS
 from tripwire.data._records import FieldMap, Record, extract_code, parse_record
-from tripwire.data._report import render_report
 from tripwire.data._result import AuditResult
-from tripwire.data._secrets import find_secrets, redact
+from tripwire.data._secrets import find_secrets, redact, redact_obj
 
 __all__ = [
     "BLOCKING",
@@ -33,6 +35,8 @@ __all__ = [
     "FLAGS",
     "QUALITY_REASONS",
     "REASONS",
+    "REASON_MEANINGS",
+    "SAMPLE_PER_STRATUM",
     "Action",
     "Allowlist",
     "AuditConfig",
@@ -44,6 +48,7 @@ __all__ = [
     "FieldMap",
     "Match",
     "Record",
+    "ReportData",
     "RulePolicy",
     "Shard",
     "SyntaxAnalysis",
@@ -64,7 +69,7 @@ __all__ = [
     "plan_shards",
     "read_shard",
     "redact",
-    "render_report",
+    "redact_obj",
     "signature",
     "strip_comments",
     "token_ids",

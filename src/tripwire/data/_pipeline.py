@@ -231,7 +231,8 @@ def audit(
 ) -> tuple[AuditResult, ReportData]:
     """Audit ``inputs`` (JSONL/Parquet files or folders); write findings and the clean set.
 
-    Returns the summary and the data the HTML report shows (``render_report`` writes it).
+    Returns the summary and the data the HTML report shows (written by
+    ``tripwire.report.render_data_audit_html``).
     Re-running with the same outputs (or ``workdir``) skips shards already finished.
     """
     config = config or AuditConfig()

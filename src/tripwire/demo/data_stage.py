@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from tripwire.data import AuditConfig, render_report
+from tripwire.data import AuditConfig
 from tripwire.data import audit as run_audit
 from tripwire.demo._gating import gate_line, gate_pair, tuned
 from tripwire.demo._stage import StageContext, StageResult
 from tripwire.demo.review_data import review_sample
 from tripwire.faults import FAULT_KINDS, build_contaminated_set
 from tripwire.reference import load_reference_corpus
+from tripwire.report import render_data_audit_html
 from tripwire.train import TrainConfig
 
 # A careful-looking fine-tune (low rate, half the batches replayed from general code): the only
@@ -48,7 +49,7 @@ def run(ctx: StageContext) -> StageResult:
         clean=work / "clean.jsonl",
         progress=ctx.progress,
     )
-    render_report(result, report, work / "audit.html")
+    render_data_audit_html(result, report, work / "audit.html")
     # people in the loop (#27): a reviewed sample's estimate of what the checks left behind
     reviewed = review_sample(ctx, work, dataset, planted, work / "findings.jsonl", config)
     ctx.progress("data", 2, 3)

@@ -5,6 +5,7 @@ The gate's outputs (``render_gate_html``, ``gate_markdown``, ``gate_junit``) and
 incident report take the plain dicts ``tripwire gate --json`` and ``tripwire demo`` write.
 """
 
+from tripwire.report._data_audit import render_data_audit_html
 from tripwire.report._gate_html import render_gate_html, write_gate_html
 from tripwire.report._html import render_html, write_html
 from tripwire.report._incident import render_incident_html, write_incident_html
@@ -14,6 +15,7 @@ from tripwire.report._markdown import gate_markdown
 __all__ = [
     "gate_junit",
     "gate_markdown",
+    "render_data_audit_html",
     "render_gate_html",
     "render_html",
     "render_incident_html",

@@ -1,17 +1,16 @@
-"""The HTML report of a data audit (rendered by ``tripwire.report`` with autoescaping)."""
+"""The HTML report of a data audit (autoescaped; evidence redacted again before it is shown)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tripwire.artifacts import write_text_atomic
-from tripwire.data._collect import SAMPLE_PER_STRATUM, ReportData
-from tripwire.data._reasons import BLOCKING, FLAGS, MEANINGS, REASONS
-from tripwire.data._result import AuditResult
-from tripwire.data._secrets import redact_obj
-from tripwire.report import render_html
+from tripwire.report._html import render_html
+
+if TYPE_CHECKING:
+    from tripwire.data import AuditResult, ReportData
 
 
 def _bucket_key(label: str) -> int:
@@ -19,6 +18,16 @@ def _bucket_key(label: str) -> int:
 
 
 def report_context(result: AuditResult, data: ReportData) -> dict[str, Any]:
+    # imported here: rendering a gate or an incident must not load the data audit
+    from tripwire.data import (
+        BLOCKING,
+        FLAGS,
+        REASON_MEANINGS,
+        REASONS,
+        SAMPLE_PER_STRATUM,
+        redact_obj,
+    )
+
     d = result.to_dict()
     return {
         "verdict": d["verdict"],
@@ -30,7 +39,7 @@ def report_context(result: AuditResult, data: ReportData) -> dict[str, Any]:
                 "code": r,
                 "count": result.by_reason.get(r, 0),
                 "blocking": r in BLOCKING,
-                "meaning": MEANINGS[r],
+                "meaning": REASON_MEANINGS[r],
             }
             for r in REASONS
         ],
@@ -51,7 +60,8 @@ def report_context(result: AuditResult, data: ReportData) -> dict[str, Any]:
             if r in data.examples
         ],
         "flags": [
-            {"code": f, "count": result.by_flag.get(f, 0), "meaning": MEANINGS[f]} for f in FLAGS
+            {"code": f, "count": result.by_flag.get(f, 0), "meaning": REASON_MEANINGS[f]}
+            for f in FLAGS
         ],
         "clusters": data.clusters,
         "contamination": data.contamination,
@@ -63,7 +73,7 @@ def report_context(result: AuditResult, data: ReportData) -> dict[str, Any]:
     }
 
 
-def render_report(result: AuditResult, data: ReportData, path: Path | None = None) -> str:
+def render_data_audit_html(result: AuditResult, data: ReportData, path: Path | None = None) -> str:
     """The report as HTML; also written atomically to ``path`` when given."""
     html = render_html("data_audit.html.j2", **report_context(result, data))
     if path is not None:
