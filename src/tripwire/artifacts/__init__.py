@@ -26,6 +26,7 @@ from tripwire.artifacts._preflight import (
     check_runnable,
     forward_problems,
 )
+from tripwire.artifacts._training import TrainedData, TrainingRecord
 
 if TYPE_CHECKING:
     from tripwire.artifacts._database import open_database
@@ -58,6 +59,8 @@ __all__ = [
     "RegisteredArtifact",
     "Registry",
     "RunProblem",
+    "TrainedData",
+    "TrainingRecord",
     "atomic_path",
     "cache_dir",
     "check_runnable",

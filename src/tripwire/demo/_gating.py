@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tripwire.artifacts import ArtifactKind, Manifest, ensure_manifest
+from tripwire.artifacts import ArtifactKind, Manifest, TrainingRecord, ensure_manifest
 from tripwire.demo._stage import StageContext
 from tripwire.errors import BadInputError
 from tripwire.gate import Policy, SuitePolicy, gate
@@ -51,11 +51,12 @@ def tuned(
     base_id = ensure_manifest(ctx.reference, ArtifactKind.MODEL).id
     data_id = ensure_manifest(data, ArtifactKind.DATASET).id
     try:
-        notes = Manifest.read(out).notes.get("train", {})
+        record = TrainingRecord.of(Manifest.read(out))
         if (
-            notes.get("config") == config.to_dict()
-            and notes.get("base", {}).get("id") == base_id
-            and notes.get("data", {}).get("id") == data_id
+            record is not None
+            and record.config == config.to_dict()
+            and record.base_id == base_id
+            and record.data.id == data_id
         ):
             return out
     except BadInputError:

@@ -81,7 +81,7 @@ def _unchecked_remedy(f: Finding, baseline: Path, candidate: Path, last_good: st
 
 
 def _data_remedy(f: Finding, lineage: Lineage, baseline: Path) -> str:
-    data = str(f.evidence.get("data") or (lineage.training or {}).get("data", {}).get("path", ""))
+    data = str(f.evidence.get("data") or (lineage.training.data.path if lineage.training else ""))
     data = data or "TRAIN.jsonl"
     clean = Path(data).with_suffix(".clean.jsonl")
     retrain = (
@@ -93,7 +93,7 @@ def _data_remedy(f: Finding, lineage: Lineage, baseline: Path) -> str:
 
 
 def _trained_languages(lineage: Lineage) -> set[str]:
-    return set(((lineage.training or {}).get("data") or {}).get("languages") or {})
+    return set(lineage.training.data.languages) if lineage.training else set()
 
 
 def _eval_remedy(f: Finding, lineage: Lineage, baseline: Path, last_good: str | None) -> str:
@@ -101,7 +101,7 @@ def _eval_remedy(f: Finding, lineage: Lineage, baseline: Path, last_good: str | 
     slice_key = str(f.evidence.get("slice", ""))
     language = slice_key.partition("language=")[2]
     if lineage.training and trained and language and language not in trained:
-        data = ((lineage.training or {}).get("data") or {}).get("path", "TRAIN.jsonl")
+        data = lineage.training.data.path or "TRAIN.jsonl"
         return (
             f"catastrophic forgetting of {language} after a fine-tune on "
             f"{', '.join(sorted(trained))}: retrain with forgetting control, e.g. "

@@ -206,11 +206,11 @@ def gate(
     cand_m = ensure_manifest(candidate, ArtifactKind.MODEL)
     line = lineage(base_m, cand_m, registry)
     progress("lineage", 1, 1)
-    train_data = (line.training or {}).get("data") or {}
+    trained_on = line.training.data.path if line.training else ""
     data_files = [Path(p) for p in data]
     notes: list[Finding] = []
-    if policy.data_audit and train_data.get("path"):
-        recorded = Path(train_data["path"])
+    if policy.data_audit and trained_on:
+        recorded = Path(trained_on)
         if recorded.is_file():
             data_files.insert(0, recorded)
         else:

@@ -6,7 +6,7 @@ import fnmatch
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from tripwire.artifacts import Manifest, Registry
+from tripwire.artifacts import Manifest, Registry, TrainingRecord
 from tripwire.errors import BadInputError
 
 _COMPONENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -42,7 +42,7 @@ class Lineage:
     changes: list[Change]
     nodes: list[dict[str, Any]]
     edges: list[list[str]]
-    training: dict[str, Any] | None
+    training: TrainingRecord | None
     """The candidate's training record (data, config, base) when tripwire trained it."""
     trained_from_baseline: bool = False
     notes: list[str] = field(default_factory=list)
@@ -55,7 +55,7 @@ class Lineage:
             "changes": [asdict(c) for c in self.changes],
             "nodes": self.nodes,
             "edges": self.edges,
-            "training": self.training,
+            "training": self.training.to_note() if self.training else None,
             "trained_from_baseline": self.trained_from_baseline,
             "notes": self.notes,
         }
@@ -79,23 +79,24 @@ def _file_changes(base: Manifest, cand: Manifest) -> list[Change]:
     return out
 
 
-def _training_changes(base: Manifest, training: dict[str, Any] | None) -> list[Change]:
-    if not training:
+def _training_changes(base: Manifest, training: TrainingRecord | None) -> list[Change]:
+    if training is None:
         return []
-    data = training.get("data") or {}
-    base_data = (base.notes.get("train") or {}).get("data") or {}
+    data = training.data
+    base_training = TrainingRecord.of(base)
     out = []
-    if data.get("id") != base_data.get("id"):
-        langs = ", ".join(f"{k} {v}" for k, v in sorted((data.get("languages") or {}).items()))
+    if data.id != (base_training.data.id if base_training else None):
+        langs = ", ".join(f"{k} {v}" for k, v in sorted(data.languages.items()))
+        records = "?" if data.records is None else data.records
         out.append(
             Change(
                 "training_data",
-                [str(data.get("path", ""))],
-                f"{data.get('records', '?')} records ({langs or 'languages unknown'})",
+                [data.path],
+                f"{records} records ({langs or 'languages unknown'})",
             )
         )
-    config = training.get("config") or {}
-    if config != (base.notes.get("train") or {}).get("config"):
+    config = training.config
+    if config != (base_training.config if base_training else None):
         keys = ("learning_rate", "steps", "regularizer", "replay_ratio", "method")
         summary = ", ".join(f"{k}={config[k]}" for k in keys if k in config)
         out.append(Change("training_config", [], summary))
@@ -145,8 +146,8 @@ def _graph(
 
 def lineage(base: Manifest, cand: Manifest, registry: Registry | None = None) -> Lineage:
     """Files changed per component, the training that made the candidate, and its ancestry."""
-    training = cand.notes.get("train")
-    from_baseline = bool(training and (training.get("base") or {}).get("id") == base.id)
+    training = TrainingRecord.of(cand)
+    from_baseline = training is not None and training.base_id == base.id
     changes = _file_changes(base, cand) + _training_changes(base, training)
     notes = []
     if training and not from_baseline:

@@ -18,6 +18,7 @@ from tripwire.artifacts import (
     Checkpoint,
     Manifest,
     Registry,
+    TrainingRecord,
     atomic_path,
     ensure_manifest,
     manifest_path,
@@ -304,9 +305,8 @@ def finetune(
         if general_path and general and general_stream
         else None
     )
-    notes = {
-        "tokenizer_sha256": tokenizer_sha256(ckpt),
-        "train": {
+    record = TrainingRecord.from_note(
+        {
             "config": config.to_dict(),
             "context": context,
             "base": {"id": manifests["base"].id, "path": str(base.resolve())},
@@ -317,8 +317,9 @@ def finetune(
             "resumed_from": loop.resumed_from,
             "last_task_loss": loop.task_loss[-1],
             "memory": memory.to_dict(),
-        },
-    }
+        }
+    )
+    notes = {"tokenizer_sha256": tokenizer_sha256(ckpt), TrainingRecord.NOTE_KEY: record.to_note()}
     with atomic_path(out) as tmp:
         save_tuned(model, config, base, tmp)
         (tmp / HISTORY_FILE).write_text(json.dumps(loop.history()) + "\n", encoding="utf-8")
