@@ -74,6 +74,25 @@ class Finding:
                 del out[key]
         return out
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Finding:
+        """A finding back from ``to_dict`` (a cached gate result, a findings file)."""
+        return cls(
+            str(d["code"]),
+            Severity(d["severity"]),
+            str(d["message"]),
+            tuple(int(i) for i in d.get("token_ids", ())),
+            tuple(str(i) for i in d.get("record_ids", ())),
+            dict(d.get("evidence") or {}),
+        )
+
+    @property
+    def source(self) -> str | None:
+        """The check that made it, where its code says (``tokens``, ``data``, ``eval``,
+        ``lineage``: the gate prefixes each capability's codes); None for an unprefixed code."""
+        head, dot, _ = self.code.partition(".")
+        return head if dot else None
+
 
 def verdict_of(findings: Iterable[Finding]) -> Verdict:
     """The worst severity among findings, as a verdict."""

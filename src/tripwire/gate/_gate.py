@@ -293,17 +293,7 @@ def gate(
 def result_from_dict(d: dict[str, Any], policy: Policy, line: Lineage) -> GateResult:
     """A cached result back as a GateResult (policy and lineage are the live ones: same hash)."""
     rc = d.get("root_cause")
-    findings = [
-        Finding(
-            f["code"],
-            Severity(f["severity"]),
-            f["message"],
-            tuple(f.get("token_ids", ())),
-            tuple(f.get("record_ids", ())),
-            f.get("evidence", {}),
-        )
-        for f in d["findings"]
-    ]
+    findings = [Finding.from_dict(f) for f in d["findings"]]
     known = {"verdict", "exit_code", "baseline", "candidate", "policy", "lineage", "root_cause",
              "findings", "evals", "checks_run", "cached", "seconds"}  # fmt: skip
     return GateResult(
