@@ -52,3 +52,17 @@ def test_every_stage_module_loads(model: str) -> None:
 
     for _name, module in STAGES if model == "reference" else REAL_STAGES:
         assert callable(importlib.import_module(module).run)
+
+
+def test_the_postmortem_claims_only_what_ran() -> None:
+    """``--only humaneval`` on SmolLM2 once read "the incident's three bugs were injected ...
+    blocked 0 of 0"; the summary names what ran."""
+    from tripwire.demo import StageResult
+    from tripwire.demo._incident import incident_document
+
+    humaneval = StageResult(name="humaneval", title="HumanEval through the chat template",
+                            ok=True, lines=["base: pass@1 0.055"])  # fmt: skip
+    doc = incident_document({"profile": "smollm2"}, [humaneval])
+    assert doc["summary"] == ("No bug stage ran on SmolLM2-135M-Instruct in this run. Also run: "
+                              "HumanEval through the chat template.")  # fmt: skip
+    assert doc["stages"][0]["lines"] == ["base: pass@1 0.055"]

@@ -29,6 +29,40 @@ def _verdict(gate: dict[str, Any]) -> str:
     return str(gate.get("verdict", "-"))
 
 
+def _summary(
+    reference: dict[str, Any],
+    bugs: list[dict[str, Any]],
+    caught: int,
+    fixed: int,
+    clean: int,
+    bisect: Any,
+    monitor: Any,
+    stages: list[dict[str, Any]],
+) -> str:
+    """What the run showed, in a few sentences: only what ran (``--only``, the pretrained
+    model's flow) is claimed."""
+    model = (f"the {reference.get('profile')} reference code model"
+             if reference.get("profile") != "smollm2" else "SmolLM2-135M-Instruct")  # fmt: skip
+    parts = []
+    if bugs:
+        which = ", ".join(b["name"] for b in bugs)
+        parts.append(
+            f"{len(bugs)} of the incident's three bugs ({which}) were injected into {model}. "
+            f"The release gate blocked {caught} of {len(bugs)} bad candidates with a root cause "
+            f"each; {fixed} of {len(bugs)} remedies were not blocked ({clean} passed outright, "
+            f"{fixed - clean} with warnings the release policy accepts)."
+        )
+    else:
+        parts.append(f"No bug stage ran on {model} in this run.")
+    if bisect:
+        parts.append("Bisection found the first bad version in a lineage.")
+    if monitor:
+        parts.append("The production monitor flagged corrupted serving output.")
+    if stages:
+        parts.append("Also run: " + "; ".join(s["title"] for s in stages) + ".")
+    return " ".join(parts)
+
+
 def incident_document(reference: dict[str, Any], results: list[StageResult]) -> dict[str, Any]:
     """The incident report's input (see ``tripwire.report.render_incident_html``)."""
     by_name = {r.name: r for r in results}
@@ -96,15 +130,7 @@ def incident_document(reference: dict[str, Any], results: list[StageResult]) -> 
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "tripwire_version": __version__,
         "reference": reference,
-        "summary": (
-            f"The incident's three bugs were injected into the {reference.get('profile')} "
-            f"reference code model. The release gate blocked {caught} of {len(bugs)} bad "
-            f"candidates with a root cause each; {fixed} of {len(bugs)} remedies were not blocked "
-            f"({clean} passed outright, {fixed - clean} with warnings the release policy "
-            "accepts)."
-            + (" Bisection found the first bad version in a lineage." if bisect else "")
-            + (" The production monitor flagged corrupted serving output." if monitor else "")
-        ),
+        "summary": _summary(reference, bugs, caught, fixed, clean, bisect, monitor, stages),
         "timeline": timeline,
         "bugs": bugs,
         "bisect": bisect,
