@@ -28,6 +28,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from tripwire.monitor._checks import DEFAULT_SCRIPTS, CheckResult, check_event
 from tripwire.monitor._schema import Event
+from tripwire.monitor._syntax import syntax_problems
 
 log = logging.getLogger("tripwire.monitor")
 
@@ -57,14 +58,16 @@ def _watch_parent(parent: int) -> None:
     threading.Thread(target=_orphaned, args=(parent,), daemon=True).start()
 
 
-def _warm() -> None:
-    """Import the checks and build every parser once, before the first batch arrives."""
-    from tripwire.data._parsing import GRAMMARS, _parser
-    from tripwire.monitor._syntax import _bash_parser
+# Answers' languages a worker parses once at start, so the first batches do not pay for loading
+# their grammars (a language not listed loads on first use).
+_WARM_LANGUAGES = ("python", "javascript", "typescript", "c", "cpp", "java", "go", "rust",
+                   "shell", "perl")  # fmt: skip
 
-    _bash_parser()
-    for grammar in set(GRAMMARS.values()):
-        _parser(grammar)
+
+def _warm() -> None:
+    """Import the checks and load the common grammars, before the first batch arrives."""
+    for language in _WARM_LANGUAGES:
+        syntax_problems("x", language)
 
 
 def _check_all(events: Sequence[Event], allowed: frozenset[str]) -> list[CheckResult]:
@@ -113,6 +116,7 @@ class CheckPool:
                 log.error("check workers failed to start; checking in process",
                           exc_info=ready.exception())  # fmt: skip
                 self.workers = 0
+                self._pool.shutdown(wait=False, cancel_futures=True)
                 return None
             return self._pool
 
