@@ -85,3 +85,22 @@ def test_refusals_block_for_the_candidate_and_warn_for_the_baseline() -> None:
     # read from the files: fixed by the content; failed while running: maybe not next time
     assert cacheable([refusal("candidate", "ids_beyond_table")])
     assert not cacheable([refusal("candidate", "run_failed")])
+
+
+def test_a_missing_tool_is_not_a_tripwire_bug(tmp_path: Path, monkeypatch) -> None:
+    """A check that needs what this machine lacks (UnavailableError: ruff, a toolchain) could
+    not run: a not_runnable finding whose remedy is to install it, not an internal error."""
+    from tripwire.errors import UnavailableError
+    from tripwire.gate import _gate
+
+    def missing(*_args, **_kwargs):
+        raise UnavailableError("ruff", "not installed; the data audit's Python analysis needs it")
+
+    monkeypatch.setattr(_gate, "_data_findings", missing)
+    (found,), summary = _gate._guarded_data_findings(
+        [tmp_path / "train.jsonl"], Policy(), tmp_path / "work", lambda *a: None
+    )
+    assert summary is None and found.code == "data.not_runnable"
+    assert found.evidence["kinds"] == ["unavailable"] and "ruff" in found.message
+    rc = attribute([found], Lineage([], [], [], None), tmp_path / "b", tmp_path / "c", None)
+    assert rc is not None and rc.remedy.startswith("install what the finding names")

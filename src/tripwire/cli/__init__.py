@@ -24,7 +24,7 @@ from tripwire.cli import monitor as monitor_cmd
 from tripwire.cli import tokens as tokens_cmd
 from tripwire.cli import train as train_cmd
 from tripwire.cli._output import Context, err
-from tripwire.errors import BadInputError, UnavailableError
+from tripwire.errors import UserError
 
 app = typer.Typer(
     name="tripwire",
@@ -114,17 +114,12 @@ def main(argv: list[str] | None = None) -> int:
         _reflow_help(typer.main.get_command(app))(args=args, prog_name="tripwire")
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except BadInputError as exc:
+    except UserError as exc:
         if debug:
             traceback.print_exc()
         # escaped: a message naming a TOML table (`[[suites]]`) is not rich markup
-        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        return 2
-    except UnavailableError as exc:
-        if debug:
-            traceback.print_exc()
-        err.print(f"[red]unavailable:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        return 3
+        err.print(f"[red]{exc.label}:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        return exc.exit_code
     except KeyboardInterrupt:
         err.print("interrupted")
         return 130

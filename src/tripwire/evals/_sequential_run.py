@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from tripwire.errors import BadInputError
+from tripwire.errors import BadInputError, UserError
 from tripwire.evals._backend import Backend
 from tripwire.evals._compare import (
     Levels,
@@ -138,7 +138,7 @@ class _ModelRun:
                                          limits=limits):  # fmt: skip
                 self.log.append(r)
                 self.results[r.key] = r
-        except (BadInputError, ReferenceCheckFailed, KeyboardInterrupt):
+        except (UserError, ReferenceCheckFailed, KeyboardInterrupt):
             raise
         except Exception as exc:  # the gate says which model failed, and how
             raise ScoringFailed(self.role, exc) from exc

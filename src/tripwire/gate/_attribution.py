@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tripwire.artifacts import REPAIRABLE_PROBLEMS
+from tripwire.errors import UnavailableError
 from tripwire.findings import Finding, Severity
 from tripwire.gate._lineage import Lineage
 
@@ -63,6 +64,8 @@ def _unchecked_remedy(f: Finding, baseline: Path, candidate: Path, last_good: st
             "candidate is not cleared"
         )
     kinds = set(f.evidence.get("kinds") or ())
+    if UnavailableError.kind in kinds:  # the models are fine: the machine lacks a tool
+        return "install what the finding names (or gate where it is installed), then gate again"
     role = f.evidence.get("role", "candidate")
     if role == "baseline":
         target = last_good or "<last known-good>"
@@ -113,7 +116,7 @@ def _eval_remedy(f: Finding, lineage: Lineage, baseline: Path, last_good: str | 
 
 
 def _rank(f: Finding, lineage: Lineage) -> tuple[int, int, float]:
-    source = f.code.split(".", 1)[0]
+    source = f.source or f.code
     order = _SOURCE_ORDER.index(source) if source in _SOURCE_ORDER else len(_SOURCE_ORDER)
     if f.code.endswith(_UNCHECKED):
         return order, -1, 0.0
@@ -140,7 +143,7 @@ def attribute(
         if not pool:
             continue
         f = min(pool, key=lambda f: _rank(f, lineage))
-        source = f.code.split(".", 1)[0]
+        source = f.source or f.code
         if f.code.endswith(_UNCHECKED):
             remedy = _unchecked_remedy(f, baseline, candidate, last_good)
         elif source == "tokens":

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tripwire.artifacts import Checkpoint, Manifest, NotRunnableError, RunProblem, forward_problems
-from tripwire.errors import BadInputError
+from tripwire.errors import BadInputError, UserError
 from tripwire.findings import Finding, Severity
 from tripwire.gate._guard import RUN_FAILED, internal_error, not_runnable
 from tripwire.gate._policy import Policy, SuitePolicy
@@ -230,7 +230,8 @@ def _run_one(
         return cached_eval(suite, backend, box, n=sp.n, progress=step).path
     except NotRunnableError as exc:
         return _refusal(sp.name, model, exc.problems)
-    except BadInputError as exc:  # the checkpoint does not load, or the run refused its input
+    except UserError as exc:  # the checkpoint does not load, the run refused its input or
+        # this machine lacks what the suite needs
         return _refusal(sp.name, model, (RunProblem(RUN_FAILED, str(exc)),))
     except Exception as exc:  # a bug: a blocking finding with its traceback (see _guard)
         return internal_error("eval", f"the {sp.name} suite on the {model.role}", exc,

@@ -22,7 +22,7 @@ from tripwire.artifacts import (
     sha256_json,
     write_json_atomic,
 )
-from tripwire.errors import BadInputError
+from tripwire.errors import BadInputError, UserError
 from tripwire.findings import Finding, Severity, Verdict, verdict_of
 from tripwire.gate._attribution import RootCause, attribute
 from tripwire.gate._evals import PlannedSuite, plan_suites, preflight, run_suites
@@ -100,9 +100,9 @@ def _tokens_findings(baseline: Path, candidate: Path, progress: Progress) -> lis
     models = {"baseline": baseline, "candidate": candidate}
     try:
         return _prefixed("tokens", audit(baseline, candidate, progress=progress).findings)
-    except BadInputError as exc:
+    except UserError as exc:
         role = role_of(exc, models)
-        refused = not_runnable("tokens", role, models[role], [str(exc)], kinds=["bad_input"],
+        refused = not_runnable("tokens", role, models[role], [str(exc)], kinds=[exc.kind],
                                what="the tokens audit")  # fmt: skip
     except Exception as exc:  # a bug: a blocking finding with its traceback (see _guard)
         return [internal_error("tokens", "the tokens audit", exc)]
@@ -110,9 +110,9 @@ def _tokens_findings(baseline: Path, candidate: Path, progress: Progress) -> lis
         return [refused]
     try:
         return [refused, *_prefixed("tokens", audit_model(candidate, progress=progress).findings)]
-    except BadInputError as exc:
+    except UserError as exc:
         return [refused, not_runnable("tokens", "candidate", candidate, [str(exc)],
-                                      kinds=["bad_input"], what="the tokens audit")]  # fmt: skip
+                                      kinds=[exc.kind], what="the tokens audit")]  # fmt: skip
     except Exception as exc:
         return [refused, internal_error("tokens", "the single-model tokens audit", exc)]
 
@@ -156,9 +156,9 @@ def _guarded_data_findings(
     """The data audit; data it cannot read blocks (it is what the candidate was trained on)."""
     try:
         return _data_findings(files, policy, workdir, progress)
-    except BadInputError as exc:
+    except UserError as exc:  # unreadable data, or a tool the audit needs is missing
         where = Path(exc.where)
-        return [not_runnable("data", "candidate", where, [str(exc)], kinds=["bad_input"],
+        return [not_runnable("data", "candidate", where, [str(exc)], kinds=[exc.kind],
                              what="the training-data audit")], None  # fmt: skip
     except Exception as exc:
         return [internal_error("data", "the training-data audit", exc)], None

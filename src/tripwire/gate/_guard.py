@@ -19,7 +19,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from tripwire.errors import BadInputError
+from tripwire.errors import UserError
 from tripwire.findings import Finding, Severity
 
 NOT_RUNNABLE, INTERNAL_ERROR = "not_runnable", "internal_error"
@@ -27,7 +27,7 @@ NOT_RUNNABLE, INTERNAL_ERROR = "not_runnable", "internal_error"
 RUN_FAILED = "run_failed"
 
 
-def role_of(exc: BadInputError, models: dict[str, Path]) -> str:
+def role_of(exc: UserError, models: dict[str, Path]) -> str:
     """Which model (``baseline``/``candidate``) a bad-input error names; the candidate when
     it names neither, so an unattributed failure still fails closed."""
     where = Path(exc.where).resolve()
