@@ -305,21 +305,20 @@ def finetune(
         if general_path and general and general_stream
         else None
     )
-    record = TrainingRecord.from_note(
-        {
-            "config": config.to_dict(),
-            "context": context,
-            "base": {"id": manifests["base"].id, "path": str(base.resolve())},
-            "data": data_summary.to_dict(),
-            "replay": replay_summary.to_dict() if replay_summary else None,
-            "fisher_estimator": FISHER_ESTIMATOR if config.regularizer == "ewc" else None,
-            "target_split": target_split.to_dict(),
-            "resumed_from": loop.resumed_from,
-            "last_task_loss": loop.task_loss[-1],
-            "memory": memory.to_dict(),
-        }
-    )
-    notes = {"tokenizer_sha256": tokenizer_sha256(ckpt), TrainingRecord.NOTE_KEY: record.to_note()}
+    # what the gate reads back as a TrainingRecord
+    record = {
+        "config": config.to_dict(),
+        "context": context,
+        "base": {"id": manifests["base"].id, "path": str(base.resolve())},
+        "data": data_summary.to_dict(),
+        "replay": replay_summary.to_dict() if replay_summary else None,
+        "fisher_estimator": FISHER_ESTIMATOR if config.regularizer == "ewc" else None,
+        "target_split": target_split.to_dict(),
+        "resumed_from": loop.resumed_from,
+        "last_task_loss": loop.task_loss[-1],
+        "memory": memory.to_dict(),
+    }
+    notes = {"tokenizer_sha256": tokenizer_sha256(ckpt), TrainingRecord.NOTE_KEY: record}
     with atomic_path(out) as tmp:
         save_tuned(model, config, base, tmp)
         (tmp / HISTORY_FILE).write_text(json.dumps(loop.history()) + "\n", encoding="utf-8")
