@@ -1,4 +1,8 @@
-"""The one result shape every check returns, so gate, reports and monitor treat them alike."""
+"""The one result shape every check returns, so gate, reports and monitor treat them alike, and
+the words results are judged in: a ``Verdict`` is a decision (pass / warn / block), an ``Outcome``
+is what a statistical comparison showed (pass / inconclusive / regressed). A program's execution
+result (passed / failed / timeout / error, ``tripwire.sandbox``) is neither: it is the evidence
+a comparison's metrics are computed from."""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from tripwire.documents import Fields
 
 
 class Severity(StrEnum):
@@ -29,13 +35,27 @@ class Verdict(StrEnum):
         return 1 if self is Verdict.BLOCK else 0
 
 
-# A comparison's statistical outcome (``eval compare``: regression / inconclusive / pass, the
-# slices' regressed / inconclusive / pass) in the one verdict vocabulary every --json uses.
-OUTCOME_VERDICT: dict[str, Verdict] = {
-    "pass": Verdict.PASS,
-    "inconclusive": Verdict.WARN,
-    "regression": Verdict.BLOCK,
-    "regressed": Verdict.BLOCK,
+class Outcome(StrEnum):
+    """What a paired comparison showed, per slice and over all of them (``eval compare``, the
+    gate's suites, human review): the statistics' own word, which ``verdict`` turns into the
+    decision every ``--json`` leads with."""
+
+    PASS = "pass"
+    """Non-inferiority shown: the candidate is not worse by more than the margin."""
+    INCONCLUSIVE = "inconclusive"
+    """Neither shown: the data cannot rule a regression in or out."""
+    REGRESSED = "regressed"
+    """Worse by more than the margin, after the correction across slices."""
+
+    @property
+    def verdict(self) -> Verdict:
+        return _OUTCOME_VERDICT[self]
+
+
+_OUTCOME_VERDICT = {
+    Outcome.PASS: Verdict.PASS,
+    Outcome.INCONCLUSIVE: Verdict.WARN,
+    Outcome.REGRESSED: Verdict.BLOCK,
 }
 
 
@@ -75,15 +95,17 @@ class Finding:
         return out
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Finding:
-        """A finding back from ``to_dict`` (a cached gate result, a findings file)."""
+    def from_dict(cls, d: dict[str, Any] | Fields, doc: str = "findings") -> Finding:
+        """A finding back from ``to_dict`` (a cached gate result, a findings file); a wrong
+        shape is ``BadInputError`` naming the field."""
+        f = Fields.of(d, doc)
         return cls(
-            str(d["code"]),
-            Severity(d["severity"]),
-            str(d["message"]),
-            tuple(int(i) for i in d.get("token_ids", ())),
-            tuple(str(i) for i in d.get("record_ids", ())),
-            dict(d.get("evidence") or {}),
+            f.text("code"),
+            f.enum("severity", Severity),
+            f.text("message", ""),
+            tuple(int(i) for i in f.items("token_ids")),
+            tuple(str(i) for i in f.items("record_ids")),
+            f.mapping("evidence"),
         )
 
     @property

@@ -109,6 +109,7 @@ def test_bad_input_leaves_no_output(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("ray")  # one Ray instance at a time (tests/test_ray_cluster.py too)
 def test_ray_engine_gives_the_same_findings_as_local(tmp_path, audited):
     pytest.importorskip("ray")
     config = AuditConfig(

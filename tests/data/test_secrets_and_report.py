@@ -98,7 +98,7 @@ def test_cli_writes_every_output_and_exits_1_on_blocking(tmp_path, capsys):
     assert main(args) == 1
     summary = json.loads((tmp_path / "s.json").read_text())
     assert summary["summary"]["by_reason"]["secret"] == 1
-    assert summary["findings"][0]["code"] == "secret"
+    assert summary["findings"][0]["code"] == "data.secret"
     # a data finding names records, never tokens: no empty token_ids
     assert all("token_ids" not in f and f["record_ids"] for f in summary["findings"])
     assert set(summary["throughput"]) == {"seconds", "records_per_s", "mb_per_s"}

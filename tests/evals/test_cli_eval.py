@@ -53,7 +53,7 @@ def test_run_writes_results_json_and_registers(capsys, tmp_path, humaneval):
     assert run["pass_at_k"]["pass@1"] == 0.4
     assert run["cpu_limits"]["mode"] == "auto"  # per-task limits from the self-test
     codes = {f["code"] for f in data["findings"]}
-    assert codes == {"reference_check_passed", "suite_incomplete"}
+    assert codes == {"eval.reference_check_passed", "eval.suite_incomplete"}
     assert data["verdict"] == "warn"
     _, listed, _ = tw(capsys, "registry", "list", "--kind", "eval_run", "--json", "-")
     assert [a["id"] for a in json.loads(listed)["artifacts"]] == [run["manifest_id"]]

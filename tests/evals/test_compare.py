@@ -39,7 +39,7 @@ def retention_runs(models: dict[str, Path], tmp_path_factory: pytest.TempPathFac
 
 def test_identical_copy_passes_every_slice(retention_runs: dict) -> None:
     result = compare_runs(retention_runs["base"], retention_runs["copy"])
-    assert result.verdict == "pass"
+    assert result.outcome == "pass" and result.verdict == "pass"
     assert {s.slice for s in result.slices} >= {"all", "language=python", "language=c"}
     for s in result.slices:
         assert s.delta == 0 and s.status == "pass" and not s.regressed
@@ -48,7 +48,7 @@ def test_identical_copy_passes_every_slice(retention_runs: dict) -> None:
 def test_degraded_language_regresses_only_there(retention_runs: dict) -> None:
     result = compare_runs(retention_runs["base"], retention_runs["degraded"])
     by_slice = {s.slice: s for s in result.slices}
-    assert result.verdict == "regression"
+    assert result.outcome == "regressed" and result.verdict == "block"
     py = by_slice["language=python"]
     assert py.regressed and py.status == "regressed"
     assert py.delta > py.margin and py.ci_low > 0  # worse bits/byte, and surely so
@@ -65,7 +65,7 @@ def test_compare_json_contract_and_exit_code(retention_runs: dict, tmp_path: Pat
     assert code == 1
     data = json.loads(out.read_text())
     # one verdict vocabulary (block exits 1), the statistics' own word beside it
-    assert data["verdict"] == "block" and data["outcome"] == "regression"
+    assert data["verdict"] == "block" and data["outcome"] == "regressed"
     keys = {"slice", "metric", "n", "baseline", "candidate", "delta", "ci_low", "ci_high",
             "p_value", "regressed"}  # fmt: skip
     assert all(keys <= set(s) for s in data["slices"])

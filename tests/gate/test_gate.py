@@ -9,7 +9,8 @@ import pytest
 
 from tests.gate.conftest import TEST_POLICY
 from tripwire.artifacts import Registry
-from tripwire.gate import gate
+from tripwire.findings import Outcome
+from tripwire.gate import GateResult, SuiteOutcome, gate
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("gate")]
 
@@ -53,6 +54,7 @@ def test_training_on_a_broken_set_is_blocked_by_data(
     quality = next(f for f in d["findings"] if f["code"] == "data.quality")
     assert quality["evidence"]["bad_fraction"] > 0.2
     assert d["data_audit"]["summary"]["records"] > 100
+    assert GateResult.from_dict(d).to_dict() == d  # the typed result reads back whole
 
 
 def test_narrow_fine_tune_is_blocked_for_forgetting(tiny_reference: Path, candidates: dict) -> None:
@@ -66,6 +68,12 @@ def test_narrow_fine_tune_is_blocked_for_forgetting(tiny_reference: Path, candid
     regressed = {s["slice"] for e in d["evals"] for s in e["slices"] if s["status"] == "regressed"}
     assert f"language={forgotten}" in regressed
     assert "language=python" not in regressed  # the trained language improved
+    back = GateResult.from_dict(d)
+    assert back.to_dict() == d and all(isinstance(o, SuiteOutcome) for o in back.evals)
+    assert {c.label for o in back.evals for c in o.slices if c.status is Outcome.REGRESSED} == {
+        f"{s['metric']}@{s['slice']}" for e in d["evals"] for s in e["slices"]
+        if s["status"] == "regressed"
+    }  # fmt: skip
 
 
 def test_second_gate_of_an_unchanged_pair_is_cached(tiny_reference: Path, candidates: dict) -> None:
@@ -73,6 +81,7 @@ def test_second_gate_of_an_unchanged_pair_is_cached(tiny_reference: Path, candid
     again = gate(tiny_reference, candidates["identical"], policy=TEST_POLICY)
     assert not first.cached and again.cached
     assert again.to_dict()["evals"] == first.to_dict()["evals"]
+    assert again.evals == first.evals and again.findings == first.findings  # typed, not dicts
     assert again.seconds < first.seconds
 
 

@@ -15,7 +15,7 @@ import pytest
 from tests.gate.test_cli import POLICY
 from tests.tokens.conftest import Variant
 from tripwire.cli import main
-from tripwire.report._gate_view import gate_view
+from tripwire.report._gate_display import remedy_parts
 from tripwire.report._markdown import text as markdown_text
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("gate")]
@@ -69,7 +69,7 @@ def _gate(v: Variant, tmp_path: Path, capsys: pytest.CaptureFixture[str], policy
     failures = " ".join((f.get("message") or "") + (f.text or "") for f in junit.iter("failure"))
     assert (rc["code"] in failures) == (d["verdict"] == "block"), failures
     md = outs["md"].read_text()
-    prose, command = gate_view(d).root_cause.remedy_parts  # prose as text, the command fenced
+    prose, command = remedy_parts(rc["remedy"])  # prose as text, the command fenced
     assert rc["code"] in md and command in md and markdown_text(prose, 400) in md
     assert rc["code"] in outs["html"].read_text()
     return d

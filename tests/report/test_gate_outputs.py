@@ -70,14 +70,20 @@ def test_hostile_names_reach_plots_only_escaped(gate_results):
     assert "&lt;img src=x" in html  # the lineage graph's node title
 
 
-def test_unknown_status_and_missing_numbers_render(gate_results):
+def test_missing_numbers_render_and_an_unknown_status_is_named(gate_results):
     result = gate_results["pass"]
     s = result["evals"][0]["slices"][0]
-    s.update(status="flaky-new-status", ci_low=None, p_value="not a number")
-    del s["n"]
+    s.update(ci_low=None, p_value="not a number")
     html = render_gate_html(result)
-    assert '<td class="muted">flaky-new-status</td>' in html
-    assert "n/a" in html
+    assert "[n/a, " in html and "n/a</td>" in html
+    # a status decides the verdict: a word tripwire does not know is refused, by its place
+    s["status"] = "flaky-new-status"
+    with pytest.raises(BadInputError, match=re.escape("evals[0].slices[0].status is")):
+        render_gate_html(result)
+    s["status"] = "pass"
+    del s["n"]
+    with pytest.raises(BadInputError, match=re.escape("evals[0].slices[0].n is missing")):
+        gate_markdown(result)
 
 
 def test_lineage_graph_survives_cycles_and_unknown_nodes(gate_results):

@@ -9,7 +9,7 @@ from tripwire.stats import (
     Margin,
     adjust_slices,
     compare_slice,
-    overall_verdict,
+    overall_outcome,
 )
 
 ALPHA = 0.05
@@ -111,9 +111,9 @@ def test_verdicts_identical_degraded_and_underpowered() -> None:
     assert out["python"].status == "pass" and out["python"].delta == 0
     assert out["perl"].status == "regressed" and out["perl"].ci_low > 0
     assert out["c"].status == "inconclusive" and out["c"].mde > out["c"].margin
-    assert overall_verdict(list(out.values())) == "regression"
-    assert overall_verdict([out["python"], out["c"]]) == "inconclusive"
-    assert overall_verdict([out["python"]]) == "pass"
+    assert overall_outcome(list(out.values())) == "regressed"
+    assert overall_outcome([out["python"], out["c"]]) == "inconclusive"
+    assert overall_outcome([out["python"]]) == "pass"
 
 
 def test_bootstrap_method_agrees_with_t_on_clear_cases() -> None:

@@ -133,8 +133,14 @@ def _build_zoo(
                 (tmp / "zoo.json").write_text(json.dumps(meta), encoding="utf-8")
     meta = json.loads((root / "zoo.json").read_text(encoding="utf-8"))
     return {
+        # the expected finding code, as the audit names it (its source first)
         name: Variant(
-            name, root / name, root / base if base else src, verdict, code, tuple(sorted(ids))
+            name,
+            root / name,
+            root / base if base else src,
+            verdict,
+            f"tokens.{code}" if code else "",
+            tuple(sorted(ids)),
         )
         for name, (base, verdict, code, ids) in meta.items()
     }

@@ -16,7 +16,7 @@ TINY_NAMES = [
 ]  # fmt: skip
 MINILM_NAMES = [n for n in TINY_NAMES if n not in ("untied", "head_scrambled")]
 # Findings that describe the tokenizer as a whole: their ids are the re-segmented tokens.
-_WHOLE_TOKENIZER = {"segmentation_changed", "config_special_token_mismatch"}
+_WHOLE_TOKENIZER = {"tokens.segmentation_changed", "config_special_token_mismatch"}
 
 
 def _check(v: Variant) -> None:
@@ -55,7 +55,7 @@ def test_clean_finetune_drift_is_measured(tiny_zoo: dict[str, Variant]) -> None:
 
 def test_remap_names_the_row_each_token_holds(tiny_zoo: dict[str, Variant]) -> None:
     v = tiny_zoo["ids_swapped"]
-    f = audit(v.baseline, v.path).find("rows_remapped")
+    f = audit(v.baseline, v.path).find("tokens.rows_remapped")
     assert f is not None
     held = {e["token"]: e["holds_row_of"] for e in f.evidence["examples"]}
     assert held == {" def": " return", " return": " def"}
@@ -64,18 +64,19 @@ def test_remap_names_the_row_each_token_holds(tiny_zoo: dict[str, Variant]) -> N
 def test_normalizer_change_is_also_a_config_disagreement(minilm_zoo: dict[str, Variant]) -> None:
     v = minilm_zoo["normalizer_changed"]
     report = audit(v.baseline, v.path)
-    assert report.find("tokenizer_config_mismatch") is not None  # do_lower_case vs normalizer
-    seg = report.find("segmentation_changed")
+    # do_lower_case vs normalizer
+    assert report.find("tokens.tokenizer_config_mismatch") is not None
+    seg = report.find("tokens.segmentation_changed")
     assert seg is not None and seg.evidence["unexplained_share"] > 0.05
 
 
 def test_single_model_minilm_unused_tokens(minilm_checkpoint) -> None:
     """BERT's [unusedN] rows calibrate the indicator; it finds tokens that are never produced."""
     report = audit_model(minilm_checkpoint)
-    reserved = report.find("reserved_rows")
+    reserved = report.find("tokens.reserved_rows")
     assert reserved is not None and reserved.evidence["count"] == 994
     assert reserved.evidence["median_norm"] < 0.6 * reserved.evidence["other_median_norm"]
-    found = report.find("undertrained_tokens")
+    found = report.find("tokens.undertrained_tokens")
     assert found is not None and len(found.token_ids) > 50
     assert not set(found.token_ids) & set(reserved.token_ids)
     # Most of what it finds are continuation pieces the pre-tokenizer never lets occur.
@@ -85,5 +86,5 @@ def test_single_model_minilm_unused_tokens(minilm_checkpoint) -> None:
 
 def test_single_model_tiny_reserved_rows(tiny_reference) -> None:
     report = audit_model(tiny_reference)
-    assert report.find("reserved_rows").evidence["count"] == 8
+    assert report.find("tokens.reserved_rows").evidence["count"] == 8
     assert str(report.verdict) != "block"

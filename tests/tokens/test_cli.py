@@ -24,7 +24,7 @@ def test_audit_exit_codes_and_json_contract(
     data = json.loads(out.read_text())
     assert data["verdict"] == "block"
     assert {"code", "severity", "message", "token_ids"} <= set(data["findings"][0])
-    remap = next(f for f in data["findings"] if f["code"] == "rows_remapped")
+    remap = next(f for f in data["findings"] if f["code"] == "tokens.rows_remapped")
     assert remap["token_ids"] == list(bad.token_ids)
     capsys.readouterr()
     assert main(["tokens", "audit", str(bad.baseline), str(bad.path), "--json", "-"]) == 1
@@ -64,7 +64,9 @@ def test_corpus_files_join_the_probe(tiny_zoo: dict[str, Variant], tmp_path: Pat
     args = ["tokens", "audit", str(v.baseline), str(v.path), "--corpus", str(extra)]
     assert main([*args, "--json", str(out)]) == 0
     seg = next(
-        f for f in json.loads(out.read_text())["findings"] if f["code"] == "segmentation_changed"
+        f
+        for f in json.loads(out.read_text())["findings"]
+        if f["code"] == "tokens.segmentation_changed"
     )
     assert "lua" in seg["evidence"]["per_language"]
 
@@ -75,7 +77,7 @@ def test_single_model_mode(minilm_checkpoint: Path, tmp_path: Path) -> None:
     data = json.loads(out.read_text())
     assert data["mode"] == "single"
     codes = {f["code"] for f in data["findings"]}
-    assert {"reserved_rows", "undertrained_tokens"} <= codes
+    assert {"tokens.reserved_rows", "tokens.undertrained_tokens"} <= codes
 
 
 def test_repair_writes_registers_and_reaudits(tiny_zoo: dict[str, Variant], tmp_path: Path) -> None:

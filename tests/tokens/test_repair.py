@@ -108,20 +108,20 @@ def test_config_follows_the_candidate_tokenizer(
 def test_normalizer_change_is_not_repairable(tiny_zoo: dict[str, Variant], tmp_path: Path) -> None:
     v = tiny_zoo["normalizer_changed"]
     result = repair(v.baseline, v.path, tmp_path / "r")
-    assert result.plan["not_repaired"] == ["normalizer_changed"]
+    assert result.plan["not_repaired"] == ["tokens.normalizer_changed"]
     assert audit(v.baseline, result.path).verdict is Verdict.BLOCK
 
 
 def test_repair_brings_probe_loss_back(tiny_reference: Path, tmp_path: Path) -> None:
     """A remap of the 60 most frequent tokens wrecks the probe loss; the repair restores it."""
     fault = reassign_ids(tiny_reference, tmp_path / "broken", frequent_tokens(tiny_reference, 60))
-    before = audit(tiny_reference, fault.path, functional=True).find("functional_loss")
+    before = audit(tiny_reference, fault.path, functional=True).find("tokens.functional_loss")
     assert before is not None and before.evidence["ratio"] > 1.2
     assert before.severity is Severity.BLOCK
     fixed = repair(tiny_reference, fault.path, tmp_path / "fixed")
     after = audit(tiny_reference, fixed.path, functional=True)
     assert after.verdict is Verdict.PASS
-    assert after.find("functional_loss").evidence["ratio"] == pytest.approx(1.0, abs=1e-6)
+    assert after.find("tokens.functional_loss").evidence["ratio"] == pytest.approx(1.0, abs=1e-6)
 
 
 def test_repair_refuses_bad_outputs(

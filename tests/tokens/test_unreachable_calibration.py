@@ -81,10 +81,10 @@ def test_calibrated_on_unreachable_rows_it_finds_untrained_reachable_tokens(
     # " while" and " import" occur in the probe corpus: rows that look untrained there warn
     new_ids, planted = _plant(tiny_reference, tmp_path / "m", [" while", " import"])
     report = audit_model(tmp_path / "m")
-    calibration = report.find("unreachable_rows")
+    calibration = report.find("tokens.unreachable_rows")
     assert calibration is not None and set(calibration.token_ids) >= set(new_ids)
     assert calibration.evidence["calibration"] == "unreachable"
-    flagged = report.find("undertrained_tokens")
+    flagged = report.find("tokens.undertrained_tokens")
     assert flagged is not None and set(planted) <= set(flagged.token_ids)
     assert flagged.severity == "warn"
     _rarely_trained(tiny_reference, tmp_path / "m", set(flagged.token_ids) - set(planted))
@@ -95,7 +95,7 @@ def test_the_cli_shows_the_calibration(tiny_reference, tmp_path, capsys) -> None
     code = main(["tokens", "audit", str(tmp_path / "m"), "--json", str(tmp_path / "a.json")])
     assert code == 0
     codes = {f["code"] for f in json.loads((tmp_path / "a.json").read_text())["findings"]}
-    assert {"unreachable_rows", "undertrained_tokens"} <= codes
+    assert {"tokens.unreachable_rows", "tokens.undertrained_tokens"} <= codes
 
 
 def test_bytes_no_text_contains_calibrate_a_byte_level_vocabulary(tiny_reference, tmp_path) -> None:
@@ -104,9 +104,9 @@ def test_bytes_no_text_contains_calibrate_a_byte_level_vocabulary(tiny_reference
     _, planted = _plant(tiny_reference, tmp_path / "m", [" while", " import"], unreachable=[])
     never = never_utf8_bytes(TokenizerView.load(Checkpoint.open(tmp_path / "m")))
     report = audit_model(tmp_path / "m")
-    calibration = report.find("unreachable_rows")
+    calibration = report.find("tokens.unreachable_rows")
     assert calibration is not None and set(calibration.token_ids) == set(never)
-    flagged = report.find("undertrained_tokens")
+    flagged = report.find("tokens.undertrained_tokens")
     assert flagged is not None and set(planted) <= set(flagged.token_ids)
     _rarely_trained(tiny_reference, tmp_path / "m", set(flagged.token_ids) - set(planted))
 

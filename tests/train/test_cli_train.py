@@ -48,7 +48,7 @@ def test_aggressive_finetune_reports_forgetting(
     data = json.loads(report.read_text())
     assert data["model"]["target_languages"] == ["python"]
     assert len(data["retention"]) == 5
-    forgot = [f for f in data["findings"] if f["code"] == "forgetting"]
+    forgot = [f for f in data["findings"] if f["code"] == "train.forgetting"]
     assert forgot and all(f["evidence"]["slice"] != "python" for f in forgot)
     assert code == 1 and data["verdict"] == "block"
     assert Manifest.read(out).kind == ArtifactKind.MODEL

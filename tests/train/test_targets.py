@@ -56,11 +56,12 @@ def test_target_gain_on_held_out_fine_tuning_data_and_manifest_beside_the_file(
     (target,) = data["target"]["slices"]
     assert target["slice"] == "python" and target["n"] == 3
     assert data["target"]["measured_on"].startswith("the held-out 10% of")
-    decided = [f for f in data["findings"] if f["code"] in ("target_gain", "target_not_improved")]
+    decided = [f for f in data["findings"]
+               if f["code"] in ("train.target_gain", "train.target_not_improved")]  # fmt: skip
     assert len(decided) == 1 and "held-out 10% of" in decided[0]["message"]
     assert decided[0]["evidence"]["measured_on"] == data["target"]["measured_on"]
     # the base's corpus is still reported for the target, as information only
-    assert any(f["code"] == "target_on_base_corpus" for f in data["findings"])
+    assert any(f["code"] == "train.target_on_base_corpus" for f in data["findings"])
     # the data file's manifest, beside it, is the one the model names as its parent
     beside = Manifest.read(all_python)
     assert manifest_path(all_python).is_file() and beside.kind == ArtifactKind.DATASET

@@ -124,12 +124,12 @@ def compare_models(
         raise exc.error from exc
     except ReferenceCheckFailed as exc:
         first = exc.check.failures[0]
-        err.print(f"[red]block:[/] reference_check_failed: {len(exc.check.failures)} reference "
-                  f"solutions did not pass here (first: {first.task_id}: {first.message})",
+        err.print(f"[red]block:[/] eval.reference_check_failed: {len(exc.check.failures)} "
+                  f"reference solutions did not pass here (first: {first.task_id}: "
+                  f"{first.message})",
                   highlight=False)  # fmt: skip
         raise typer.Exit(1) from exc
     if not quiet(json_path):
         render_comparison(result)
     emit_json(json_path, result.to_dict())
-    if result.verdict == "regression":
-        raise typer.Exit(1)
+    raise typer.Exit(result.verdict.exit_code)

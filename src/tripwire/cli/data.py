@@ -71,7 +71,12 @@ def audit_cmd(
         0.8, "--near-dup-threshold", help="Shingle Jaccard similarity of near duplicates."
     ),
     workers: int = typer.Option(0, "--workers", help="Worker processes (0: one per core)."),
-    engine: str = typer.Option("local", "--engine", help="local (processes) or ray."),
+    engine: str = typer.Option(
+        "local",
+        "--engine",
+        help="local (processes) or ray (the cluster at $RAY_ADDRESS, else a local Ray instance; "
+        "every node must see the input and output paths at the same path).",
+    ),
     field: list[str] = typer.Option(
         [], "--field", help="Column mapping NAME=COLUMN, e.g. --field text=content (repeatable)."
     ),

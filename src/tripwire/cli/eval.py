@@ -14,10 +14,11 @@ from tripwire.cli import _memory, _pair
 from tripwire.cli._corpus import choose_corpus
 from tripwire.cli._output import command_line, context, emit_json, err, out, progress_bar, quiet
 from tripwire.errors import BadInputError, UnavailableError
-from tripwire.findings import Finding, Severity, report_dict, verdict_of
+from tripwire.findings import Finding, Outcome, Severity, report_dict, verdict_of
 
 if TYPE_CHECKING:
     from tripwire.evals import EvalRun, ReferenceCheck, RunComparison
+    from tripwire.sandbox import Limits, Sandbox
     from tripwire.stats import Margin
 
 app = typer.Typer(no_args_is_help=True, help="Evaluate models on code suites.")
@@ -41,7 +42,7 @@ def parse_ks(text: str) -> list[int]:
 def _reference_finding(check: ReferenceCheck) -> Finding:
     if check.ok:
         return Finding(
-            "reference_check_passed",
+            "eval.reference_check_passed",
             Severity.INFO,
             f"all {check.total} reference solutions passed on this machine"
             + (f" (self-test of {check.to_dict()['checked_at']}, reused)" if check.reused else ""),
@@ -49,7 +50,7 @@ def _reference_finding(check: ReferenceCheck) -> Finding:
         )
     first = check.failures[0]
     return Finding(
-        "reference_check_failed",
+        "eval.reference_check_failed",
         Severity.BLOCK,
         f"{len(check.failures)}/{check.total} reference solutions did not pass on this machine "
         f"(first: {first.task_id}: {first.verdict}: {first.message}); results here would be wrong",
@@ -64,7 +65,7 @@ def _run_findings(run: EvalRun) -> list[Finding]:
     if s["tasks_attempted"] < s["tasks_total"]:
         findings.append(
             Finding(
-                "suite_incomplete",
+                "eval.suite_incomplete",
                 Severity.WARN,
                 f"samples cover {s['tasks_attempted']} of {s['tasks_total']} tasks; pass@k is "
                 "over the covered tasks only",
@@ -72,13 +73,13 @@ def _run_findings(run: EvalRun) -> list[Finding]:
         )
     for key, why in s["pass_at_k_unavailable"].items():
         findings.append(
-            Finding("pass_at_k_unavailable", Severity.WARN, f"{key} not reported: {why}")
+            Finding("eval.pass_at_k_unavailable", Severity.WARN, f"{key} not reported: {why}")
         )
     if s["verdicts"]["error"]:
         errors = [r for r in run.results if r.verdict == "error"]
         findings.append(
             Finding(
-                "sandbox_errors",
+                "eval.sandbox_errors",
                 Severity.WARN,
                 f"{len(errors)} samples could not be executed (sandbox error; first: "
                 f"{errors[0].message}); they count as not passed",
@@ -146,7 +147,8 @@ def run(
     model: str | None = typer.Argument(
         None,
         help="samples:FILE (human-eval JSONL), hf:DIR (local checkpoint), openai:URL#MODEL or "
-        "openai-chat:URL#MODEL (OpenAI-compatible server), vllm:DIR (GPU extra); a bare "
+        "openai-chat:URL#MODEL (OpenAI-compatible server; add ?concurrency=N for N requests "
+        "in flight, default 8), vllm:DIR (GPU extra); a bare "
         "checkpoint folder is hf:DIR.",
     ),
     suite_name: str = typer.Option(
@@ -200,6 +202,16 @@ def run(
         "took in the self-test here, at least 0.5 s, at most --timeout.",
     ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not reuse cached executions."),
+    engine: str = typer.Option(
+        "local",
+        "--engine",
+        help="Where programs run: local (this machine's sandbox pool) or ray (a pool per Ray "
+        "task on the cluster at --ray-address / $RAY_ADDRESS, else a local Ray instance; "
+        "--workers is then each task's pool). Results are written here either way.",
+    ),
+    ray_address: str | None = typer.Option(
+        None, "--ray-address", help="--engine ray: the cluster (default: $RAY_ADDRESS)."
+    ),
     check_only: bool = typer.Option(
         False, "--check-references", help="Only run the self-test: every reference must pass."
     ),
@@ -225,9 +237,11 @@ def run(
         get_suite,
         run_eval,
     )
-    from tripwire.sandbox import Sandbox, SandboxUnavailable
+    from tripwire.sandbox import SandboxUnavailable
 
     ks = parse_ks(k)
+    if engine not in ("local", "ray"):
+        raise BadInputError("--engine", f"expected local or ray, got {engine!r}")
     if fmt not in ("tripwire", "lm-eval"):
         raise BadInputError("--format", f"expected tripwire or lm-eval, got {fmt!r}")
     if fmt == "lm-eval" and json_path is None:
@@ -246,7 +260,7 @@ def run(
     cache = None if no_cache else cache_dir() / "sandbox"
     # suites scored without executing code (retention, completion, canaries) need no sandbox
     needs_box = backend is None or suite.needs_sandbox
-    box_or_none = Sandbox(workers or None, limits, cache) if needs_box else None
+    box_or_none = _sandbox(engine, ray_address, workers, limits, cache) if needs_box else None
     try:
         with (
             box_or_none if box_or_none is not None else contextlib.nullcontext() as box,
@@ -295,6 +309,17 @@ def run(
                "until": list(stop), "do_sample": temperature > 0}  # fmt: skip
         document = lm_eval_results(result, ks, model or "", gen)
     _finish(_run_findings(result), json_path, document, run=run, isolation=isolation)
+
+
+def _sandbox(
+    engine: str, address: str | None, workers: int | None, limits: Limits, cache: Path | None
+) -> Sandbox:
+    """The sandbox ``--engine`` names (the run's code is the same on either)."""
+    from tripwire.sandbox import RaySandbox, Sandbox
+
+    if engine == "ray":
+        return RaySandbox(limits, cache, address=address, workers_per_task=workers or 1)
+    return Sandbox(workers or None, limits, cache)
 
 
 def _run_info(result: EvalRun) -> dict[str, object]:
@@ -387,8 +412,7 @@ def compare(
     if not quiet(json_path):
         render_comparison(result)
     emit_json(json_path, result.to_dict())
-    if result.verdict == "regression":
-        raise typer.Exit(1)
+    raise typer.Exit(result.verdict.exit_code)
 
 
 def get_suite_metrics(run_dir: Path) -> list[str]:
@@ -404,16 +428,19 @@ def _bound(x: float, fmt: str = "{:+.4f}") -> str:
     return "unbounded" if abs(x) >= 1e300 else fmt.format(x)
 
 
+_COLOURS = {Outcome.REGRESSED: "red", Outcome.INCONCLUSIVE: "yellow", Outcome.PASS: "green"}
+
+
 def render_comparison(result: RunComparison) -> None:
-    colour = {"regression": "red", "inconclusive": "yellow", "pass": "green"}[result.verdict]
-    t = Table(title=f"{result.suite}: candidate vs baseline  [{colour}]{result.verdict}[/]")
+    colour = _COLOURS[result.outcome]
+    t = Table(title=f"{result.suite}: candidate vs baseline  [{colour}]{result.outcome}[/]")
     looked_at = result.sequential is not None
     cols = ["slice", "metric", "n", "baseline", "candidate", "delta", "CI", "p", "margin", "MDE",
             *(["look", "alpha"] if looked_at else []), "status"]  # fmt: skip
     for col in cols:
         t.add_column(col, justify="left" if col in ("slice", "metric", "status") else "right")
     for c in result.slices:
-        style = {"regressed": "red", "inconclusive": "yellow", "pass": "green"}[c.status]
+        style = _COLOURS[c.status]
         looked = [str(c.look), f"{c.alpha:.3g}"] if looked_at else []
         t.add_row(c.slice, c.metric, str(c.n), f"{c.baseline:.4f}", f"{c.candidate:.4f}",
                   f"{c.delta:+.4f}", f"[{_bound(c.ci_low)}, {_bound(c.ci_high)}]",
@@ -421,7 +448,7 @@ def render_comparison(result: RunComparison) -> None:
                   f"[{style}]{c.status}[/]")  # fmt: skip
     out.print(t)
     for c in result.slices:
-        if c.note and c.status == "inconclusive":
+        if c.note and c.status is Outcome.INCONCLUSIVE:
             out.print(f"  {c.slice} {c.metric}: inconclusive: {c.note}", highlight=False)
     seq = result.sequential
     level = "at each slice's look level (column alpha)" if seq else (

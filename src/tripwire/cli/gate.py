@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -11,6 +11,9 @@ from rich.table import Table
 from tripwire.artifacts import write_text_atomic
 from tripwire.cli import _memory, _pair
 from tripwire.cli._output import context, emit_json, err, out, progress_bar, quiet
+
+if TYPE_CHECKING:
+    from tripwire.gate import GateResult
 
 GATE_EPILOG = (
     "Example: tripwire gate --baseline ./models/v1 --candidate ./models/v2 --policy gate.toml "
@@ -80,7 +83,7 @@ def report_crashes(result: dict[str, Any], debug: bool) -> None:
 
 
 def write_outputs(
-    result: dict[str, Any],
+    result: GateResult,
     report: Path | None,
     junit: Path | None,
     markdown: Path | None,
@@ -150,7 +153,7 @@ def gate(
             use_cache=not no_cache, sequential=plan,
         )  # fmt: skip
     d = result.to_dict()
-    write_outputs(d, report, junit, markdown)
+    write_outputs(result, report, junit, markdown)
     report_crashes(d, context(ctx).debug)
     if not quiet(json_path):
         render_summary(d)

@@ -148,9 +148,19 @@ def finetune_cmd(
 
     Exit 0 when no language outside the data's own regressed, 1 when one did (the checkpoint is
     written either way), 2 on bad input (tokenizer mismatch, data the audit blocks, ...).
+
+    Runs unchanged as several processes: torchrun --nproc-per-node N -m tripwire train finetune
+    ... (or accelerate launch): --batch-size is the global batch, split over the ranks; rank 0
+    writes the model and the report.
     """
     from tripwire.stats import Margin
-    from tripwire.train import TrainConfig, finetune, forgetting_report, retention_findings
+    from tripwire.train import (
+        TrainConfig,
+        finetune,
+        forgetting_report,
+        launched,
+        retention_findings,
+    )
     from tripwire.train._target import target_gain
 
     config = TrainConfig(
@@ -193,7 +203,9 @@ def finetune_cmd(
         raise BadInputError("--margin", str(exc)) from exc
     corpus = _eval_corpus(base, eval_corpus) if evaluate else None
     ctx.with_resource(_memory.budget(max_memory))  # for the whole command
-    with progress_bar(not quiet(json_path)) as progress:
+    # under torchrun / accelerate launch, rank 0 alone shows progress, registers and reports
+    main_rank = launched().is_main
+    with progress_bar(main_rank and not quiet(json_path)) as progress:
         result = finetune(
             base,
             data,
@@ -202,11 +214,13 @@ def finetune_cmd(
             replay=replay,
             allow_unaudited=allow_unaudited,
             restart=restart,
-            registry=context(ctx).registry(),
+            registry=context(ctx).registry() if main_rank else None,
             progress=progress,
             command=command_line(),
             device=device,
         )
+        if not main_rank:
+            raise typer.Exit(0)  # trained its share; rank 0 wrote the model and evaluates it
         split = result.target_split
         target = (
             target_gain(base, out_dir, split, result.context, device=device, progress=progress)
@@ -252,7 +266,7 @@ def finetune_cmd(
         if comparisons:
             out.print(retention_table(comparisons, targets))
             for f in findings:
-                if f.severity != Severity.INFO or f.code == "target_gain":
+                if f.severity != Severity.INFO or f.code == "train.target_gain":
                     out.print(f"{f.severity}: {f.message}", highlight=False)
             out.print(f"verdict: {verdict}")
     payload: dict[str, Any] = report_dict(

@@ -1,7 +1,8 @@
 """Where the per-shard step runs: local processes, or Ray (same step, same files).
 
 Ray is optional (``pip install 'tripwire[ray]'``) and imported only when chosen. A Ray cluster's
-workers must see the input and output paths (a local instance, or a shared filesystem).
+workers must see the input and output paths at the same path (a local instance, or a shared
+filesystem): each shard task reads its input and writes its files next to the outputs.
 """
 
 from __future__ import annotations
@@ -9,9 +10,10 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from tripwire.errors import UnavailableError
+from tripwire.ray_cluster import connect, disconnect, import_ray
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -57,48 +59,50 @@ class LocalEngine:
         pass
 
 
-def _import_ray() -> Any:
-    try:
-        import ray
-    except ImportError as exc:
-        raise UnavailableError(
-            "--engine ray", "Ray is not installed; install it with: pip install 'tripwire[ray]'"
-        ) from exc
-    return ray
-
-
 class RayEngine:
-    """Ray tasks, one per shard; starts a local Ray instance when none is running."""
+    """Ray tasks, one per shard, on the cluster at ``RAY_ADDRESS`` or a local instance.
+
+    A task whose worker or node dies is run again (``RETRIES``): a shard's files are rewritten
+    from the start and its completion marker is written last, so a shard killed mid-way is
+    redone whole, and its result reaches the caller once (each task's result is taken once).
+    """
 
     name = "ray"
+    RETRIES = 3
 
     def __init__(self, workers: int) -> None:
         self.workers = max(1, workers)
-        self._started = False
-        """Whether this engine started the local Ray instance (and so shuts it down)."""
+        self._connected = False
+        """Whether this engine connected this process to Ray (and so disconnects it)."""
 
     def map(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[R]:
         if not tasks:
             return
-        ray = _import_ray()
-        if not ray.is_initialized():
-            ray.init(
-                num_cpus=self.workers,
-                include_dashboard=False,
-                log_to_driver=False,
-                configure_logging=False,
-            )
-            self._started = True
-        remote = ray.remote(num_cpus=1, max_retries=1)(fn)
+        ray = import_ray()
+        self._connected = connect(num_cpus=self.workers) or self._connected
+        remote = ray.remote(num_cpus=1, max_retries=self.RETRIES)(fn)
         pending = [remote.remote(t) for t in tasks]
         while pending:
             ready, pending = ray.wait(pending, num_returns=1)
-            yield ray.get(ready[0])
+            try:
+                result = ray.get(ready[0])
+            except ray.exceptions.RayTaskError:
+                raise  # the step's own error, as the local engine raises it
+            except ray.exceptions.RayError as exc:  # retries spent: workers or nodes kept dying
+                for ref in pending:
+                    ray.cancel(ref)
+                raise UnavailableError(
+                    "--engine ray",
+                    f"Ray lost a shard on each of its {self.RETRIES + 1} tries "
+                    f"({type(exc).__name__}); run the same command again to resume "
+                    "(finished shards are kept)",
+                ) from exc
+            yield result
 
     def close(self) -> None:
-        if self._started:
-            _import_ray().shutdown()
-            self._started = False
+        if self._connected:
+            disconnect()
+            self._connected = False
 
 
 def get_engine(name: str, workers: int) -> Engine:

@@ -69,7 +69,7 @@ class AuditResult:
                 continue
             out.append(
                 Finding(
-                    code=reason,
+                    code=f"data.{reason}",
                     severity=Severity.BLOCK if reason in BLOCKING else Severity.WARN,
                     message=f"{n} {MEANINGS[reason]}",
                     record_ids=[str(i) for i in self.ids_by_reason.get(reason, [])],
@@ -81,7 +81,7 @@ class AuditResult:
             if n:
                 out.append(
                     Finding(
-                        code=flag,
+                        code=f"data.{flag}",
                         severity=Severity.INFO,
                         message=f"{n} records {MEANINGS[flag]}",
                         record_ids=[str(i) for i in self.ids_by_reason.get(flag, [])],

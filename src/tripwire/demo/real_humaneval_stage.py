@@ -69,7 +69,7 @@ def run(ctx: StageContext) -> StageResult:
         comparison = compare_runs(runs["base"].path, runs[CANDIDATE].path).to_dict()
         top = next(s for s in comparison["slices"] if s["slice"] == "all")
         lines.append(
-            f"eval compare base vs {CANDIDATE}: {comparison['verdict']} (pass {top['baseline']:.3f}"
+            f"eval compare base vs {CANDIDATE}: {comparison['outcome']} (pass {top['baseline']:.3f}"
             f" -> {top['candidate']:.3f}, CI [{top['ci_low']:+.3f}, {top['ci_high']:+.3f}], "
             f"{top['status']}: {top.get('note') or ''})"
         )

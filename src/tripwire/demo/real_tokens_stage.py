@@ -95,8 +95,8 @@ def run(ctx: StageContext) -> StageResult:
         rows.append([name, str(v["before"].verdict), "; ".join(v["findings"][:3]) or "-",
                      f"{verdicts[0]} ({rc.get('code', '-')})", str(v["after"].verdict),
                      verdicts[1], "yes" if met else "NO"])  # fmt: skip
-    calibration = [f for f in single.findings if f.code.startswith(("undertrained", "reserved",
-                                                                     "unreachable"))]  # fmt: skip
+    kinds = ("tokens.undertrained", "tokens.reserved", "tokens.unreachable")
+    calibration = [f for f in single.findings if f.code.startswith(kinds)]
     lines = [
         *(f"{name}: {v['what']}" for name, v in done.items()),
         *(f"single-model audit of the base: {f.code}: {f.message}" for f in calibration),

@@ -15,19 +15,20 @@ from typing import Any
 
 import numpy as np
 
+from tripwire.documents import Fields
 from tripwire.errors import BadInputError
 from tripwire.evals._results import ResultsLog
 from tripwire.evals._run import RESULTS_FILE, RUN_FILE
 from tripwire.evals._suite import suite_class
 from tripwire.evals._types import MetricSpec, SampleResult
-from tripwire.findings import OUTCOME_VERDICT
+from tripwire.findings import Outcome, Verdict
 from tripwire.stats import (
     Correction,
     Margin,
     SliceComparison,
     adjust_slices,
     compare_slice,
-    overall_verdict,
+    overall_outcome,
     regression_level,
 )
 from tripwire.stats._noninferiority import Method
@@ -44,9 +45,9 @@ class LoadedRun:
 
 @dataclass(frozen=True)
 class RunComparison:
-    """The verdict over all slices and the per-slice details (``eval compare --json``)."""
+    """The outcome over all slices and the per-slice details (``eval compare --json``)."""
 
-    verdict: str
+    outcome: Outcome
     suite: str
     baseline: str
     candidate: str
@@ -64,12 +65,15 @@ class RunComparison:
     sequential: dict[str, Any] | None = None
     """A sequential comparison: its looks, where it stopped and why (see ``_sequential_run``)."""
 
+    @property
+    def verdict(self) -> Verdict:
+        """The decision it adds up to: pass / warn / block like every other ``--json``."""
+        return self.outcome.verdict
+
     def to_dict(self) -> dict[str, Any]:
         return {
-            # verdict: pass / warn / block like every other --json; outcome: the statistics'
-            # own word (pass / inconclusive / regression)
-            "verdict": str(OUTCOME_VERDICT[self.verdict]),
-            "outcome": self.verdict,
+            "verdict": str(self.verdict),
+            "outcome": str(self.outcome),
             "suite": self.suite,
             "baseline": self.baseline,
             "candidate": self.candidate,
@@ -81,6 +85,27 @@ class RunComparison:
             "tampering": self.tampering,
             "sequential": self.sequential,
         }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | Fields, doc: str = "comparison") -> RunComparison:
+        """A comparison back from ``to_dict`` (an ``eval compare --json`` file). A document
+        without ``outcome`` (a gate's suite entry) takes it from its slices."""
+        f = Fields.of(d, doc)
+        slices = [SliceComparison.from_dict(s) for s in f.objects("slices")]
+        outcome = f.enum("outcome", Outcome) if f.has("outcome") else overall_outcome(slices)
+        return cls(
+            outcome=outcome,
+            suite=f.text("suite", ""),
+            baseline=f.text("baseline", ""),
+            candidate=f.text("candidate", ""),
+            alpha=f.number("alpha"),
+            correction=f.text("correction", ""),
+            slices=slices,
+            tampering=f.mapping("tampering") or None,
+            items=f.whole("items", 0),
+            samples=f.whole("samples", 0),
+            sequential=f.mapping("sequential") or None,
+        )
 
 
 Results = dict[tuple[str, int], SampleResult]
@@ -280,7 +305,7 @@ def compare_runs(
     if not judged.slices:
         raise BadInputError(base.path, "no slice has two or more paired items to compare")
     return RunComparison(
-        verdict=overall_verdict(judged.slices),
+        outcome=overall_outcome(judged.slices),
         suite=suite,
         baseline=str(base.path),
         candidate=str(cand.path),

@@ -33,7 +33,7 @@ from tripwire.evals._self_test import ReferenceCheck, ReferenceCheckFailed, chec
 from tripwire.evals._suite import Suite
 from tripwire.evals._types import SampleResult, Task
 from tripwire.progress import Progress, no_progress
-from tripwire.sandbox import VERDICTS, Limits, Sandbox
+from tripwire.sandbox import EXEC_STATUSES, Limits, Sandbox
 from tripwire.sandbox._pool import interpreter_id
 
 if TYPE_CHECKING:
@@ -139,12 +139,13 @@ def summarize(
         else:
             pass_at_k[f"pass@{k}"] = value
     scored = any(r.verdict == "scored" for r in results)
+    statuses = (*EXEC_STATUSES, *(["scored"] if scored else []))
     tampering = Counter(t for r in results for t in r.tampering)
     return {
         "tasks_total": len(tasks),
         "tasks_attempted": len(per_task),
         "samples": len(results),
-        "verdicts": {v: verdicts.get(v, 0) for v in (*VERDICTS, *(["scored"] if scored else []))},
+        "verdicts": {v: verdicts.get(v, 0) for v in statuses},
         "pass_at_k": {} if scored else pass_at_k,
         "pass_at_k_unavailable": {} if scored else missing,
         "metrics": metric_means(results),
@@ -217,6 +218,10 @@ def run_eval(
         "cpu_limits": _cpu_limits_summary(cpu_limits, task_limits, sandbox),
         # where this run's time went (a resumed run's evaluate covers only what was left)
         "seconds": {"self_test": round(self_test_s, 3), "evaluate": round(evaluate_s, 3)},
+        # where the programs ran (a resumed run: where its last part ran)
+        "engine": {"name": sandbox.engine, "workers": sandbox.workers}
+        if sandbox is not None
+        else None,
     }
     write_json_atomic(out / SUMMARY_FILE, summary)
     model = backend.describe()
@@ -234,6 +239,7 @@ def run_eval(
             "interpreter": interpreter_id(),
             "isolation": sandbox.isolation.to_dict() if sandbox is not None else None,
             "workers": sandbox.workers if sandbox is not None else None,
+            "engine": sandbox.engine if sandbox is not None else None,
             "pass_at_k": summary["pass_at_k"],
             "verdicts": summary["verdicts"],
             "references": {

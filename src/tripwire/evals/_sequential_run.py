@@ -44,7 +44,7 @@ from tripwire.evals._suite import Suite
 from tripwire.evals._types import Task
 from tripwire.progress import Progress, no_progress
 from tripwire.sandbox import Limits, Sandbox
-from tripwire.stats import Correction, Margin, SliceComparison, family_levels, overall_verdict
+from tripwire.stats import Correction, Margin, SliceComparison, family_levels, overall_outcome
 from tripwire.stats._noninferiority import Method
 from tripwire.stats._spending import Spending
 
@@ -243,7 +243,7 @@ def compare_models(
         "looks": looks,
     }
     return RunComparison(
-        verdict=overall_verdict(last),
+        outcome=overall_outcome(last),
         suite=suite.name,
         baseline=str(runs["baseline"].path),
         candidate=str(runs["candidate"].path),

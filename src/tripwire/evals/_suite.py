@@ -23,7 +23,8 @@ from tripwire.progress import Progress, no_progress
 from tripwire.sandbox import Judged, Limits, Sandbox
 
 SCORE_GROUP = 32
-"""Generated samples scored (and saved) together: enough to keep the sandbox's workers busy."""
+"""Generated samples scored (and saved) together: at least this many, and enough to keep the
+sandbox's workers busy (``Sandbox.jobs_to_fill``: more on a many-core machine or a cluster)."""
 
 
 class Suite(ABC):
@@ -93,10 +94,11 @@ class Suite(ABC):
         )
         # scored (and so saved by the run) a group at a time as generation goes: an interrupted
         # run keeps what was generated before, instead of losing an hour of generation
+        size = max(SCORE_GROUP, sandbox.jobs_to_fill) if sandbox is not None else SCORE_GROUP
         group: list[Sample] = []
         for sample in fresh:
             group.append(sample)
-            if len(group) >= SCORE_GROUP:
+            if len(group) >= size:
                 yield from self._score_group(group, by_id, sandbox, progress, limits)
                 group = []
         if group:

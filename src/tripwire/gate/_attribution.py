@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tripwire.artifacts import REPAIRABLE_PROBLEMS
+from tripwire.documents import Fields
 from tripwire.errors import UnavailableError
 from tripwire.findings import Finding, Severity
 from tripwire.gate._lineage import Lineage
@@ -35,6 +36,11 @@ class RootCause:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, f: Fields) -> RootCause:
+        return cls(f.text("source", ""), f.text("code", ""), f.text("message", ""),
+                   f.mapping("evidence"), f.text("remedy", ""))  # fmt: skip
+
 
 def _q(path: str | Path) -> str:
     return shlex.quote(str(path))
@@ -43,7 +49,7 @@ def _q(path: str | Path) -> str:
 def _tokens_remedy(f: Finding, baseline: Path, candidate: Path) -> str:
     from tripwire.tokens import REPAIRABLE  # torch: only where a tokens finding needs a remedy
 
-    if f.code.removeprefix("tokens.") in REPAIRABLE:
+    if f.code in REPAIRABLE:
         return _repair_command(baseline, candidate)
     return (
         f"restore the baseline's tokenizer files or retrain the embeddings for the changed "

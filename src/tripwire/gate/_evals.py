@@ -14,16 +14,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tripwire.artifacts import Checkpoint, Manifest, NotRunnableError, RunProblem, forward_problems
+from tripwire.documents import Fields
 from tripwire.errors import BadInputError, UserError
-from tripwire.findings import Finding, Severity
+from tripwire.findings import Finding, Outcome, Severity, Verdict, verdict_of
 from tripwire.gate._guard import RUN_FAILED, internal_error, not_runnable
 from tripwire.gate._policy import Policy, SuitePolicy
 from tripwire.progress import Progress, no_progress
 from tripwire.reference import DEFAULT_CORPUS_NAME, corpus_of, default_heldout_corpus
 
 if TYPE_CHECKING:
-    from tripwire.evals import SequentialPlan, Suite
+    from tripwire.evals import RunComparison, SequentialPlan, Suite
     from tripwire.sandbox import Sandbox
+    from tripwire.stats import SliceComparison
 
 _NEEDS_CORPUS = ("retention", "completion")
 ROLES = ("baseline", "candidate")
@@ -34,35 +36,70 @@ JUDGED_SUITES = ("human",)
 @dataclass(frozen=True)
 class SuiteOutcome:
     suite: str
-    verdict: str
+    verdict: Verdict
     """pass, warn (inconclusive slices) or block (a slice regressed beyond its margin, or the
     candidate could not be evaluated)."""
-    comparison: dict[str, Any]
-    baseline_run: str
-    candidate_run: str
+    alpha: float
+    correction: str
+    comparison: RunComparison | None = None
+    """The paired comparison of the two models' runs; None when they were not compared."""
     not_run: str = ""
     """Why the two models were not compared (a model could not run the suite); "" if they were."""
+    baseline_run: str = ""
+    candidate_run: str = ""
     corpus: dict[str, str] = field(default_factory=dict)
     """The corpus scored (``path``, ``source``), for suites that score one."""
     seconds: float = 0.0
     """Wall time of both models' runs (cached runs are read, not scored) and the comparison."""
 
+    @property
+    def slices(self) -> list[SliceComparison]:
+        return self.comparison.slices if self.comparison is not None else []
+
     def to_dict(self) -> dict[str, Any]:
+        c = self.comparison
         return {
             "suite": self.suite,
-            "verdict": self.verdict,
-            "alpha": self.comparison["alpha"],
-            "correction": self.comparison["correction"],
+            "verdict": str(self.verdict),
+            "alpha": self.alpha,
+            "correction": self.correction,
             "baseline_run": self.baseline_run,
             "candidate_run": self.candidate_run,
-            "items": self.comparison.get("items", 0),
-            "samples": self.comparison.get("samples", 0),
-            "slices": self.comparison["slices"],
-            "sequential": self.comparison.get("sequential"),
+            "items": c.items if c else 0,
+            "samples": c.samples if c else 0,
+            "slices": [s.to_dict() for s in self.slices],
+            "sequential": c.sequential if c else None,
             **({"not_run": self.not_run} if self.not_run else {}),
             **({"corpus": self.corpus} if self.corpus else {}),
             "seconds": self.seconds,
         }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | Fields, doc: str = "gate result") -> SuiteOutcome:
+        """An outcome back from ``to_dict`` (a cached or written gate result)."""
+        from tripwire.evals import RunComparison
+
+        f = Fields.of(d, doc)
+        not_run = f.text("not_run", "")
+        comparison = None
+        if not not_run or f.items("slices"):
+            comparison = RunComparison.from_dict(f)
+            comparison = replace(comparison, suite=f.text("suite", "?"),
+                                 baseline=f.text("baseline_run", ""),
+                                 candidate=f.text("candidate_run", ""))  # fmt: skip
+        corpus = f.obj("corpus")
+        return cls(
+            suite=f.text("suite", "?"),
+            verdict=f.enum("verdict", Verdict),
+            alpha=f.number("alpha"),
+            correction=f.text("correction", ""),
+            comparison=comparison,
+            not_run=not_run,
+            baseline_run=f.text("baseline_run", ""),
+            candidate_run=f.text("candidate_run", ""),
+            corpus={k: corpus.text(k, "") for k in ("path", "source")} if corpus.data else {},
+            seconds=f.number("seconds"),
+        )
 
 
 @dataclass(frozen=True)
@@ -160,28 +197,27 @@ def _run_judged(
         found = [Finding("eval.not_runnable", Severity.BLOCK, f"{sp.name}: {exc}; the candidate "
                          "cannot be cleared", evidence={"suite": sp.name,
                                                             "kinds": ["review"]})]  # fmt: skip
-        empty = {"alpha": policy.alpha, "correction": policy.correction, "slices": []}
-        return SuiteOutcome(sp.name, "block", empty, "", "", not_run=found[0].message), found
+        not_run = SuiteOutcome(sp.name, Verdict.BLOCK, policy.alpha, policy.correction,
+                               not_run=found[0].message)  # fmt: skip
+        return not_run, found
     return _outcome(sp, comparison)
 
 
-def _finding(suite: str, s: dict[str, Any]) -> Finding | None:
-    if s["status"] == "pass":
+def _finding(suite: str, s: SliceComparison) -> Finding | None:
+    if s.status is Outcome.PASS:
         return None
-    regressed = s["regressed"]
-    margin = s["margin"]
-    look = f", look {s['look']}" if s.get("look") else ""
+    look = f", look {s.look}" if s.look else ""
     message = (
-        f"{suite} {s['metric']} on {s['slice']}: {s['baseline']:.4g} -> {s['candidate']:.4g} "
-        f"({s['delta']:+.4g}, CI [{s['ci_low']:+.4g}, {s['ci_high']:+.4g}], margin {margin:.3g}, "
-        f"n={s['n']}{look})"
+        f"{suite} {s.metric} on {s.slice}: {s.baseline:.4g} -> {s.candidate:.4g} "
+        f"({s.delta:+.4g}, CI [{s.ci_low:+.4g}, {s.ci_high:+.4g}], margin {s.margin:.3g}, "
+        f"n={s.n}{look})"
     )
     return Finding(
-        code="eval.regression" if regressed else "eval.inconclusive",
-        severity=Severity.BLOCK if regressed else Severity.WARN,
+        code="eval.regression" if s.regressed else "eval.inconclusive",
+        severity=Severity.BLOCK if s.regressed else Severity.WARN,
         message=message
-        + ("" if regressed else f": cannot rule out a regression ({s.get('note') or 'too few'})"),
-        evidence={"suite": suite, **s},
+        + ("" if s.regressed else f": cannot rule out a regression ({s.note or 'too few'})"),
+        evidence={"suite": suite, **s.to_dict()},
     )
 
 
@@ -251,17 +287,19 @@ def _compare(
         slice_margins=per_slice,
         alpha=policy.alpha,
         correction=policy.correction,  # type: ignore[arg-type]
-    ).to_dict()
+    )
     return _outcome(sp, comparison)
 
 
-def _outcome(sp: SuitePolicy, comparison: dict[str, Any]) -> tuple[SuiteOutcome, list[Finding]]:
-    """The suite's outcome and findings from its comparison (``RunComparison.to_dict()``)."""
-    found = [f for s in comparison["slices"] if (f := _finding(sp.name, s))]
-    if (tampering := comparison.get("tampering")) and tampering["new"]:
-        found.append(_tampering_finding(sp.name, tampering, Path(comparison["candidate"])))
-    baseline, candidate = comparison["baseline"], comparison["candidate"]
-    return SuiteOutcome(sp.name, _worst(found), comparison, baseline, candidate), found
+def _outcome(sp: SuitePolicy, comparison: RunComparison) -> tuple[SuiteOutcome, list[Finding]]:
+    """The suite's outcome and findings from its comparison."""
+    found = [f for s in comparison.slices if (f := _finding(sp.name, s))]
+    if (tampering := comparison.tampering) and tampering["new"]:
+        found.append(_tampering_finding(sp.name, tampering, Path(comparison.candidate)))
+    outcome = SuiteOutcome(sp.name, verdict_of(found), comparison.alpha, comparison.correction,
+                           comparison, baseline_run=comparison.baseline,
+                           candidate_run=comparison.candidate)  # fmt: skip
+    return outcome, found
 
 
 def _run_sequential(
@@ -291,25 +329,20 @@ def _run_sequential(
             suite, backends, box, plan=plan, margins=per_metric, slice_margins=per_slice,
             alpha=policy.alpha, correction=policy.correction,  # type: ignore[arg-type]
             n=sp.n, progress=step,
-        ).to_dict()  # fmt: skip
+        )  # fmt: skip
     except (NotRunnableError, BadInputError, ScoringFailed):
         return None
     except Exception as exc:  # a bug in the comparison: blocks, with its traceback (see _guard)
         found = [internal_error("eval", f"the sequential {sp.name} comparison", exc,
                                 suite=sp.name)]  # fmt: skip
-        empty = {"alpha": policy.alpha, "correction": policy.correction, "slices": []}
-        return SuiteOutcome(sp.name, "block", empty, "", "", not_run=found[0].message), found
+        not_run = SuiteOutcome(sp.name, Verdict.BLOCK, policy.alpha, policy.correction,
+                               not_run=found[0].message)  # fmt: skip
+        return not_run, found
     return _outcome(sp, comparison)
 
 
 def _since(started: float) -> float:
     return round(time.perf_counter() - started, 3)
-
-
-def _worst(found: list[Finding]) -> str:
-    if any(f.severity is Severity.BLOCK for f in found):
-        return "block"
-    return "warn" if found else "pass"
 
 
 def run_suites(
@@ -362,11 +395,11 @@ def run_suites(
             if len(runs) == len(ROLES):
                 outcome, found = _compare(policy, sp, runs)
             else:
-                empty = {"alpha": policy.alpha, "correction": policy.correction, "slices": []}
-                why = "; ".join(f.message for f in found)
-                outcome = SuiteOutcome(sp.name, _worst(found), empty,
-                                       str(runs.get("baseline", "")),
-                                       str(runs.get("candidate", "")), not_run=why)  # fmt: skip
+                outcome = SuiteOutcome(sp.name, verdict_of(found), policy.alpha,
+                                       policy.correction,
+                                       not_run="; ".join(f.message for f in found),
+                                       baseline_run=str(runs.get("baseline", "")),
+                                       candidate_run=str(runs.get("candidate", "")))  # fmt: skip
             outcomes.append(replace(outcome, corpus=plan.corpus, seconds=_since(started)))
             findings += found
     return outcomes, findings

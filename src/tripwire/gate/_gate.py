@@ -22,10 +22,11 @@ from tripwire.artifacts import (
     sha256_json,
     write_json_atomic,
 )
+from tripwire.documents import Fields
 from tripwire.errors import BadInputError, UserError
 from tripwire.findings import Finding, Severity, Verdict, verdict_of
 from tripwire.gate._attribution import RootCause, attribute
-from tripwire.gate._evals import PlannedSuite, plan_suites, preflight, run_suites
+from tripwire.gate._evals import PlannedSuite, SuiteOutcome, plan_suites, preflight, run_suites
 from tripwire.gate._guard import cacheable, internal_error, not_runnable, role_of
 from tripwire.gate._lineage import Lineage, lineage
 from tripwire.gate._policy import Policy
@@ -43,16 +44,20 @@ GATE_VERSION = 4  # 3: each corpus suite says its corpus; 4: check_seconds
 class GateResult:
     verdict: Verdict
     baseline: dict[str, str]
+    """``path``, ``id`` (manifest hash) and ``name`` of each model."""
     candidate: dict[str, str]
     policy: Policy
     lineage: Lineage
     root_cause: RootCause | None
     findings: list[Finding]
-    evals: list[dict[str, Any]]
+    evals: list[SuiteOutcome]
     checks_run: list[str]
     cached: bool = False
     seconds: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
+    check_seconds: dict[str, float] = field(default_factory=dict)
+    """Each check's wall time (CI shows them as JUnit testcase times)."""
+    data_audit: dict[str, Any] | None = None
+    """The training-data audit's summary, when it ran."""
 
     @property
     def exit_code(self) -> int:
@@ -67,17 +72,47 @@ class GateResult:
             "policy": self.policy.to_dict(),
             "lineage": self.lineage.to_dict(),
             "root_cause": self.root_cause.to_dict() if self.root_cause else None,
-            "findings": [{"source": f.code.split(".", 1)[0], **f.to_dict()} for f in self.findings],
-            "evals": self.evals,
+            "findings": [{"source": f.source or f.code, **f.to_dict()} for f in self.findings],
+            "evals": [o.to_dict() for o in self.evals],
             "checks_run": self.checks_run,
             "cached": self.cached,
             "seconds": round(self.seconds, 2),
-            **self.extra,
+            **({"data_audit": self.data_audit} if self.data_audit is not None else {}),
+            **({"check_seconds": self.check_seconds} if self.check_seconds else {}),
         }
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | Fields, doc: str = "gate result") -> GateResult:
+        """A result back from ``to_dict`` (a ``tripwire gate --json`` file, the gate's cache);
+        a wrong shape is ``BadInputError`` naming the field."""
+        f = Fields.of(d, doc)
+        if not f.has("verdict"):
+            raise BadInputError(f.doc, f"{f.where or 'the document'} has no 'verdict' (is this "
+                                "a tripwire gate --json file?)")  # fmt: skip
+        rc = f.obj("root_cause")
+        return cls(
+            verdict=f.enum("verdict", Verdict),
+            baseline=_model(f.obj("baseline")),
+            candidate=_model(f.obj("candidate")),
+            policy=Policy.from_document(f.obj("policy")),
+            lineage=Lineage.from_dict(f.obj("lineage")),
+            root_cause=RootCause.from_dict(rc) if rc.data else None,
+            findings=[Finding.from_dict(x) for x in f.objects("findings")],
+            evals=[SuiteOutcome.from_dict(x) for x in f.objects("evals")],
+            checks_run=f.texts("checks_run"),
+            cached=f.flag("cached"),
+            seconds=f.number("seconds"),
+            check_seconds=_seconds(f.mapping("check_seconds")),
+            data_audit=f.mapping("data_audit") if f.has("data_audit") else None,
+        )
 
-def _prefixed(source: str, findings: list[Finding]) -> list[Finding]:
-    return [replace(f, code=f"{source}.{f.code}") for f in findings]
+
+def _seconds(timed: dict[str, Any]) -> dict[str, float]:
+    return {str(k): float(v) for k, v in timed.items() if isinstance(v, int | float)}
+
+
+def _model(f: Fields) -> dict[str, str]:
+    return {k: f.text(k, "") for k in ("path", "id", "name")}
 
 
 def _apply_policy(findings: list[Finding], policy: Policy) -> list[Finding]:
@@ -99,7 +134,7 @@ def _tokens_findings(baseline: Path, candidate: Path, progress: Progress) -> lis
 
     models = {"baseline": baseline, "candidate": candidate}
     try:
-        return _prefixed("tokens", audit(baseline, candidate, progress=progress).findings)
+        return audit(baseline, candidate, progress=progress).findings
     except UserError as exc:
         role = role_of(exc, models)
         refused = not_runnable("tokens", role, models[role], [str(exc)], kinds=[exc.kind],
@@ -109,7 +144,7 @@ def _tokens_findings(baseline: Path, candidate: Path, progress: Progress) -> lis
     if role == "candidate":
         return [refused]
     try:
-        return [refused, *_prefixed("tokens", audit_model(candidate, progress=progress).findings)]
+        return [refused, *audit_model(candidate, progress=progress).findings]
     except UserError as exc:
         return [refused, not_runnable("tokens", "candidate", candidate, [str(exc)],
                                       kinds=[exc.kind], what="the tokens audit")]  # fmt: skip
@@ -123,7 +158,7 @@ def _data_findings(
     from tripwire.data import QUALITY_REASONS, audit
 
     result, _ = audit(files, workdir=workdir, progress=progress)
-    findings = _prefixed("data", result.findings())
+    findings = result.findings()
     shares = {r: result.by_reason.get(r, 0) / max(result.records, 1) for r in QUALITY_REASONS}
     bad = sum(result.by_reason.get(r, 0) for r in QUALITY_REASONS)
     share = bad / max(result.records, 1)
@@ -231,14 +266,16 @@ def gate(
     key = _cache_key(identity, policy, planned)
     cache = cache_dir() / "gate" / f"{key[:24]}.json"
     if use_cache and cache.is_file():
-        cached = json.loads(cache.read_text(encoding="utf-8"))
-        cached["cached"], cached["seconds"] = True, round(time.perf_counter() - t0, 2)
-        result = result_from_dict(cached, policy, line)
+        result = GateResult.from_dict(json.loads(cache.read_text(encoding="utf-8")), str(cache))
         # the cache is keyed by content: a byte-identical pair in other folders (or another
         # registry) reuses it, but the paths, and the remedy commands that name them, are this
-        # run's
+        # run's; policy and lineage are the live ones (same hash)
         return replace(
             result,
+            cached=True,
+            seconds=round(time.perf_counter() - t0, 2),
+            policy=policy,
+            lineage=line,
             baseline=_identity(base_m, baseline),
             candidate=_identity(cand_m, candidate),
             root_cause=attribute(result.findings, line, baseline, candidate, _last_good(registry)),
@@ -246,7 +283,7 @@ def gate(
 
     findings = list(notes)
     checks = ["lineage"]
-    extra: dict[str, Any] = {}
+    data_audit = None
     tokens_needed = policy.tokens_audit == "always" or (
         policy.tokens_audit == "auto" and (line.changed("tokenizer") or line.changed("config"))
     )
@@ -263,13 +300,11 @@ def gate(
         workdir = cache.with_suffix(".data")
         found, summary = _guarded_data_findings(data_files, policy, workdir, progress)
         findings += found
-        if summary is not None:
-            extra["data_audit"] = summary
+        data_audit = summary
         seconds["data"] = round(time.perf_counter() - started, 3)
     outcomes, eval_findings = run_suites(policy, planned, models, progress, sequential)
     checks += [f"eval:{o.suite}" for o in outcomes]
     seconds |= {f"eval:{o.suite}": o.seconds for o in outcomes}
-    extra["check_seconds"] = seconds
     unfiltered = findings + eval_findings
     findings = _apply_policy(unfiltered, policy)
     result = GateResult(
@@ -280,33 +315,12 @@ def gate(
         lineage=line,
         root_cause=attribute(findings, line, baseline, candidate, _last_good(registry)),
         findings=findings,
-        evals=[o.to_dict() for o in outcomes],
+        evals=outcomes,
         checks_run=checks,
         seconds=time.perf_counter() - t0,
-        extra=extra,
+        check_seconds=seconds,
+        data_audit=data_audit,
     )
     if cacheable(unfiltered):  # a crash the policy ignores must still run again next time
         write_json_atomic(cache, result.to_dict())
     return result
-
-
-def result_from_dict(d: dict[str, Any], policy: Policy, line: Lineage) -> GateResult:
-    """A cached result back as a GateResult (policy and lineage are the live ones: same hash)."""
-    rc = d.get("root_cause")
-    findings = [Finding.from_dict(f) for f in d["findings"]]
-    known = {"verdict", "exit_code", "baseline", "candidate", "policy", "lineage", "root_cause",
-             "findings", "evals", "checks_run", "cached", "seconds"}  # fmt: skip
-    return GateResult(
-        verdict=Verdict(d["verdict"]),
-        baseline=d["baseline"],
-        candidate=d["candidate"],
-        policy=policy,
-        lineage=line,
-        root_cause=RootCause(**rc) if rc else None,
-        findings=findings,
-        evals=d["evals"],
-        checks_run=d["checks_run"],
-        cached=d.get("cached", False),
-        seconds=d.get("seconds", 0.0),
-        extra={k: v for k, v in d.items() if k not in known},
-    )

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from tripwire.artifacts import Manifest, Registry, TrainingRecord
+from tripwire.documents import Fields
 from tripwire.errors import BadInputError
 
 _COMPONENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -36,6 +37,10 @@ class Change:
     files: list[str]
     detail: str
 
+    @classmethod
+    def from_dict(cls, f: Fields) -> Change:
+        return cls(f.text("component", "other"), f.texts("files"), f.text("detail", ""))
+
 
 @dataclass(frozen=True)
 class Lineage:
@@ -59,6 +64,20 @@ class Lineage:
             "trained_from_baseline": self.trained_from_baseline,
             "notes": self.notes,
         }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | Fields, doc: str = "lineage") -> Lineage:
+        """A lineage back from ``to_dict`` (a written gate result)."""
+        f = Fields.of(d, doc)
+        training = f.mapping("training")
+        return cls(
+            changes=[Change.from_dict(c) for c in f.objects("changes")],
+            nodes=[n.data for n in f.objects("nodes")],
+            edges=[[str(x) for x in e] for e in f.items("edges") if isinstance(e, list | tuple)],
+            training=TrainingRecord.from_note(training) if training else None,
+            trained_from_baseline=f.flag("trained_from_baseline"),
+            notes=f.texts("notes"),
+        )
 
 
 def _file_changes(base: Manifest, cand: Manifest) -> list[Change]:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tripwire.artifacts import sha256_json
+from tripwire.documents import Fields
 from tripwire.errors import BadInputError
 from tripwire.stats import Margin
 
@@ -97,6 +98,30 @@ class Policy:
         except tomllib.TOMLDecodeError as exc:
             raise BadInputError(path, f"not valid TOML ({exc})") from exc
         return cls.from_dict(data, path)
+
+    @classmethod
+    def from_document(cls, f: Fields) -> Policy:
+        """The policy a written gate result records (``to_dict``'s shape: each suite's options
+        nested). Read as recorded, not checked against today's suites: it describes a past run."""
+        suites = tuple(
+            SuitePolicy(s.text("name", "?"), s.mapping("options"),
+                        {str(k): str(v) for k, v in s.mapping("margins").items()},
+                        {str(k): str(v) for k, v in s.mapping("slice_margins").items()},
+                        s.optional_whole("n"))
+            for s in f.objects("suites")
+        )  # fmt: skip
+        default = cls()
+        return cls(
+            suites=suites,
+            alpha=f.number("alpha", default.alpha),
+            correction=f.text("correction", default.correction),
+            block=frozenset(f.texts("block")),
+            warn=frozenset(f.texts("warn")),
+            ignore=frozenset(f.texts("ignore")),
+            tokens_audit=f.text("tokens_audit", default.tokens_audit),
+            data_audit=f.flag("data_audit", default.data_audit),
+            data_max_bad_fraction=f.number("data_max_bad_fraction", default.data_max_bad_fraction),
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str | Path = "policy") -> Policy:

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 import numpy as np
 from markupsafe import Markup
 
-from tripwire.report._gate_view import SliceRow
+from tripwire.report._gate_display import SuiteSlice, margin_delta, needs_attention, status_tone
+from tripwire.stats import SliceComparison
 
 MAX_ROWS = 60
 _ROW_IN, _TITLE_IN, _TICKS_IN, _LEGEND_IN, _XLABEL_IN = 0.26, 0.3, 0.3, 0.35, 0.2
@@ -34,23 +35,24 @@ def _label(text: str) -> str:
     return text if len(text) <= _LABEL_CHARS else text[: _LABEL_CHARS - 1] + "…"
 
 
-def _shown(rows: Sequence[SliceRow]) -> list[SliceRow]:
+def _shown(rows: Sequence[SuiteSlice]) -> list[SuiteSlice]:
     """Rows with a finite delta; past ``MAX_ROWS`` the ones needing attention win."""
-    finite = [r for r in rows if math.isfinite(r.delta)]
+    finite = [r for r in rows if math.isfinite(r.c.delta)]
     if len(finite) <= MAX_ROWS:
         return finite
-    keep = {id(r) for r in sorted(finite, key=lambda r: not r.needs_attention)[:MAX_ROWS]}
+    ranked = sorted(finite, key=lambda r: not needs_attention(r.c))
+    keep = {id(r) for r in ranked[:MAX_ROWS]}
     return [r for r in finite if id(r) in keep]
 
 
-def _panels(rows: list[SliceRow]) -> list[tuple[tuple[str, str], list[SliceRow]]]:
-    panels: dict[tuple[str, str], list[SliceRow]] = {}
+def _panels(rows: list[SuiteSlice]) -> list[tuple[tuple[str, str], list[SliceComparison]]]:
+    panels: dict[tuple[str, str], list[SliceComparison]] = {}
     for r in rows:
-        panels.setdefault((r.suite, r.metric), []).append(r)
+        panels.setdefault((r.suite, r.c.metric), []).append(r.c)
     return list(panels.items())
 
 
-def forest_svg(rows: Sequence[SliceRow]) -> Markup | None:
+def forest_svg(rows: Sequence[SuiteSlice]) -> Markup | None:
     """The plot as an ``<svg>`` element, or None when no slice has a delta to plot.
 
     Slice names are untrusted: they reach the SVG only as matplotlib ``<text>`` content, which
@@ -67,7 +69,7 @@ def forest_svg(rows: Sequence[SliceRow]) -> Markup | None:
 
     panels = _panels(shown)
     # fixed layout in inches (constrained layout measures every label and doubled the cost)
-    label_w = 0.6 + 0.062 * max(len(_label(r.slice)) for r in shown)
+    label_w = 0.6 + 0.062 * max(len(_label(r.c.slice)) for r in shown)
     heights = [_ROW_IN * len(p) + 0.25 for _, p in panels]
     total = sum(heights) + len(panels) * (_TITLE_IN + _TICKS_IN) + _LEGEND_IN + _XLABEL_IN
     width = label_w + 6.0
@@ -83,8 +85,8 @@ def forest_svg(rows: Sequence[SliceRow]) -> Markup | None:
             top -= _TICKS_IN
             axes.append(ax)
             ys = np.arange(len(prow))[::-1]
-            colours = [_COLOURS[r.tone] for r in prow]
-            tones.update(r.tone for r in prow)
+            colours = [_COLOURS[status_tone(r.status)] for r in prow]
+            tones.update(status_tone(r.status) for r in prow)
             ci = [
                 (y, r, c)
                 for y, r, c in zip(ys, prow, colours, strict=True)
@@ -100,7 +102,7 @@ def forest_svg(rows: Sequence[SliceRow]) -> Markup | None:
                 )
             ax.scatter([r.delta for r in prow], ys, c=colours, s=22, zorder=3)
             marg = [
-                (y, r.margin_delta)
+                (y, margin_delta(r))
                 for y, r in zip(ys, prow, strict=True)
                 if math.isfinite(r.margin)
             ]

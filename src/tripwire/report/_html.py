@@ -10,6 +10,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from tripwire import __version__
 from tripwire.artifacts import write_text_atomic
+from tripwire.report._evidence import evidence_sentences
+from tripwire.report._gate_display import TEMPLATE_GLOBALS
 
 
 @lru_cache(maxsize=1)
@@ -22,6 +24,7 @@ def _env() -> Environment:
         lstrip_blocks=True,
     )
     env.globals["tripwire_version"] = __version__
+    env.globals.update(TEMPLATE_GLOBALS, evidence_sentences=evidence_sentences)
     return env
 
 

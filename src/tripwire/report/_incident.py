@@ -8,10 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from tripwire.documents import Fields
 from tripwire.errors import BadInputError
+from tripwire.gate import GateResult
 from tripwire.report import _shape as shape
 from tripwire.report._forest import forest_svg
-from tripwire.report._gate_view import GateView, brief, gate_view, verdict_tone
+from tripwire.report._gate_display import brief, slices, verdict_tone
 from tripwire.report._html import render_html, write_html
 
 TEMPLATE = "incident.html.j2"
@@ -26,8 +28,8 @@ def _list(value: Any, where: str) -> list[Any]:
     return shape.as_list(value, where, WHERE)
 
 
-def _gate(value: Any) -> GateView | None:
-    return None if value is None else gate_view(value)
+def _gate(value: Any, where: str) -> GateResult | None:
+    return None if value is None else GateResult.from_dict(Fields(value, where, WHERE))
 
 
 def _verdict(value: Any) -> dict[str, str]:
@@ -37,9 +39,9 @@ def _verdict(value: Any) -> dict[str, str]:
 
 def _bug(value: Any, where: str) -> dict[str, Any]:
     b = _dict(value, where)
-    gate = _gate(b.get("gate"))
+    gate = _gate(b.get("gate"), f"{where}.gate")
     remedy = _dict(b.get("remedy"), f"{where}.remedy")
-    fixed = _gate(remedy.get("gate"))
+    fixed = _gate(remedy.get("gate"), f"{where}.remedy.gate")
     return {
         "name": str(b.get("name") or ""),
         "title": str(b.get("title") or b.get("name") or "unnamed bug"),
@@ -145,7 +147,7 @@ def _context(incident: Any) -> dict[str, Any]:
     for bug in context["bugs"]:
         for part in (bug, bug["remedy"]):
             if part and part["gate"]:
-                part["forest"] = forest_svg(part["gate"].slices)
+                part["forest"] = forest_svg(slices(part["gate"]))
     return context
 
 

@@ -10,9 +10,21 @@ from __future__ import annotations
 import math
 import re
 import xml.etree.ElementTree as ET
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tripwire.report._gate_view import FindingRow, GateView, SliceRow, brief, gate_view
+from tripwire.findings import Finding, Outcome, Severity, Verdict
+from tripwire.report._gate_display import (
+    SuiteSlice,
+    as_result,
+    brief,
+    ci_text,
+    fmt,
+    slices,
+    source_of,
+)
+
+if TYPE_CHECKING:
+    from tripwire.gate import GateResult
 
 SUITE_NAME = "tripwire.gate"
 _ALWAYS = ("lineage", "tokens", "data")
@@ -24,18 +36,18 @@ def clean(value: Any) -> str:
     return _NOT_XML.sub("\ufffd", str(value))
 
 
-def _findings_of(check: str, findings: list[FindingRow]) -> list[FindingRow]:
+def _findings_of(check: str, findings: list[Finding]) -> list[Finding]:
     """Findings a check produced: same source, or ``eval`` findings naming the check's suite."""
     suite = check.partition(":")[2]
     return [
         f
         for f in findings
-        if f.source == check
-        or (suite and f.source == "eval" and str(f.evidence.get("suite", "")) == suite)
+        if source_of(f) == check
+        or (suite and source_of(f) == "eval" and str(f.evidence.get("suite", "")) == suite)
     ]
 
 
-def _line(f: FindingRow) -> str:
+def _line(f: Finding) -> str:
     return f"[{f.severity}] {f.code}: {brief(f.message, 500)}"
 
 
@@ -49,39 +61,40 @@ def _case(suite: ET.Element, classname: str, name: str, seconds: float | None) -
 
 
 def _check_case(
-    suite: ET.Element, g: GateView, check: str, ran: bool, seconds: float | None
+    suite: ET.Element, g: GateResult, check: str, ran: bool, seconds: float | None
 ) -> bool:
     case = _case(suite, SUITE_NAME, check, seconds if ran else 0.0)
     if not ran:
         ET.SubElement(case, "skipped", message=f"{check} was not needed for this change")
         return False
     found = _findings_of(check, g.findings)
-    blocking = [_line(f) for f in found if f.severity == "block"]
-    evals = next((s for s in g.suites if f"eval:{s.suite}" == check), None)
-    if evals is not None and evals.verdict == "block":
-        regressed = [r.label for r in evals.slices if r.regressed or r.status == "regressed"]
+    blocking = [_line(f) for f in found if f.severity is Severity.BLOCK]
+    evals = next((s for s in g.evals if f"eval:{s.suite}" == check), None)
+    if evals is not None and evals.verdict is Verdict.BLOCK:
+        regressed = [c.label for c in evals.slices if c.status is Outcome.REGRESSED]
         if regressed:  # a suite that could not run blocks through its finding, not a slice
             names = ", ".join(regressed)
             blocking.append(f"[block] regression: {len(regressed)} slice(s): {names}")
     if blocking:
         failure = ET.SubElement(case, "failure", message=clean(blocking[0]), type="block")
         failure.text = clean("\n".join(blocking))
-    notes = [f"{c.component}: {c.detail} ({', '.join(c.files)})" for c in g.changes]
+    notes = [f"{c.component}: {c.detail} ({', '.join(c.files)})" for c in g.lineage.changes]
     notes = notes if check == "lineage" else []
-    notes += [_line(f) for f in found if f.severity != "block"]
+    notes += [_line(f) for f in found if f.severity is not Severity.BLOCK]
     if notes:
         ET.SubElement(case, "system-out").text = clean("\n".join(notes))
     return bool(blocking)
 
 
-def _slice_case(suite: ET.Element, row: SliceRow) -> bool:
-    case = _case(suite, f"{SUITE_NAME}.eval.{row.suite}", row.label, None)
+def _slice_case(suite: ET.Element, row: SuiteSlice) -> bool:
+    c = row.c
+    case = _case(suite, f"{SUITE_NAME}.eval.{row.suite}", c.label, None)
     summary = (
-        f"{row.metric}@{row.slice}: {row.cell('baseline')} -> {row.cell('candidate')} "
-        f"(delta {row.cell('delta')}, CI {row.ci_text}, margin {row.cell('margin')}, "
-        f"p {row.cell('p_value')}, n {row.n if row.n is not None else 'n/a'}): {row.status}"
+        f"{c.label}: {fmt(c.baseline)} -> {fmt(c.candidate)} "
+        f"(delta {fmt(c.delta, True)}, CI {ci_text(c)}, margin {fmt(c.margin)}, "
+        f"p {fmt(c.p_value)}, n {c.n}): {c.status}"
     )
-    failed = row.regressed or row.status == "regressed"
+    failed = c.status is Outcome.REGRESSED
     if failed:
         ET.SubElement(case, "failure", message=clean(summary), type="regression").text = clean(
             summary
@@ -91,9 +104,9 @@ def _slice_case(suite: ET.Element, row: SliceRow) -> bool:
     return failed
 
 
-def gate_junit(result: dict[str, Any]) -> str:
+def gate_junit(result: GateResult | dict[str, Any]) -> str:
     """The XML document (``<testsuites>`` holding one ``<testsuite name="tripwire.gate">``)."""
-    g = gate_view(result)
+    g = as_result(result)
     root = ET.Element("testsuites", name="tripwire")
     suite = ET.SubElement(root, "testsuite", name=SUITE_NAME)
     props = ET.SubElement(suite, "properties")
@@ -106,21 +119,21 @@ def gate_junit(result: dict[str, Any]) -> str:
         ("cached", str(g.cached).lower()),
     ]:
         ET.SubElement(props, "property", name=clean(key), value=clean(value))
-    checks = list(dict.fromkeys([*_ALWAYS, *g.checks_run, *(f"eval:{s.suite}" for s in g.suites)]))
+    checks = list(dict.fromkeys([*_ALWAYS, *g.checks_run, *(f"eval:{s.suite}" for s in g.evals)]))
     # a finding from a source no check is named after must still reach CI
-    sources = dict.fromkeys(f.source for f in g.findings)
+    sources = dict.fromkeys(source_of(f) for f in g.findings)
     checks += [src for src in sources if src not in checks and src != "eval"]
     failures = skipped = 0
-    timed = result.get("check_seconds") if isinstance(result, dict) else None
-    timed = timed if isinstance(timed, dict) else {}
+    timed = g.check_seconds
     for check in checks:
         ran = check in g.checks_run or check in sources or check not in _ALWAYS
         took = timed.get(check)
         failures += _check_case(suite, g, check, ran, float(took) if took is not None else None)
         skipped += not ran
-    for row in g.slices:
+    rows = slices(g)
+    for row in rows:
         failures += _slice_case(suite, row)
-    tests = len(checks) + len(g.slices)
+    tests = len(checks) + len(rows)
     seconds = f"{g.seconds:.3f}" if math.isfinite(g.seconds) else "0"
     for element in (root, suite):
         element.set("tests", str(tests))

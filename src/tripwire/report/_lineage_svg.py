@@ -7,9 +7,12 @@ it was trained into. Names and ids are untrusted and pass through ``markupsafe.e
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup, escape
+
+if TYPE_CHECKING:
+    from tripwire.gate import Lineage
 
 _W, _H, _GAP_X, _GAP_Y, _PAD = 190, 48, 60, 18, 12
 _ROLE_STYLE = {
@@ -48,14 +51,14 @@ def _depths(ids: list[str], edges: list[tuple[str, str]]) -> dict[str, int]:
     return depth
 
 
-def _nodes_and_edges(lineage: dict[str, Any]) -> tuple[dict[str, dict[str, str]], list]:
+def _nodes_and_edges(lineage: Lineage) -> tuple[dict[str, dict[str, str]], list]:
     nodes: dict[str, dict[str, str]] = {}
-    for raw in lineage.get("nodes") or []:
+    for raw in lineage.nodes:
         if isinstance(raw, dict) and raw.get("id") is not None:
             node = {k: str(raw.get(k) or "") for k in ("id", "name", "kind", "role")}
             nodes.setdefault(node["id"], node)
     edges: list[tuple[str, str]] = []
-    for raw in lineage.get("edges") or []:
+    for raw in lineage.edges:
         if isinstance(raw, list | tuple) and len(raw) == 2:
             parent, child = str(raw[0]), str(raw[1])
             for end in (parent, child):
@@ -65,7 +68,7 @@ def _nodes_and_edges(lineage: dict[str, Any]) -> tuple[dict[str, dict[str, str]]
     return nodes, edges
 
 
-def lineage_svg(lineage: dict[str, Any]) -> Markup | None:
+def lineage_svg(lineage: Lineage) -> Markup | None:
     """The graph as an ``<svg>`` element, or None when the lineage has no nodes."""
     nodes, edges = _nodes_and_edges(lineage)
     if not nodes or len(nodes) > MAX_NODES:

@@ -7,9 +7,26 @@ tables or code, and a stray ``@name`` cannot notify anyone.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tripwire.report._gate_view import SEVERITIES, brief, gate_view
+from tripwire.report._evidence import evidence_sentences
+from tripwire.report._gate_display import (
+    SEVERITIES,
+    as_result,
+    attention,
+    brief,
+    ci_text,
+    counts,
+    fmt,
+    items_text,
+    items_used,
+    n_text,
+    remedy_parts,
+    seconds_text,
+)
+
+if TYPE_CHECKING:
+    from tripwire.gate import GateResult
 
 MAX_SLICES = 10
 MAX_SOURCES = 6
@@ -55,9 +72,9 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     ]
 
 
-def gate_markdown(result: dict[str, Any]) -> str:
+def gate_markdown(result: GateResult | dict[str, Any]) -> str:
     """The comment, in GitHub-flavoured markdown (well under 60 lines)."""
-    g = gate_view(result)
+    g = as_result(result)
     cand = g.candidate["name"] or g.candidate["id"][:12]
     base = g.baseline["name"] or g.baseline["id"][:12]
     icon = _ICON.get(g.verdict, "❔")
@@ -65,11 +82,11 @@ def gate_markdown(result: dict[str, Any]) -> str:
     rc = g.root_cause
     if rc is not None:
         out += [f"**Root cause** ({text(rc.source)}, {code(rc.code)}): {text(rc.message)}", ""]
-        lines = rc.evidence_sentences  # words and numbers, as in the HTML report
+        lines = evidence_sentences(rc.evidence)  # words and numbers, as in the HTML report
         out += [f"- {text(line, 300)}" for line in lines[:MAX_EVIDENCE]]
         if len(lines) > MAX_EVIDENCE:
             out.append(f"- … {len(lines) - MAX_EVIDENCE} more in the JSON")
-        prose, command = rc.remedy_parts
+        prose, command = remedy_parts(rc.remedy)
         if prose:  # prose is text to read; only a command goes in the block to copy
             out += ["", f"**Remedy:** {text(prose, 400)}"]
         if command:
@@ -77,33 +94,33 @@ def gate_markdown(result: dict[str, Any]) -> str:
         out.append("")
     elif g.verdict == "pass":
         out += ["No blocking finding and no regressed slice.", ""]
-    attention = g.attention
-    if attention:
-        out += [f"### Slices to look at ({len(attention)})", ""]
+    needing = attention(g)
+    if needing:
+        out += [f"### Slices to look at ({len(needing)})", ""]
         rows = [
-            [text(r.suite, 40), text(r.slice, 60), text(r.metric, 40), text(r.n_text, 20),
-             r.cell("delta"), r.ci_text, r.cell("margin"), r.cell("mde"), r.cell("p_value"),
-             f"**{text(r.status, 20)}**"]
-            for r in attention[:MAX_SLICES]
+            [text(suite, 40), text(c.slice, 60), text(c.metric, 40), text(n_text(c), 20),
+             fmt(c.delta, True), ci_text(c), fmt(c.margin), fmt(c.mde), fmt(c.p_value),
+             f"**{text(c.status, 20)}**"]
+            for suite, c in needing[:MAX_SLICES]
         ]  # fmt: skip
         header = ["suite", "slice", "metric", "n", "Δ", "CI", "margin", "MDE", "p", "status"]
         out += _table(header, rows)
-        if len(attention) > MAX_SLICES:
-            out.append(f"\n… and {len(attention) - MAX_SLICES} more in the HTML report.")
+        if len(needing) > MAX_SLICES:
+            out.append(f"\n… and {len(needing) - MAX_SLICES} more in the HTML report.")
         out.append("")
-    ran = [s for s in g.suites if s.items is not None]
+    ran = [s for s in g.evals if items_used(s) is not None]
     if ran:
-        out += ["**Items:** " + "; ".join(f"{text(s.suite, 40)}: {text(s.items_text, 160)}"
+        out += ["**Items:** " + "; ".join(f"{text(s.suite, 40)}: {text(items_text(s), 160)}"
                                             for s in ran), ""]  # fmt: skip
-    counts = g.counts
-    if counts:
+    by_source = counts(g)
+    if by_source:
         out += ["### Findings by source", ""]
-        rows = [[text(src, 40), *(str(c.get(s, 0)) for s in SEVERITIES)] for src, c in counts]
+        rows = [[text(src, 40), *(str(c.get(s, 0)) for s in SEVERITIES)] for src, c in by_source]
         out += _table(["source", *SEVERITIES], rows[:MAX_SOURCES])
         out.append("")
-    if g.changes:
+    if g.lineage.changes:
         out += ["### What changed", ""]
-        for c in g.changes[:MAX_CHANGES]:
+        for c in g.lineage.changes[:MAX_CHANGES]:
             files = ", ".join(c.files[:4]) + (" …" if len(c.files) > 4 else "")
             detail = f": {text(c.detail, 120)}" if c.detail else ""
             out.append(
@@ -113,7 +130,7 @@ def gate_markdown(result: dict[str, Any]) -> str:
         out.append("")
     cached = ", cached" if g.cached else ""
     out.append(
-        f"<sub>checks: {text(', '.join(g.checks_run) or 'none')} · {g.seconds_text}{cached} · "
+        f"<sub>checks: {text(', '.join(g.checks_run) or 'none')} · {seconds_text(g)}{cached} · "
         f"baseline {code(g.baseline['id'][:12])} · candidate {code(g.candidate['id'][:12])}</sub>"
     )
     return "\n".join(out) + "\n"

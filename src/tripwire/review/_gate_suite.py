@@ -17,14 +17,17 @@ judgements, so new judgements are a new gate run.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tripwire.artifacts import sha256_json
 from tripwire.errors import BadInputError
 from tripwire.review._eval_result import judged
 from tripwire.review._pairwise import gate_slices
 from tripwire.review._store import ReviewStore
-from tripwire.stats import Margin
+from tripwire.stats import Margin, overall_outcome
+
+if TYPE_CHECKING:
+    from tripwire.evals import RunComparison
 
 NAME = "human"
 VERSION = "human-1"
@@ -68,9 +71,9 @@ class HumanSuite:
         slice_margins: dict[tuple[str, str], Margin],
         alpha: float,
         correction: str,
-    ) -> dict[str, Any]:
-        """The comparison the gate judges (``RunComparison.to_dict``'s shape); BadInputError
-        when the review judged other models or nothing yet."""
+    ) -> RunComparison:
+        """The comparison the gate judges; BadInputError when the review judged other models
+        or nothing yet."""
         theirs = self.meta["model_ids"]
         if theirs != model_ids:
             raise BadInputError(
@@ -89,12 +92,17 @@ class HumanSuite:
         unknown = set(margins) - set(by_q)
         if unknown:
             raise BadInputError("policy", f"suite human has no question {sorted(unknown)}")
-        return {
-            "alpha": alpha,
-            "correction": correction,
-            "baseline": str(self.review),
-            "candidate": str(self.review),
-            "items": max(len(js) for js in by_q.values()),
-            "samples": len(self.decisions),
-            "slices": gate_slices(by_q, margins, slice_margins, alpha, correction),
-        }
+        from tripwire.evals import RunComparison
+
+        slices = gate_slices(by_q, margins, slice_margins, alpha, correction)
+        return RunComparison(
+            outcome=overall_outcome(slices),
+            suite=self.name,
+            baseline=str(self.review),
+            candidate=str(self.review),
+            alpha=alpha,
+            correction=correction,
+            slices=slices,
+            items=max(len(js) for js in by_q.values()),
+            samples=len(self.decisions),
+        )

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as sps
 
-from tripwire.stats import Margin, adjust_slices, compare_slice
+from tripwire.stats import Margin, SliceComparison, adjust_slices, compare_slice
 
 QUESTIONS = ("correctness", "readability", "idiomatic")
 """What reviewers are asked of each pair (A better, tie, B better)."""
@@ -100,7 +100,7 @@ def gate_slices(
     slice_margins: dict[tuple[str, str], Margin],
     alpha: float,
     correction: str,
-) -> list[dict[str, Any]]:
+) -> list[SliceComparison]:
     """Per question (metric) and language, the gate's comparison of net preference: the
     candidate must not be less preferred than the baseline by more than the question's margin
     (default 0.1: ten points of net preference). Holm (or BH) across all of them. Only the
@@ -129,5 +129,4 @@ def gate_slices(
                     alpha=alpha,
                 )
             )
-    adjusted = adjust_slices(out, alpha, correction)  # type: ignore[arg-type]
-    return [c.to_dict() for c in adjusted]
+    return adjust_slices(out, alpha, correction)  # type: ignore[arg-type]

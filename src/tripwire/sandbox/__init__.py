@@ -17,6 +17,9 @@ run in a trusted judge process that calls the program through proxies and alone 
 verdict (``box.run_many([Judged(program, tests, ("f",))])``); a plain (program, tests) job runs
 both in one process and passes only if the harness reports a per-run nonce after every test.
 
+``RaySandbox`` is the same on a Ray cluster: one local pool per Ray task, results back to the
+caller only.
+
 The names are loaded on first use: the worker processes import this package's private modules
 and must stay small (fork cost grows with the worker's memory).
 """
@@ -28,38 +31,41 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tripwire.sandbox._pool import Sandbox, SandboxUnavailable
+    from tripwire.sandbox._ray import RaySandbox
     from tripwire.sandbox._types import (
-        VERDICTS,
+        EXEC_STATUSES,
         ExecResult,
+        ExecStatus,
         Executable,
         Isolation,
         Judged,
         Limits,
-        Verdict,
     )
 
 _WHERE = {
     "Sandbox": "_pool",
+    "RaySandbox": "_ray",
     "SandboxUnavailable": "_pool",
-    "VERDICTS": "_types",
+    "EXEC_STATUSES": "_types",
     "ExecResult": "_types",
     "Executable": "_types",
     "Isolation": "_types",
     "Judged": "_types",
     "Limits": "_types",
-    "Verdict": "_types",
+    "ExecStatus": "_types",
 }
 
 __all__ = [
-    "VERDICTS",
+    "EXEC_STATUSES",
     "ExecResult",
+    "ExecStatus",
     "Executable",
     "Isolation",
     "Judged",
     "Limits",
+    "RaySandbox",
     "Sandbox",
     "SandboxUnavailable",
-    "Verdict",
 ]
 
 

@@ -190,6 +190,9 @@ class Sandbox:
     programs under an unprivileged uid per worker), ``drop`` (require that), ``keep``.
     """
 
+    engine = "local"
+    """Where the workers run (``RaySandbox``: ``ray``), recorded with a run."""
+
     def __init__(
         self,
         workers: int | None = None,
@@ -269,6 +272,12 @@ class Sandbox:
         """Which protections are in force (starts the workers)."""
         self.start()
         return Isolation(**self._workers[0].isolation)
+
+    @property
+    def jobs_to_fill(self) -> int:
+        """How many jobs one ``iter_many`` call needs to keep every worker busy (callers that
+        hand jobs over a group at a time size their groups by it)."""
+        return 4 * self.workers
 
     def worker_pids(self) -> list[int]:
         """Process ids of the running workers (programs run as their children)."""

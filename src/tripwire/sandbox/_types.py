@@ -7,8 +7,10 @@ from typing import Any, Literal
 
 from tripwire.errors import BadInputError
 
-Verdict = Literal["passed", "failed", "timeout", "error"]
-VERDICTS: tuple[Verdict, ...] = ("passed", "failed", "timeout", "error")
+# A program's execution result: the evidence a comparison's metrics are computed from, not a
+# decision (``tripwire.findings`` has those words). Stored as ``verdict`` in results files.
+ExecStatus = Literal["passed", "failed", "timeout", "error"]
+EXEC_STATUSES: tuple[ExecStatus, ...] = ("passed", "failed", "timeout", "error")
 
 # The harness keeps two descriptors of its own just below the open-files limit, and the
 # interpreter needs a handful of its own: fewer than this cannot run a program at all.
@@ -61,7 +63,7 @@ class Limits:
 class ExecResult:
     """The outcome of running one program with its tests."""
 
-    verdict: Verdict
+    verdict: ExecStatus
     """``passed`` (the harness saw the run's nonce after every test ran), ``failed`` (an
     exception, a failed assertion, a crash or an early exit), ``timeout`` (wall or CPU limit), or
     ``error`` (the sandbox itself could not run the program; not the program's fault)."""

@@ -7,7 +7,7 @@ from tripwire.stats._noninferiority import (
     SliceComparison,
     adjust_slices,
     compare_slice,
-    overall_verdict,
+    overall_outcome,
 )
 from tripwire.stats._paired import PairedDiff, mcnemar_exact, paired_bootstrap, paired_diff
 from tripwire.stats._power import (
@@ -91,7 +91,7 @@ __all__ = [
     "msprt_excess_p_value",
     "msprt_p_value",
     "msprt_p_values",
-    "overall_verdict",
+    "overall_outcome",
     "paired_bootstrap",
     "paired_diff",
     "paired_difference_interval",

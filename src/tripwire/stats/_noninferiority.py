@@ -26,6 +26,7 @@ What evidence a verdict needs:
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
@@ -35,6 +36,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats as sps
 
+from tripwire.documents import Fields
+from tripwire.findings import Outcome
 from tripwire.stats._multiple import Correction, adjust_p_values
 from tripwire.stats._paired import MIN_UNITS, paired_bootstrap, paired_diff
 from tripwire.stats._proportions import (
@@ -44,7 +47,6 @@ from tripwire.stats._proportions import (
 )
 from tripwire.stats._rule_power import binary_detectable
 
-Status = Literal["pass", "regressed", "inconclusive"]
 Method = Literal["t", "bootstrap"]
 
 
@@ -90,7 +92,7 @@ class SliceComparison:
     p_value: float
     """One-sided p-value of ``H0: degradation <= margin``, adjusted across slices."""
     regressed: bool
-    status: Status
+    status: Outcome
     margin: float
     """The margin in the metric's units."""
     mde: float
@@ -116,6 +118,42 @@ class SliceComparison:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | Fields, doc: str = "comparison") -> SliceComparison:
+        """A slice back from ``to_dict`` (a gate result, an ``eval compare --json`` file)."""
+        f = Fields.of(d, doc)
+        status = f.enum("status", Outcome)
+        alpha = f.number("alpha")
+        return cls(
+            slice=f.text("slice", "all"),
+            metric=f.text("metric"),
+            n=f.whole("n"),
+            baseline=f.number("baseline"),
+            candidate=f.number("candidate"),
+            delta=f.number("delta"),
+            ci_low=f.number("ci_low"),
+            ci_high=f.number("ci_high"),
+            p_value=f.number("p_value"),
+            regressed=f.flag("regressed", status is Outcome.REGRESSED),
+            status=status,
+            margin=f.number("margin"),
+            mde=f.number("mde"),
+            clusters=f.whole("clusters", 0),
+            higher_is_better=f.flag("higher_is_better", True),
+            test=f.text("test", ""),
+            effective_n=f.number("effective_n"),
+            worse=f.optional_whole("worse"),
+            better=f.optional_whole("better"),
+            note=f.text("note", ""),
+            alpha=None if math.isnan(alpha) else alpha,
+            look=f.optional_whole("look"),
+        )
+
+    @property
+    def label(self) -> str:
+        """``metric@slice``: the name a policy's ``slice_margins`` use."""
+        return f"{self.metric}@{self.slice}"
 
 
 def _sf(t: float, df: float) -> float:
@@ -234,14 +272,14 @@ def compare_slice(
             base, cand, clusters, sign, m, alpha, power, mde_alpha or alpha, method, seed
         )
     deg_upper = max(sign * bounds.lo, sign * bounds.hi)
-    status: Status = "pass" if deg_upper < m else "inconclusive"
+    status = Outcome.PASS if deg_upper < m else Outcome.INCONCLUSIVE
     p, note = bounds.p, ""
     units = "tasks" if clusters is not None else "items"
     if not binary and est.clusters < min_units:
         # no verdict either way: the interval's validity rests on more items than this
-        status, p = "inconclusive", 1.0
+        status, p = Outcome.INCONCLUSIVE, 1.0
         note = f"{est.clusters} {units}: a verdict on a score needs at least {min_units}"
-    elif status == "inconclusive":
+    elif status is Outcome.INCONCLUSIVE:
         note = (
             f"the interval reaches a degradation of {deg_upper:.3g}, past the margin {m:.3g} "
             f"({bounds.effective_n:.0f} effective {units}; detects about {bounds.mde:.3g})"
@@ -293,7 +331,7 @@ def _too_few(
         candidate=float(cand.mean()) if len(cand) else 0.0,
         delta=float((cand - base).mean()) if len(base) else 0.0,
         ci_low=-wide, ci_high=wide, p_value=1.0, regressed=False,
-        status="inconclusive", margin=margin.absolute(mean),
+        status=Outcome.INCONCLUSIVE, margin=margin.absolute(mean),
         mde=wide, clusters=units, higher_is_better=higher_is_better, test="none",
         effective_n=float(units), note=f"{units} {word}: a comparison needs at least 2",
         alpha=alpha,
@@ -312,15 +350,15 @@ def adjust_slices(
     out = []
     for c, p in zip(comparisons, adjusted, strict=True):
         regressed = p < alpha
-        status: Status = "regressed" if regressed else c.status
+        status = Outcome.REGRESSED if regressed else c.status
         out.append(replace(c, p_value=p, regressed=regressed, status=status))
     return out
 
 
-def overall_verdict(comparisons: Sequence[SliceComparison]) -> str:
-    """``regression`` if any slice regressed, else ``inconclusive`` if any is, else ``pass``."""
+def overall_outcome(comparisons: Sequence[SliceComparison]) -> Outcome:
+    """``regressed`` if any slice regressed, else ``inconclusive`` if any is, else ``pass``."""
     if any(c.regressed for c in comparisons):
-        return "regression"
-    if any(c.status == "inconclusive" for c in comparisons):
-        return "inconclusive"
-    return "pass"
+        return Outcome.REGRESSED
+    if any(c.status is Outcome.INCONCLUSIVE for c in comparisons):
+        return Outcome.INCONCLUSIVE
+    return Outcome.PASS

@@ -93,7 +93,7 @@ def audit(
         suspects = {
             i
             for f in findings
-            if f.severity in _SUSPECT_SEVERITIES and f.code != "segmentation_changed"
+            if f.severity in _SUSPECT_SEVERITIES and f.code != "tokens.segmentation_changed"
             for i in f.token_ids
         }
         findings.extend(
@@ -130,7 +130,7 @@ def _row_findings(
     cand, base = pair.cand.tok, pair.base.tok
     out = [
         Finding(
-            f"{prefix}rows_match",
+            f"tokens.{prefix}rows_match",
             Severity.INFO,
             f"{len(corr.matched)} of {corr.compared} shared tokens keep their {what} row "
             f"(median drift {corr.drift:.4f}, tolerance {corr.tolerance:.3f})",
@@ -160,7 +160,7 @@ def _row_findings(
         )
         out.append(
             Finding(
-                f"{prefix}rows_remapped",
+                f"tokens.{prefix}rows_remapped",
                 Severity.BLOCK,
                 f"{len(ids)} tokens hold another token's {what} row (ids reassigned, rows not "
                 f"remapped); {len(used)} occur in the probe corpus: {shown}",
@@ -175,7 +175,7 @@ def _row_findings(
     if len(corr.drifted):
         out.append(
             Finding(
-                f"{prefix}rows_drifted",
+                f"tokens.{prefix}rows_drifted",
                 Severity.INFO,
                 f"{len(corr.drifted)} {what} rows moved more than the tolerance but are still "
                 f"nearest to their own baseline row",

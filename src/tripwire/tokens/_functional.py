@@ -78,7 +78,7 @@ def functional_findings(
     if not (base_ckpt.is_causal_lm and cand_ckpt.is_causal_lm):
         return [
             Finding(
-                "functional_skipped",
+                "tokens.functional_skipped",
                 Severity.INFO,
                 "functional check skipped: it needs two causal LMs",
             )
@@ -86,7 +86,7 @@ def functional_findings(
     if cand_tok.size > cand_rows:
         return [
             Finding(
-                "functional_skipped",
+                "tokens.functional_skipped",
                 Severity.INFO,
                 "functional check skipped: the candidate tokenizer emits ids beyond its table",
             )
@@ -148,7 +148,7 @@ def functional_findings(
         )
     return [
         Finding(
-            "functional_loss",
+            "tokens.functional_loss",
             severity,
             message,
             token_ids=worse,

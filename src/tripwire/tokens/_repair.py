@@ -37,8 +37,9 @@ from tripwire.tokens._structure import CONFIG_SPECIAL_IDS
 from tripwire.tokens._tokdiff import component_findings, special_findings
 
 REPAIRABLE = frozenset({
-    "rows_remapped", "output_rows_remapped", "new_rows_random", "new_rows_zero", "new_rows_mean",
-    "token_ids_beyond_table", "config_vocab_size_mismatch",
+    "tokens.rows_remapped", "tokens.output_rows_remapped", "tokens.new_rows_random",
+    "tokens.new_rows_zero", "tokens.new_rows_mean", "tokens.token_ids_beyond_table",
+    "tokens.config_vocab_size_mismatch",
 })  # fmt: skip
 """Audit finding codes this repair fixes: rows back by token string, new rows from their
 pieces, the table resized to the tokenizer."""

@@ -40,7 +40,7 @@ def table_findings(ckpt: Checkpoint, tok: TokenizerView, tables: EmbeddingTables
     if ckpt.vocab_size is not None and ckpt.vocab_size != rows:
         out.append(
             Finding(
-                "config_vocab_size_mismatch",
+                "tokens.config_vocab_size_mismatch",
                 Severity.BLOCK,
                 f"config vocab_size is {ckpt.vocab_size} but {tables.input_name} has {rows} rows",
                 evidence={"config_vocab_size": ckpt.vocab_size, "rows": rows},
@@ -50,7 +50,7 @@ def table_findings(ckpt: Checkpoint, tok: TokenizerView, tables: EmbeddingTables
     if beyond:
         out.append(
             Finding(
-                "token_ids_beyond_table",
+                "tokens.token_ids_beyond_table",
                 Severity.BLOCK,
                 f"{len(beyond)} token ids are beyond the {rows}-row embedding table "
                 f"(largest {beyond[-1]}): encoding them indexes past the table",
@@ -61,7 +61,7 @@ def table_findings(ckpt: Checkpoint, tok: TokenizerView, tables: EmbeddingTables
     elif tok.size < rows:
         out.append(
             Finding(
-                "table_larger_than_tokenizer",
+                "tokens.table_larger_than_tokenizer",
                 Severity.INFO,
                 f"the embedding table has {rows - tok.size} rows no token uses (padding)",
                 evidence={"rows": rows, "tokenizer_size": tok.size},
@@ -70,7 +70,7 @@ def table_findings(ckpt: Checkpoint, tok: TokenizerView, tables: EmbeddingTables
     if tables.head is not None and tuple(tables.head.shape) != tuple(tables.input.shape):
         out.append(
             Finding(
-                "output_head_shape_mismatch",
+                "tokens.output_head_shape_mismatch",
                 Severity.BLOCK,
                 f"output head {tables.head_name} is {tuple(tables.head.shape)} but the input "
                 f"embeddings are {tuple(tables.input.shape)}",
@@ -80,7 +80,7 @@ def table_findings(ckpt: Checkpoint, tok: TokenizerView, tables: EmbeddingTables
     if tables.bias is not None and int(tables.bias.shape[0]) != head_rows:
         out.append(
             Finding(
-                "output_bias_shape_mismatch",
+                "tokens.output_bias_shape_mismatch",
                 Severity.BLOCK,
                 f"output bias {tables.bias_name} has {int(tables.bias.shape[0])} entries for "
                 f"{head_rows} output rows",
@@ -95,7 +95,7 @@ def _tie_findings(ckpt: Checkpoint, tables: EmbeddingTables) -> list[Finding]:
     if tied and state == "different":
         return [
             Finding(
-                "tie_config_mismatch",
+                "tokens.tie_config_mismatch",
                 Severity.BLOCK,
                 f"config ties the output head to the input embeddings, but the weights store a "
                 f"different {tables.head_name}: loading silently replaces it",
@@ -105,7 +105,7 @@ def _tie_findings(ckpt: Checkpoint, tables: EmbeddingTables) -> list[Finding]:
     if not tied and state == "shared" and ckpt.is_causal_lm:
         return [
             Finding(
-                "output_head_missing",
+                "tokens.output_head_missing",
                 Severity.BLOCK,
                 "config unties the output head, but the weights store none: it loads random",
                 evidence={"config_tied": False, "weights": state},
@@ -114,7 +114,7 @@ def _tie_findings(ckpt: Checkpoint, tables: EmbeddingTables) -> list[Finding]:
     if not tied and state == "equal":
         return [
             Finding(
-                "tie_config_mismatch",
+                "tokens.tie_config_mismatch",
                 Severity.INFO,
                 "config unties the output head; the stored head equals the input embeddings",
                 evidence={"config_tied": False, "weights": state},
@@ -147,7 +147,7 @@ def tokenizer_file_findings(ckpt: Checkpoint, tok: TokenizerView) -> list[Findin
     if problems:
         out.append(
             Finding(
-                "tokenizer_config_mismatch",
+                "tokens.tokenizer_config_mismatch",
                 Severity.WARN,
                 "; ".join(problems),
                 evidence={"problems": problems},
@@ -181,7 +181,7 @@ def _vocab_file_findings(ckpt: Checkpoint, tok: TokenizerView) -> list[Finding]:
     )
     return [
         Finding(
-            "tokenizer_files_disagree",
+            "tokens.tokenizer_files_disagree",
             Severity.WARN,
             f"{name} and tokenizer.json disagree on {len(differ)} token ids: a slow tokenizer "
             f"would encode differently from the fast one",
@@ -212,7 +212,7 @@ def _config_id_findings(
         return []
     return [
         Finding(
-            "config_special_token_mismatch",
+            "tokens.config_special_token_mismatch",
             Severity.WARN,
             "; ".join(problems),
             token_ids=sorted(ids),

@@ -42,7 +42,7 @@ def component_findings(base: TokenizerView, cand: TokenizerView) -> list[Finding
             block = key in _BLOCKING_COMPONENTS
             out.append(
                 Finding(
-                    f"{key}_changed",
+                    f"tokens.{key}_changed",
                     Severity.BLOCK if block else Severity.WARN,
                     f"{what} changed: the candidate "
                     + (
@@ -57,7 +57,7 @@ def component_findings(base: TokenizerView, cand: TokenizerView) -> list[Finding
     if bm.get("type") != cm.get("type"):
         out.append(
             Finding(
-                "tokenizer_model_changed",
+                "tokens.tokenizer_model_changed",
                 Severity.BLOCK,
                 f"tokenizer model changed from {bm.get('type')} to {cm.get('type')}",
             )
@@ -71,7 +71,7 @@ def component_findings(base: TokenizerView, cand: TokenizerView) -> list[Finding
         if options:
             out.append(
                 Finding(
-                    "tokenizer_model_options_changed",
+                    "tokens.tokenizer_model_options_changed",
                     Severity.WARN,
                     f"{bm.get('type')} options changed: {', '.join(options)}",
                     evidence={k: [bm.get(k), cm.get(k)] for k in options},
@@ -81,7 +81,7 @@ def component_findings(base: TokenizerView, cand: TokenizerView) -> list[Finding
     if base.chat_template() != cand.chat_template():
         out.append(
             Finding(
-                "chat_template_changed",
+                "tokens.chat_template_changed",
                 Severity.WARN,
                 "the chat template changed: prompts are rendered differently",
             )
@@ -99,7 +99,7 @@ def _merge_findings(base: TokenizerView, cand: TokenizerView) -> list[Finding]:
     if cpairs[: len(bpairs)] == bpairs:
         return [
             Finding(
-                "merges_changed",
+                "tokens.merges_changed",
                 Severity.INFO,
                 f"{len(cm) - len(bm)} merges appended (existing merges unchanged)",
                 evidence={"appended": len(cm) - len(bm)},
@@ -108,7 +108,7 @@ def _merge_findings(base: TokenizerView, cand: TokenizerView) -> list[Finding]:
     bset, cset = set(bpairs), set(cpairs)
     return [
         Finding(
-            "merges_changed",
+            "tokens.merges_changed",
             Severity.WARN,
             f"merges reordered or replaced: {len(bset - cset)} removed, {len(cset - bset)} added",
             evidence={"removed": len(bset - cset), "added": len(cset - bset)},
@@ -124,7 +124,7 @@ def special_findings(base: TokenizerView, cand: TokenizerView) -> list[Finding]:
     if changed:
         out.append(
             Finding(
-                "special_token_changed",
+                "tokens.special_token_changed",
                 Severity.BLOCK,
                 "special tokens changed role: "
                 + ", ".join(f"{r} {b!r} -> {c!r}" for r, (b, c) in sorted(changed.items())),
@@ -140,7 +140,7 @@ def special_findings(base: TokenizerView, cand: TokenizerView) -> list[Finding]:
     if moved:
         out.append(
             Finding(
-                "special_token_id_changed",
+                "tokens.special_token_id_changed",
                 Severity.INFO,
                 "special token ids changed: "
                 + ", ".join(f"{r} {b} -> {c}" for r, (b, c) in sorted(moved.items())),
@@ -160,7 +160,7 @@ def vocab_findings(base: TokenizerView, cand: TokenizerView) -> list[Finding]:
     if added:
         out.append(
             Finding(
-                "tokens_added",
+                "tokens.tokens_added",
                 Severity.INFO,
                 f"{len(added)} tokens added: {_examples(cand, added)}",
                 token_ids=added,
@@ -169,7 +169,7 @@ def vocab_findings(base: TokenizerView, cand: TokenizerView) -> list[Finding]:
     if removed:
         out.append(
             Finding(
-                "tokens_removed",
+                "tokens.tokens_removed",
                 Severity.WARN,
                 f"{len(removed)} baseline tokens removed: {_examples(base, removed)}",
                 evidence={"baseline_ids": removed},
@@ -178,7 +178,7 @@ def vocab_findings(base: TokenizerView, cand: TokenizerView) -> list[Finding]:
     if moved:
         out.append(
             Finding(
-                "token_ids_changed",
+                "tokens.token_ids_changed",
                 Severity.INFO,
                 f"{len(moved)} tokens kept their string but changed id: {_examples(cand, moved)}",
                 token_ids=moved,
@@ -193,7 +193,7 @@ def vocab_findings(base: TokenizerView, cand: TokenizerView) -> list[Finding]:
     if reflagged:
         out.append(
             Finding(
-                "added_tokens_changed",
+                "tokens.added_tokens_changed",
                 Severity.WARN,
                 f"{len(reflagged)} added tokens changed their matching flags "
                 f"(special/normalized/strip): {_examples(cand, reflagged)}",
@@ -233,7 +233,7 @@ class Segmentation:
         else:
             severity = Severity.INFO
         return Finding(
-            "segmentation_changed",
+            "tokens.segmentation_changed",
             severity,
             f"{share:.1%} of the probe corpus is segmented differently "
             f"({unexplained:.1%} not explained by new tokens)",

@@ -166,7 +166,7 @@ def undertrained_findings(
     if scored is None:
         return [
             Finding(
-                "undertrained_skipped",
+                "tokens.undertrained_skipped",
                 Severity.INFO,
                 "no reserved/unused tokens (<|reserved_N|>, [unusedN]) and no unreachable tokens "
                 "to calibrate against",
@@ -181,7 +181,7 @@ def undertrained_findings(
     shown = ", ".join(repr(tok.text_of(int(i))) for i in ref[:4])
     out = [
         Finding(
-            "reserved_rows" if kind == "reserved" else "unreachable_rows",
+            "tokens.reserved_rows" if kind == "reserved" else "tokens.unreachable_rows",
             Severity.INFO,
             f"{len(ref)} {_WHAT[kind]} rows (e.g. {shown}): median norm "
             f"{ref_norm:.3f} vs {other_norm:.3f} for other tokens; alike with median cosine "
@@ -200,7 +200,7 @@ def undertrained_findings(
     if scored.coherence < REFERENCE_MIN_COHERENCE:
         out.append(
             Finding(
-                "undertrained_skipped",
+                "tokens.undertrained_skipped",
                 Severity.INFO,
                 f"the {_WHAT[kind]} rows are not alike (they look individually initialised or "
                 "were trained), so they cannot calibrate an under-training indicator",
@@ -212,7 +212,7 @@ def undertrained_findings(
     if len(odd) and kind == "reserved":
         out.append(
             Finding(
-                "reserved_rows_trained",
+                "tokens.reserved_rows_trained",
                 Severity.INFO,
                 f"{len(odd)} reserved/unused rows do not look like the others (repurposed and "
                 f"trained?): {', '.join(repr(tok.text_of(int(i))) for i in odd[:6])}",
@@ -230,7 +230,7 @@ def undertrained_findings(
     shown = ", ".join(repr(tok.text_of(int(i))) for i in (used or order.tolist())[:8])
     out.append(
         Finding(
-            "undertrained_tokens",
+            "tokens.undertrained_tokens",
             Severity.WARN if used else Severity.INFO,
             f"{len(order)} other tokens look as untrained as the {_WHAT[kind].split(' (')[0]} rows"
             + (

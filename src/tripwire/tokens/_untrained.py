@@ -161,11 +161,11 @@ def row_class_findings(
             severity = _NEW_SEVERITY[kind]
             if severity is Severity.BLOCK and not used:
                 severity = Severity.WARN
-            code = f"{prefix}new_rows_{kind}"
+            code = f"tokens.{prefix}new_rows_{kind}"
             what = f"{len(ids)} new tokens {_NEW_MESSAGE[kind].replace('rows', where + 'rows')}"
         else:
             severity = Severity.BLOCK if used else Severity.WARN
-            code = f"{prefix}rows_reinitialised"
+            code = f"tokens.{prefix}rows_reinitialised"
             what = f"{len(ids)} existing tokens lost their {where}row ({kind})"
         shown = ", ".join(repr(tok.text_of(i)) for i in (used or ids)[:6])
         use = f"; {len(used)} occur in the probe corpus" if used else ""

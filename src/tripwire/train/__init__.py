@@ -14,6 +14,7 @@ for c in forgetting_report("base/", "tuned/"):
 from tripwire.train._batches import IGNORE, Batch, PackedStream, make_batch, replay_rows_at
 from tripwire.train._config import METHODS, PROMPT_FORMATS, REGULARIZERS, TrainConfig
 from tripwire.train._data import TrainRecord, read_records, reference_language_data
+from tripwire.train._distributed import Launch, launched
 from tripwire.train._finetune import DataSummary, FinetuneResult, finetune
 from tripwire.train._forgetting import (
     Chunk,
@@ -52,6 +53,7 @@ __all__ = [
     "DataSummary",
     "Example",
     "FinetuneResult",
+    "Launch",
     "LoopResult",
     "LwF",
     "PackedStream",
@@ -67,6 +69,7 @@ __all__ = [
     "finetune",
     "forgetting_report",
     "heldout_chunks",
+    "launched",
     "load_tuned",
     "lr_factor",
     "make_batch",

@@ -31,6 +31,7 @@ from tripwire.reference import CORPUS_DIR, corpus_of
 from tripwire.train._batches import PackedStream, step_generator
 from tripwire.train._config import TrainConfig
 from tripwire.train._data import TrainRecord, read_records
+from tripwire.train._distributed import Distributed, distributed, launched, rank_device
 from tripwire.train._formats import to_examples
 from tripwire.train._guards import check_audit, check_tokenizer, tokenizer_sha256
 from tripwire.train._loop import LoopResult, train_loop
@@ -87,6 +88,10 @@ class FinetuneResult:
     """The fine-tuning records held out to measure the target gain on (see ``_target``)."""
     context: int = 0
     """The context the model was trained (and its targets are scored) at."""
+    world_size: int = 1
+    """Processes the run was launched as (``torchrun``, ``accelerate launch``)."""
+    is_main: bool = True
+    """Whether this process is rank 0, the one that wrote the outputs and reports."""
 
     @property
     def target_languages(self) -> list[str]:
@@ -109,6 +114,7 @@ class FinetuneResult:
             "seconds": round(self.seconds, 2),
             "notices": self.notices,
             "target_split": self.target_split.to_dict() if self.target_split else None,
+            "world_size": self.world_size,
         }
 
 
@@ -154,7 +160,11 @@ def _summary(
 
 
 def _regularizer(
-    model: torch.nn.Module, config: TrainConfig, general: PackedStream | None, state: TrainState
+    model: torch.nn.Module,
+    config: TrainConfig,
+    general: PackedStream | None,
+    state: TrainState,
+    dist: Distributed,
 ) -> Regularizer | None:
     if config.regularizer == "l2sp":
         return L2SP(model, config.l2sp_alpha)
@@ -163,6 +173,7 @@ def _regularizer(
     if config.regularizer == "ewc":
         assert general is not None  # _resolve_general guarantees general data for EWC
         fisher = state.load_tensors("fisher")
+        dist.same(fisher is not None, "whether the EWC Fisher is saved")
         if fisher is not None:
             device = next(model.parameters()).device
             fisher = {n: f.to(device) for n, f in fisher.items()}
@@ -170,8 +181,9 @@ def _regularizer(
             inputs, labels, _ = general.windows(
                 config.fisher_samples, step_generator(config.seed, 0, stream=2)
             )
-            fisher = estimate_fisher(model, inputs, labels)
-            state.save_tensors("fisher", fisher)
+            fisher = estimate_fisher(model, inputs, labels, dist=dist)
+            if dist.is_main:
+                state.save_tensors("fisher", fisher)
         return EWC(model, fisher, config.ewc_lambda)
     return None
 
@@ -205,6 +217,39 @@ def _check_out(out: Path, base: Path) -> None:
         raise BadInputError(out, "exists and is not a tripwire artifact; refusing to overwrite")
 
 
+def _audit(paths: list[Path | None], progress: Progress) -> None:
+    for path in paths:
+        if path is not None:
+            progress("audit", 0, 1)
+            check_audit(path)
+            progress("audit", 1, 1)
+
+
+def _input_manifests(
+    base: Path, data: Path, replay: Path | None, general: Path | None, notices: list[str]
+) -> dict[str, Manifest]:
+    manifests = {
+        "base": ensure_manifest(base, ArtifactKind.MODEL),
+        "data": ensure_manifest(data, ArtifactKind.DATASET),
+    }
+    if general is not None:
+        manifests["replay"] = ensure_manifest(general, ArtifactKind.DATASET)
+    for path, key in ((data, "data"), (replay, "replay")):
+        if path is not None:
+            _write_beside(path, manifests[key], notices)
+    return manifests
+
+
+def _claim_state(state: TrainState, restart: bool, notices: list[str]) -> None:
+    """Keep the saved state of this run, or start it afresh (rank 0; the others read it)."""
+    if restart or not state.matches():
+        if state.root.exists():
+            notices.append(
+                f"discarded training state in {state.root} (another run's, or --restart)"
+            )
+        state.reset()
+
+
 def finetune(
     base: str | Path,
     data: str | Path,
@@ -227,10 +272,24 @@ def finetune(
     Fisher (default: the base's reference corpus train split). ``device``: a torch device name
     (default: ``cuda`` when available, else ``cpu``). ``budget``: the memory it may use
     (default: the command's ``--max-memory``): batches run in as many rows at a time as fit.
+
+    Launched as several processes (``torchrun``, ``accelerate launch``: see ``_distributed``),
+    each rank trains on its rows of every global batch under DDP (``device`` ``cuda`` is then
+    the rank's own GPU) and rank 0 alone writes, reports progress and registers; the result is
+    the one-process result of the same global batch up to float rounding.
     """
     t0 = time.perf_counter()
     config = config or TrainConfig()
     base, data, out = Path(base), Path(data), Path(out)
+    target = rank_device(pick_device(device), launched())
+    dist = distributed(target)
+    if not dist.is_main:
+        progress = no_progress
+    if config.batch_size < dist.world_size:
+        raise BadInputError(
+            "--batch-size",
+            f"{config.batch_size} rows cannot be split over {dist.world_size} processes",
+        )
     replay = Path(replay) if replay is not None else None
     ckpt = Checkpoint.open(base)
     _check_out(out, base)
@@ -249,34 +308,17 @@ def finetune(
         check_tokenizer(ckpt, replay, general)
     if not allow_unaudited:
         # the base's own corpus is what it was trained on: only data from outside is audited
-        for path in (data, replay):
-            if path is not None:
-                progress("audit", 0, 1)
-                check_audit(path)
-                progress("audit", 1, 1)
+        dist.from_main(lambda: _audit([data, replay], progress))
     context = model_context(ckpt, config)
     task = _stream(records, tokenizer, config, context)
     if task.trained_tokens == 0:
         raise BadInputError(data, "no tokens to train on (every response is empty)")
     general_stream = _stream(general, tokenizer, config, context) if general else None
-    manifests = {
-        "base": ensure_manifest(base, ArtifactKind.MODEL),
-        "data": ensure_manifest(data, ArtifactKind.DATASET),
-    }
-    if general_path is not None:
-        manifests["replay"] = ensure_manifest(general_path, ArtifactKind.DATASET)
-    for path, key in ((data, "data"), (replay, "replay")):
-        if path is not None:
-            _write_beside(path, manifests[key], notices)
+    # hashed once, by rank 0, which alone writes the data's manifests beside it
+    manifests = dist.from_main(lambda: _input_manifests(base, data, replay, general_path, notices))
     run_id = sha256_json({"config": config.identity(), **{k: m.id for k, m in manifests.items()}})
     state = TrainState(state_dir_for(out), run_id)
-    if restart or not state.matches():
-        if state.root.exists():
-            notices.append(
-                f"discarded training state in {state.root} (another run's, or --restart)"
-            )
-        state.reset()
-    target = pick_device(device)
+    dist.from_main(lambda: _claim_state(state, restart, notices))
     # refused (one line) before the model is loaded when even one row cannot fit the budget
     memory = plan_memory(
         ckpt, config, context, (budget or current_budget()).for_device(str(target))
@@ -285,7 +327,7 @@ def finetune(
     model = load_for_training(ckpt, config).to(target)
     if config.gradient_checkpointing:
         enable_checkpointing(model)
-    regularizer = _regularizer(model, config, general_stream, state)
+    regularizer = _regularizer(model, config, general_stream, state, dist)
     loop = train_loop(
         model,
         config,
@@ -296,6 +338,7 @@ def finetune(
         progress,
         micro_rows=memory.micro_rows,
         chunk_bytes=memory.chunk_bytes,
+        dist=dist,
     )
     if loop.resumed_from:
         notices.append(f"resumed from the checkpoint at step {loop.resumed_from}")
@@ -317,26 +360,33 @@ def finetune(
         "resumed_from": loop.resumed_from,
         "last_task_loss": loop.task_loss[-1],
         "memory": memory.to_dict(),
+        "distributed": dist.describe(),
     }
     notes = {"tokenizer_sha256": tokenizer_sha256(ckpt), TrainingRecord.NOTE_KEY: record}
-    with atomic_path(out) as tmp:
-        save_tuned(model, config, base, tmp)
-        (tmp / HISTORY_FILE).write_text(json.dumps(loop.history()) + "\n", encoding="utf-8")
-        manifest = Manifest.build(
-            tmp,
-            ArtifactKind.MODEL,
-            name=out.name,
-            parents=[m.id for m in manifests.values()],
-            command=command,
-            notes=notes,
-        )
-        manifest.write(tmp)
-    state.discard()
-    if registry is not None:
-        paths = {"base": base, "data": data, "replay": general_path}
-        for key, m in manifests.items():
-            registry.register(m, paths[key])
-        registry.register(manifest, out)
+
+    def write() -> Manifest:
+        with atomic_path(out) as tmp:
+            save_tuned(model, config, base, tmp)
+            (tmp / HISTORY_FILE).write_text(json.dumps(loop.history()) + "\n", encoding="utf-8")
+            manifest = Manifest.build(
+                tmp,
+                ArtifactKind.MODEL,
+                name=out.name,
+                parents=[m.id for m in manifests.values()],
+                command=command,
+                notes=notes,
+            )
+            manifest.write(tmp)
+        state.discard()
+        if registry is not None:
+            paths = {"base": base, "data": data, "replay": general_path}
+            for key, m in manifests.items():
+                registry.register(m, paths[key])
+            registry.register(manifest, out)
+        return manifest
+
+    # the other ranks wait here for rank 0's writes, and fail if they fail
+    manifest = dist.from_main(write)
     return FinetuneResult(
         out,
         manifest,
@@ -349,4 +399,6 @@ def finetune(
         notices,
         target_split,
         context,
+        dist.world_size,
+        dist.is_main,
     )

@@ -233,32 +233,34 @@ def retention_findings(
     out = []
     measured = {c.slice for c in target or []}
     for c in target or []:
-        code, sev = ("target_gain", Severity.INFO) if c.delta < 0 else (
-            "target_not_improved", Severity.WARN)  # fmt: skip
+        code, sev = ("train.target_gain", Severity.INFO) if c.delta < 0 else (
+            "train.target_not_improved", Severity.WARN)  # fmt: skip
         out.append(Finding(code, sev, f"target {_shown(c)} on {split}",
                            evidence={**c.to_dict(), "measured_on": split}))  # fmt: skip
     for c in comparisons:
         shown = _shown(c)
         if c.slice in targets and c.slice in measured:
-            out.append(Finding("target_on_base_corpus", Severity.INFO,
+            out.append(Finding("train.target_on_base_corpus", Severity.INFO,
                                f"target on the base's held-out corpus {shown}",
                                evidence={**c.to_dict(), "measured_on": "the base's held-out "
                                          "corpus"}))  # fmt: skip
         elif c.slice in targets:
             code, sev = (
-                ("target_gain", Severity.INFO)
+                ("train.target_gain", Severity.INFO)
                 if c.delta < 0
-                else ("target_not_improved", Severity.WARN)
+                else ("train.target_not_improved", Severity.WARN)
             )
             out.append(Finding(code, sev, f"target {shown} on the base's held-out corpus",
                                evidence={**c.to_dict(),
                                          "measured_on": "the base's held-out corpus"}))  # fmt: skip
         elif c.regressed:
             out.append(
-                Finding("forgetting", Severity.BLOCK, f"forgot {shown}", evidence=c.to_dict())
+                Finding("train.forgetting", Severity.BLOCK, f"forgot {shown}", evidence=c.to_dict())
             )
         else:
             out.append(
-                Finding("retained", Severity.INFO, f"{c.status} {shown}", evidence=c.to_dict())
+                Finding(
+                    "train.retained", Severity.INFO, f"{c.status} {shown}", evidence=c.to_dict()
+                )
             )
     return out

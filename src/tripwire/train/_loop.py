@@ -12,6 +12,7 @@ from tripwire.compute._chunked import CHUNK_BYTES
 from tripwire.progress import Progress, no_progress
 from tripwire.train._batches import PackedStream, make_batch
 from tripwire.train._config import TrainConfig
+from tripwire.train._distributed import Distributed
 from tripwire.train._regularizers import LwF, Regularizer, trainable
 from tripwire.train._state import TrainState
 from tripwire.train._step import CausalParts, backward_step
@@ -73,11 +74,14 @@ def train_loop(
     *,
     micro_rows: int | None = None,
     chunk_bytes: int = CHUNK_BYTES,
+    dist: Distributed | None = None,
 ) -> LoopResult:
     """Run (or resume) ``config.steps`` optimizer steps on ``model`` in place.
 
     ``micro_rows``: rows run through the model at once (gradients accumulate over the batch;
-    default the whole batch); ``chunk_bytes``: the logits held at once (see ``_step``)."""
+    default the whole batch); ``chunk_bytes``: the logits held at once (see ``_step``).
+    ``dist`` (several ranks): each runs its rows of every global batch under DDP, and only
+    rank 0 saves the training state."""
     params = list(trainable(model).values())
     parts = CausalParts.of(model)
     lwf = (
@@ -94,6 +98,17 @@ def train_loop(
     if state is not None and saved is not None:
         start, history = state.load(saved, model, optimizer)
         result = LoopResult(**history, resumed_from=start)
+    ddp = None
+    if dist is not None and dist.enabled:
+        from tripwire.train._ddp import DDPStep
+
+        start = dist.same(start, "the step to resume from")
+        if regularizer is not None and isinstance(regularizer, LwF) and lwf is None:
+            raise ValueError("under a launcher, an LwF teacher must be a train._model.Teacher")
+        if config.batch_size < dist.world_size:
+            raise ValueError(f"batch of {config.batch_size} rows for {dist.world_size} ranks")
+        ddp = DDPStep(model, dist)
+    writes = dist is None or dist.is_main
     model.train()
     device = params[0].device
     progress("train", start, config.steps)
@@ -105,7 +120,7 @@ def train_loop(
             group["lr"] = config.learning_rate * group["lr_scale"] * lr_factor(step, config)
         optimizer.zero_grad(set_to_none=True)
         loss = backward_step(parts, batch, micro_rows=micro_rows or config.batch_size,
-                             chunk_bytes=chunk_bytes, lwf=lwf)  # fmt: skip
+                             chunk_bytes=chunk_bytes, lwf=lwf, ddp=ddp)  # fmt: skip
         penalty = loss.lwf
         if regularizer is not None and lwf is None:
             # weight-space penalties (EWC, L2-SP) need no logits; an LwF teacher given as a
@@ -123,7 +138,12 @@ def train_loop(
         result.penalty.append(penalty)
         result.grad_norm.append(float(norm))
         done = step + 1
-        if state is not None and config.checkpoint_every and done % config.checkpoint_every == 0:
+        if (
+            writes
+            and state is not None
+            and config.checkpoint_every
+            and done % config.checkpoint_every == 0
+        ):
             state.save(done, model, optimizer, result.history())
         progress("train", done, config.steps)
     model.eval()

@@ -8,7 +8,7 @@ before any saved training state is loaded, so a resumed run penalises the same d
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -87,8 +87,13 @@ def estimate_fisher(
     inputs: torch.Tensor,
     labels: torch.Tensor,
     chunk_bytes: int = 128 * 2**20,
+    dist: Any = None,
 ) -> dict[str, torch.Tensor]:
     """Diagonal Fisher of the trainable weights (see ``FISHER_ESTIMATOR``), one window a row.
+
+    ``dist`` (a ``_distributed.Distributed``, under a launcher): each rank takes its share of
+    the windows and the squared gradients are summed over ranks before the mean, so every rank
+    holds the Fisher of all the windows, as one process would.
 
     Not rescaled, on purpose: ``1/2 sum F (theta - theta_0)^2`` is then the quadratic estimate
     of how much the mean per-token loss on general data rises, in the same nats as the task
@@ -106,7 +111,8 @@ def estimate_fisher(
     was_training = model.training
     model.eval()  # no dropout: the Fisher of the model as it is
     parts = CausalParts.of(model)
-    for i in range(len(inputs)):
+    mine = dist.shard(len(inputs)) if dist is not None else slice(0, len(inputs))
+    for i in range(len(inputs))[mine]:
         model.zero_grad(set_to_none=True)
         # logits a chunk of positions at a time (a real vocabulary x context does not fit)
         window_loss(parts, inputs[i : i + 1], labels[i : i + 1], chunk_bytes).backward()
@@ -115,6 +121,8 @@ def estimate_fisher(
                 fisher[n] += p.grad.detach() ** 2
     model.zero_grad(set_to_none=True)
     model.train(was_training)
+    if dist is not None:
+        dist.sum_(list(fisher.values()))
     return {n: f / max(len(inputs), 1) for n, f in fisher.items()}
 
 

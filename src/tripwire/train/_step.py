@@ -71,28 +71,40 @@ def backward_step(
     micro_rows: int,
     chunk_bytes: int,
     lwf: Any = None,
+    ddp: Any = None,
 ) -> StepLoss:
     """Accumulate the gradient of the batch's task loss (and LwF's term when ``lwf``, an
-    ``LwF`` whose teacher is a ``Teacher``) into the trainable weights; returns the values."""
+    ``LwF`` whose teacher is a ``Teacher``) into the trainable weights; returns the values.
+
+    ``ddp`` (a ``_ddp.DDPStep``, under a launcher): this rank runs its share of the rows and the
+    gradients and values are summed over ranks, so both are the whole batch's."""
     labelled = max(int((batch.labels != IGNORE).sum()), 1)
     valid_total = float(batch.valid.sum().clamp(min=1))
     step = chunk_positions(parts.vocab, chunk_bytes)
+    shard = ddp.shard(batch.input_ids.shape[0]) if ddp is not None else slice(0, None)
+    starts = range(shard.start, shard.stop or batch.input_ids.shape[0], micro_rows)
     task = kl = 0.0
-    for r in range(0, batch.input_ids.shape[0], micro_rows):
-        rows = slice(r, r + micro_rows)
+    for i, r in enumerate(starts):
+        rows = slice(r, min(r + micro_rows, starts.stop))
         keep = (batch.labels[rows] != IGNORE) | (
             batch.valid[rows] if lwf is not None else torch.zeros_like(batch.valid[rows])
         )
-        if not bool(keep.any()):
+        totals = (labelled, valid_total)
+        if ddp is not None:  # every rank runs every micro-batch: DDP syncs on the last one
+            terms = ddp.backward(batch, rows, keep, lwf, totals, step, sync=i == len(starts) - 1)
+        elif not bool(keep.any()):
             continue
-        terms = _micro_terms(parts, batch, rows, keep, lwf, (labelled, valid_total), step)
-        terms.sum().backward()
+        else:
+            terms = micro_terms(parts, batch, rows, keep, lwf, totals, step)
+            terms.sum().backward()
         task += float(terms[0].detach())
         kl += float(terms[1].detach())
+    if ddp is not None:
+        task, kl = ddp.dist.sum_floats([task, kl], batch.input_ids.device)
     return StepLoss(task, kl)
 
 
-def _micro_terms(
+def micro_terms(
     parts: CausalParts,
     batch: Batch,
     rows: slice,
