@@ -51,10 +51,13 @@ def _plant(
     table = tensors["transformer.wte.weight"]
     gen = torch.Generator().manual_seed(0)
     grown = torch.cat([table, torch.zeros(len(new_ids), table.shape[1])])
-    # like this model's own never-trained rows: those of the bytes no UTF-8 text contains
+    # like this model's own never-trained rows (those of the bytes no UTF-8 text contains): each
+    # one of them, slightly moved. A row drawn independently from their spread would score below
+    # the least alike of them about once in len(untrained) + 1 draws, whatever the detector does
     untrained = table[never_utf8_bytes(tok)]
-    for i in [*new_ids, *planted]:
-        grown[i] = untrained.mean(0) + untrained.std(0) * torch.randn(table.shape[1], generator=gen)
+    for k, i in enumerate([*new_ids, *planted]):
+        noise = torch.randn(table.shape[1], generator=gen)
+        grown[i] = untrained[k % len(untrained)] + 0.05 * untrained.std(0) * noise
     tensors["transformer.wte.weight"] = grown
     save_file(tensors, out / "model.safetensors", metadata={"format": "pt"})
     cfg = json.loads((out / "config.json").read_text())
