@@ -38,6 +38,19 @@ def test_greedy_generation_matches(server: str, tiny_reference: Path) -> None:
     assert list(remote.generate(tasks, 1)) == list(local.generate(tasks, 1))
     chat = backend_from_spec(f"openai-chat:{server}#reference-tiny").with_config(cfg)
     assert [s.task_id for s in chat.generate(tasks, 2)] == ["a", "a", "b", "b"]
+    # a task with an instruction: the chat server is asked it (as hf: asks an instruct model),
+    # not to continue the prompt, and the answer is marked for extraction, uncut by the
+    # prompt's stop sequences; the stand-in has no template, so it continues the instruction
+    asked = "Write a Python function add(a, b)\n"
+    task = Task("c", "def add(a, b):\n", ("\n\n", "\ndef"), instruction=asked,
+                entry_point="add")  # fmt: skip
+    (answer,) = chat.generate([task], 1)
+    (plain,) = local.generate([Task("c", asked)], 1)
+    assert answer.prompt_format == "chat" and answer.completion == plain.completion
+    assert chat.describe()["prompt_format"] == "chat" and "prompt_format" not in remote.describe()
+    as_text = backend_from_spec(f"openai-chat:{server}#reference-tiny")
+    as_text = as_text.with_config(GenerationConfig(max_new_tokens=12, prompt_format="completion"))
+    assert next(as_text.generate([task], 1)).prompt_format == "completion"
 
 
 def test_unserved_model_and_unreachable_server(server: str) -> None:

@@ -132,6 +132,9 @@ class OpenAIBackend(Backend):
 
     def describe(self) -> dict[str, Any]:
         who = {"backend": self.scheme, "url": self.base_url, "model": self.model}
+        if self.chat:  # which request a chat run's samples answer (see _request_completion)
+            asked = "completion" if self.config.prompt_format == "completion" else "chat"
+            who["prompt_format"] = asked
         gen = self.config.to_dict()
         return {"id": sha256_json({**who, "generation": gen}), "label": self.model, **who,
                 "generation": gen}  # fmt: skip
@@ -192,7 +195,12 @@ class OpenAIBackend(Backend):
 
     def _request_completion(self, task: Task, idx: int, abort: threading.Event) -> Sample:
         cfg = self.config
-        stops = list(task.stop + cfg.stop)[:4]  # the API accepts at most four
+        # a chat server answers the instruction an instruct model is asked (as hf: asks it through
+        # the chat template): the code is extracted from the answer, which the task's own stop
+        # sequences (made for continuing its prompt) would cut short
+        chatting = self.chat and task.instruction is not None and cfg.prompt_format != "completion"
+        ends = cfg.stop if chatting else task.stop + cfg.stop
+        stops = list(ends)[:4]  # the API accepts at most four
         common = {
             "model": self.model,
             "max_tokens": task.max_new_tokens or cfg.max_new_tokens,  # the suite's, as hf: does
@@ -203,7 +211,8 @@ class OpenAIBackend(Backend):
         }
         path = "/chat/completions" if self.chat else "/completions"
         if self.chat:
-            body = {**common, "messages": [{"role": "user", "content": task.prompt}]}
+            asked = task.instruction if chatting else task.prompt
+            body = {**common, "messages": [{"role": "user", "content": asked}]}
         else:
             body = {**common, "prompt": task.prompt}
         data = self.post(path, body, abort)
@@ -213,7 +222,8 @@ class OpenAIBackend(Backend):
         except (KeyError, IndexError, TypeError) as exc:
             field = "choices[0].message.content" if self.chat else "choices[0].text"
             raise BadInputError(f"{self.base_url}{path}", f"the answer has no {field}") from exc
-        return Sample(task.task_id, idx, cut_at_stop(text, task.stop + cfg.stop))
+        fmt = "chat" if chatting else "completion"
+        return Sample(task.task_id, idx, cut_at_stop(text, ends), fmt)
 
     def generate(
         self, tasks: Sequence[Task], n: int | None, progress: Progress = no_progress
