@@ -101,13 +101,16 @@ def _tokens(token_file: Path | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
     "Basic with the token as password for a browser). The server's own tokens come from "
     "--token-file or the environment (TRIPWIRE_MONITOR_WRITE_TOKENS, "
     "TRIPWIRE_MONITOR_READ_TOKENS, comma-separated), never the command line. Without tokens "
-    "the service is open: keep it on loopback." + _DETECTION,
+    "the service is open: keep it on loopback. Replicas: start several on one PostgreSQL --db "
+    "(same detector options) behind a load balancer; each ingests, one at a time detects "
+    "(the others take over if it dies). SQLite serves one process only." + _DETECTION,
     epilog="Example: tripwire monitor serve --db postgresql+psycopg://mon@db/monitor "
     "--token-file /etc/tripwire/tokens.toml --family-arl 1e6 --port 8080",
 )
 def serve(
     ctx: typer.Context,
-    db: str | None = typer.Option(None, help="Database URL (default: SQLite in the data dir)."),
+    db: str | None = typer.Option(None, help="Database URL (default: SQLite in the data dir; "
+        "PostgreSQL for several replicas)."),
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8080, help="TCP port."),
     token_file: Path | None = typer.Option(

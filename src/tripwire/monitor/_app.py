@@ -193,7 +193,11 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
-        return {"ok": True, "events": service.monitor.detector.observed}
+        with service.lock:
+            service.refresh()
+            # replicas: whether this one detects, and the last stored event its detectors saw
+            return {"ok": True, "events": service.monitor.detector.observed,
+                    "detecting": service.detecting, "cursor": service.cursor}  # fmt: skip
 
     @app.post("/v1/events", dependencies=[Depends(writer)])
     async def post_events(request: Request) -> dict[str, Any]:
@@ -221,6 +225,7 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     def coverage() -> Coverage:
         with service.lock:  # the detector's dicts change while a batch is observed
+            service.refresh()
             if service.pending:
                 service.retry()
             return service.monitor.detector.coverage()

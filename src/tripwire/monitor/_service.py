@@ -6,6 +6,10 @@ order, under one lock. Nothing after the commit can fail the batch: an alert who
 completed on a later request; an alert that cannot be stored is retried the same way. On start
 the detectors are rebuilt from the database under the same rules, so neither a restart, a crash
 nor a bad stored record stops the server from starting or alerting.
+
+On PostgreSQL several services may share the database (``_replicas``): each ingests, and the
+one holding the detection lock feeds the detectors every stored event once, in commit order,
+whichever replica took it; the others take over when it dies. On SQLite one process does both.
 """
 
 from __future__ import annotations
@@ -24,6 +28,18 @@ from tripwire.monitor._checkpool import CheckPool
 from tripwire.monitor._detect import Alarm, DetectorConfig
 from tripwire.monitor._metrics import Counters, slice_of_alert
 from tripwire.monitor._monitor import Monitor, triage_feedback
+from tripwire.monitor._replicas import (
+    ALIVE_EVERY,
+    CHECKPOINT_S,
+    CHUNK,
+    POLL_S,
+    Lease,
+    config_key,
+    holder_name,
+    load_detector,
+    read_checkpoint,
+    write_checkpoint,
+)
 from tripwire.monitor._schema import Deploy, EventBatch, Feedback
 from tripwire.monitor._slices import Slice
 from tripwire.monitor._store import Store
@@ -60,8 +76,32 @@ class Service:
         """Alarms whose alert is stored without its context (True) or not stored (False)."""
         self._incomplete: set[str] = set()
         self._registry_error: str | None = None
+        self.cursor = 0
+        """The ``seq`` of the last stored event the detectors saw."""
+        self.lease = Lease(self.store.engine, self.store.detect_lock_key) if self.store.shared \
+            else None  # fmt: skip
+        """PostgreSQL: the detection lock (only its holder feeds the detectors after the start)."""
+        self._checkpointed = (0, time.monotonic())
+        self._stop = threading.Event()
+        self._poller: threading.Thread | None = None
+        self._mismatch_logged = False
+        self._polls = 0
         with self.lock:
             self._rebuild()
+        if self.lease is not None:
+            try:
+                self._poll_once()  # a lone replica detects from its first request on
+            except Exception:
+                log.exception("detection poll failed (the next one tries again)")
+            self._poller = threading.Thread(target=self._poll, name="tripwire-detect-lease",
+                                            daemon=True)  # fmt: skip
+            self._poller.start()
+
+    @property
+    def detecting(self) -> bool:
+        """Whether this process feeds the detectors (always, except a replica without the
+        lock)."""
+        return self.lease is None or self.lease.held
 
     def _registry(self) -> str | None:
         """Open the registry if it is not open yet; why it cannot be, if so. A registry that is
@@ -86,10 +126,11 @@ class Service:
             self.monitor.deploy(d)
         # alerts stored without their context before a restart are completed when raised again
         self._incomplete = self.store.incomplete_alert_keys()
-        for sl, flags, ts, stratum, attrs in self.store.iter_flags():
+        for seq, sl, flags, ts, stratum, attrs in self.store.iter_flags():
             self.counters.event(sl, flags)
             for alarm in self.monitor.detector.observe(sl, flags, ts, stratum, attrs):
                 self._raise(alarm)
+            self.cursor = seq
         for sl, latency_ms in self.store.latencies():
             self.counters.latency.labels(*sl[:4]).observe(latency_ms / 1000.0)
         self.counters.alerts.clear()  # counted once, from what is stored (new ones included)
@@ -99,6 +140,11 @@ class Service:
             self.counters.feedback[row["category"]] += row["count"]
 
     def _build(self, alarm: Alarm) -> tuple[dict[str, Any], bool]:
+        if self.lease is not None:  # a deploy another replica took is context too
+            try:
+                self.monitor.deploys = self.store.deploy_list()
+            except Exception:  # the alert is built from the deploys known here, and completed
+                log.exception("reading the deploys failed")
         unavailable = self._registry()
         if unavailable:
             return bare_alert(alarm, unavailable), False
@@ -155,17 +201,31 @@ class Service:
             if self.pending:
                 self.retry()
             detector = self.monitor.detector
+            # replicas: the batch straight from memory only when it follows the cursor;
+            # otherwise another replica's events came first and are read back in order below
+            here = self.lease is None or (self.lease.held and stored.before == self.cursor)
             for ev, result in checked:
                 if ev.event_id not in fresh:
                     continue
                 fresh.discard(ev.event_id)  # an id repeated within the batch is observed once
                 sl = Slice.of(ev)
                 self.counters.event(sl, result.flags, ev.latency_ms)
+                if not here:
+                    continue
                 for alarm in detector.observe(sl, result.flags, ev.ts, result.stratum,
                                               ev.attributes):  # fmt: skip
                     alert = self._raise(alarm)
                     if alert is not None:
                         raised.append(alert)
+            if self.lease is not None and self.lease.held:
+                if here:
+                    self.cursor = stored.last if stored.last is not None else self.cursor
+                try:  # committed and acknowledged whatever happens here: the poll goes on
+                    if not here:
+                        raised += self._follow(None)
+                    self._checkpoint(force=bool(raised))
+                except Exception:
+                    log.exception("detection after a batch failed; the next poll goes on")
             self.counters.batch_seconds.observe(time.perf_counter() - started)
         return {
             "accepted": stored.accepted,
@@ -175,8 +235,102 @@ class Service:
         }
 
     def close(self) -> None:
-        """Stop the check workers (the database needs nothing: every batch is committed)."""
+        """Stop the check workers (the database needs nothing: every batch is committed); a
+        replica that detects checkpoints and hands the detection lock on."""
+        self._stop.set()
+        if self._poller is not None:
+            self._poller.join(10)
+        if self.lease is not None and self.lease.held:
+            with self.lock:
+                try:
+                    self._checkpoint(force=True)
+                except Exception:
+                    log.exception("the last detector checkpoint failed (the next one replays)")
+                self.lease.drop()
         self.checks.close()
+
+    # replicas (PostgreSQL)
+
+    def _follow(self, limit: int | None) -> list[dict[str, Any]]:
+        """Feed the detectors the stored events after the cursor, in commit order (the lock
+        held, by the replica that detects): the new alerts."""
+        raised: list[dict[str, Any]] = []
+        detector = self.monitor.detector
+        for seq, sl, flags, ts, stratum, attrs in self.store.iter_flags(self.cursor, limit):
+            for alarm in detector.observe(sl, flags, ts, stratum, attrs):
+                alert = self._raise(alarm)
+                if alert is not None:
+                    raised.append(alert)
+            self.cursor = seq
+        return raised
+
+    def _checkpoint(self, force: bool = False) -> None:
+        """Store the detectors with the cursor: when an alert was stored, and at least every
+        ``CHECKPOINT_S``. Not while an alarm's alert is unstored: a takeover must raise it."""
+        assert self.lease is not None
+        cursor, at = self._checkpointed
+        now = time.monotonic()
+        if self.cursor == cursor or any(not stored for _, stored in self.pending):
+            return
+        if force or now - at >= CHECKPOINT_S:
+            write_checkpoint(self.store.engine, self.cursor, self.monitor.detector, holder_name())
+            self._checkpointed = (self.cursor, now)
+
+    def _adopt(self) -> None:
+        """Take the stored checkpoint when it is ahead of these detectors (after a takeover,
+        or to show a replica that does not detect what the one that does has seen)."""
+        cp = read_checkpoint(self.store.engine, with_state=False)
+        if cp is None or cp.cursor <= self.cursor:
+            return
+        if cp.config != config_key(self.monitor.config):
+            if not self._mismatch_logged:
+                log.warning("the detector checkpoint was made with other detector options "
+                            "(every replica needs the same): not used")  # fmt: skip
+                self._mismatch_logged = True
+            return
+        cp = read_checkpoint(self.store.engine)
+        if cp is None or cp.state is None or cp.cursor <= self.cursor:
+            return
+        self.monitor.detector = load_detector(cp.state)
+        self.cursor = cp.cursor
+        self._checkpointed = (cp.cursor, time.monotonic())
+
+    def refresh(self) -> None:
+        """A replica that does not detect: show the detectors as last checkpointed (call with
+        the lock held)."""
+        if self.lease is not None and not self.lease.held:
+            try:
+                self._adopt()
+            except Exception:
+                log.exception("reading the detector checkpoint failed")
+
+    def _poll_once(self) -> None:
+        """Try for the detection lock; with it, read what other replicas stored."""
+        assert self.lease is not None
+        more = True
+        while more and not self._stop.is_set():
+            with self.lock:
+                self._polls += 1
+                if self.lease.held and self._polls % ALIVE_EVERY == 0 and not self.lease.alive():
+                    return
+                if not self.lease.held:
+                    if not self.lease.acquire():
+                        return
+                    log.info("this replica now detects")
+                    self._adopt()
+                seen = self.monitor.detector.observed
+                if self.pending:
+                    self.retry()
+                raised = self._follow(CHUNK)
+                more = self.monitor.detector.observed - seen >= CHUNK  # a backlog: go on
+                self._checkpoint(force=bool(raised))
+
+    def _poll(self) -> None:
+        while not self._stop.wait(POLL_S):
+            try:
+                self._poll_once()
+            except Exception:  # the database is away: the next poll tries again
+                log.exception("detection poll failed")
 
     def feedback(self, fb: Feedback) -> dict[str, Any]:
         t = triage_feedback(fb, self.config.triage)

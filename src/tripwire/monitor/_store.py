@@ -4,12 +4,18 @@ SQLite in WAL mode with ``synchronous=FULL`` by default, PostgreSQL (or any SQLA
 ``--db``. Every write commits before the caller acknowledges it, so an acknowledged event
 survives the process being killed. Defect flags are columns (not JSON) so the dashboard's
 series are one GROUP BY on either database.
+
+On PostgreSQL, where several replicas may write (``_replicas``), each batch of events is
+inserted under a transaction-level advisory lock: ``seq`` is then assigned in commit order, so a
+reader that has seen ``seq = n`` will never later see a smaller one commit, and "every event
+after the cursor, in ``seq`` order" is the same stream for every reader.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +26,7 @@ from sqlalchemy import (
     Column,
     Float,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -29,6 +36,7 @@ from sqlalchemy import (
     insert,
     select,
 )
+from sqlalchemy.pool import NullPool
 
 from tripwire.artifacts import open_database
 from tripwire.monitor._checks import FLAGS, CheckResult
@@ -85,10 +93,60 @@ alerts = Table(
     Column("metric", String(40), nullable=False),
     Column("payload", Text, nullable=False),
 )  # fmt: skip
+detector_state = Table(
+    "monitor_detector", _meta,
+    Column("name", String(40), primary_key=True),
+    Column("cursor", BigInteger, nullable=False),
+    Column("observed", BigInteger, nullable=False),
+    Column("config", Text, nullable=False),
+    Column("state", LargeBinary, nullable=False),
+    Column("written_at", String(40), nullable=False),
+    Column("holder", String(200), nullable=False),
+)  # fmt: skip
+"""Replicas on PostgreSQL: the detectors as of event ``cursor`` (``_replicas``)."""
+
+_SCHEMA_LOCK = 0x7472_696D
+_ORDER_LOCK, _DETECT_LOCK = 0x7472_6970, 0x7472_6971
+"""Advisory lock classes, combined with the events table's oid so that each schema on a server
+(tests put one per test on a shared server) has its own locks."""
+
+
+Observation = tuple[int, Slice, dict[str, bool | None], datetime, str, dict[str, str] | None]
+"""One stored event as the detectors read it: seq, slice, flags, time, stratum, attributes."""
 
 
 def _minute(ts: datetime) -> int:
     return int(ts.timestamp() // 60)
+
+
+@contextmanager
+def _schema_lock(url: str) -> Iterator[None]:
+    """PostgreSQL: one replica at a time creates or upgrades the tables (replicas started
+    together would race on CREATE TABLE). Held in a transaction of its own connection."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    try:
+        postgres = make_url(url).get_backend_name() == "postgresql"
+    except ArgumentError:
+        postgres = False  # open_database names the problem
+    if not postgres:
+        yield
+        return
+    try:
+        engine = create_engine(url, poolclass=NullPool)
+        conn = engine.connect()
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+    except (SQLAlchemyError, ImportError):
+        yield  # the server cannot be reached: open_database says so, in its words
+        return
+    try:
+        yield
+    finally:
+        conn.rollback()
+        conn.close()
+        engine.dispose()
 
 
 def default_db_url(path: Path) -> str:
@@ -101,13 +159,33 @@ class Stored:
 
     accepted: list[str]
     duplicates: list[str]
+    before: int | None = None
+    last: int | None = None
+    """PostgreSQL: the largest ``seq`` before and after the insert (the accepted events hold
+    exactly the ``seq`` values in between, in batch order: the insert held the order lock)."""
 
 
 class Store:
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine = open_database(url, _meta, "monitor database", create_parent=True)
-        self._add_stratum_column()
+        with _schema_lock(url):
+            self.engine = open_database(url, _meta, "monitor database", create_parent=True)
+            self._add_stratum_column()
+        self.shared = self.engine.dialect.name == "postgresql"
+        """Whether several service processes may share this database (PostgreSQL only)."""
+        self._order_key = self._detect_key = 0
+        if self.shared:
+            from sqlalchemy import text
+
+            with self.engine.connect() as conn:
+                oid = int(conn.scalar(text("SELECT 'monitor_events'::regclass::oid")) or 0)
+            self._order_key = (_ORDER_LOCK << 32) | oid
+            self._detect_key = (_DETECT_LOCK << 32) | oid
+
+    @property
+    def detect_lock_key(self) -> int:
+        """The session advisory lock the detecting replica holds (PostgreSQL)."""
+        return self._detect_key
 
     def _add_stratum_column(self) -> None:
         """Databases written before events had a stratum (or attributes) get the columns."""
@@ -155,19 +233,38 @@ class Store:
                 json.dumps(result.details) if result.details else "{}", ev.model_dump_json(),
             ))  # fmt: skip
         ids = [r[0] for r in rows]
+        before = last = None
         with self.engine.begin() as conn:
-            existing = set(
-                conn.scalars(select(events.c.event_id).where(events.c.event_id.in_(ids)))
-            )
+            if self.shared:
+                # seq in commit order, and the duplicate check exact; raw SQL, one round trip
+                # for both reads: a lone replica pays about one statement more than before
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (self._order_key,))
+                before, found = conn.exec_driver_sql(
+                    f"SELECT (SELECT coalesce(max(seq), 0) FROM {events.name}), ARRAY(SELECT "
+                    f"event_id FROM {events.name} WHERE event_id = ANY(%s))", (ids,)
+                ).one()  # fmt: skip
+                existing = set(found)
+            else:
+                existing = set(
+                    conn.scalars(select(events.c.event_id).where(events.c.event_id.in_(ids)))
+                )
             fresh, seen = [], set(existing)
             for r in rows:
                 if r[0] not in seen:  # a batch may repeat an id: stored once, acked once
                     seen.add(r[0])
                     fresh.append(r)
-            if fresh:
+            last = before
+            if fresh and self.shared:  # the seq values it took, from the insert itself
+                with conn.connection.dbapi_connection.cursor() as cur:
+                    cur.executemany(self._insert_sql + " RETURNING seq", fresh, returning=True)
+                    while True:
+                        last = max([last, *(r[0] for r in cur.fetchall())])
+                        if not cur.nextset():
+                            break
+            elif fresh:
                 conn.exec_driver_sql(self._insert_sql, fresh)
         accepted = [r[0] for r in fresh]
-        return Stored(accepted, [i for i in ids if i not in set(accepted)])
+        return Stored(accepted, [i for i in ids if i not in set(accepted)], before, last)
 
     @property
     def _insert_sql(self) -> str:
@@ -246,25 +343,25 @@ class Store:
         with self.engine.connect() as conn:
             return set(conn.scalars(select(events.c.event_id)))
 
-    def iter_flags(
-        self,
-    ) -> Iterator[tuple[Slice, dict[str, bool | None], datetime, str, dict[str, str] | None]]:
-        """Every stored event's slice, flags, time, stratum and attributes, in arrival order
-        (to rebuild the detectors)."""
+    def iter_flags(self, after: int = 0, limit: int | None = None) -> Iterator[Observation]:
+        """Every stored event's ``seq``, slice, flags, time, stratum and attributes, in arrival
+        order (to rebuild or advance the detectors): those after ``seq = after``, at most
+        ``limit`` of them. One statement, so one consistent snapshot."""
         cols = [events.c[d] for d in DIMENSIONS] + [events.c[f"f_{f}"] for f in FLAGS]
+        query = (select(events.c.seq, *cols, events.c.ts, events.c.stratum, events.c.attributes)
+                 .where(events.c.seq > after).order_by(events.c.seq))  # fmt: skip
+        options = {"yield_per": 5000}  # the whole table, on start: streamed
+        if limit is not None:  # a step of the detecting replica: fetched at once (cheaper)
+            query, options = query.limit(limit), {}
         with self.engine.connect() as conn:
-            result = conn.execution_options(yield_per=5000).execute(
-                select(*cols, events.c.ts, events.c.stratum, events.c.attributes)
-                .order_by(events.c.seq)
-            )  # fmt: skip
-            for row in result:
+            for row in conn.execution_options(**options).execute(query):
                 m = row._mapping
                 flags = {f: None if m[f"f_{f}"] is None else bool(m[f"f_{f}"]) for f in FLAGS}
                 sl = Slice(*(m[d] for d in DIMENSIONS))
                 attrs = json.loads(m["attributes"]) if m["attributes"] else None
                 ts = datetime.fromisoformat(m["ts"])
                 ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts  # rows from before
-                yield sl, flags, ts, m["stratum"], attrs
+                yield int(m["seq"]), sl, flags, ts, m["stratum"], attrs
 
     def latencies(self) -> Iterator[tuple[Slice, float]]:
         """Every stored event's four-dimension slice and reported latency (ms), in arrival
