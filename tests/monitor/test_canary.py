@@ -28,10 +28,10 @@ def test_same_model_agrees_and_a_broken_deployment_is_named(
         healthy = [Endpoint.parse(f"a=openai:{a}#m"), Endpoint.parse(f"b=openai:{b}#m")]
         rounds = run_canaries(healthy, rounds=2, every_s=0.0)
         codes = {f.code for r in rounds for f in r.findings}
-        assert "canary_disagreement" not in codes and "canary_changed" not in codes
+        assert "monitor.canary_disagreement" not in codes and "monitor.canary_changed" not in codes
         assert len(rounds[1].answers) == len(rounds[0].answers) > 0
         (mixed,) = run_canaries([healthy[0], Endpoint.parse(f"c=openai:{c}#m")], rounds=1)
-    disagreements = [f for f in mixed.findings if f.code == "canary_disagreement"]
+    disagreements = [f for f in mixed.findings if f.code == "monitor.canary_disagreement"]
     assert disagreements, [f.code for f in mixed.findings]
     groups = disagreements[0].evidence["groups"]
     assert sorted(e for names in groups.values() for e in names) == ["a", "c"] and len(groups) == 2

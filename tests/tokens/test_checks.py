@@ -48,7 +48,9 @@ def test_untied_config_without_head(tiny_reference: Path, tmp_path: Path) -> Non
 def test_config_vocab_size_disagrees_with_table(tiny_reference: Path, tmp_path: Path) -> None:
     bad = copy_checkpoint(tiny_reference, tmp_path / "c")
     _edit_json(bad / "config.json", lambda c: c.update(vocab_size=4096))
-    assert _severity(audit(tiny_reference, bad), "tokens.config_vocab_size_mismatch") is Severity.BLOCK
+    assert (
+        _severity(audit(tiny_reference, bad), "tokens.config_vocab_size_mismatch") is Severity.BLOCK
+    )
 
 
 def test_vocab_txt_disagrees_with_tokenizer_json(minilm_checkpoint: Path, tmp_path: Path) -> None:

@@ -89,11 +89,11 @@ def compare_round(
             message = f"{a.endpoint}: canary {a.canary_id} fails {', '.join(a.failed)}"
             evidence = {"endpoint": a.endpoint, "failed": list(a.failed),
                         "completion": a.completion[:500]}  # fmt: skip
-            findings.append(Finding("canary_failed", Severity.BLOCK, message,
+            findings.append(Finding("monitor.canary_failed", Severity.BLOCK, message,
                                     record_ids=(a.canary_id,), evidence=evidence))  # fmt: skip
         before = previous.get((a.endpoint, a.canary_id))
         if before is not None and before != a.answer_sha256:
-            findings.append(Finding("canary_changed", Severity.WARN,
+            findings.append(Finding("monitor.canary_changed", Severity.WARN,
                                     f"{a.endpoint}: greedy answer to {a.canary_id} changed since "
                                     "the last round", record_ids=(a.canary_id,),
                                     evidence={"endpoint": a.endpoint}))  # fmt: skip
@@ -103,7 +103,7 @@ def compare_round(
             for a in per.values():
                 groups.setdefault(a.answer_sha256[:12], []).append(a.endpoint)
             message = f"endpoints answer {canary_id} differently at temperature 0"
-            finding = Finding("canary_disagreement", Severity.BLOCK, message,
+            finding = Finding("monitor.canary_disagreement", Severity.BLOCK, message,
                               record_ids=(canary_id,), evidence={"groups": groups})  # fmt: skip
             findings.append(finding)
     return findings
