@@ -435,27 +435,86 @@ def _c(tree: Tree) -> Iterator[Hit]:
     yield from _sql(tree, "c/sql-injection", ("string_literal",))
 
 
-_POSITIONAL = re.compile(r"\$(?:[1-9@*]|\{[1-9@*])")
+_POSITIONAL = re.compile(r"(?<!\\)\$\{?([1-9@*])")
+
+
+def _within(node: Any, types: tuple[str, ...]) -> Any:
+    """The nearest enclosing node of one of ``types`` (None when there is none)."""
+    up = node.parent
+    while up is not None and up.type not in types:
+        up = up.parent
+    return up
+
+
+def _positionals(text: str) -> set[str]:
+    """Positional parameters expanded in ``text`` (not single-quoted, not escaped)."""
+    return set(_POSITIONAL.findall(re.sub(r"'[^']*'", "", text)))
+
+
+def _script_args_at(tree: Tree, node: Any, used: set[str]) -> bool:
+    """Whether ``$1``/``$@`` at ``node`` are still the script's own arguments: not inside a
+    function (there they are the function's: ucf's ``setq``, ``eval "$1=..."``) unless the script
+    calls it with its own (``f "$@"``), and not after a ``set`` that assigns them (``set -- $i``
+    in a loop)."""
+    func = _within(node, ("function_definition",))
+    if func is not None:  # the function's own: the script's only where it passes them on
+        name = tree.text(func.child_by_field_name("name") or func)
+        calls = [c for c in tree.nodes("command")
+                 if tree.text(c.child_by_field_name("name") or c) == name
+                 and _within(c, ("function_definition",)) is None]  # fmt: skip
+        return any(_passes_on(tree, c, used) for c in calls)
+    earlier = (c for c in tree.nodes("command") if c.start_byte < node.start_byte)
+    return not any(_sets_positionals(tree, c) for c in earlier)
+
+
+def _passes_on(tree: Tree, call: Any, used: set[str]) -> bool:
+    """A call that puts the script's own arguments where the function's ``used`` ones are."""
+    args = [tree.text(a) for a in call.children_by_field_name("argument")]
+    spread = bool(used & {"@", "*"})
+    return any((spread or str(i) in used) and _positionals(text)
+               for i, text in enumerate(args, 1))  # fmt: skip
+
+
+def _sets_positionals(tree: Tree, cmd: Any) -> bool:
+    """``set -- a b`` or ``set a b`` (not ``set -e``): the positional parameters change."""
+    if tree.text(cmd.child_by_field_name("name") or cmd) != "set":
+        return False
+    words = [tree.text(a) for a in cmd.children_by_field_name("argument")]
+    return any(w == "--" or not w.startswith(("-", "+")) for w in words)
 
 
 def _input_reaches(tree: Tree, arg: Any) -> bool:
     """The script's arguments or ``read`` input reach ``arg`` directly: a positional parameter
-    in it (outside single quotes), or a variable ``read`` fills. Through other variables, real
-    scripts build commands from carefully quoted options (xzgrep, memusage): a flag, not a
-    removal (``sh/eval-variable``)."""
+    in it (outside single quotes) where they are still the script's arguments, or a variable a
+    ``read`` of the script's input fills. Through other variables, real scripts build commands
+    from carefully quoted options (xzgrep, memusage): a flag, not a removal
+    (``sh/eval-variable``)."""
     text = tree.text(arg)
     if arg.type == "raw_string":
         return False
-    if _POSITIONAL.search(re.sub(r"'[^']*'", "", text)):
+    used = _positionals(text)
+    if used and _script_args_at(tree, arg, used):
         return True
     return any(name in tree.read_vars for name in re.findall(r"\$\{?([A-Za-z_]\w*)", text))
+
+
+def _reads_script_input(read: Any) -> bool:
+    """A ``read`` of the script's own input, not of a command's output piped into its loop
+    (``lsblk -P ... | while read vars; do eval "$vars"``: the command's, a flag for review)."""
+    loop = _within(read, ("while_statement", "pipeline"))
+    return (
+        loop is None
+        or loop.type != "while_statement"
+        or loop.parent is None
+        or (loop.parent.type != "pipeline")
+    )
 
 
 def _shell(tree: Tree) -> Iterator[Hit]:
     tree.read_vars = {
         tree.text(a)
         for c in tree.nodes("command")
-        if tree.text(c.child_by_field_name("name") or c) == "read"
+        if tree.text(c.child_by_field_name("name") or c) == "read" and _reads_script_input(c)
         for a in c.children_by_field_name("argument")
         if not tree.text(a).startswith("-")
     }

@@ -158,7 +158,26 @@ def ends_unfinished(code: str, language: str, analysis: SyntaxAnalysis) -> bool:
         return row_open is None or not _escapes(lines, row_open, strictly=keyword)
     body = code.rstrip()
     last = body.count("\n") + 1
-    if analysis.problems[0]["line"] < last:
-        return False
+    if first["line"] < last:
+        # an error node that a recovering parser (tree-sitter) stretched from an enclosing
+        # construct's start to the last line of code, which visibly goes on: the text was cut
+        # after it (only comments follow); a stray token mid-way ends its node before that
+        said = [line for line in body.split("\n") if line.strip() and not _SILENT.match(line)]
+        end = first.get("end_line", first["line"])
+        return (
+            bool(said)
+            and end >= last - _trailing_silent(body)
+            and (said[-1].rstrip().endswith(UNFINISHED_TAIL))
+        )
     # on the last line: cut there if the text stops mid-line or the line visibly goes on
     return not code.rstrip(" \t").endswith("\n") or body.endswith(UNFINISHED_TAIL)
+
+
+def _trailing_silent(body: str) -> int:
+    """How many lines at the end of ``body`` are comments (or blank)."""
+    n = 0
+    for line in reversed(body.split("\n")):
+        if line.strip() and not _SILENT.match(line):
+            break
+        n += 1
+    return n

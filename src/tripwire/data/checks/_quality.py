@@ -60,7 +60,12 @@ def quality_signals(
     raw = code.encode("utf-8", "replace")
     visible = len(raw) - sum(raw.count(c) for c in (b" ", b"\t", b"\n", b"\r"))
     if visible >= 200:
-        alnum = (len(raw) - len(raw.translate(None, _ALNUM))) / visible
+        letters = len(raw) - len(raw.translate(None, _ALNUM))
+        if letters < min_alnum * visible and not code.isascii():
+            # letters and digits of other scripts (a translation table, comments in Hindi) are
+            # text, not noise: their bytes count as alphanumeric too
+            letters += sum(len(c.encode()) for c in code if ord(c) > 127 and c.isalnum())
+        alnum = letters / visible
         if alnum < min_alnum:
             out["low_alphanumeric"] = round(alnum, 3)
     if n_lines >= 10:

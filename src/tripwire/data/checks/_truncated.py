@@ -10,16 +10,29 @@ well-formed code after it is a ``syntax_error`` instead.
 
 from __future__ import annotations
 
+import builtins
+import keyword
 import re
 
 from tripwire.data._unfinished import UNFINISHED_TAIL, ends_unfinished
 from tripwire.data.checks._base import Evidence, RecordCheck, RecordContext, record_check
 
 _LAST_WORD = re.compile(r"([A-Za-z_]\w*)$")
+# Names a short excerpt uses without defining them: a cut word that starts one of these (and
+# occurs nowhere else) was cut, like ``_importing_zlib = T`` from ``= True``.
+_JS_NAMES = ("true", "false", "null", "undefined", "return", "function", "const", "let", "var",
+             "this", "typeof", "instanceof", "await", "async", "throw", "new", "Error", "Object",
+             "Array", "String", "Number", "Promise", "console", "JSON", "Math")  # fmt: skip
+_LANGUAGE_NAMES = {
+    "python": frozenset(keyword.kwlist) | frozenset(dir(builtins)),
+    "javascript": frozenset(_JS_NAMES),
+}
 
 
-def cut_identifier(code: str) -> tuple[str, str] | None:
-    """(partial word, a longer name it starts) when ``code`` ends in the middle of a name."""
+def cut_identifier(code: str, language: str | None = None) -> tuple[str, str] | None:
+    """(partial word, a longer name it starts) when ``code`` ends in the middle of a name: a
+    word that occurs nowhere else on its own but starts a longer name the code uses, or one of
+    the language's own names (keywords, builtins)."""
     m = _LAST_WORD.search(code)
     if not m:
         return None
@@ -28,7 +41,13 @@ def cut_identifier(code: str) -> tuple[str, str] | None:
     if re.search(rf"(?<![\w$]){re.escape(word)}(?![\w$])", body):
         return None  # the word exists on its own: it is a complete name
     longer = re.search(rf"(?<![\w$]){re.escape(word)}\w+", body)
-    return (word, longer.group()) if longer else None
+    if longer:
+        return word, longer.group()
+    names = _LANGUAGE_NAMES.get(language or "", frozenset())
+    # a keyword first: ``T`` most likely began ``True``, not ``TabError``
+    own = sorted((n for n in names if n.startswith(word) and n != word),
+                 key=lambda n: (not keyword.iskeyword(n), n))  # fmt: skip
+    return (word, own[0]) if own and word not in names else None
 
 
 @record_check("truncated")
@@ -53,7 +72,7 @@ class Truncated(RecordCheck):
             return None
         if code.endswith(UNFINISHED_TAIL):
             return {"why": "ends in an operator or opener", "tail": code[-40:]}
-        cut = cut_identifier(code)
+        cut = cut_identifier(code, ctx.language)
         if cut:
             return {"why": "cut mid-identifier", "partial": cut[0], "completes": cut[1]}
         return None
