@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 
 import pytest
 
@@ -100,6 +102,13 @@ def test_isolation_report(box):
     if "landlock" in iso.filesystem:
         assert iso.reads.startswith("landlock")
     assert iso.sockets == "seccomp: socket(2) for AF_UNIX only"
+    # another pool (another process: its uids start elsewhere) applies the same protections:
+    # what a kept self-test and a Ray node are compared on
+    moved = dataclasses.replace(
+        iso, user=re.sub(r"\d+", lambda m: str(int(m.group()) + 7), iso.user)
+    )
+    assert moved.protections() == iso.protections()
+    assert dataclasses.replace(iso, network="none").protections() != iso.protections()
 
 
 def test_limits_validation():

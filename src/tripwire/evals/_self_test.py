@@ -76,7 +76,7 @@ def _kept_path(suite: Suite, sandbox: Sandbox) -> Path:
     key = sha256_json({
         "suite": suite.name, "version": suite.version, "data": suite.data_sha256(),
         "options": suite.options(), "limits": sandbox.limits.to_dict(),
-        "isolation": sandbox.isolation.to_dict(), "interpreter": interpreter_id(),
+        "isolation": sandbox.isolation.protections(), "interpreter": interpreter_id(),
         "host": platform.node(), "boot": _boot_id(),
     })  # fmt: skip
     return cache_dir() / "self_test" / f"{suite.name}-{key[:24]}.json"

@@ -17,7 +17,6 @@ import atexit
 import json
 import math
 import platform
-import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -70,11 +69,6 @@ def run_batch(plan: dict[str, Any], todo: list[tuple[str, dict[str, Any]]]) -> d
 def probe(plan: dict[str, Any]) -> dict[str, Any]:
     """On a node: start a pool for ``plan`` and say which protections it applies."""
     return {"node": platform.node(), "isolation": _pool(plan).isolation.to_dict()}
-
-
-def _shape(isolation: dict[str, str]) -> dict[str, str]:
-    # user ids differ between pools on purpose (each picks free ones); the protections must not
-    return {k: re.sub(r"\d+", "#", v) for k, v in isolation.items()}
 
 
 class RaySandbox(Sandbox):
@@ -199,10 +193,10 @@ class RaySandbox(Sandbox):
 
     def _same_protections(self, batch: dict[str, Any]) -> None:
         assert self._isolation is not None
-        if _shape(batch["isolation"]) != _shape(self._isolation):
-            theirs = Isolation(**batch["isolation"])
+        theirs, ours = Isolation(**batch["isolation"]), Isolation(**self._isolation)
+        if theirs.protections() != ours.protections():
             raise SandboxUnavailable(
                 f"node {batch['node']} applies other protections than the run's "
-                f"({theirs} vs {Isolation(**self._isolation)}); give every node the same "
+                f"({theirs} vs {ours}); give every node the same "
                 "kernel features and privileges"
             )

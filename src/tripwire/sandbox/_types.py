@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -130,6 +131,11 @@ class Isolation:
 
     def to_dict(self) -> dict[str, str]:
         return asdict(self)
+
+    def protections(self) -> dict[str, str]:
+        """What is applied, without which user ids: each pool picks free ones, so two pools
+        with the same protections differ in ``user`` only by its numbers."""
+        return {k: re.sub(r"\d+", "#", v) for k, v in self.to_dict().items()}
 
 
 @dataclass(frozen=True)
