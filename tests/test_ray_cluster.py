@@ -167,6 +167,15 @@ def test_an_unknown_engine_or_an_unreachable_cluster_is_one_line(tmp_path):
                     timeout=120)  # fmt: skip
     assert gone.returncode == 3, gone.stderr
     assert f"RAY_ADDRESS 127.0.0.1:{port}: no Ray cluster answers" in gone.stderr
+    # the data audit takes the address as an option too, and refuses it the same way
+    data = tmp_path / "set.jsonl"
+    data.write_text('{"id": "a", "text": "def f():\\n    return 1\\n", "language": "python"}\n')
+    audit = tripwire("data", "audit", str(data), "--findings", str(tmp_path / "f.jsonl"),
+                     "--engine", "ray", "--ray-address", f"127.0.0.1:{port}", "--no-tests",
+                     env=env, timeout=120)  # fmt: skip
+    assert audit.returncode == 3, audit.stderr
+    assert f"--ray-address 127.0.0.1:{port}: no Ray cluster answers" in audit.stderr
+    assert not (tmp_path / "f.jsonl").exists()
 
 
 def test_eval_run_on_the_cluster_gives_the_local_verdicts(two_nodes, samples, local_run, tmp_path):

@@ -74,8 +74,11 @@ def audit_cmd(
     engine: str = typer.Option(
         "local",
         "--engine",
-        help="local (processes) or ray (the cluster at $RAY_ADDRESS, else a local Ray instance; "
-        "every node must see the input and output paths at the same path).",
+        help="local (processes) or ray (the cluster at --ray-address / $RAY_ADDRESS, else a "
+        "local Ray instance; every node must see the input and output paths at the same path).",
+    ),
+    ray_address: str | None = typer.Option(
+        None, "--ray-address", help="--engine ray: the cluster (default: $RAY_ADDRESS)."
     ),
     field: list[str] = typer.Option(
         [], "--field", help="Column mapping NAME=COLUMN, e.g. --field text=content (repeatable)."
@@ -128,6 +131,7 @@ def audit_cmd(
         allow_secrets=str(allow_secrets) if allow_secrets is not None else None,
         workers=workers,
         engine=engine,
+        ray_address=ray_address,
     )
     with progress_bar(not quiet(json_path)) as progress:
         result, data = audit(

@@ -61,6 +61,8 @@ class AuditConfig:
     workers: int = 0
     """Processes for the per-shard work (0: one per core)."""
     engine: str = "local"
+    ray_address: str | None = None
+    """``engine="ray"``: the cluster (default ``$RAY_ADDRESS``, else a local instance)."""
     shard_bytes: int = 1 << 20
     """Input bytes per shard: the unit of parallel work and of resuming (small enough that
     the last shard of a run leaves the other workers idle only briefly)."""
@@ -116,7 +118,7 @@ class AuditConfig:
     def result_hash(self) -> str:
         """Identity of everything that changes per-shard results (not workers or engine)."""
         d = self.to_dict()
-        for key in ("workers", "engine"):
+        for key in ("workers", "engine", "ray_address"):
             d.pop(key)
         d["benchmark_files"] = [
             [b, Path(b).stat().st_size, Path(b).stat().st_mtime_ns]

@@ -70,8 +70,9 @@ class RayEngine:
     name = "ray"
     RETRIES = 3
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, address: str | None = None) -> None:
         self.workers = max(1, workers)
+        self.address = address
         self._connected = False
         """Whether this engine connected this process to Ray (and so disconnects it)."""
 
@@ -79,7 +80,7 @@ class RayEngine:
         if not tasks:
             return
         ray = import_ray()
-        self._connected = connect(num_cpus=self.workers) or self._connected
+        self._connected = connect(self.address, num_cpus=self.workers) or self._connected
         remote = ray.remote(num_cpus=1, max_retries=self.RETRIES)(fn)
         pending = [remote.remote(t) for t in tasks]
         while pending:
@@ -105,7 +106,7 @@ class RayEngine:
             self._connected = False
 
 
-def get_engine(name: str, workers: int) -> Engine:
+def get_engine(name: str, workers: int, address: str | None = None) -> Engine:
     if name == "ray":
-        return RayEngine(workers)
+        return RayEngine(workers, address)
     return LocalEngine(workers)

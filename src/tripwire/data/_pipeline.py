@@ -241,7 +241,7 @@ def audit(
     build_checks(config)  # bad benchmark files fail here, before any work starts
     wd = WorkDir(workdir) if workdir else WorkDir.for_outputs([findings, clean])
     key = config.result_hash()
-    engine = get_engine(config.engine, config.worker_count)
+    engine = get_engine(config.engine, config.worker_count, config.ray_address)
     try:
         index = _Index(wd, config)
         summaries, resumed = _run_map(shards, wd, key, config, engine, progress, index)
