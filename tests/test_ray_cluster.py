@@ -191,6 +191,13 @@ def test_eval_run_on_the_cluster_gives_the_local_verdicts(two_nodes, samples, lo
     assert run["engine"] == {"name": "ray", "workers": NODE_CPUS}
     manifest = json.loads((tmp_path / "run" / "tripwire.json").read_text())
     assert manifest["notes"]["engine"] == "ray"
+    # pools larger than any node would wait for CPUs forever: refused, by the option's name
+    big = [*args[:-6], "--out", str(tmp_path / "big"), "--engine", "ray",
+           "--workers", str(NODE_CPUS + 1)]  # fmt: skip
+    refused = tripwire(*big, env=env, timeout=300)
+    assert refused.returncode == 2, refused.stderr[-2000:]
+    assert "--workers" in refused.stderr and f"has {NODE_CPUS}" in refused.stderr
+    assert not (tmp_path / "big").exists()
 
 
 def test_a_node_killed_mid_run_loses_and_duplicates_nothing(

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from tripwire.errors import BadInputError
 from tripwire.ray_cluster import connect, disconnect, import_ray
 from tripwire.sandbox._pool import Sandbox, SandboxUnavailable
 from tripwire.sandbox._types import ExecResult, Isolation, Limits
@@ -117,6 +118,7 @@ class RaySandbox(Sandbox):
                 return
             ray = import_ray()
             self._connected = connect(self.address) or self._connected
+            self._check_fits(ray)
             opts = {"num_cpus": self.workers_per_task, "max_retries": RETRIES}
             self._remote = ray.remote(**opts)(run_batch)
             found = self._get(ray.remote(**opts)(probe).remote(self._plan))
@@ -144,6 +146,18 @@ class RaySandbox(Sandbox):
 
     def worker_pids(self) -> list[int]:
         return []  # the workers are other machines' processes
+
+    def _check_fits(self, ray: Any) -> None:
+        """Each task reserves ``workers_per_task`` CPUs on one node: with no node that large,
+        Ray would hold every task pending forever."""
+        largest = max((n["Resources"].get("CPU", 0) for n in ray.nodes() if n.get("Alive")),
+                      default=0)  # fmt: skip
+        if largest < self.workers_per_task:
+            raise BadInputError(
+                "--workers",
+                f"{self.workers_per_task} sandbox workers per Ray task need that many CPUs on "
+                f"one node; the largest node of the cluster has {largest:g}",
+            )
 
     def _count_slots(self) -> None:
         """``workers``: the sandbox workers the cluster runs at once (it may have grown)."""
