@@ -75,4 +75,22 @@ class Truncated(RecordCheck):
         cut = cut_identifier(code, ctx.language)
         if cut:
             return {"why": "cut mid-identifier", "partial": cut[0], "completes": cut[1]}
+        if ctx.language == "perl" and (opened := open_pod_code(code)):
+            return {"why": "ends inside a POD formatting code", "opened": opened}
         return None
+
+
+_POD_COMMAND = re.compile(r"^=([a-z]\w*)", re.MULTILINE)
+_POD_CODE = re.compile(r"[BCEFILSXZ](<+)")
+
+
+def open_pod_code(code: str) -> str | None:
+    """The POD formatting code (``L<http://rt.cp``) a Perl text ends inside, if it stops in
+    documentation (the parser skips POD, so only this shows the cut)."""
+    commands = _POD_COMMAND.findall(code)
+    if not commands or commands[-1] == "cut":
+        return None
+    paragraph = code[code.rfind("\n\n") + 1 :]
+    unclosed = [m for m in _POD_CODE.finditer(paragraph)
+                if paragraph.find(">" * len(m.group(1)), m.end()) < 0]  # fmt: skip
+    return paragraph[unclosed[0].start() :][:60] if unclosed else None
