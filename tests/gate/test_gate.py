@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.gate.conftest import TEST_POLICY
-from tripwire.artifacts import Registry
+from tripwire.artifacts import Registry, cache_dir
 from tripwire.findings import Outcome
 from tripwire.gate import GateResult, SuiteOutcome, gate
 
@@ -82,6 +82,11 @@ def test_second_gate_of_an_unchanged_pair_is_cached(tiny_reference: Path, candid
     assert not first.cached and again.cached
     assert again.to_dict()["evals"] == first.to_dict()["evals"]
     assert again.evals == first.evals and again.findings == first.findings  # typed, not dicts
+    # a cache file cut short (a crash mid-write elsewhere, a disk filling up) is a miss
+    written = max((cache_dir() / "gate").glob("*.json"), key=lambda p: p.stat().st_mtime)
+    written.write_text(written.read_text()[:100])
+    redone = gate(tiny_reference, candidates["identical"], policy=TEST_POLICY)
+    assert not redone.cached and redone.verdict == first.verdict
     assert again.seconds < first.seconds
 
 

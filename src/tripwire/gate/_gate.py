@@ -107,6 +107,15 @@ class GateResult:
         )
 
 
+def _cached(path: Path) -> GateResult | None:
+    """The cached verdict, or None when there is none or it cannot be read (a cache file cut
+    short or from another version is a miss, not the user's bad input)."""
+    try:
+        return GateResult.from_dict(json.loads(path.read_text(encoding="utf-8")), str(path))
+    except (OSError, ValueError, BadInputError):
+        return None
+
+
 def _seconds(timed: dict[str, Any]) -> dict[str, float]:
     return {str(k): float(v) for k, v in timed.items() if isinstance(v, int | float)}
 
@@ -265,8 +274,8 @@ def gate(
         identity["sequential"] = sequential.to_dict()
     key = _cache_key(identity, policy, planned)
     cache = cache_dir() / "gate" / f"{key[:24]}.json"
-    if use_cache and cache.is_file():
-        result = GateResult.from_dict(json.loads(cache.read_text(encoding="utf-8")), str(cache))
+    result = _cached(cache) if use_cache else None
+    if result is not None:
         # the cache is keyed by content: a byte-identical pair in other folders (or another
         # registry) reuses it, but the paths, and the remedy commands that name them, are this
         # run's; policy and lineage are the live ones (same hash)
