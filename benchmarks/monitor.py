@@ -290,10 +290,21 @@ def _baseline_tree(commit: str) -> Iterator[Path | None]:
         yield Path(tmp) / "src"
 
 
-@contextlib.contextmanager
-def _server(db: str, log: Path, old_src: Path | None) -> Iterator[str]:
+def wait_healthy(url: str) -> None:
+    """Until the server at ``url`` answers ``/healthz`` (a minute at most), then a little more
+    for its start to settle (imports, first requests)."""
     import httpx
 
+    for _ in range(600):
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                break
+        time.sleep(0.1)
+    time.sleep(2)
+
+
+@contextlib.contextmanager
+def _server(db: str, log: Path, old_src: Path | None) -> Iterator[str]:
     from tests.monitor.conftest import CLI, READ, WRITE, free_port
 
     port = free_port()
@@ -306,12 +317,7 @@ def _server(db: str, log: Path, old_src: Path | None) -> Iterator[str]:
     proc = subprocess.Popen(cmd, stdout=log.open("ab"), stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(600):
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            time.sleep(0.1)
-        time.sleep(2)  # let the start settle (imports, first requests)
+        wait_healthy(url)
         yield url
     finally:
         proc.terminate()

@@ -67,13 +67,9 @@ def _servers(db: str, n: int, log: Path, src: Path | None) -> Iterator[list[str]
             procs.append(subprocess.Popen(cmd, stdout=log.open("ab"), stderr=subprocess.STDOUT,
                                           env=env))  # fmt: skip
             urls.append(f"http://127.0.0.1:{port}")
+        healthy = _bench_monitor().wait_healthy
         for url in urls:
-            for _ in range(600):
-                with contextlib.suppress(httpx.TransportError):
-                    if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                        break
-                time.sleep(0.1)
-        time.sleep(2)  # let the start settle (imports, first requests)
+            healthy(url)
         yield urls
     finally:
         for p in procs:
