@@ -1,7 +1,7 @@
 """`tripwire monitor serve` replicas on one PostgreSQL, measured.
 
-1. One replica: ingestion throughput of this tree next to ``--baseline`` (default ``HEAD``, the
-   monitor before replicas, extracted with git archive: the checkout is untouched), same
+1. One replica: ingestion throughput of this tree next to ``--baseline`` (default: the last
+   commit without replicas, extracted with git archive: the checkout is untouched), same
    PostgreSQL, same load, fresh database per row, and (1b) the service's CPU per event
    in-process. What the order lock and the detection lease cost a lone server.
 2. One vs two replicas of this tree: the same events split round-robin over the replicas'
@@ -10,7 +10,7 @@
 3. What caps N replicas: the detecting replica's CPU per event another replica took (read back
    from PostgreSQL in seq order, and observed), next to one replica's ingest work per event.
 
-    python benchmarks/monitor_replicas.py [--events 6000] [--baseline HEAD]
+    python benchmarks/monitor_replicas.py [--events 6000] [--baseline COMMIT]
 
 The machine these numbers come from may be shared: every speed is printed with its peer from the
 same run, and the ratio is what to compare. Two replicas on a 2-core machine share those cores
@@ -35,6 +35,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+BEFORE_REPLICAS = "07e1111"
+"""The last commit whose monitor had no replicas (HEAD was, before they were committed)."""
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
@@ -122,7 +124,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     ap.add_argument("--events", type=int, default=6000)
-    ap.add_argument("--baseline", default="HEAD", help="commit to compare one replica against")
+    ap.add_argument("--baseline", default=BEFORE_REPLICAS,
+                    help="commit to compare one replica against")  # fmt: skip
     args = ap.parse_args()
     bm = _bench_monitor()
     n = args.events
