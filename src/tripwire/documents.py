@@ -20,6 +20,15 @@ E = TypeVar("E", bound=StrEnum)
 _MISSING = object()
 
 
+def as_list(value: Any, where: str, doc: str) -> list[Any]:
+    """``value`` (at ``where`` in document ``doc``) as a list; ``None`` reads as empty."""
+    if value is None:
+        return []
+    if not isinstance(value, list | tuple):
+        raise BadInputError(doc, f"{where} must be a list, got {type(value).__name__}")
+    return list(value)
+
+
 class Fields:
     """One object of a document being read, with getters that name the field on failure."""
 
@@ -99,12 +108,7 @@ class Fields:
 
     def items(self, key: str) -> list[Any]:
         """A list (missing reads as empty)."""
-        value = self.data.get(key)
-        if value is None:
-            return []
-        if not isinstance(value, list | tuple):
-            raise self.bad(key, f"must be a list, got {type(value).__name__}")
-        return list(value)
+        return as_list(self.data.get(key), self.place(key), self.doc)
 
     def objects(self, key: str) -> list[Fields]:
         """A list of objects, each read in its own place (``key[i]``)."""

@@ -8,10 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tripwire.documents import Fields
+from tripwire.documents import Fields, as_list
 from tripwire.errors import BadInputError
 from tripwire.gate import GateResult
-from tripwire.report import _shape as shape
 from tripwire.report._forest import forest_svg
 from tripwire.report._gate_display import brief, slices, verdict_tone
 from tripwire.report._html import render_html, write_html
@@ -21,11 +20,11 @@ WHERE = "incident report"
 
 
 def _dict(value: Any, where: str) -> dict[str, Any]:
-    return shape.as_dict(value, where, WHERE)
+    return Fields(value, where, WHERE).data
 
 
 def _list(value: Any, where: str) -> list[Any]:
-    return shape.as_list(value, where, WHERE)
+    return as_list(value, where, WHERE)
 
 
 def _gate(value: Any, where: str) -> GateResult | None:
