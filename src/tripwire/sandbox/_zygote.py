@@ -431,6 +431,7 @@ def main() -> None:
     prepare_worker()
     for name in PRELOAD:
         importlib.import_module(name)
+    _serve.snapshot_watched()
     gc.collect()
     gc.freeze()  # the children's collections skip these objects: fewer copy-on-write faults
     ready = {"ready": True, "isolation": applied.describe()}
