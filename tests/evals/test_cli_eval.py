@@ -140,3 +140,34 @@ def test_a_model_that_cannot_run_exits_2_before_any_work(
     assert expected in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "out.json").exists()
     assert not (data_dir() / "eval_runs").exists()
+
+
+def test_unusable_workers_and_out_are_one_line_each(capsys, tmp_path, humaneval):
+    """Both were tracebacks: more workers than the machine has uids for, and an --out that
+    cannot be a directory (a file, or a path under /proc)."""
+    samples = write_samples(tmp_path / "s.jsonl", mixed_rows(humaneval, ["HumanEval/0"], 1))
+    run = ["eval", "run", f"samples:{samples}", "--suite", "humaneval"]
+    code, _, err = tw(capsys, *run, "--workers", "99999", "--out", str(tmp_path / "r"))
+    assert code == 2 and "--workers: 99999 sandbox workers on" in err, err
+    assert "Traceback" not in err and not (tmp_path / "r").exists()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for out in (blocker, blocker / "run", "/proc/tripwire-run"):
+        code, _, err = tw(capsys, *run, "--workers", "2", "--out", str(out))
+        assert code == 2, err
+        assert err.startswith(f"error: {out}:") and len(err.strip().splitlines()) == 1, err
+
+
+def test_compare_refuses_a_negative_margin_and_an_unwritable_json(capsys, tmp_path, humaneval):
+    samples = write_samples(
+        tmp_path / "s.jsonl", mixed_rows(humaneval, ["HumanEval/0", "HumanEval/1"], 2)
+    )
+    run = tmp_path / "run"
+    code, _, err = tw(capsys, "eval", "run", f"samples:{samples}", "--workers", "2", "--out",
+                      str(run))  # fmt: skip
+    assert code == 0, err
+    # identical runs were "regressed" (exit 1) under --margin -1
+    code, _, err = tw(capsys, "eval", "compare", str(run), str(run), "--margin", "-1")
+    assert code == 2 and "--margin: margin '-1': expected a finite amount >= 0" in err, err
+    code, _, err = tw(capsys, "eval", "compare", str(run), str(run), "--json", "/proc/c.json")
+    assert code == 2 and err.startswith("error: /proc/c.json: cannot write"), err

@@ -133,3 +133,8 @@ def test_margin_parsing() -> None:
     assert Margin.parse("1%").absolute(2.0) == pytest.approx(0.02)
     with pytest.raises(ValueError, match="neither"):
         Margin.parse("lots")
+    # a negative margin called identical runs a regression (exit 1); nan/inf decided nothing
+    for text in ("-1", "-5%", "nan", "inf", "-0.01"):
+        with pytest.raises(ValueError, match="finite amount >= 0"):
+            Margin.parse(text)
+    assert Margin.parse("0") == Margin(0.0)

@@ -26,6 +26,7 @@ from rich.progress import (
 from rich.progress import Progress as RichProgress
 
 from tripwire.artifacts import write_json_atomic
+from tripwire.errors import BadInputError
 from tripwire.progress import Progress, no_progress
 from tripwire.schemas import ENVELOPE
 
@@ -86,8 +87,12 @@ def emit_json(path: Path | None, data: dict[str, Any]) -> None:
         _validate(data)
     if str(path) == "-":
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
-    else:
+        return
+    try:
         write_json_atomic(path, data)
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        raise BadInputError(path, f"cannot write the --json document ({why})") from exc
 
 
 def _validate(data: dict[str, Any]) -> None:

@@ -260,8 +260,8 @@ def run(
     cache = None if no_cache else cache_dir() / "sandbox"
     # suites scored without executing code (retention, completion, canaries) need no sandbox
     needs_box = backend is None or suite.needs_sandbox
-    box_or_none = _sandbox(engine, ray_address, workers, limits, cache) if needs_box else None
     try:
+        box_or_none = _sandbox(engine, ray_address, workers, limits, cache) if needs_box else None
         with (
             box_or_none if box_or_none is not None else contextlib.nullcontext() as box,
             progress_bar(not quiet(json_path)) as bar,

@@ -95,10 +95,15 @@ def _open_run_dir(out: Path, identity: dict[str, Any]) -> None:
                 out, f"holds a different run (differs in {', '.join(diff)}); choose another --out"
             )
         return
-    if out.exists() and any(out.iterdir()):
-        raise BadInputError(out, "exists, is not empty, and is not an eval run directory")
-    out.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(run_file, {"identity": identity})
+    if out.exists() and not out.is_dir():
+        raise BadInputError(out, "is a file, not a run directory; choose another --out")
+    try:
+        if out.exists() and any(out.iterdir()):
+            raise BadInputError(out, "exists, is not empty, and is not an eval run directory")
+        out.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(run_file, {"identity": identity})
+    except OSError as exc:
+        raise BadInputError(out, f"cannot write the run here ({exc.strerror or exc})") from exc
 
 
 def _comparable(identity: object) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tripwire.artifacts import sha256_json
+from tripwire.errors import BadInputError
 from tripwire.progress import Progress, no_progress
 from tripwire.sandbox import _protocol
 from tripwire.sandbox._cache import ResultCache
@@ -30,6 +31,7 @@ HARNESS_VERSION = 2
 START_TIMEOUT_S = 120.0
 REPLY_GRACE_S = 30.0
 PIPELINE_DEPTH = 2
+MAX_WORKERS_PER_CORE = 8
 WORKER_DIED = "the sandbox worker died or stopped responding during the program"
 WORKER_GONE = "the sandbox worker could not be started again"
 NETWORK_MODES = ("auto", "netns", "seccomp", "none")
@@ -206,9 +208,17 @@ class Sandbox:
             raise ValueError(f"network must be one of {NETWORK_MODES}, got {network!r}")
         if privileges not in PRIVILEGE_MODES:
             raise ValueError(f"privileges must be one of {PRIVILEGE_MODES}, got {privileges!r}")
-        self.workers = workers or len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
+        self.workers = workers or cores
         if self.workers < 1:
             raise ValueError("workers must be >= 1")
+        if self.workers > MAX_WORKERS_PER_CORE * cores:
+            raise BadInputError(
+                "--workers",
+                f"{self.workers} sandbox workers on {cores} usable cores; at most "
+                f"{MAX_WORKERS_PER_CORE * cores} (programs are CPU-bound: more workers than "
+                "cores only share them)",
+            )
         self.limits = limits or Limits()
         root = os.geteuid() == 0
         # as root, two uids per worker: the programs' and their judges'

@@ -66,11 +66,14 @@ class Margin:
         """``"0.02"`` is absolute, ``"1%"`` relative to the baseline."""
         text = text.strip()
         try:
-            if text.endswith("%"):
-                return cls(float(text[:-1]) / 100, relative=True)
-            return cls(float(text))
+            relative = text.endswith("%")
+            value = float(text[:-1]) / 100 if relative else float(text)
         except ValueError:
             raise ValueError(f"margin {text!r} is neither a number nor a percentage") from None
+        # a negative margin would call identical models a regression
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"margin {text!r}: expected a finite amount >= 0")
+        return cls(value, relative=relative)
 
     def __str__(self) -> str:
         return f"{self.value * 100:g}%" if self.relative else f"{self.value:g}"
