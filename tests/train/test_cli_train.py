@@ -76,3 +76,38 @@ def test_tokenizer_mismatch_is_exit_2(
     err = capsys.readouterr().err
     assert "tokenizer stamp 000000000000 does not match" in err and len(err.splitlines()) <= 3
     assert not (tmp_path / "tuned").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        # torch raised "Invalid learning rate: nan" as a traceback
+        (["--lr", "nan"], "--learning-rate: must be a finite number > 0, got nan"),
+        # trained to a model of nans, then reported as forgetting every language
+        (["--regularizer", "ewc", "--ewc-lambda", "nan"], "--ewc-lambda: must be a finite"),
+        (["--lwf-alpha", "inf"], "--lwf-alpha: must be a finite number >= 0, got inf"),
+    ],
+)
+def test_non_finite_settings_are_refused(
+    tiny_reference: Path, python_data: Path, tmp_path: Path, capsys, args: list[str], message: str
+) -> None:
+    out = tmp_path / "tuned"
+    code = main(["train", "finetune", str(tiny_reference), "--data", str(python_data),
+                 "--out", str(out), "--steps", "2", "--allow-unaudited", *args])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and message in err, err
+    assert not out.exists()
+
+
+def test_an_output_that_cannot_be_written_is_refused_before_training(
+    tiny_reference: Path, python_data: Path, tmp_path: Path, capsys
+) -> None:
+    """Was a traceback from mkdir once the data had been read and audited."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for out in (blocker / "tuned", Path("/proc/tripwire-tuned")):
+        code = main(["train", "finetune", str(tiny_reference), "--data", str(python_data),
+                     "--out", str(out), "--steps", "2", "--allow-unaudited"])  # fmt: skip
+        err = capsys.readouterr().err
+        assert code == 2 and err.startswith(f"error: {out}:"), err
+        assert len(err.strip().splitlines()) == 1

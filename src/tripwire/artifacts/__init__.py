@@ -7,7 +7,12 @@ which every CLI call would otherwise pay.
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from tripwire.artifacts._atomic import atomic_path, write_json_atomic, write_text_atomic
+from tripwire.artifacts._atomic import (
+    atomic_path,
+    cannot_write,
+    write_json_atomic,
+    write_text_atomic,
+)
 from tripwire.artifacts._checkpoint import Checkpoint
 from tripwire.artifacts._hashing import sha256_bytes, sha256_file, sha256_json
 from tripwire.artifacts._manifest import (
@@ -63,6 +68,7 @@ __all__ = [
     "TrainingRecord",
     "atomic_path",
     "cache_dir",
+    "cannot_write",
     "check_runnable",
     "data_dir",
     "default_registry_url",

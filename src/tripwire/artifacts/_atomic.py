@@ -44,6 +44,24 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         shutil.rmtree(tmp.parent, ignore_errors=True)
 
 
+def cannot_write(target: str | Path) -> str | None:
+    """Why ``target`` (a file or folder to be made) cannot be written, or None: checked before
+    long work, so a run does not end in a traceback after an hour. The nearest existing
+    ancestor must be a folder in which a file can really be made (a permission test alone
+    passes for root where the kernel refuses, e.g. under /proc or on a read-only mount)."""
+    target = Path(target).absolute()
+    if target.is_dir() or _special(target):
+        return None
+    folder = next((p for p in target.parents if p.exists()), Path("/"))
+    if not folder.is_dir():
+        return f"{folder} is a file, not a folder"
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return None
+    except OSError as exc:
+        return f"cannot write in {folder} ({exc.strerror or exc})"
+
+
 def _special(path: Path) -> bool:
     """An existing path that is neither a regular file nor a directory (a device, a pipe)."""
     try:

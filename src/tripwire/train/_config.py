@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -30,8 +31,13 @@ def _choice(flag: str, value: str, choices: tuple[str, ...]) -> None:
 
 
 def _at_least(flag: str, value: float, low: float, *, strict: bool = False) -> None:
-    if value < low or (strict and value == low):
-        raise BadInputError(flag, f"must be {'>' if strict else '>='} {low:g}, got {value:g}")
+    # written so that nan fails too (every comparison with nan is false): a nan learning rate
+    # was a torch traceback, a nan EWC strength a model of nans reported as forgetting
+    ok = value > low if strict else value >= low
+    if not ok or math.isinf(value):
+        raise BadInputError(
+            flag, f"must be a finite number {'>' if strict else '>='} {low:g}, got {value:g}"
+        )
 
 
 @dataclass(frozen=True)
@@ -132,6 +138,7 @@ class TrainConfig:
         _at_least("--l2sp-alpha", self.l2sp_alpha, 0.0)
         _at_least("--lora-r", self.lora_r, 1)
         _at_least("--lora-plus-ratio", self.lora_plus_ratio, 0.0, strict=True)
+        _at_least("--lora-alpha", self.lora_alpha, 0.0, strict=True)
         if not 0.0 <= self.min_lr_ratio <= 1.0:
             raise BadInputError("--min-lr-ratio", f"must be in [0, 1], got {self.min_lr_ratio:g}")
         if not 0.0 <= self.target_heldout <= 0.5:

@@ -20,6 +20,7 @@ from tripwire.artifacts import (
     Registry,
     TrainingRecord,
     atomic_path,
+    cannot_write,
     ensure_manifest,
     manifest_path,
     sha256_json,
@@ -217,6 +218,12 @@ def _check_out(out: Path, base: Path) -> None:
         raise BadInputError(out, "exists and is not a tripwire artifact; refusing to overwrite")
 
 
+def _check_writable(out: Path) -> None:
+    problem = cannot_write(out)
+    if problem is not None:
+        raise BadInputError(out, problem)
+
+
 def _audit(paths: list[Path | None], progress: Progress) -> None:
     for path in paths:
         if path is not None:
@@ -293,6 +300,7 @@ def finetune(
     replay = Path(replay) if replay is not None else None
     ckpt = Checkpoint.open(base)
     _check_out(out, base)
+    dist.from_main(lambda: _check_writable(out))  # rank 0 alone writes, so it alone tries
     tokenizer = ckpt.load_tokenizer()
     records = read_records([data])
     check_tokenizer(ckpt, data, records)
