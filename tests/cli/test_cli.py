@@ -85,6 +85,9 @@ def test_add_records_parent(tiny_reference: Path, tmp_path: Path) -> None:
         (["registry", "show", "no-such-model"], "no-such-model: not in the registry"),
         (["--registry", "nosuchdialect://x", "registry", "list"], "cannot open registry"),
         (["reference", "build", "--profile", "huge"], "unknown profile"),
+        # a traceback once the model had been built (or found in the cache)
+        (["reference", "build", "--out", "/proc/ref"], "--out: /proc/ref: cannot write in /proc"),
+        (["reference", "import", "smollm2", "--json", "/proc/x.json"], "--json: /proc/x.json"),
         (["registry", "add", "/nonexistent/model"], "/nonexistent/model: no such file"),
         (["registry", "frobnicate"], "No such command"),
     ],

@@ -25,7 +25,7 @@ from rich.progress import (
 )
 from rich.progress import Progress as RichProgress
 
-from tripwire.artifacts import write_json_atomic
+from tripwire.artifacts import cannot_write, write_json_atomic
 from tripwire.errors import BadInputError
 from tripwire.progress import Progress, no_progress
 from tripwire.schemas import ENVELOPE
@@ -93,6 +93,16 @@ def emit_json(path: Path | None, data: dict[str, Any]) -> None:
     except OSError as exc:
         why = exc.strerror or str(exc)
         raise BadInputError(path, f"cannot write the --json document ({why})") from exc
+
+
+def check_writable(**outputs: Path | None) -> None:
+    """Refuse, before any long work, an output (``option_name=path``; None and ``-`` are not
+    written) that cannot be made: a long build or run must not end in a failed write."""
+    for option, path in outputs.items():
+        if path is not None and str(path) != "-":
+            problem = cannot_write(path)
+            if problem is not None:
+                raise BadInputError(f"--{option.replace('_', '-')}", f"{path}: {problem}")
 
 
 def _validate(data: dict[str, Any]) -> None:

@@ -12,7 +12,16 @@ from rich.table import Table
 
 from tripwire.cli import _memory, _pair
 from tripwire.cli._corpus import choose_corpus
-from tripwire.cli._output import command_line, context, emit_json, err, out, progress_bar, quiet
+from tripwire.cli._output import (
+    check_writable,
+    command_line,
+    context,
+    emit_json,
+    err,
+    out,
+    progress_bar,
+    quiet,
+)
 from tripwire.errors import BadInputError, UnavailableError
 from tripwire.findings import Finding, Outcome, Severity, report_dict, verdict_of
 
@@ -240,6 +249,7 @@ def run(
     from tripwire.sandbox import SandboxUnavailable
 
     ks = parse_ks(k)
+    check_writable(out=out_dir, json=json_path)  # before the self-test, not after the run
     if engine not in ("local", "ray"):
         raise BadInputError("--engine", f"expected local or ray, got {engine!r}")
     if fmt not in ("tripwire", "lm-eval"):

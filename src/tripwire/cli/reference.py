@@ -9,7 +9,16 @@ import typer
 from rich.table import Table
 
 from tripwire.cli import _memory
-from tripwire.cli._output import command_line, context, emit_json, err, out, progress_bar, quiet
+from tripwire.cli._output import (
+    check_writable,
+    command_line,
+    context,
+    emit_json,
+    err,
+    out,
+    progress_bar,
+    quiet,
+)
 
 if TYPE_CHECKING:
     from tripwire.reference import BuildResult, ImportResult
@@ -89,6 +98,7 @@ def build(
     The first build pins the corpus in the cache, so installing packages later does not change
     the reference model.
     """
+    check_writable(out=out_dir, json=json_path)
     ctx.with_resource(_memory.budget(max_memory))
     run_build(ctx, profile, out_dir, seed, json_path, rescan)
 
@@ -134,5 +144,6 @@ def import_cmd(
     Face checkpoint (weights dequantized to float32, tokenizer and chat template) with its
     manifest and a code corpus (the `small` reference's train/held-out split of this machine's
     files) for the retention suite. Cached by content: the second import is instant."""
+    check_writable(out=out_dir, json=json_path)
     ctx.with_resource(_memory.budget(max_memory))
     run_import(ctx, name, out_dir, json_path, rescan)
