@@ -15,6 +15,12 @@ from typing import Any
 import typer
 from rich.markup import escape
 
+try:  # typer 0.2x carries its own copy of click
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+    from typer.exceptions import Abort
+except ImportError:  # pragma: no cover - older typer uses click itself
+    from click.exceptions import Abort, ClickException, NoArgsIsHelpError, UsageError
+
 from tripwire import __version__
 from tripwire.cli import data, reference, registry
 from tripwire.cli import demo as demo_cmd
@@ -110,10 +116,30 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        # standalone mode: typer reports usage errors itself (exit 2) and turns Exit into SystemExit
-        _reflow_help(typer.main.get_command(app))(args=args, prog_name="tripwire")
+        # not standalone: a usage error comes back here and is shown as one line like every
+        # other bad input (typer would draw it in a box), and Exit comes back as its code
+        code = _reflow_help(typer.main.get_command(app))(
+            args=args, prog_name="tripwire", standalone_mode=False
+        )
+        return code if isinstance(code, int) else 0
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except NoArgsIsHelpError as exc:  # `tripwire data`: the group's help, as typer shows it
+        from typer import rich_utils
+
+        rich_utils.rich_format_error(exc)
+        return exc.exit_code
+    except UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else "tripwire"
+        err.print(f"[red]error:[/] {escape(exc.format_message())} (see: {where} --help)",
+                  highlight=False, soft_wrap=True)  # fmt: skip
+        return exc.exit_code
+    except ClickException as exc:
+        err.print(f"[red]error:[/] {escape(exc.format_message())}", highlight=False, soft_wrap=True)
+        return exc.exit_code
+    except Abort:
+        err.print("interrupted")
+        return 130
     except UserError as exc:
         if debug:
             traceback.print_exc()
