@@ -116,9 +116,11 @@ def audit_cmd(
     Exit 1 when benchmark items or secrets are found.
     Secrets are looked for in every string of a record and redacted in every output.
     """
-    from tripwire.data import AuditConfig, FieldMap, RulePolicy, audit
+    from tripwire.data import AuditConfig, FieldMap, RulePolicy, audit, check_outputs, input_files
     from tripwire.report import render_data_audit_html
 
+    outputs = {"--findings": findings, "--clean": clean, "--report": report, "--json": json_path}
+    check_outputs(input_files(inputs), outputs)  # before the run, not after it
     config = AuditConfig(
         benchmarks=tuple(benchmark),
         allow_sources=tuple(allow_source),

@@ -19,6 +19,7 @@ from tripwire.data._dedup import DedupResult, deduplicate
 from tripwire.data._languages import detect_language, normalize_language
 from tripwire.data._lexer import ngram_hashes, strip_comments, token_ids, tokenize
 from tripwire.data._minhash import BandIndex, signature
+from tripwire.data._outputs import check_outputs
 from tripwire.data._parsing import SyntaxAnalysis, analyse, leaves, parse_tree
 from tripwire.data._pipeline import audit
 from tripwire.data._policy import Action, RulePolicy
@@ -54,6 +55,7 @@ __all__ = [
     "SyntaxAnalysis",
     "analyse",
     "audit",
+    "check_outputs",
     "deduplicate",
     "detect_language",
     "extract_code",

@@ -146,6 +146,8 @@ def load_allowlist(path: Path) -> Allowlist:
         obj = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadInputError(path, f"the allowlist is not JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise BadInputError(path, "the allowlist's JSON is nested too deeply") from exc
     if not isinstance(obj, dict):
         raise BadInputError(path, "the allowlist must be a JSON object")
     if "results" in obj:

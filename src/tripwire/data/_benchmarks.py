@@ -124,13 +124,16 @@ def _from_file(path: Path) -> list[BenchmarkItem]:
         return [_item_from(r, i + 1, name, path) for i, r in enumerate(rows)]
     items = []
     try:
-        with open(path, encoding="utf-8") as f:
+        # utf-8-sig: a BOM, as Windows tools write, is read like the audit's input reads it
+        with open(path, encoding="utf-8-sig") as f:
             for n, line in enumerate(f, 1):
                 if line.strip():
                     try:
                         obj = json.loads(line)
                     except json.JSONDecodeError as exc:
                         raise BadInputError(f"{path}:{n}", f"malformed JSON: {exc.msg}") from exc
+                    except RecursionError as exc:
+                        raise BadInputError(f"{path}:{n}", "JSON nested too deeply") from exc
                     items.append(_item_from(obj, n, name, path))
     except UnicodeDecodeError as exc:
         raise BadInputError(path, "benchmark file is not UTF-8 text") from exc

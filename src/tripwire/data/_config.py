@@ -16,7 +16,7 @@ from tripwire.data._records import FieldMap
 from tripwire.errors import BadInputError
 
 ENGINES = ("local", "ray")
-WORK_FORMAT = 6
+WORK_FORMAT = 7
 """Version of the per-shard intermediate files; a new one invalidates old completion markers."""
 
 
@@ -42,7 +42,7 @@ class AuditConfig:
     """MinHash permutations."""
     contamination_threshold: float = 0.7
     """Share of a benchmark item's distinctive n-grams a record must contain."""
-    fields: FieldMap = field(default_factory=FieldMap)
+    fields: FieldMap = field(default_factory=lambda: FieldMap(other_shapes=True))
     allow_secrets: str | None = None
     """An allowlist of accepted secrets (``_allowlist``): its content is part of the identity."""
     out_of_domain_z: float = 3.5

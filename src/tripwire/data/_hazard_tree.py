@@ -71,10 +71,12 @@ _DECLARATIONS = {
 }
 PASSWORD = re.compile(r"pass(?:wd|word|phrase)?|pwd|credential", re.IGNORECASE)
 SQL = re.compile(
-    r"(?is)\b(?:select\s(?:[^;]{0,300}?\s)?from\s|delete\s+from\s|(?:insert|replace)\s+into\s"
-    r"|update\s+\S+\s+set\s)"
+    r"(?is)\b(?:select\s(?:(?:(?![.!?]\s|\n[ \t]*\n)[^;]){0,300}?\s)?from\s|delete\s+from\s"
+    r"|(?:insert|replace)\s+into\s|update\s+\S+\s+set\s)"
 )
-"""A string that reads as an SQL statement (the shape flake8-bandit's and ruff's S608 use)."""
+"""A string that reads as an SQL statement (the shape flake8-bandit's and ruff's S608 use),
+its select list not crossing the end of a sentence or a paragraph: a help text that says
+"Select a timezone. ... ask for a selection from ..." is prose."""
 
 
 class Tree:

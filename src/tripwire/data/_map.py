@@ -23,7 +23,7 @@ from tripwire.data._minhash import signatures
 from tripwire.data._readers import Shard, read_shard
 from tripwire.data._reasons import CHECK_ORDER, NOT_RUNNABLE
 from tripwire.data._records import Record
-from tripwire.data._secrets import redact_obj
+from tripwire.data._secrets import redact, redact_obj
 from tripwire.data._workdir import ShardFile, WorkDir
 from tripwire.data.checks import (
     CheckRunner,
@@ -261,9 +261,15 @@ def run_shard(task: ShardTask) -> dict[str, Any]:
         rejected=np.array(rejected, dtype=bool),
         emb=np.array(embs, dtype=np.float16).reshape(len(embs), DIMS),
     )
+    unread = [r for r in records if r.kind == "invalid"]
     summary = {
         "shard": task.shard.number,
         "records": n,
+        "unread": len(unread),
+        # the set-level error quotes one (``audit``): redacted, as every output is
+        "first_unread": redact(f"{task.shard.path}:{unread[0].line}: {unread[0].problems[0]}")
+        if unread
+        else None,
         "bytes": nbytes,
         "tests": tests,
         "seconds": round(time.perf_counter() - t0, 3),

@@ -37,10 +37,13 @@ from tripwire.data._map import (
     run_shard,
 )
 from tripwire.data._outliers import outliers
-from tripwire.data._readers import Shard, input_files, plan_shards
+from tripwire.data._outputs import check_outputs
+from tripwire.data._readers import Shard, has_records, input_files, plan_shards
+from tripwire.data._records import SHAPELESS
 from tripwire.data._result import AuditResult
 from tripwire.data._workdir import ShardFile, WorkDir
 from tripwire.data._write import ShardOutput, WriteTask, write_shard
+from tripwire.errors import BadInputError
 from tripwire.progress import Progress, no_progress
 
 
@@ -220,6 +223,19 @@ def _concatenate(shards: list[Shard], wd: WorkDir, part: ShardFile, target: Path
             path.unlink()
 
 
+def _check_readable(inputs: list[Path], summaries: list[dict[str, Any]], total: int) -> None:
+    """A set none of whose records could be read (another tool's shape, pretty-printed JSON,
+    a CSV named .jsonl) is bad input, not an audit that removes everything."""
+    unread = sum(s.get("unread", 0) for s in summaries)
+    if total == 0 or unread < total:
+        return
+    first = next((s["first_unread"] for s in summaries if s.get("first_unread")), "")
+    hint = "; name its fields with --field, e.g. --field text=COLUMN" if SHAPELESS in first else ""
+    raise BadInputError(
+        ", ".join(map(str, inputs)), f"no record could be read; the first: {first}{hint}"
+    )
+
+
 def audit(
     inputs: list[Path],
     *,
@@ -237,7 +253,13 @@ def audit(
     """
     config = config or AuditConfig()
     t0 = time.perf_counter()
-    shards = plan_shards(input_files(list(inputs)), config.shard_bytes)
+    files = input_files(list(inputs))
+    check_outputs(files, {"--findings": findings, "--clean": clean})
+    if not any(map(has_records, files)):
+        raise BadInputError(
+            ", ".join(map(str, inputs)), "no records: every input file is empty or blank"
+        )
+    shards = plan_shards(files, config.shard_bytes)
     build_checks(config)  # bad benchmark files fail here, before any work starts
     wd = WorkDir(workdir) if workdir else WorkDir.for_outputs([findings, clean])
     key = config.result_hash()
@@ -245,6 +267,7 @@ def audit(
     try:
         index = _Index(wd, config)
         summaries, resumed = _run_map(shards, wd, key, config, engine, progress, index)
+        _check_readable(inputs, [summaries[s.number] for s in shards], index.total)
         tests = run_tests(shards, wd, key, config, progress) if config.run_tests else {}
         progress("dedup", 0, 1)
         rejected = index.rejected | {

@@ -14,7 +14,9 @@ finding shows harm in *this* code. A finding whose context shows none is kept an
 - An undefined name (F821) inside a string, or in an annotation under ``from __future__ import
   annotations``, is never evaluated at run time; in a module that writes its own namespace
   (``globals()``, ``__dict__``, ``exec``, a module ``__getattr__``) names exist that no analyser
-  sees; code that catches ``NameError`` expects a name that may not exist (``get_ipython``).
+  sees; code that catches ``NameError`` expects a name that may not exist (``get_ipython``);
+  ``__path__`` is defined in a package's ``__init__``, a file name the record does not carry;
+  a Python 2 builtin (``long``, ``unicode``) in code that tests the version is its Python 2 arm.
 - Django's ``extra``/``RawSQL`` rules (S610, S611) fire on any ``.extra(`` call: outside code
   that mentions Django they are another library's method.
 """
@@ -47,6 +49,15 @@ _SELF_WRITING = re.compile(
     r"|sys\.modules\[__name__\]|^def __getattr__|^exec\s*\(|globals\(\)\)",
     re.MULTILINE,
 )
+_PY2_NAME = re.compile(
+    r"`(?:unicode|long|basestring|xrange|unichr|raw_input|execfile|reload|cmp|buffer|file"
+    r"|reduce|apply|intern|coerce)`"
+)
+"""Builtins Python 3 removed, as ruff's F821 message quotes them."""
+_VERSION_SWITCH = re.compile(
+    r"\b(?:PY2|PY3|PY3K|is_py2|is_py3|PY_3|IS_PY3|six|version_info|sys\.version|__unicode__)\b"
+)
+"""Code written for Python 2 and 3 at once: a version test, ``six``, a ``__unicode__``."""
 _PARAMS = frozenset(
     {"identifier", "typed_parameter", "default_parameter", "typed_default_parameter"}
 )
@@ -74,6 +85,10 @@ def python_context(code: str, findings: list[StaticFinding]) -> list[StaticFindi
                 why = "the name is inside a string (an annotation, not run)"
             elif _POSTPONED in code and _annotation(line, before):
                 why = "an annotation, not evaluated (from __future__ import annotations)"
+            elif "`__path__`" in f.message:
+                why = "a package's __init__ module, which the import system gives __path__"
+            elif _PY2_NAME.search(f.message) and _VERSION_SWITCH.search(code):
+                why = "a Python 2 name in code that runs on both (it checks the version)"
             elif "NameError" in code:
                 why = "the code catches the NameError (a name that may not exist)"
             elif _self_writing(code):

@@ -16,7 +16,9 @@ from tripwire.errors import BadInputError
 
 JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
 PARQUET_SUFFIXES = (".parquet", ".pq")
+COMPRESSED_SUFFIXES = (".gz", ".xz", ".bz2", ".zst", ".zstd")
 _COUNT_CHUNK = 1 << 20
+BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True)
@@ -55,14 +57,39 @@ def input_files(paths: list[Path]) -> list[Path]:
                 raise BadInputError(p, "folder holds no .jsonl or .parquet files")
             files += found
         elif p.is_file():
+            if p.suffix in COMPRESSED_SUFFIXES:
+                # shards are byte ranges of the file, which a compressed stream does not have
+                raise BadInputError(
+                    p, "compressed input is not read: decompress it (gunzip -k) and audit that"
+                )
             if p.suffix not in JSONL_SUFFIXES + PARQUET_SUFFIXES:
                 raise BadInputError(p, "expected a .jsonl or .parquet file (or a folder of them)")
             files.append(p)
+        elif p.exists():
+            raise BadInputError(p, "not a regular file or folder (a pipe or a device)")
         else:
             raise BadInputError(p, "no such file or folder")
     if not files:
         raise BadInputError("INPUT", "no input files given")
     return files
+
+
+def has_records(path: Path) -> bool:
+    """Whether an input file holds at least one record (a row, or a line that is not blank)."""
+    if path.suffix in PARQUET_SUFFIXES:
+        import pyarrow.parquet as pq
+
+        try:
+            return pq.ParquetFile(path).metadata.num_rows > 0
+        except Exception:  # unreadable: _parquet_shards names the problem
+            return True
+    with open(path, "rb") as f:
+        chunk = f.read(_COUNT_CHUNK).removeprefix(BOM)
+        while chunk:
+            if chunk.strip():
+                return True
+            chunk = f.read(_COUNT_CHUNK)
+    return False
 
 
 def _fingerprint(path: Path) -> str:
@@ -170,6 +197,11 @@ def _jsonl_lines(shard: Shard) -> Iterator[tuple[int, bytes]]:
             raw = f.readline()
             if not raw:
                 break
+            if pos == 0 and raw.startswith(BOM):
+                # the file's mark, not the record's: copied, it would sit mid-file in a clean
+                # copy of several inputs, where JSON readers reject it
+                raw = raw[len(BOM) :]
+                pos += len(BOM)
             pos += len(raw)
             raw = raw[:-1] if raw.endswith(b"\n") else raw
             if raw.strip():
@@ -190,12 +222,33 @@ def _decode(raw: bytes, line: int, default_id: Any, fm: FieldMap) -> Record:
         bad.problems.append("line is not valid UTF-8")
     except json.JSONDecodeError as exc:
         bad = Record(default_id, line, "invalid")
-        bad.problems.append(f"malformed JSON: {exc.msg} at column {exc.colno}")
+        bad.problems.append(f"malformed JSON: {exc.msg} at column {exc.colno}{_pretty(raw)}")
+    except RecursionError:  # Python's parser recurses per level: an adversary's bracket run
+        bad = Record(default_id, line, "invalid")
+        bad.problems.append("JSON nested too deeply to read")
     else:
         return parse_record(obj, line, default_id, fm, raw)
     # a line that is not JSON is scanned as the text it is
     bad.suspects = suspect_strings(raw, raw.decode("utf-8", "replace"))
     return bad
+
+
+def _pretty(raw: bytes) -> str:
+    """A hint when the line is the first of a pretty-printed JSON document."""
+    if raw.strip() in (b"[", b"{"):
+        return " (pretty-printed JSON? JSON Lines holds one record per line: jq -c '.[]')"
+    return ""
+
+
+def _text(value: Any) -> Any:
+    """A binary cell holding UTF-8 text (columns some exports store source in) as that text,
+    so its checks read it and the clean copy holds it, not its ``b'...'`` repr."""
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return value
+    return value
 
 
 def _parquet_records(shard: Shard, fm: FieldMap) -> Iterator[tuple[bytes, Record]]:
@@ -208,6 +261,7 @@ def _parquet_records(shard: Shard, fm: FieldMap) -> Iterator[tuple[bytes, Record
         return
     for batch in pf.iter_batches(row_groups=groups, batch_size=1024):
         for row in batch.to_pylist():
+            row = {k: _text(v) for k, v in row.items()}
             raw = json.dumps(row, ensure_ascii=False, default=str).encode()
             yield raw, parse_record(row, line, _default_id(shard, line), fm, raw)
             line += 1

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from tripwire.data._languages import normalize_language
 from tripwire.data._secrets import suspect_strings
 from tripwire.errors import BadInputError
 
+SHAPELESS = "it has"
+"""Begins the fields a record of no known shape has, in its problem (``audit`` then names
+``--field``)."""
 CHAT_ROLES = frozenset({"system", "user", "assistant", "tool", "function", "developer"})
 
 
@@ -30,11 +33,18 @@ class FieldMap:
     messages: str = "messages"
     role: str = "role"
     content: str = "content"
+    other_shapes: bool = False
+    """Also read the shapes other tools write when a record has none of the fields above:
+    Alpaca/Dolly (``instruction``, ``input``/``context``, ``output``), ShareGPT
+    (``conversations`` of ``from``/``value``), OpenAI chat's content parts and tool calls, and
+    a language in ``lang`` (Hugging Face code exports). Off for readers that take a record's
+    columns by these names themselves (training)."""
 
     @classmethod
     def parse(cls, pairs: list[str]) -> FieldMap:
-        """``["text=content", "id=task_id"]`` -> a FieldMap; unknown names are bad input."""
-        names = {f.name for f in fields(cls)}
+        """``["text=content", "id=task_id"]`` -> a FieldMap that also reads other tools'
+        shapes; unknown names are bad input."""
+        names = {f.name for f in fields(cls) if f.type == "str"}
         mapping: dict[str, str] = {}
         for pair in pairs:
             ours, sep, theirs = pair.partition("=")
@@ -43,7 +53,7 @@ class FieldMap:
                     "--field", f"expected NAME=COLUMN with NAME in {sorted(names)}, got {pair!r}"
                 )
             mapping[ours] = theirs
-        return cls(**mapping)
+        return cls(**mapping, other_shapes=True)
 
 
 @dataclass
@@ -109,6 +119,21 @@ def extract_code(text: str) -> tuple[str, list[str], int | None]:
     return "\n".join(blocks), tags, None
 
 
+def json_type(value: Any) -> str:
+    """The JSON name of a decoded value's type (``null``, ``number``), as a user wrote it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "array"
+    return "object" if isinstance(value, dict) else type(value).__name__
+
+
 def _string(
     obj: dict[str, Any], key: str, problems: list[str], *, required: bool, lines: bool = False
 ) -> str | None:
@@ -119,10 +144,39 @@ def _string(
     value = obj[key]
     if lines and isinstance(value, list) and all(isinstance(v, str) for v in value):
         return "\n".join(value)
+    if isinstance(value, bytes):  # a Parquet binary cell that is not UTF-8 (``_readers``)
+        problems.append(f"field {key!r} is binary data, not UTF-8 text")
+        return None
     if not isinstance(value, str):
-        problems.append(f"field {key!r} is {type(value).__name__}, expected a string")
+        problems.append(f"field {key!r} is a JSON {json_type(value)}, expected a string")
         return None
     return value
+
+
+ROLE_ALIASES = {
+    "human": "user",
+    "gpt": "assistant",
+    "chatgpt": "assistant",
+    "model": "assistant",
+    "observation": "tool",
+    "function_call": "function",
+}
+"""ShareGPT's speakers (``from``) as the chat roles they are."""
+
+
+def _parts_text(content: Any) -> Any:
+    """OpenAI's content as a list of parts (``{"type": "text", "text": ...}``): its text
+    parts joined; any other value as it is."""
+    if not isinstance(content, list):
+        return content
+    texts = [p.get("text") for p in content if isinstance(p, dict) and p.get("type") == "text"]
+    return "\n".join(t for t in texts if isinstance(t, str))
+
+
+def _calls_tool(turn: dict[str, Any], content: Any) -> bool:
+    """An assistant turn that only calls tools (OpenAI ``tool_calls``/``function_call``)."""
+    calls = turn.get("tool_calls") or turn.get("function_call")
+    return bool(calls) and not (isinstance(content, str) and content.strip())
 
 
 def _chat(rec: Record, messages: Any, fm: FieldMap) -> None:
@@ -137,8 +191,14 @@ def _chat(rec: Record, messages: Any, fm: FieldMap) -> None:
             rec.problems.append(f"turn {n} is not an object")
             continue
         role, content = turn.get(fm.role), turn.get(fm.content)
+        if fm.other_shapes:
+            role = ROLE_ALIASES.get(role, role) if isinstance(role, str) else role
+            content = _parts_text(content)
         if role not in CHAT_ROLES:
             rec.problems.append(f"turn {n} has unknown role {role!r}")
+            continue
+        if fm.other_shapes and _calls_tool(turn, content):
+            previous = role  # the answer comes in a later turn, after the tool's
             continue
         if not isinstance(content, str) or not content.strip():
             rec.problems.append(f"turn {n} ({role}) has no text content")
@@ -171,15 +231,54 @@ def parse_record(
     return rec
 
 
+def _recognize(
+    obj: dict[str, Any], fm: FieldMap, problems: list[str]
+) -> tuple[dict[str, Any], FieldMap]:
+    """A record in another tool's shape as one in tripwire's (the field names its problems
+    name are the record's own); ``obj`` and ``fm`` unchanged when tripwire's fields are there.
+    Fields only that shape has are checked here, into ``problems``."""
+    if not fm.other_shapes:
+        return obj, fm
+    if fm.language not in obj and "lang" in obj:
+        fm = replace(fm, language="lang")
+    if any(k in obj for k in (fm.messages, fm.prompt, fm.text)):
+        return obj, fm
+    if "instruction" in obj:  # Dolly's answer is tripwire's own ``response``
+        fm = replace(fm, prompt="instruction")
+        if fm.response not in obj:
+            fm = replace(fm, response="output")
+        key = next((k for k in ("input", "context") if obj.get(k) is not None), None)
+        extra = obj[key] if key else ""
+        if not isinstance(extra, str):
+            problems.append(f"field {key!r} is a JSON {json_type(extra)}, expected a string")
+        elif isinstance(obj["instruction"], str) and extra.strip():
+            obj = {**obj, "instruction": f"{obj['instruction']}\n\n{extra}"}
+        return obj, fm
+    if fm.response in obj:
+        return obj, fm
+    if "conversations" in obj:
+        return obj, replace(fm, messages="conversations", role="from", content="value")
+    return obj, fm
+
+
 def _parse(obj: Any, line: int, default_id: Any, fm: FieldMap) -> Record:
     if not isinstance(obj, dict):
         rec = Record(default_id, line, "invalid")
-        rec.problems.append(f"record is a JSON {type(obj).__name__}, expected an object")
+        hint = (
+            " (JSON Lines holds one object per line: jq -c '.[]')"
+            if obj and isinstance(obj, list)
+            else ""
+        )
+        rec.problems.append(f"record is a JSON {json_type(obj)}, expected an object{hint}")
         return rec
+    shape_problems: list[str] = []
+    obj, fm = _recognize(obj, fm, shape_problems)
     rid = obj.get(fm.id, default_id)
-    rec = Record(rid if rid is not None else default_id, line, "invalid")
+    rec = Record(rid if rid is not None else default_id, line, "invalid", problems=shape_problems)
     if not isinstance(rec.id, str | int) or isinstance(rec.id, bool):
-        rec.problems.append(f"field {fm.id!r} is {type(rec.id).__name__}, expected string or int")
+        rec.problems.append(
+            f"field {fm.id!r} is a JSON {json_type(rec.id)}, expected a string or an integer"
+        )
         rec.id = default_id
     lang = obj.get(fm.language)
     if lang is not None and not isinstance(lang, str):
@@ -208,6 +307,14 @@ def _parse(obj: Any, line: int, default_id: Any, fm: FieldMap) -> Record:
             rec.code = text
     else:
         rec.problems.append(
-            f"no {fm.text!r}, {fm.prompt!r}/{fm.response!r} or {fm.messages!r} field"
+            f"no {fm.text!r}, {fm.prompt!r}/{fm.response!r} or {fm.messages!r} field "
+            f"({SHAPELESS} {_names(obj)})"
         )
     return rec
+
+
+def _names(obj: dict[str, Any], shown: int = 6) -> str:
+    if not obj:
+        return "no fields"
+    names = ", ".join(repr(k) for k in list(obj)[:shown])
+    return names + (f" and {len(obj) - shown} more" if len(obj) > shown else "")

@@ -74,6 +74,9 @@ def open_constructs(code: str, language: str) -> tuple[int | None, bool, bool]:
         openers_of.setdefault(closer, set()).add(opener)
     lines = code.split("\n")
     stack: list[tuple[str, int]] = []
+    home: dict[int, int] = {}
+    """Row -> the row its statement starts on, for a line that closes brackets opened on an
+    earlier one (``f(a,`` / ``  b) {``): a block opened there is indented like that row."""
     misplaced = False
     for node in leaves(parse_tree(code, language)):
         if node.is_named or node.is_missing:
@@ -81,7 +84,7 @@ def open_constructs(code: str, language: str) -> tuple[int | None, bool, bool]:
         t = node.type
         row, col = node.start_point
         if t in pairs:
-            stack.append((t, row))
+            stack.append((t, home.get(row, row)))
         elif t in openers_of:
             want = openers_of[t]
             at = next((i for i in range(len(stack) - 1, -1, -1) if stack[i][0] in want), None)
@@ -97,6 +100,8 @@ def open_constructs(code: str, language: str) -> tuple[int | None, bool, bool]:
             # closer went missing in the middle (`f(a` and the block goes on to its `}`)
             if any(o not in _KEYWORDS for o, _ in stack[at + 1 :]):
                 misplaced = True
+            if stack[at][1] < row and t != "}":
+                home[row] = min(home.get(row, row), stack[at][1])
             del stack[at:]
     if not stack:
         return None, misplaced, False

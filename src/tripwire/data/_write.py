@@ -62,7 +62,7 @@ def _text_of(raw: bytes, line: int, fields: FieldMap) -> str:
     """What the report shows of a record: its prompt and code, or the raw line if it has none."""
     try:
         rec = parse_record(json.loads(raw), line, line, fields, raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return raw.decode("utf-8", "replace")
     if not rec.code and not rec.prompt:
         return raw.decode("utf-8", "replace")

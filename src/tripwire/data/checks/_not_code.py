@@ -53,17 +53,18 @@ class NotCode(RecordCheck):
         code = ctx.record.code
         lang = ctx.language
         if lang is None:  # undeclared: the detector's best guess, if its strict parser agrees
-            guess = ctx.detection().language
-            if guess in _STRICT_PARSERS and ctx.analysis(guess).ok:
+            guess = ctx.detection()
+            if guess.language in _STRICT_PARSERS and ctx.analysis(guess.language).ok:
                 return None  # functions with long docstrings are code that parses
+            if guess.confident:  # a shebang, a package line: read its strings and POD as such
+                lang = guess.language
         if lang in _STRICT_PARSERS and (ctx.analysis(lang).ok or ctx.analysis(lang).eof):
             return None  # prose never compiles as these, nor stops mid-construct; code does
         if sum(map(code.count, "{}()[];=")) > 0.03 * len(code) + 8:
             return None  # prose has almost none of these; code is full of them
-        prose, words = prose_words(ctx.record.code, ctx.language)
+        prose, words = prose_words(ctx.record.code, lang)
         if words < MIN_WORDS or prose < PROSE_FRACTION * words:
             return None
-        lang = ctx.language
         if lang is not None:
             analysis = ctx.analysis(lang)
             if analysis.supported and analysis.ok and words > 40:
