@@ -230,3 +230,22 @@ def test_detect_secrets_finds_no_planted_kind_more_often():
         theirs[p.kind] += any(bench._holds(line, p.secret) for line in lines)
     for kind in bench.DETECT_SECRETS_TYPE:
         assert ours[kind] >= theirs[kind], (kind, ours[kind], theirs[kind])
+
+
+def test_a_type_annotation_is_not_a_password():
+    """cryptography's own DSA backend (/usr/lib/python3/dist-packages/cryptography/hazmat/
+    backends/openssl/dsa.py) was removed as a `password_assignment`: a parameter annotated with
+    a forward reference. The same name with a credential after it is still found."""
+    from tripwire.data._secrets import find_secrets
+
+    code = (
+        "def _dsa_sig_sign(\n"
+        '    backend: "Backend", private_key: "_DSAPrivateKey", data: bytes\n'
+        ") -> bytes:\n"
+        'def load(private_key: "serialization.PrivateKey" = None): ...\n'
+    )
+    assert find_secrets(code) == []
+    for leaked in ('private_key: "hJ8s_Kq2zP4x"\n', 'db:\n  password: "Summer2024!x"\n',
+                   'config = {"private_key": "Zx9_Qw8e7R6t", "user": 1}',
+                   'const c = {apiKey: "Abcdefgh12345678", user: 1}'):  # fmt: skip
+        assert [h.kind for h in find_secrets(leaked)] == ["password_assignment"], leaked

@@ -126,6 +126,10 @@ _SEGMENT = r"_*[A-Za-z][A-Za-z_]*\d*"
 _CODE_LIKE = re.compile(rf"^{_SEGMENT}(?:\.{_SEGMENT})*[:;,]?$")
 """An unquoted value that reads as a name or an attribute (``self._authkey``, ``hashlib.sha256``,
 ``key2``: letters, then digits only at the end of each part): code, not a credential."""
+_TYPE_NAME = re.compile(r"^_*[A-Z][A-Za-z_]*(?:\.[A-Za-z_][A-Za-z_]*)*$")
+"""A class name as a string (a Python forward reference: ``private_key: "_DSAPrivateKey"``)."""
+_NEXT_PARAMETER = re.compile(r"\s*[,)=\]]")
+"""What follows an annotation in a signature: the next parameter, the end, a default."""
 _CHECKED_ENTROPY = frozenset({"password_assignment", "openai_key", "password_in_url"})
 _EXAMPLE_KEYS = re.compile(r"(?i)example|sample|fake|dummy|xxxxx|00000000")
 """Documented example credentials (``AKIAIOSFODNN7EXAMPLE``), the same in every copy."""
@@ -302,6 +306,8 @@ def find_secrets(text: str) -> list[SecretHit]:
                     if after in ("(", "[") or not _bare_plausible(value.rstrip(".,;:")):
                         continue  # a call or an index: code
                     value = value.rstrip(".,;:")  # the end of a sentence is not the secret's
+                if kind == "password_assignment" and m.group(1) and _annotation(text, m, value):
+                    continue
                 if value and _plausible(kind, value):
                     found.add(SecretHit(kind, m.start(group), m.start(group) + len(value)))
     hits = list(found)
@@ -313,6 +319,18 @@ def find_secrets(text: str) -> list[SecretHit]:
         if not kept or h.start >= kept[-1].end:
             kept.append(h)
     return kept
+
+
+def _annotation(text: str, m: re.Match[str], value: str) -> bool:
+    """A quoted class name after ``name:`` and before the next parameter: a parameter's type
+    annotation (cryptography's ``private_key: "_DSAPrivateKey",``), not a credential."""
+    operator = text[m.start() : m.start(2)].rstrip("'\"` \t@")
+    return (
+        re.search(r"\w[ \t]*:$", operator) is not None  # a bare name: `"key": "V"` is a dict
+        and _TYPE_NAME.match(value) is not None
+        and not _random_case(value)
+        and _NEXT_PARAMETER.match(text, m.end()) is not None
+    )
 
 
 def might_hold_secret(raw: bytes) -> bool:
