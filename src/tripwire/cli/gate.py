@@ -6,11 +6,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from tripwire.artifacts import write_text_atomic
+from tripwire.artifacts import cannot_write, write_text_atomic
 from tripwire.cli import _memory, _pair
 from tripwire.cli._output import context, emit_json, err, out, progress_bar, quiet
+from tripwire.errors import BadInputError
 
 if TYPE_CHECKING:
     from tripwire.gate import GateResult
@@ -24,21 +26,30 @@ _CAND_HELP = "The model that would replace it."
 _COLOUR = {"pass": "green", "warn": "yellow", "block": "red"}
 
 
+def _safe(value: Any) -> str:
+    """Untrusted text for rich: markup escaped, and what no terminal encoding can write (a lone
+    surrogate from a directory name that is not UTF-8) replaced."""
+    from tripwire.report import scrub
+
+    return escape(scrub(str(value)))
+
+
 def render_summary(result: dict[str, Any]) -> None:
-    """The verdict, what changed, the root cause and the slices that decided it."""
+    """The verdict, what changed, the root cause and the slices that decided it. Names,
+    messages and paths are escaped: rich would read ``[/]`` in a model's name as markup."""
     verdict = result["verdict"]
     cached = "  (cached)" if result["cached"] else ""
-    names = f"{result['candidate']['name']} vs {result['baseline']['name']}"
+    names = _safe(f"{result['candidate']['name']} vs {result['baseline']['name']}")
     out.rule(f"[bold {_COLOUR[verdict]}]{verdict.upper()}[/]  {names}{cached}")
     changes = result["lineage"]["changes"]
-    out.print("changed: " + ("; ".join(f"{c['component']} ({c['detail']})" for c in changes)
-                              or "nothing"), highlight=False)  # fmt: skip
-    out.print(f"checks: {', '.join(result['checks_run'])}", highlight=False)
+    out.print(_safe("changed: " + ("; ".join(f"{c['component']} ({c['detail']})" for c in changes)
+                                    or "nothing")), highlight=False)  # fmt: skip
+    out.print(_safe(f"checks: {', '.join(result['checks_run'])}"), highlight=False)
     rc = result["root_cause"]
     if rc:
-        out.print(f"[bold]root cause[/] ({rc['source']}, {rc['code']}): {rc['message']}",
-                  highlight=False)  # fmt: skip
-        out.print(f"[bold]remedy:[/] {rc['remedy']}", highlight=False, soft_wrap=True)
+        cause = _safe(f"({rc['source']}, {rc['code']}): {rc['message']}")
+        out.print(f"[bold]root cause[/] {cause}", highlight=False)
+        out.print(f"[bold]remedy:[/] {_safe(rc['remedy'])}", highlight=False, soft_wrap=True)
     rows = [
         (e["suite"], s)
         for e in result["evals"]
@@ -52,8 +63,8 @@ def render_summary(result: dict[str, Any]) -> None:
             t.add_column(col)
         for suite, s in rows:
             look = f" (look {s['look']})" if s.get("look") else ""
-            t.add_row(suite, s["metric"], s["slice"], f"{s['n']}{look}", f"{s['baseline']:.4g}",
-                      f"{s['candidate']:.4g}",
+            t.add_row(_safe(suite), _safe(s["metric"]), _safe(s["slice"]), f"{s['n']}{look}",
+                      f"{s['baseline']:.4g}", f"{s['candidate']:.4g}",
                       f"{s['delta']:+.3g} [{s['ci_low']:+.3g}, {s['ci_high']:+.3g}]",
                       f"{s.get('mde', float('nan')):.3g}", s["status"])  # fmt: skip
         out.print(t)
@@ -63,12 +74,13 @@ def render_summary(result: dict[str, Any]) -> None:
             why = f"; sequential: {seq['why']}" if seq else ""
             corpus = e.get("corpus")
             on = f" of {corpus['source']} ({corpus['path']})" if corpus else ""
-            out.print(f"{e['suite']}: {e.get('items', '?')} items{on}{why}", highlight=False)
+            out.print(_safe(f"{e['suite']}: {e.get('items', '?')} items{on}{why}"),
+                      highlight=False)  # fmt: skip
     others = [f for f in result["findings"] if f["severity"] != "info"]
     if others:
         out.print(f"{len(others)} finding(s):")
         for f in others[:20]:
-            out.print(f"  {f['severity']:<5} {f['code']}: {f['message']}", highlight=False)
+            out.print(_safe(f"  {f['severity']:<5} {f['code']}: {f['message']}"), highlight=False)
 
 
 def report_crashes(result: dict[str, Any], debug: bool) -> None:
@@ -76,10 +88,47 @@ def report_crashes(result: dict[str, Any], debug: bool) -> None:
     so on stderr too, with the traceback under --debug."""
     for f in result["findings"]:
         if f["code"].endswith(".internal_error"):
-            err.print(f"[red]internal error:[/] {f['code']}: {f['evidence']['error']}",
+            err.print(f"[red]internal error:[/] {_safe(f['code'])}: "
+                      f"{_safe(str(f['evidence']['error']))}",
                       highlight=False, soft_wrap=True)  # fmt: skip
             if debug:
                 err.print(f["evidence"]["traceback"], highlight=False, markup=False, soft_wrap=True)
+
+
+def check_outputs(paths: dict[str, Path | None], inputs: list[tuple[str, Path | None]]) -> None:
+    """Every file the gate was asked to write can be written, checked before the gate runs
+    (minutes of evals) rather than after, so a bad path is exit 2 with nothing written, not
+    a crash that CI reads as exit 1 (block); and none of them overwrites one of its
+    ``inputs`` (the policy, the data, a model's files)."""
+    seen: dict[Path, str] = {}
+    for option, path in paths.items():
+        if path is None or str(path) == "-":
+            continue
+        where = path.resolve()
+        if where in seen:
+            raise BadInputError(path, f"given to both {seen[where]} and {option}")
+        seen[where] = option
+        for what, given in inputs:
+            if given is not None and _overwrites(where, given):
+                raise BadInputError(path, f"{option} would overwrite {what} ({given})")
+        if path.is_dir():
+            raise BadInputError(path, f"{option}: is a directory, not a file to write")
+        if path.exists() and not path.is_file():
+            continue  # /dev/null, a pipe: written through (see tripwire.artifacts.atomic_path)
+        _probe(option, path)
+
+
+def _overwrites(output: Path, given: Path) -> bool:
+    """``output`` (resolved) is the input file, or a file already in the input folder (a
+    model's config or manifest); a new file next to a model's files is the user's choice."""
+    inside = given.is_dir() and output.is_relative_to(given.resolve()) and output.exists()
+    return output == given.resolve() or inside
+
+
+def _probe(option: str, path: Path) -> None:
+    problem = cannot_write(path)
+    if problem is not None:
+        raise BadInputError(path, f"{option}: {problem}")
 
 
 def write_outputs(
@@ -88,14 +137,16 @@ def write_outputs(
     junit: Path | None,
     markdown: Path | None,
 ) -> None:
-    from tripwire.report import gate_junit, gate_markdown, write_gate_html
+    from tripwire.report import gate_junit, gate_markdown, render_gate_html
 
-    if report:
-        write_gate_html(report, result)
-    if junit:
-        write_text_atomic(junit, gate_junit(result))
-    if markdown:
-        write_text_atomic(markdown, gate_markdown(result))
+    # every document rendered before any is written: a failure leaves none of them behind
+    renderers = ((report, render_gate_html), (junit, gate_junit), (markdown, gate_markdown))
+    documents = [(path, render(result)) for path, render in renderers if path]
+    for path, text in documents:
+        try:
+            write_text_atomic(path, text)
+        except OSError as exc:
+            raise BadInputError(path, f"cannot write here ({exc.strerror or exc})") from exc
 
 
 def gate(
@@ -141,6 +192,10 @@ def gate(
     ctx.with_resource(_memory.budget(max_memory))  # every model the gate loads, one at a time
 
     pol = Policy.from_toml(policy) if policy else Policy()
+    inputs = [("the policy", policy), ("the baseline", base), ("the candidate", cand),
+              *(("the training data", p) for p in data)]  # fmt: skip
+    check_outputs({"--report": report, "--junit": junit, "--markdown": markdown,
+                   "--json": json_path}, inputs)  # fmt: skip
     registry = context(ctx).registry()
     plan = None
     if sequential:
@@ -159,6 +214,6 @@ def gate(
         render_summary(d)
         for label, path in (("report", report), ("junit", junit), ("markdown", markdown)):
             if path:
-                err.print(f"{label}: {path}")
+                err.print(f"{label}: {_safe(path)}", highlight=False)
     emit_json(json_path, d)
     raise typer.Exit(result.exit_code)

@@ -18,7 +18,7 @@ from tripwire.documents import Fields
 from tripwire.errors import BadInputError, UserError
 from tripwire.findings import Finding, Outcome, Severity, Verdict, verdict_of
 from tripwire.gate._guard import RUN_FAILED, internal_error, not_runnable
-from tripwire.gate._policy import Policy, SuitePolicy
+from tripwire.gate._policy import JUDGED_SUITES, Policy, SuitePolicy
 from tripwire.progress import Progress, no_progress
 from tripwire.reference import DEFAULT_CORPUS_NAME, corpus_of, default_heldout_corpus
 
@@ -29,8 +29,6 @@ if TYPE_CHECKING:
 
 _NEEDS_CORPUS = ("retention", "completion")
 ROLES = ("baseline", "candidate")
-# Suites judged by people, not run on the models (issue #27): read from a review directory.
-JUDGED_SUITES = ("human",)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 # Bump when what the gate checks changes, so cached results from older code are not reused.
 GATE_VERSION = 4  # 3: each corpus suite says its corpus; 4: check_seconds
+READS_SCHEMA = 1  # the --json envelope's schema_version these documents are read at
 # Records removed for these reasons mean the data itself is broken, not merely redundant.
 
 
@@ -89,6 +90,15 @@ class GateResult:
         if not f.has("verdict"):
             raise BadInputError(f.doc, f"{f.where or 'the document'} has no 'verdict' (is this "
                                 "a tripwire gate --json file?)")  # fmt: skip
+        _check_envelope(f)
+        try:
+            return cls._read(f)
+        except (TypeError, ValueError, OverflowError) as exc:
+            # a value no field reader expected (a 400-digit integer): still the document's fault
+            raise BadInputError(f.doc, f"a value cannot be read ({exc})") from None
+
+    @classmethod
+    def _read(cls, f: Fields) -> GateResult:
         rc = f.obj("root_cause")
         return cls(
             verdict=f.enum("verdict", Verdict),
@@ -97,7 +107,7 @@ class GateResult:
             policy=Policy.from_document(f.obj("policy")),
             lineage=Lineage.from_dict(f.obj("lineage")),
             root_cause=RootCause.from_dict(rc) if rc.data else None,
-            findings=[Finding.from_dict(x) for x in f.objects("findings")],
+            findings=[_finding(x) for x in f.objects("findings")],
             evals=[SuiteOutcome.from_dict(x) for x in f.objects("evals")],
             checks_run=f.texts("checks_run"),
             cached=f.flag("cached"),
@@ -107,6 +117,31 @@ class GateResult:
         )
 
 
+def _check_envelope(f: Fields) -> None:
+    """A ``--json`` document's envelope, where it has one (the cache's copies have none): a
+    newer schema may mean other things by the same keys, and another command's document has
+    a verdict too, but none of a gate's checks."""
+    version = f.data.get("schema_version")
+    if version is not None and version != READS_SCHEMA:
+        raise BadInputError(f.doc, f"schema_version is {version!r}; this tripwire reads gate "
+                            f"documents of schema_version {READS_SCHEMA}")  # fmt: skip
+    command = f.data.get("command")
+    if isinstance(command, str) and _subcommand(command) not in ("gate", None):
+        raise BadInputError(f.doc, f"is the --json of `{_brief(command)}`, not of tripwire gate")
+
+
+def _subcommand(command: str) -> str | None:
+    """The command group of a recorded ``tripwire ...`` command line (global options skipped)."""
+    words = command.split()[1:]
+    while words and words[0].startswith("-"):
+        words = words[2:] if words[0] == "--registry" else words[1:]
+    return words[0] if words else None
+
+
+def _brief(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _cached(path: Path) -> GateResult | None:
     """The cached verdict, or None when there is none or it cannot be read (a cache file cut
     short or from another version is a miss, not the user's bad input)."""
@@ -114,6 +149,16 @@ def _cached(path: Path) -> GateResult | None:
         return GateResult.from_dict(json.loads(path.read_text(encoding="utf-8")), str(path))
     except (OSError, ValueError, BadInputError):
         return None
+
+
+def _finding(f: Fields) -> Finding:
+    """A recorded finding; its token ids checked here, where the field can still be named."""
+    for i, v in enumerate(f.items("token_ids")):
+        whole = isinstance(v, int) or (isinstance(v, float) and v.is_integer())
+        if isinstance(v, bool) or not whole:
+            raise BadInputError(f.doc, f"{f.place('token_ids')}[{i}] must be a token id (a "
+                                f"whole number), got {v!r}")  # fmt: skip
+    return Finding.from_dict(f)
 
 
 def _seconds(timed: dict[str, Any]) -> dict[str, float]:
@@ -245,6 +290,9 @@ def gate(
     for p in (baseline, candidate):
         if not p.is_dir():
             raise BadInputError(p, "not a model directory")
+    if baseline.samefile(candidate):  # a CI variable set twice, not a release: it always passes
+        raise BadInputError(candidate, f"the candidate is the baseline ({baseline}): a model "
+                            "gated against itself always passes")  # fmt: skip
     progress("lineage", 0, 1)
     base_m = ensure_manifest(baseline, ArtifactKind.MODEL)
     cand_m = ensure_manifest(candidate, ArtifactKind.MODEL)

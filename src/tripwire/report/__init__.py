@@ -7,7 +7,7 @@ incident report take the plain dicts ``tripwire gate --json`` and ``tripwire dem
 
 from tripwire.report._data_audit import render_data_audit_html
 from tripwire.report._gate_html import render_gate_html, write_gate_html
-from tripwire.report._html import render_html, write_html
+from tripwire.report._html import render_html, scrub, write_html
 from tripwire.report._incident import render_incident_html, write_incident_html
 from tripwire.report._junit import gate_junit
 from tripwire.report._markdown import gate_markdown
@@ -19,6 +19,7 @@ __all__ = [
     "render_gate_html",
     "render_html",
     "render_incident_html",
+    "scrub",
     "write_gate_html",
     "write_html",
     "write_incident_html",

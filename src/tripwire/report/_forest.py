@@ -20,6 +20,7 @@ from tripwire.stats import SliceComparison
 MAX_ROWS = 60
 _ROW_IN, _TITLE_IN, _TICKS_IN, _LEGEND_IN, _XLABEL_IN = 0.26, 0.3, 0.3, 0.35, 0.2
 _LABEL_CHARS = 48
+_LIMIT = 1e12  # far past any metric's delta, far below where axis arithmetic overflows
 _COLOURS = {
     "bad": "#b42318",
     "warn": "#e08a00",
@@ -30,14 +31,20 @@ _COLOURS = {
 _NAMES = {"bad": "regressed", "warn": "inconclusive", "ok": "no regression", "improved": "improved"}
 
 
+def _plottable(x: float) -> bool:
+    """Finite and of a size an axis can span: a hand-edited 1e308 makes matplotlib's axis
+    range overflow (a singular transform); such a value stays in the tables, not the plot."""
+    return math.isfinite(x) and abs(x) <= _LIMIT
+
+
 def _label(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= _LABEL_CHARS else text[: _LABEL_CHARS - 1] + "…"
 
 
 def _shown(rows: Sequence[SuiteSlice]) -> list[SuiteSlice]:
-    """Rows with a finite delta; past ``MAX_ROWS`` the ones needing attention win."""
-    finite = [r for r in rows if math.isfinite(r.c.delta)]
+    """Rows with a plottable delta; past ``MAX_ROWS`` the ones needing attention win."""
+    finite = [r for r in rows if _plottable(r.c.delta)]
     if len(finite) <= MAX_ROWS:
         return finite
     ranked = sorted(finite, key=lambda r: not needs_attention(r.c))
@@ -90,7 +97,7 @@ def forest_svg(rows: Sequence[SuiteSlice]) -> Markup | None:
             ci = [
                 (y, r, c)
                 for y, r, c in zip(ys, prow, colours, strict=True)
-                if math.isfinite(r.ci_low) and math.isfinite(r.ci_high)
+                if _plottable(r.ci_low) and _plottable(r.ci_high)
             ]
             if ci:
                 ax.hlines(
@@ -104,7 +111,7 @@ def forest_svg(rows: Sequence[SuiteSlice]) -> Markup | None:
             marg = [
                 (y, margin_delta(r))
                 for y, r in zip(ys, prow, strict=True)
-                if math.isfinite(r.margin)
+                if _plottable(margin_delta(r))
             ]
             if marg:
                 ax.vlines(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,16 @@ from tripwire import __version__
 from tripwire.artifacts import write_text_atomic
 from tripwire.report._evidence import evidence_sentences
 from tripwire.report._gate_display import TEMPLATE_GLOBALS
+
+# Control characters a page or comment must not carry (NUL, terminal escapes) and lone
+# surrogates, which a JSON document can hold ("\ud800") but no UTF-8 file can: writing one
+# would fail after the work was done. Tab, newline, form feed and carriage return stay.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+def scrub(text: str) -> str:
+    """``text`` with every character no report should carry replaced by U+FFFD."""
+    return _UNPRINTABLE.sub("\ufffd", text)
 
 
 @lru_cache(maxsize=1)
@@ -30,7 +41,7 @@ def _env() -> Environment:
 
 def render_html(template: str, **context: Any) -> str:
     """The rendered page; ``template`` names a file in ``tripwire/report/templates``."""
-    return _env().get_template(template).render(**context)
+    return scrub(_env().get_template(template).render(**context))
 
 
 def write_html(path: Path, template: str, **context: Any) -> None:

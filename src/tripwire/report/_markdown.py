@@ -24,6 +24,7 @@ from tripwire.report._gate_display import (
     remedy_parts,
     seconds_text,
 )
+from tripwire.report._html import scrub
 
 if TYPE_CHECKING:
     from tripwire.gate import GateResult
@@ -133,4 +134,4 @@ def gate_markdown(result: GateResult | dict[str, Any]) -> str:
         f"<sub>checks: {text(', '.join(g.checks_run) or 'none')} · {seconds_text(g)}{cached} · "
         f"baseline {code(g.baseline['id'][:12])} · candidate {code(g.candidate['id'][:12])}</sub>"
     )
-    return "\n".join(out) + "\n"
+    return scrub("\n".join(out) + "\n")
