@@ -87,9 +87,26 @@ class Fields:
             return float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError):
             return math.nan
+        except OverflowError:  # an integer of hundreds of digits: no float holds it
+            raise self.bad(key, "is a number too large to read") from None
 
     def flag(self, key: str, default: bool = False) -> bool:
-        return bool(self.data.get(key, default))
+        value = self.data.get(key, default)
+        if value is None:
+            return default
+        if not isinstance(value, bool):  # bool("false") is True: a hand-edited flag
+            raise self.bad(key, f"must be true or false, got {value!r}")
+        return value
+
+    def wholes(self, key: str) -> list[int]:
+        """A list of whole numbers (missing reads as empty)."""
+        values = self.items(key)
+        for i, v in enumerate(values):
+            whole = isinstance(v, int) or (isinstance(v, float) and v.is_integer())
+            if isinstance(v, bool) or not whole:
+                raise BadInputError(self.doc, f"{self.place(key)}[{i}] must be a whole number, "
+                                    f"got {v!r}")  # fmt: skip
+        return [int(v) for v in values]
 
     def enum(self, key: str, kind: type[E], default: E | None = None) -> E:
         value = self.raw(key, default if default is not None else _MISSING)

@@ -103,7 +103,7 @@ class Finding:
             f.text("code"),
             f.enum("severity", Severity),
             f.text("message", ""),
-            tuple(int(i) for i in f.items("token_ids")),
+            tuple(f.wholes("token_ids")),
             tuple(str(i) for i in f.items("record_ids")),
             f.mapping("evidence"),
         )

@@ -246,13 +246,13 @@ def test_huge_and_missing_numbers_still_render(numbers: dict[str, Any]) -> None:
     ("edit", "problem"),
     [
         (lambda d: d["findings"][0].update(token_ids=["a"]),
-         "findings[0].token_ids[0] must be a token id"),  # was ValueError
+         "findings[0].token_ids[0] must be a whole number"),  # was ValueError
         (lambda d: d["findings"][0].update(token_ids=[float("inf")]),
-         "findings[0].token_ids[0] must be a token id"),  # was OverflowError
+         "findings[0].token_ids[0] must be a whole number"),  # was OverflowError
         (lambda d: d["findings"][0].update(token_ids=[{}]),
-         "findings[0].token_ids[0] must be a token id"),  # was TypeError
+         "findings[0].token_ids[0] must be a whole number"),  # was TypeError
         (lambda d: d["evals"][0]["slices"][0].update(delta=10**400),
-         "a value cannot be read"),  # a 400-digit integer literal: OverflowError
+         "evals[0].slices[0].delta is a number too large"),  # 400 digits: OverflowError
         (lambda d: d.pop("verdict"), "has no 'verdict'"),
         # a newer schema may mean other things by the same keys
         (lambda d: d.update(schema_version=2), "schema_version is 2; this tripwire reads gate "

@@ -107,7 +107,7 @@ class GateResult:
             policy=Policy.from_document(f.obj("policy")),
             lineage=Lineage.from_dict(f.obj("lineage")),
             root_cause=RootCause.from_dict(rc) if rc.data else None,
-            findings=[_finding(x) for x in f.objects("findings")],
+            findings=[Finding.from_dict(x) for x in f.objects("findings")],
             evals=[SuiteOutcome.from_dict(x) for x in f.objects("evals")],
             checks_run=f.texts("checks_run"),
             cached=f.flag("cached"),
@@ -149,16 +149,6 @@ def _cached(path: Path) -> GateResult | None:
         return GateResult.from_dict(json.loads(path.read_text(encoding="utf-8")), str(path))
     except (OSError, ValueError, BadInputError):
         return None
-
-
-def _finding(f: Fields) -> Finding:
-    """A recorded finding; its token ids checked here, where the field can still be named."""
-    for i, v in enumerate(f.items("token_ids")):
-        whole = isinstance(v, int) or (isinstance(v, float) and v.is_integer())
-        if isinstance(v, bool) or not whole:
-            raise BadInputError(f.doc, f"{f.place('token_ids')}[{i}] must be a token id (a "
-                                f"whole number), got {v!r}")  # fmt: skip
-    return Finding.from_dict(f)
 
 
 def _seconds(timed: dict[str, Any]) -> dict[str, float]:
