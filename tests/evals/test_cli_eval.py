@@ -170,5 +170,10 @@ def test_compare_refuses_a_negative_margin_and_an_unwritable_json(capsys, tmp_pa
     # identical runs were "regressed" (exit 1) under --margin -1
     code, _, err = tw(capsys, "eval", "compare", str(run), str(run), "--margin", "-1")
     assert code == 2 and "--margin: margin '-1': expected a finite amount >= 0" in err, err
-    code, _, err = tw(capsys, "eval", "compare", str(run), str(run), "--json", "/proc/c.json")
+    code, _, err = tw(capsys, "eval", "compare", str(run), f"{run}/.", "--json", "/proc/c.json")
+    assert code == 2 and "the candidate is the baseline run" in err, err  # it always passed
+    other = tmp_path / "other"
+    code, _, err = tw(capsys, "eval", "run", f"samples:{samples}", "--workers", "2", "--out",
+                      str(other))  # fmt: skip
+    code, _, err = tw(capsys, "eval", "compare", str(run), str(other), "--json", "/proc/c.json")
     assert code == 2 and err.startswith("error: /proc/c.json: cannot write"), err

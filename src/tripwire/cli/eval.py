@@ -409,6 +409,9 @@ def compare(
     assert cand_run is not None
     margins = _margins(margin)
     base, cand = _resolve_run(ctx, base_run), _resolve_run(ctx, cand_run)
+    if base.exists() and cand.exists() and base.samefile(cand):  # as the gate refuses it
+        raise BadInputError(cand, f"the candidate is the baseline run ({base}): a run compared "
+                            "with itself always passes")  # fmt: skip
     metrics_of_suite = get_suite_metrics(base)
     per_metric = {m: margins.get(m) or margins.get("*") for m in metrics_of_suite}
     result = compare_runs(
