@@ -207,3 +207,19 @@ def test_retention_without_a_corpus_uses_the_pinned_held_out_split(
     r = run("eval", "run", str(tiny_reference), "--suite", "retention", "--max-per-language",
             "2", "--out", str(tmp_path / "own"), "--json", "-")  # fmt: skip
     assert r.returncode == 0 and "pinned reference corpus" not in r.stderr, r.stderr
+
+
+def test_names_with_markup_are_shown_as_text(tmp_path: Path) -> None:
+    """A directory named like rich markup crashed `registry list` and `show` (MarkupError)."""
+    from tripwire.artifacts import ArtifactKind, Manifest
+
+    model = tmp_path / "evil[red]model"  # a folder name cannot hold the "/" of a closing tag
+    model.mkdir()
+    (model / "weights.bin").write_bytes(b"\0" * 16)
+    Manifest.build(model, ArtifactKind.MODEL, name="evil[/]model").write(model)
+    added = run("registry", "add", str(model), "--kind", "model", "--json", "-")
+    assert added.returncode == 0, added.stderr
+    for args in (("registry", "list"), ("registry", "show", json.loads(added.stdout)["id"])):
+        r = run(*args)
+        assert r.returncode == 0, r.stderr
+        assert "evil[/]model" in r.stdout, r.stdout

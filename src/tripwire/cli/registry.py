@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from tripwire.artifacts import ArtifactKind, Manifest, ensure_manifest
@@ -32,8 +33,9 @@ def list_(
             t.add_column(col)
         for a in items:
             m = a.manifest
-            t.add_row(m.id[:12], str(m.kind), m.name, ",".join(p[:8] for p in m.parents),
-                      a.registered_at, a.path)  # fmt: skip
+            # names and paths are the user's: rich would read `[/]` in one as markup
+            t.add_row(m.id[:12], str(m.kind), escape(m.name), ",".join(p[:8] for p in m.parents),
+                      a.registered_at, escape(a.path or ""))  # fmt: skip
         out.print(t)
     emit_json(json_path, {"artifacts": [{**a.manifest.to_dict(), "path": a.path} for a in items]})
 
@@ -65,15 +67,17 @@ def show(
     }
     if not quiet(json_path):
         m = a.manifest
-        out.print(f"[bold]{m.name}[/]  {m.kind}  id {m.id}")
-        out.print(f"path: {a.path or '-'}\ncreated: {m.created_at}\ncommand: {m.command or '-'}")
+        out.print(f"[bold]{escape(m.name)}[/]  {m.kind}  id {m.id}")
+        out.print(f"path: {a.path or '-'}\ncreated: {m.created_at}\ncommand: {m.command or '-'}",
+                  markup=False, highlight=False)  # fmt: skip
         out.print(f"parents: {', '.join(m.parents) or '-'}")
         out.print(f"children: {', '.join(data['children']) or '-'}")
         out.print(f"files ({len(m.files)}):")
         for f in m.files:
-            out.print(f"  {f.sha256[:12]}  {f.size:>12,}  {f.path}")
+            out.print(f"  {f.sha256[:12]}  {f.size:>12,}  {f.path}", markup=False, highlight=False)
         for mark in data["marks"]:
-            out.print(f"mark: {mark['mark']} {mark['line']} {mark['at']} {mark['note']}")
+            out.print(f"mark: {mark['mark']} {mark['line']} {mark['at']} {mark['note']}",
+                      markup=False, highlight=False)  # fmt: skip
     emit_json(json_path, data)
 
 
@@ -100,7 +104,7 @@ def add(
     manifest.write(path)
     reg.register(manifest, path)
     if not quiet(json_path):
-        out.print(f"registered {manifest.kind} {manifest.name} id {manifest.id}")
+        out.print(f"registered {manifest.kind} {manifest.name} id {manifest.id}", markup=False)
     emit_json(json_path, manifest_document(manifest))
 
 
@@ -119,7 +123,8 @@ def mark_good(
 
     mark = reg.mark(artifact_id, KNOWN_GOOD, line=line, note=note)
     if not quiet(json_path):
-        out.print(f"{reg.get(artifact_id).manifest.name} ({artifact_id[:12]}) marked known-good")
+        name = reg.get(artifact_id).manifest.name
+        out.print(f"{name} ({artifact_id[:12]}) marked known-good", markup=False)
     emit_json(json_path, mark.__dict__)
 
 
@@ -137,7 +142,7 @@ def last_good(
         raise typer.Exit(1)
     data = {"id": good.id, "name": good.manifest.name, "path": good.path}
     if not quiet(json_path):
-        out.print(f"{good.manifest.name}  id {good.id[:12]}  path {good.path or '-'}")
+        out.print(f"{good.manifest.name}  id {good.id[:12]}  path {good.path or '-'}", markup=False)
     emit_json(json_path, {"last_good": data})
 
 
@@ -169,9 +174,8 @@ def bisect(
         first = (result.first_bad or {}).get("id")
         for i, node in enumerate(result.chain):
             label = node["verdict"] or "(not gated)"
-            name = (
-                f"[bold red]{node['name']}[/] <- first bad" if node["id"] == first else node["name"]
-            )
+            shown = escape(node["name"])
+            name = f"[bold red]{shown}[/] <- first bad" if node["id"] == first else shown
             t.add_row(str(i), name, node["id"][:12], label)
         out.print(t)
     emit_json(json_path, result.to_dict())
@@ -201,15 +205,15 @@ def rollback(
     from tripwire.artifacts import KNOWN_GOOD, ROLLBACK
 
     if KNOWN_GOOD not in {m.mark for m in reg.marks(target.id)}:
-        err.print(f"[yellow]warning:[/] {target.manifest.name} was never marked known-good")
+        err.print(f"[yellow]warning:[/] {escape(target.manifest.name)} was never marked known-good")
     mark = reg.mark(target.id, ROLLBACK, line=line, note=note)
     data = {
         "deploy": {"id": target.id, "name": target.manifest.name, "path": target.path},
         "decision": mark.__dict__,
     }
     if not quiet(json_path):
-        out.print(f"roll back to [bold]{target.manifest.name}[/] (id {target.id[:12]})")
-        out.print(f"deploy: {target.path or '(path not recorded)'}")
+        out.print(f"roll back to [bold]{escape(target.manifest.name)}[/] (id {target.id[:12]})")
+        out.print(f"deploy: {target.path or '(path not recorded)'}", markup=False)
     emit_json(json_path, data)
 
 
