@@ -223,3 +223,13 @@ def test_names_with_markup_are_shown_as_text(tmp_path: Path) -> None:
         r = run(*args)
         assert r.returncode == 0, r.stderr
         assert "evil[/]model" in r.stdout, r.stdout
+
+
+def test_an_output_the_system_refuses_is_one_line(tmp_path: Path) -> None:
+    """/dev/full as an output was a traceback (No space left on device) after the work."""
+    data = tmp_path / "d.jsonl"
+    data.write_text(json.dumps({"text": "def f(x):\n    return x + 1\n"}) + "\n")
+    r = run("data", "audit", str(data), "--findings", "/dev/full")
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip().splitlines()[-1] == "error: /dev/full: No space left on device"
+    assert "Traceback" not in r.stderr

@@ -94,3 +94,13 @@ def test_the_ewc_default_keeps_the_gain_and_cuts_forgetting(
     assert plain_gain > 0.005 and plain_forgot > 0.03, outcome  # a real gain, real forgetting
     assert ewc_gain >= 0.6 * plain_gain, outcome  # most of the gain kept ...
     assert ewc_forgot <= 0.7 * plain_forgot, outcome  # ... and the forgetting cut
+
+
+def test_json_nested_thousands_deep_is_bad_input(tmp_path):
+    """A RecursionError traceback from json.loads; the audit already calls it bad_format."""
+    from tripwire.errors import BadInputError
+
+    path = tmp_path / "deep.jsonl"
+    path.write_text('{"text": "x", "meta": ' + "[" * 100_000 + "]" * 100_000 + "}\n")
+    with pytest.raises(BadInputError, match=r"deep.jsonl:1: malformed JSON: nested too deeply"):
+        read_records([path])

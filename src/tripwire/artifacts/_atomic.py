@@ -27,8 +27,11 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         with tempfile.TemporaryDirectory(prefix="tripwire-out-") as staging:
             tmp = Path(staging) / "out"
             yield tmp
-            with open(tmp, "rb") as src, open(target, "wb") as dst:
-                shutil.copyfileobj(src, dst)
+            try:
+                with open(tmp, "rb") as src, open(target, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+            except OSError as exc:  # /dev/full, a closed pipe: say which output failed
+                raise OSError(exc.errno, exc.strerror, str(target)) from exc
         return
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent)) / "out"

@@ -149,6 +149,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("interrupted")
         return 130
+    except OSError as exc:
+        # a file the system refused (a full disk, /dev/full as an output, a vanished folder):
+        # the file and the reason, as for bad input; anything else is a bug and keeps its
+        # traceback
+        if exc.filename is None or debug:
+            raise
+        err.print(f"[red]error:[/] {escape(str(exc.filename))}: {escape(exc.strerror or str(exc))}",
+                  highlight=False, soft_wrap=True)  # fmt: skip
+        return 2
     return 0
 
 

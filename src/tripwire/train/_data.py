@@ -96,6 +96,8 @@ def read_records(paths: list[Path]) -> list[TrainRecord]:
                 obj = json.loads(raw)
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 raise BadInputError(where, f"malformed JSON: {exc}") from exc
+            except RecursionError:  # nested thousands deep: the audit calls it bad_format too
+                raise BadInputError(where, "malformed JSON: nested too deeply") from None
             records.append(_from_json(obj, rec, fields, where))
     if not records:
         raise BadInputError(", ".join(map(str, paths)), "no records")
