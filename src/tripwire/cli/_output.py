@@ -95,14 +95,17 @@ def emit_json(path: Path | None, data: dict[str, Any]) -> None:
         raise BadInputError(path, f"cannot write the --json document ({why})") from exc
 
 
-def check_writable(**outputs: Path | None) -> None:
-    """Refuse, before any long work, an output (``option_name=path``; None and ``-`` are not
-    written) that cannot be made: a long build or run must not end in a failed write."""
-    for option, path in outputs.items():
-        if path is not None and str(path) != "-":
-            problem = cannot_write(path)
-            if problem is not None:
-                raise BadInputError(f"--{option.replace('_', '-')}", f"{path}: {problem}")
+def check_output(option: str, path: Path | None, *, folder: bool = False) -> None:
+    """Refuse, before any long work, an output that cannot be made (None and ``-`` are not
+    written): a file output that is a folder, or one in a place the system will not let us
+    write; ``folder``: the output is a folder (a run or checkpoint directory)."""
+    if path is None or str(path) == "-":
+        return
+    if not folder and path.is_dir():
+        raise BadInputError(option, f"{path} is a folder; give the path of a file")
+    problem = cannot_write(path)
+    if problem is not None:
+        raise BadInputError(option, f"{path}: {problem}")
 
 
 def _validate(data: dict[str, Any]) -> None:

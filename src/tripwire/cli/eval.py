@@ -13,7 +13,7 @@ from rich.table import Table
 from tripwire.cli import _memory, _pair
 from tripwire.cli._corpus import choose_corpus
 from tripwire.cli._output import (
-    check_writable,
+    check_output,
     command_line,
     context,
     emit_json,
@@ -249,7 +249,8 @@ def run(
     from tripwire.sandbox import SandboxUnavailable
 
     ks = parse_ks(k)
-    check_writable(out=out_dir, json=json_path)  # before the self-test, not after the run
+    check_output("--out", out_dir, folder=True)  # before the self-test, not after the run
+    check_output("--json", json_path)
     if engine not in ("local", "ray"):
         raise BadInputError("--engine", f"expected local or ray, got {engine!r}")
     if fmt not in ("tripwire", "lm-eval"):

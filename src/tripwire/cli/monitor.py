@@ -9,7 +9,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from tripwire.cli._output import context, emit_json, err, out, progress_bar, quiet
+from tripwire.cli._output import check_output, context, emit_json, err, out, progress_bar, quiet
 
 app = typer.Typer(no_args_is_help=True, help="Production monitoring: ingest, detect, alert.")
 
@@ -67,6 +67,13 @@ def _detector(
                           family_arl=family_arl, slice_by=levels)  # fmt: skip
 
 
+def _shown(url: str) -> str:
+    """A database URL as it may be printed: without its password (logs outlive secrets)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def _tokens(token_file: Path | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The server's own tokens: from ``--token-file`` (TOML ``write = [...]``, ``read =
     [...]``) or the environment, never from its command line (which any local user can read
@@ -76,9 +83,8 @@ def _tokens(token_file: Path | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
     from tripwire.errors import BadInputError
 
-    def split(values: list[str] | str) -> tuple[str, ...]:
-        items = [values] if isinstance(values, str) else values
-        return tuple(t.strip() for v in items for t in str(v).split(",") if t.strip())
+    def split(values: str) -> tuple[str, ...]:
+        return tuple(t.strip() for t in values.split(",") if t.strip())
 
     if token_file is None:
         return (split(os.environ.get("TRIPWIRE_MONITOR_WRITE_TOKENS", "")),
@@ -92,7 +98,17 @@ def _tokens(token_file: Path | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
     unknown = set(data) - {"write", "read"}
     if unknown or not all(isinstance(data.get(k, []), (list, str)) for k in ("write", "read")):
         raise BadInputError(token_file, "expected only write = [...] and read = [...]")
-    return split(data.get("write", [])), split(data.get("read", []))
+
+    def listed(key: str) -> tuple[str, ...]:
+        values = data.get(key, [])
+        if isinstance(values, str):  # one string: comma-separated, as in the environment
+            return split(values)
+        if not all(isinstance(v, str) for v in values):
+            raise BadInputError(token_file, f"{key}: tokens are strings (quoted)")
+        # a listed token is whole: a comma in it must not make two shorter valid tokens
+        return tuple(t.strip() for t in values if t.strip())
+
+    return listed("write"), listed("read")
 
 
 @app.command(
@@ -112,7 +128,7 @@ def serve(
     db: str | None = typer.Option(None, help="Database URL (default: SQLite in the data dir; "
         "PostgreSQL for several replicas)."),
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
-    port: int = typer.Option(8080, help="TCP port."),
+    port: int = typer.Option(8080, min=1, max=65535, help="TCP port."),
     token_file: Path | None = typer.Option(
         None, "--token-file", help="TOML with write = [\"...\"] and read = [\"...\"] tokens "
         "(default: the environment variables)."),
@@ -157,7 +173,7 @@ def serve(
     if not config.write_tokens and not config.read_tokens:
         err.print("[yellow]notice:[/] no tokens given: anyone who can reach the port can write")
     application = create_app(config)
-    err.print(f"monitor on http://{host}:{port}/ (database {url})")
+    err.print(f"monitor on http://{host}:{port}/ (database {_shown(url)})", markup=False)
     uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
 
 
@@ -181,9 +197,12 @@ def replay(
     fdr: float = _FDR,
     slice_by: list[str] = _SLICE_BY,
 ) -> None:
+    from rich.markup import escape
+
     from tripwire.monitor import replay as run_replay
 
     config = _detector(arl, warmup, method, fdr, family_arl, slice_by)
+    check_output("--json", json_path)
     with progress_bar(not quiet(json_path)) as progress:
         report = run_replay(events, config, context(ctx).registry(), progress)
     if not quiet(json_path):
@@ -201,8 +220,9 @@ def replay(
             for a in report["alerts"]:
                 target = a["rollback_target"]["version"] if a["rollback_target"] else "-"
                 rate = f"{a['baseline_rate']:.4f} -> {a['rate_after_change']:.4f}"
-                t.add_row(a["metric"], a["slice_label"], str(a["change_index"]),
-                          str(a["event_index"]), rate, target)  # fmt: skip
+                # names come from the stream and the registry: shown, never read as markup
+                t.add_row(a["metric"], escape(a["slice_label"]), str(a["change_index"]),
+                          str(a["event_index"]), rate, escape(target))  # fmt: skip
             out.print(t)
     _coverage_notices(report)
     emit_json(json_path, report)
@@ -219,6 +239,10 @@ def _coverage_notices(report: dict[str, Any]) -> None:
         err.print(f"[bold yellow]warning:[/] no detector judged any of the {report['events']} "
                   "events: no alert means nothing was checked, not that nothing changed",
                   highlight=False, soft_wrap=True)  # fmt: skip
+    if report["duplicates"]:
+        repeats = f"{report['duplicates']} events repeat an earlier event_id"
+        err.print(f"[yellow]notice:[/] {repeats} and were skipped, as the server skips them",
+                  highlight=False, soft_wrap=True)  # fmt: skip
     for line in report["coverage_notices"]:
         err.print(f"[yellow]notice:[/] {escape(line)}", highlight=False, soft_wrap=True)
 
@@ -231,27 +255,38 @@ def _coverage_notices(report: dict[str, Any]) -> None:
 def canary(
     endpoint: list[str] = typer.Option(..., help="NAME=openai:URL#MODEL (repeatable)."),
     rounds: int = typer.Option(1, min=1, help="How many rounds to run."),
-    every: float = typer.Option(300.0, min=0, help="Seconds between round starts."),
+    every: float = typer.Option(
+        300.0, min=0, help="Seconds between round starts (at most a week)."
+    ),
     out_path: Path | None = typer.Option(None, "--out", help="Append each round to this JSONL."),
     json_path: Path | None = typer.Option(None, "--json", help="Write JSON ('-': stdout)."),
 ) -> None:
     """Send the canary prompts at temperature 0 to every endpoint on a schedule; check answers
     and compare them across endpoints and rounds. Exit 1 on any failed or differing answer."""
+    from rich.markup import escape
+
+    from tripwire.errors import BadInputError
     from tripwire.findings import report_dict
     from tripwire.monitor import Endpoint, run_canaries
 
     endpoints = [Endpoint.parse(e) for e in endpoint]
+    # before the first round: rounds may run for hours before anything is written
+    check_output("--out", out_path)
+    check_output("--json", json_path)
 
     def record(rnd: Any) -> None:
         if out_path is not None:
-            with out_path.open("a", encoding="utf-8") as fh:
-                fh.write(json.dumps(rnd.to_dict()) + "\n")
+            try:
+                with out_path.open("a", encoding="utf-8") as fh:
+                    fh.write(json.dumps(rnd.to_dict()) + "\n")
+            except OSError as exc:
+                raise BadInputError(out_path, f"--out: cannot append ({exc.strerror})") from exc
         if not quiet(json_path):
             ok = sum(a.ok for a in rnd.answers)
             out.print(f"{rnd.at}: {ok}/{len(rnd.answers)} canary answers pass, "
                       f"{len(rnd.findings)} findings", highlight=False)  # fmt: skip
-            for f in rnd.findings:
-                out.print(f"  [{f.severity}] {f.message}", highlight=False)
+            for f in rnd.findings:  # the message names endpoints: shown, not read as markup
+                out.print(f"  \\[{f.severity}] {escape(f.message)}", highlight=False)
 
     done = run_canaries(endpoints, rounds, every, record)
     findings = [f for r in done for f in r.findings]
@@ -291,14 +326,16 @@ def triage(
     if engine not in ENGINES:
         raise BadInputError("--engine", f"unknown engine {engine!r} (model, rules)")
     if str(reports) == "-":
-        lines = sys.stdin.read().splitlines()
+        text = sys.stdin.read()
     else:
         try:
             raw = reports.read_bytes()
         except OSError as exc:
             raise BadInputError(reports, f"cannot read ({exc.strerror or exc})") from exc
         # undecodable bytes stay in the text as U+FFFD: that line is then judged binary alone
-        lines = raw.decode("utf-8", errors="replace").splitlines()
+        text = raw.decode("utf-8", errors="replace")
+    # a byte order mark (Windows tools write one) is not part of the first report
+    lines = text.removeprefix("\ufeff").splitlines()
     stream = read_stream(lines)
     results = triage_stream(stream, engine)  # type: ignore[arg-type]
     totals = summary(results)

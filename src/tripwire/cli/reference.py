@@ -10,7 +10,7 @@ from rich.table import Table
 
 from tripwire.cli import _memory
 from tripwire.cli._output import (
-    check_writable,
+    check_output,
     command_line,
     context,
     emit_json,
@@ -98,7 +98,8 @@ def build(
     The first build pins the corpus in the cache, so installing packages later does not change
     the reference model.
     """
-    check_writable(out=out_dir, json=json_path)
+    check_output("--out", out_dir, folder=True)
+    check_output("--json", json_path)
     ctx.with_resource(_memory.budget(max_memory))
     run_build(ctx, profile, out_dir, seed, json_path, rescan)
 
@@ -144,6 +145,7 @@ def import_cmd(
     Face checkpoint (weights dequantized to float32, tokenizer and chat template) with its
     manifest and a code corpus (the `small` reference's train/held-out split of this machine's
     files) for the retention suite. Cached by content: the second import is instant."""
-    check_writable(out=out_dir, json=json_path)
+    check_output("--out", out_dir, folder=True)
+    check_output("--json", json_path)
     ctx.with_resource(_memory.budget(max_memory))
     run_import(ctx, name, out_dir, json_path, rescan)

@@ -4,8 +4,9 @@ Writers send events, feedback and deploys with a write token; the dashboard and 
 with a read token (a write token reads too). Tokens are read from the ``Authorization`` header
 only, as ``Bearer TOKEN`` or, for a browser, HTTP Basic with the token as the password: a token
 in a URL ends up in logs, histories and the page itself. Bodies over ``MAX_BODY`` bytes are
-refused (413) before any of them is parsed, and every input is validated (``_schema``): bad
-input is a 4xx with a message naming the field, never a 500.
+refused (413) before any of them is parsed (a gzip body is decompressed up to the same limit),
+and every input is validated (``_schema``): bad input is a 4xx with a message naming the field,
+never a 500. Every error, the router's 404 and 405 included, is ``{"error": ...}``.
 
 What the detectors watch (``Detector.coverage()``) is served beside the alerts, at
 ``/v1/coverage``, as ``/metrics`` gauges and on the dashboard: an empty alert list speaks only
@@ -20,6 +21,7 @@ import contextlib
 import json
 import logging
 import secrets
+import zlib
 from collections.abc import AsyncIterator, Sequence
 from importlib import resources
 from typing import Any
@@ -30,6 +32,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FunctionLoader, select_autoescape
 from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tripwire.monitor._charts import bucket_for, count_chart, rate_chart
@@ -136,8 +139,41 @@ def _matches(token: str | None, allowed: Sequence[str]) -> bool:
     )
 
 
-async def _parse(request: Request, model: type[BaseModel]) -> Any:
+def _gunzip(body: bytes, encoding: str) -> bytes:
+    """A gzip (or zlib) body, decompressed to at most ``MAX_BODY`` bytes: the limit holds for
+    what is parsed, not only for what crossed the wire."""
+    out, rest = b"", body
+    while rest:  # gzip allows several members, one after the other
+        d = zlib.decompressobj(wbits=47)  # 32 + 15: a gzip or zlib header, detected
+        try:
+            out += d.decompress(rest, MAX_BODY + 1 - len(out))
+        except zlib.error as exc:
+            why = f"Content-Encoding says {encoding}, but the body is not ({exc})"
+            raise HTTPException(400, why) from exc
+        if len(out) > MAX_BODY or d.unconsumed_tail:
+            raise HTTPException(413, f"request body over {MAX_BODY} bytes once decompressed")
+        if not d.eof:
+            raise HTTPException(400, f"Content-Encoding says {encoding}, but the body is cut short")
+        rest = d.unused_data
+    return out
+
+
+async def _body(request: Request) -> bytes:
+    """The body as sent, decompressed when the client says gzip (log shippers do by default),
+    without a UTF-8 byte order mark (JSON parsers may ignore one; Windows tools write it)."""
     body = await request.body()
+    encoding = request.headers.get("content-encoding", "").strip().lower()
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        body = _gunzip(body, encoding)
+    elif encoding not in ("", "identity"):
+        raise HTTPException(
+            415, f"Content-Encoding {encoding[:40]!r} is not supported (gzip, deflate)"
+        )
+    return body.removeprefix(b"\xef\xbb\xbf")
+
+
+async def _parse(request: Request, model: type[BaseModel]) -> Any:
+    body = await _body(request)
     try:
         return model.model_validate_json(body)
     except ValidationError as exc:
@@ -181,8 +217,9 @@ def create_app(config: ServerConfig) -> FastAPI:
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"error": _problem(exc)}, status_code=422)
 
-    @app.exception_handler(HTTPException)
-    async def _http(_request: Request, exc: HTTPException) -> JSONResponse:
+    # the router's own 404 and 405 too: every error a client gets is {"error": ...}
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse({"error": exc.detail}, status_code=exc.status_code,
                             headers=exc.headers)  # fmt: skip
 
@@ -191,7 +228,12 @@ def create_app(config: ServerConfig) -> FastAPI:
         log.error("internal error", exc_info=exc)
         return JSONResponse({"error": "internal error (logged by the server)"}, status_code=500)
 
-    @app.get("/healthz")
+    def get(path: str, **kw: Any) -> Any:
+        """A GET route that answers HEAD too (uptime checks, ``curl -I``): FastAPI's own
+        routes refuse HEAD with 405."""
+        return app.api_route(path, methods=["GET", "HEAD"], **kw)
+
+    @get("/healthz")
     def healthz() -> dict[str, Any]:
         with service.lock:
             service.refresh()
@@ -214,7 +256,9 @@ def create_app(config: ServerConfig) -> FastAPI:
         from tripwire.triage._batch import summary, triage_many
 
         batch = await _parse(request, TriageBatch)
-        results = await run_in_threadpool(triage_many, batch.reports, config.triage)  # type: ignore[arg-type]
+        # {"text": ...} items too, as `monitor triage` reads them from a file
+        items = [i["text"] if isinstance(i, dict) and "text" in i else i for i in batch.reports]
+        results = await run_in_threadpool(triage_many, items, config.triage)  # type: ignore[arg-type]
         return {"summary": summary(results), "results": results}
 
     @app.post("/v1/deploys", dependencies=[Depends(writer)])
@@ -230,13 +274,13 @@ def create_app(config: ServerConfig) -> FastAPI:
                 service.retry()
             return service.monitor.detector.coverage()
 
-    @app.get("/v1/alerts", dependencies=[Depends(reader)])
+    @get("/v1/alerts", dependencies=[Depends(reader)])
     def get_alerts(limit: int = Query(200, ge=1, le=10_000)) -> dict[str, Any]:
         # beside the alerts, what was watched: an empty list means nothing only where it was
         cov = coverage()
         return {"alerts": service.store.alert_list(limit), "coverage": cov.to_dict()}
 
-    @app.get("/v1/coverage", dependencies=[Depends(reader)])
+    @get("/v1/coverage", dependencies=[Depends(reader)])
     def get_coverage() -> dict[str, Any]:
         cov = coverage()
         return {**cov.to_dict(), "notices": cov.notices()}
@@ -246,7 +290,7 @@ def create_app(config: ServerConfig) -> FastAPI:
             raise HTTPException(422, f"metric: unknown {metric[:50]!r} (one of {', '.join(FLAGS)})")
         return metric
 
-    @app.get("/v1/series", dependencies=[Depends(reader)])
+    @get("/v1/series", dependencies=[Depends(reader)])
     def get_series(
         metric: str = Query("unexpected_script", max_length=40),
         bucket_minutes: int = Query(1, ge=1, le=525_600),
@@ -254,23 +298,23 @@ def create_app(config: ServerConfig) -> FastAPI:
         m = _metric(metric)
         return {"metric": m, "points": service.store.series(m, bucket_minutes)}
 
-    @app.get("/v1/feedback/categories", dependencies=[Depends(reader)])
+    @get("/v1/feedback/categories", dependencies=[Depends(reader)])
     def get_feedback_counts(bucket_minutes: int = Query(60, ge=1, le=525_600)) -> dict[str, Any]:
         points = service.store.feedback_counts(bucket_minutes)
         return {"totals": dict(service.feedback_totals()), "points": points}
 
-    @app.get("/metrics", dependencies=[Depends(reader)])
+    @get("/metrics", dependencies=[Depends(reader)])
     def metrics(request: Request) -> Response:
         cov = coverage()
         with service.lock:
             body, media = service.counters.render(cov, request.headers.get("accept", ""))
         return Response(body, media_type=media)
 
-    @app.get("/v1/feedback/clusters", dependencies=[Depends(reader)])
+    @get("/v1/feedback/clusters", dependencies=[Depends(reader)])
     def get_feedback_clusters(limit: int = Query(2000, ge=2, le=20_000)) -> dict[str, Any]:
         return {"clusters": service.feedback_clusters(limit)}
 
-    @app.get("/", dependencies=[Depends(reader)], response_class=HTMLResponse)
+    @get("/", dependencies=[Depends(reader)], response_class=HTMLResponse)
     def dashboard(metric: str | None = Query(None, max_length=40)) -> str:
         return _dashboard(service, coverage(), metric)
 

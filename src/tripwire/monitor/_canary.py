@@ -15,6 +15,9 @@ from tripwire.artifacts import sha256_bytes
 from tripwire.errors import BadInputError
 from tripwire.findings import Finding, Severity
 
+MAX_EVERY_S = 7 * 24 * 3600
+"""The longest interval between canary rounds."""
+
 
 @dataclass(frozen=True)
 class Endpoint:
@@ -119,6 +122,12 @@ def run_canaries(
     """``rounds`` rounds, ``every_s`` seconds apart (start to start)."""
     if not endpoints:
         raise BadInputError("--endpoint", "at least one endpoint is needed")
+    if not 0 <= every_s <= MAX_EVERY_S:  # NaN too; sleep() takes no more than a time_t
+        raise BadInputError("--every", f"{every_s} s is not between 0 and {MAX_EVERY_S} (a week)")
+    names = [ep.name for ep in endpoints]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:  # answers are compared by name: two under one would never disagree
+        raise BadInputError("--endpoint", f"names must differ: {', '.join(repeated)} repeated")
     previous: dict[tuple[str, str], str] = {}
     done = []
     for r in range(rounds):

@@ -15,7 +15,7 @@ from functools import cache
 from typing import Any
 
 from tripwire.monitor._schema import Event
-from tripwire.monitor._syntax import syntax_problems
+from tripwire.monitor._syntax import needs_subprocess, syntax_problems
 
 # Scripts of letters that code answers in English legitimately carry: Latin, and Greek for math.
 DEFAULT_SCRIPTS = frozenset({"LATIN", "GREEK"})
@@ -38,6 +38,10 @@ _REFUSAL = re.compile(
     r"|I (?:won't|will not) (?:help|assist)|As an AI\b)",
     re.IGNORECASE,
 )
+_KEPT_PROBLEMS = 3
+"""Syntax problems kept per answer (the evidence shown); checking stops once they are found."""
+_SUBPROCESSES = 8
+"""``bash -n`` processes at most per answer (about 4 ms each)."""
 _LOW_PROB = math.log(0.01)
 _LOW_PROB_SHARE = 0.05
 _ALLOWED_CONTROLS = frozenset("\t\n\r")
@@ -133,19 +137,35 @@ class CheckResult:
         return [k for k, v in self.flags.items() if v]
 
 
-def _syntax(blocks: list[CodeBlock]) -> tuple[bool | None, list[dict[str, Any]]]:
+def _syntax(blocks: list[CodeBlock]) -> tuple[bool | None, list[dict[str, Any]], int]:
+    """The flag, the first ``_KEPT_PROBLEMS`` problems, and the blocks not checked.
+
+    Bounded per answer: checking stops once the problems kept are found, and at most
+    ``_SUBPROCESSES`` blocks go to ``bash -n``. One 200 kB answer of 12,000 tiny shell blocks
+    took a minute of processes; a block past the bound is counted, and an answer with such
+    blocks and no problem found is not judged (``None``), rather than passed."""
     checked = False
     problems: list[dict[str, Any]] = []
+    processes = unchecked = 0
     for b in blocks:
+        if len(problems) >= _KEPT_PROBLEMS:
+            break
         if not b.language:
             continue
+        if needs_subprocess(b.code, b.language):
+            if processes == _SUBPROCESSES:
+                unchecked += 1
+                continue
+            processes += 1
         found = syntax_problems(b.code, b.language)
         if found is None:
             continue
         checked = True
         for p in found[:2]:
             problems.append({"language": b.language, **p, "line": p["line"] + b.line - 1})
-    return (bool(problems) if checked else None), problems
+    if problems:
+        return True, problems[:_KEPT_PROBLEMS], unchecked
+    return (None if unchecked or not checked else False), [], unchecked
 
 
 def _sampler(event: Event) -> tuple[bool | None, bool | None]:
@@ -171,7 +191,7 @@ def check_event(event: Event, allowed_scripts: frozenset[str] = DEFAULT_SCRIPTS)
         or any(not b.closed for b in blocks)
     )
     # code cut off at the token limit does not parse; that is the truncation flag's business
-    syntax, problems = (None, []) if truncated else _syntax(blocks)
+    syntax, problems, unchecked = (None, [], 0) if truncated else _syntax(blocks)
     empty_or_refusal = not text.strip() or bool(_REFUSAL.match(text))
     not_top1, low_prob = _sampler(event)
     flags = {
@@ -184,7 +204,9 @@ def check_event(event: Event, allowed_scripts: frozenset[str] = DEFAULT_SCRIPTS)
     }
     details: dict[str, Any] = {}
     if problems:
-        details["syntax"] = problems[:3]
+        details["syntax"] = problems
+    if unchecked:
+        details["syntax_not_checked"] = unchecked
     if odd:
         details["characters"] = [
             f"U+{ord(c):04X} {unicodedata.name(c, unicodedata.category(c))}" for c in odd

@@ -33,7 +33,7 @@ def validation_problem(exc: ValidationError, whole: str = "record") -> str:
     e = exc.errors()[0]
     where = ".".join(str(p) for p in e["loc"]) or whole
     more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    msg = e["msg"]
+    msg = e["msg"].removeprefix("Value error, ")
     if e["type"] == "string_pattern_mismatch":  # the only pattern: no NUL (PostgreSQL refuses it)
         msg = "must not contain NUL characters"
     elif e["type"] == "json_invalid":
@@ -41,31 +41,54 @@ def validation_problem(exc: ValidationError, whole: str = "record") -> str:
     return f"{where}: {msg}{more}"
 
 
-def read_stream(path: Path) -> Iterator[Record]:
-    """Validated records of a stream file; the first bad line raises naming ``file:line``."""
+def _text(raw: bytes, where: str) -> str:
     try:
-        fh = path.open(encoding="utf-8")
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad = raw[exc.start : exc.start + 1].hex()
+        why = f"not UTF-8 text (byte 0x{bad} at byte {exc.start + 1} of the line)"
+        raise BadInputError(where, why) from exc
+
+
+def _record(line: str, where: str) -> Record:
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        # a CSV export or a pretty-printed document fails here, on its first line
+        raise BadInputError(where, f"not valid JSON ({exc.msg}): expected one JSON object per "
+                            "line (JSON Lines)") from exc  # fmt: skip
+    if not isinstance(obj, dict):
+        raise BadInputError(where, "expected a JSON object")
+    kind = obj.get("type", "event")
+    adapter = _ADAPTERS.get(kind) if isinstance(kind, str) else None
+    if adapter is None:
+        raise BadInputError(where, f"unknown type {kind!r} (event, deploy, feedback)")
+    try:
+        return adapter.validate_python(obj)
+    except ValidationError as exc:
+        raise BadInputError(where, validation_problem(exc)) from exc
+
+
+def read_stream(path: Path) -> Iterator[Record]:
+    """Validated records of a stream file; the first bad line raises naming ``file:line``, and
+    so does a file without any record (an export that wrote nothing is not a quiet stream)."""
+    try:
+        fh = path.open("rb")
     except OSError as exc:
         raise BadInputError(path, f"cannot read: {exc.strerror}") from exc
+    records = 0
     with fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise BadInputError(where, f"not valid JSON ({exc.msg})") from exc
-            if not isinstance(obj, dict):
-                raise BadInputError(where, "expected a JSON object")
-            kind = obj.get("type", "event")
-            adapter = _ADAPTERS.get(kind) if isinstance(kind, str) else None
-            if adapter is None:
-                raise BadInputError(where, f"unknown type {kind!r} (event, deploy, feedback)")
-            try:
-                yield adapter.validate_python(obj)
-            except ValidationError as exc:
-                raise BadInputError(where, validation_problem(exc)) from exc
+        try:
+            for lineno, raw in enumerate(fh, 1):
+                where = f"{path}:{lineno}"
+                line = _text(raw.removeprefix(b"\xef\xbb\xbf") if lineno == 1 else raw, where)
+                if line.strip():
+                    records += 1
+                    yield _record(line, where)
+        except OSError as exc:  # a directory, a device that refuses reads
+            raise BadInputError(path, f"cannot read: {exc.strerror}") from exc
+    if not records:
+        raise BadInputError(path, "no records: the file is empty")
 
 
 def _lines(path: Path) -> int:
@@ -85,9 +108,16 @@ def replay(
     monitor = Monitor(config or DetectorConfig(), registry)
     total = _lines(path) if path.is_file() else 0
     flagged: Counter[str] = Counter()
-    events = 0
+    events = duplicates = 0
+    seen: set[str] = set()
     for i, record in enumerate(read_stream(path), 1):
         if isinstance(record, Event):
+            # as the server stores them: an event whose id came before is a resend, skipped
+            if record.event_id:
+                if record.event_id in seen:
+                    duplicates += 1
+                    continue
+                seen.add(record.event_id)
             result, _ = monitor.ingest(record)
             flagged.update(result.defects)
             events += 1
@@ -105,6 +135,7 @@ def replay(
         "alerts": monitor.alerts,
         "watched": coverage.watched,
         "events": events,
+        "duplicates": duplicates,
         "judged_events": coverage.judged,
         "deploys": len(monitor.deploys),
         "flagged": dict(sorted(flagged.items())),

@@ -10,6 +10,8 @@ naming the field, never a 500):
   accepted (``0001-01-01`` cannot be bucketed by minute on every database).
 - Numbers must be finite (``NaN``, ``Infinity`` are refused) and within bounds a real completion
   can have.
+- Numbers are JSON numbers: ``true`` or ``"12"`` for a latency is a client's bug, refused
+  rather than stored as 1.0 or 12.0 (a count takes ``3.0``, not ``3.5``).
 - Names (slice coordinates, ids, attributes) may not contain NUL, which PostgreSQL cannot store.
 """
 
@@ -22,8 +24,10 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    Strict,
     field_validator,
     model_validator,
 )
@@ -67,8 +71,20 @@ _NO_NUL = r"^[^\x00]*$"  # a pattern, not a validator function: checked in pydan
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=_NO_NUL)]
 OptionalText = Annotated[str, Field(max_length=200, pattern=_NO_NUL)]
 Short = Annotated[str, Field(max_length=40, pattern=_NO_NUL)]
-LogProb = Annotated[float, Field(ge=-1e6, le=1e-6)]
-Tokens = Annotated[int, Field(ge=0, le=MAX_TOKENS)]
+
+
+def _json_number(value: Any) -> Any:
+    if isinstance(value, (bool, str)):
+        raise ValueError(f"must be a JSON number, not {type(value).__name__} {value!r:.40}")
+    return value
+
+
+Number = Annotated[float, Strict()]
+"""A JSON number (an integer too): ``true`` and ``"12"`` are refused (in Rust, per value)."""
+Count = Annotated[int, BeforeValidator(_json_number)]
+"""A whole JSON number: ``3.0`` is taken (pandas writes counts so), ``true`` and ``"3"`` not."""
+LogProb = Annotated[Number, Field(ge=-1e6, le=1e-6)]
+Tokens = Annotated[Count, Field(ge=0, le=MAX_TOKENS)]
 
 
 class _Strict(BaseModel):
@@ -95,12 +111,12 @@ class Event(SliceFields):
     prompt_hash: str = Field(min_length=1, max_length=128, pattern=_NO_NUL)
     language: Short | None = None
     """The language the request asked for, when known (unfenced code is then checked as it)."""
-    latency_ms: float = Field(ge=0, le=MAX_LATENCY_MS)
+    latency_ms: Number = Field(ge=0, le=MAX_LATENCY_MS)
     prompt_tokens: Tokens
     completion_tokens: Tokens
-    max_tokens: Annotated[int, Field(ge=1, le=MAX_TOKENS)] | None = None
+    max_tokens: Annotated[Count, Field(ge=1, le=MAX_TOKENS)] | None = None
     finish_reason: Short | None = None
-    temperature: float | None = Field(None, ge=0, le=100)
+    temperature: Number | None = Field(None, ge=0, le=100)
     logprobs: list[LogProb] | None = Field(None, max_length=100_000)
     """Log-probability of each sampled token."""
     top1: list[bool] | None = Field(None, max_length=100_000)

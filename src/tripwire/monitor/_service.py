@@ -25,6 +25,7 @@ from typing import Any
 from tripwire.artifacts import Registry
 from tripwire.monitor._alerts import bare_alert, safe_alert
 from tripwire.monitor._checkpool import CheckPool
+from tripwire.monitor._checks import CheckResult
 from tripwire.monitor._detect import Alarm, DetectorConfig
 from tripwire.monitor._metrics import Counters, slice_of_alert
 from tripwire.monitor._monitor import Monitor, triage_feedback
@@ -40,7 +41,7 @@ from tripwire.monitor._replicas import (
     read_checkpoint,
     write_checkpoint,
 )
-from tripwire.monitor._schema import Deploy, EventBatch, Feedback
+from tripwire.monitor._schema import Deploy, Event, EventBatch, Feedback
 from tripwire.monitor._slices import Slice
 from tripwire.monitor._store import Store
 
@@ -189,7 +190,7 @@ class Service:
     def ingest(self, batch: EventBatch) -> dict[str, Any]:
         """Check, commit, acknowledge; then observe (nothing after the commit fails the batch)."""
         for ev in batch.events:
-            if ev.event_id is None:
+            if not ev.event_id:  # "" is a client's zero value, not an id all events share
                 ev.event_id = uuid.uuid4().hex
         started = time.perf_counter()
         # outside the lock: another batch is stored and observed while this one is checked
@@ -230,7 +231,7 @@ class Service:
         return {
             "accepted": stored.accepted,
             "duplicates": stored.duplicates,
-            "defects": {ev.event_id: r.defects for ev, r in checked if r.defects},
+            "defects": _defects(checked),
             "alerts": raised,
         }
 
@@ -372,3 +373,15 @@ class Service:
         for p in self.store.feedback_counts(10**9):
             totals[p["category"]] += p["count"]
         return totals
+
+
+def _defects(checked: list[tuple[Event, CheckResult]]) -> dict[str, list[str]]:
+    """Each id's defects as its first event in the batch has them: a repeat of the id is a
+    duplicate, not stored, and its defects are not the stored event's."""
+    out: dict[str, list[str]] = {}
+    seen: set[str | None] = set()
+    for ev, result in checked:
+        if ev.event_id not in seen and result.defects:
+            out[str(ev.event_id)] = result.defects
+        seen.add(ev.event_id)
+    return out

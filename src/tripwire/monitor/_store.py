@@ -248,11 +248,12 @@ class Store:
                 existing = set(
                     conn.scalars(select(events.c.event_id).where(events.c.event_id.in_(ids)))
                 )
-            fresh, seen = [], set(existing)
+            fresh, duplicates, seen = [], [], set(existing)
             for r in rows:
-                if r[0] not in seen:  # a batch may repeat an id: stored once, acked once
-                    seen.add(r[0])
-                    fresh.append(r)
+                # a batch may repeat an id: stored once, and each repeat named a duplicate, so
+                # every event sent is accounted for
+                (duplicates if r[0] in seen else fresh).append(r)
+                seen.add(r[0])
             last = before
             if fresh and self.shared:  # the seq values it took, from the insert itself
                 with conn.connection.dbapi_connection.cursor() as cur:
@@ -263,8 +264,7 @@ class Store:
                             break
             elif fresh:
                 conn.exec_driver_sql(self._insert_sql, fresh)
-        accepted = [r[0] for r in fresh]
-        return Stored(accepted, [i for i in ids if i not in set(accepted)], before, last)
+        return Stored([r[0] for r in fresh], [r[0] for r in duplicates], before, last)
 
     @property
     def _insert_sql(self) -> str:

@@ -21,14 +21,21 @@ def _bash_parser() -> Any:
     return get_parser("bash")
 
 
+def needs_subprocess(code: str, language: str) -> bool:
+    """Whether the verdict on ``code`` takes a ``bash -n`` process (shell that tree-sitter
+    rejects); everything else is parsed in this process."""
+    return (
+        language == "shell"
+        and _bash_parser().parse(code.encode("utf-8", "replace")).root_node.has_error
+    )
+
+
 def syntax_problems(code: str, language: str) -> list[dict[str, Any]] | None:
     """``{"line", "column", "message"}`` per problem (empty: it parses); ``None`` when
     ``language`` has no parser."""
     from tripwire.data import analyse
 
-    if language == "shell":
-        tree = _bash_parser().parse(code.encode("utf-8", "replace"))
-        if not tree.root_node.has_error:
-            return []
+    if language == "shell" and not needs_subprocess(code, language):
+        return []
     analysis = analyse(code, language)
     return analysis.problems if analysis.supported else None
