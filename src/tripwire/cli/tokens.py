@@ -10,7 +10,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from tripwire.cli import _memory, _pair
-from tripwire.cli._output import command_line, context, emit_json, out, progress_bar, quiet
+from tripwire.cli._output import (
+    check_output,
+    command_line,
+    context,
+    emit_json,
+    out,
+    progress_bar,
+    quiet,
+)
+from tripwire.errors import BadInputError
 from tripwire.findings import Finding, Verdict
 
 if TYPE_CHECKING:
@@ -49,6 +58,17 @@ def render(report: AuditReport, *, verbose: bool = False) -> Table | str:
         # messages quote token strings such as [unused0], which rich would read as markup
         t.add_row(f"[{colour}]{f.severity}[/]", f.code, _ids(f), escape(f.message))
     return t
+
+
+def _check_json(json_path: Path | None, out_dir: Path | None = None) -> None:
+    """An unwritable --json is refused before the work: a repair would otherwise have written
+    and registered its checkpoint, and an audit printed a verdict, before exit 2."""
+    if json_path is None or str(json_path) == "-":
+        return
+    check_output("--json", json_path)
+    if out_dir is not None and out_dir.resolve() in json_path.resolve().parents:
+        # written after the manifest, it would make the checkpoint differ from its record
+        raise BadInputError(json_path, "--json must not be inside --out")
 
 
 def _print_verdict(report: AuditReport) -> None:
@@ -93,6 +113,7 @@ def audit_cmd(
     baseline, candidate = _pair.resolve(
         (baseline_arg, candidate_arg), baseline_opt, candidate_opt, candidate_required=False
     )
+    _check_json(json_path)
     with _memory.budget(max_memory), progress_bar(not quiet(json_path)) as progress:
         if candidate is None:
             report = audit_model(baseline, corpus=corpus or (), progress=progress)
@@ -136,11 +157,13 @@ def repair_cmd(
     baseline, cand = _pair.resolve((baseline_arg, candidate_arg), baseline_opt, candidate_opt)
     assert cand is not None
     candidate = cand
+    _check_json(json_path, out_dir)
+    # opened first: a registry that cannot open must not leave an unregistered checkpoint
+    registry = context(ctx).registry()
     ctx.with_resource(_memory.budget(max_memory))
     with progress_bar(not quiet(json_path)) as progress:
         result = repair(baseline, candidate, out_dir, command=command_line(), progress=progress)
         report = audit(baseline, result.path, progress=progress)
-    registry = context(ctx).registry()
     for path in (baseline, candidate):
         registry.register(ensure_manifest(path, ArtifactKind.MODEL), path)
     registry.register(result.manifest, result.path)

@@ -4,7 +4,8 @@ model alone) and repair its embedding tables for its tokenizer.
 Finding codes (stable): structure ``config_vocab_size_mismatch``, ``token_ids_beyond_table``,
 ``table_larger_than_tokenizer``, ``output_head_shape_mismatch``, ``output_bias_shape_mismatch``,
 ``tie_config_mismatch``, ``output_head_missing``, ``tokenizer_config_mismatch``,
-``tokenizer_files_disagree``, ``config_special_token_mismatch``; tokenizer diff
+``tokenizer_files_disagree``, ``config_special_token_mismatch``, ``rows_not_finite``,
+``output_rows_not_finite``; tokenizer diff
 ``normalizer_changed``, ``pre_tokenizer_changed``, ``decoder_changed``,
 ``post_processor_changed``, ``tokenizer_model_changed``, ``tokenizer_model_options_changed``,
 ``merges_changed``, ``chat_template_changed``, ``special_token_changed``,

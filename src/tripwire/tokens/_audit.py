@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+
 from tripwire.findings import Finding, Severity, Verdict, report_dict, verdict_of
 from tripwire.progress import Progress, no_progress
 from tripwire.tokens._functional import functional_findings
@@ -128,18 +130,21 @@ def _row_findings(
     prefix = "" if matrix == "input" else "output_"
     what = "input embedding" if matrix == "input" else "output head"
     cand, base = pair.cand.tok, pair.base.tok
+    base_broken = len(np.setdiff1d(pair.not_comparable, list(pair.cand.tables.nonfinite)))
     out = [
         Finding(
             f"tokens.{prefix}rows_match",
             Severity.INFO,
             f"{len(corr.matched)} of {corr.compared} shared tokens keep their {what} row "
-            f"(median drift {corr.drift:.4f}, tolerance {corr.tolerance:.3f})",
+            f"(median drift {corr.drift:.4f}, tolerance {corr.tolerance:.3f})"
+            + (f"; {base_broken} were NaN or infinite in the baseline" if base_broken else ""),
             evidence={
                 "compared": corr.compared,
                 "matched": len(corr.matched),
                 "drift": corr.drift,
                 "tolerance": corr.tolerance,
                 "not_searched": corr.not_searched,
+                "baseline_not_finite": base_broken,
             },
         )
     ]
@@ -185,10 +190,14 @@ def _row_findings(
     table = pair.cand.tables.input if matrix == "input" else pair.cand.tables.output()
     base_table = pair.base.tables.input if matrix == "input" else pair.base.tables.output()
     stats = pair.base_stats if matrix == "input" else pair.base_output_stats
-    if len(corr.unexplained):
-        classes = classify_rows(table, corr.unexplained, base_table, stats, {}, corr.tolerance)
+    # NaN / infinite rows have their own finding (rows_not_finite); classified, they would
+    # read as "random"
+    broken = pair.not_comparable
+    unexplained = np.setdiff1d(corr.unexplained, broken)
+    if len(unexplained):
+        classes = classify_rows(table, unexplained, base_table, stats, {}, corr.tolerance)
         out.extend(row_class_findings(classes, cand, usage, new=False, prefix=prefix))
-    new = pair.new_ids
+    new = np.setdiff1d(pair.new_ids, broken)
     if len(new):
         pieces = {int(i): pair.pieces(int(i)) for i in new}
         classes = classify_rows(table, new, base_table, stats, pieces, corr.tolerance)
@@ -212,7 +221,17 @@ def audit_model(
         usage.update(enc.ids)
     progress("weights", 0, 1)
     table = side.tables.output()
-    findings.extend(undertrained_findings(tok, table, usage, RowStats(table).norms))
+    if side.tables.nonfinite:
+        findings.append(
+            Finding(
+                "tokens.undertrained_skipped",
+                Severity.INFO,
+                "rows with NaN or infinite values (rows_not_finite) leave no statistics to "
+                "tell under-trained rows by; repair or remove them first",
+            )
+        )
+    else:
+        findings.extend(undertrained_findings(tok, table, usage, RowStats(table).norms))
     progress("weights", 1, 1)
     summary = {
         "tokenizer_size": tok.size,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import mmap
 import struct
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ import numpy as np
 import torch
 
 from tripwire.artifacts import Checkpoint
+from tripwire.errors import BadInputError
 
 _DTYPES = {
     "F64": torch.float64,
@@ -55,13 +57,33 @@ def mapped_tensor(ckpt: Checkpoint, name: str) -> torch.Tensor:
                 break
             start, end = info["data_offsets"]
             shape = tuple(info["shape"])
+            count = (end - start) // torch.empty((), dtype=dtype).element_size()
+            if count != math.prod(shape) or start > end:
+                # the view below would fail, or (for no bytes) hand back uninitialised memory
+                raise BadInputError(
+                    path,
+                    f"corrupt safetensors header: {name} has shape {list(shape)} "
+                    f"({math.prod(shape)} values) but its data_offsets hold {count}",
+                )
             if end == start:
                 return torch.empty(shape, dtype=dtype)
             # Copy-on-write mapping: torch wants a writable buffer, and the file stays untouched.
             mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)
-        count = (end - start) // torch.empty((), dtype=dtype).element_size()
         return torch.frombuffer(mm, dtype=dtype, count=count, offset=8 + n + start).view(shape)
     return ckpt.read_tensor(name)
+
+
+def nonfinite_rows(table: torch.Tensor) -> np.ndarray:
+    """Ids of the rows holding a NaN or an infinity (an fp16 overflow, a diverged fine-tune):
+    one pass, in chunks."""
+    if table.ndim != 2 or not table.is_floating_point():
+        return np.zeros(0, dtype=np.int64)
+    width = int(table.shape[1])
+    found = [
+        np.nonzero(~torch.isfinite(table[sl]).all(dim=1).numpy())[0] + sl.start
+        for sl in row_chunks(int(table.shape[0]), width)
+    ]
+    return np.concatenate([np.zeros(0, dtype=np.int64), *found]).astype(np.int64)
 
 
 def chunk_rows(width: int) -> int:
@@ -133,7 +155,9 @@ class RowStats:
 
     @cached_property
     def _sample(self) -> torch.Tensor:
-        return rows_f32(self.table, sample_ids(self.rows, _STATS_SAMPLE))
+        sample = rows_f32(self.table, sample_ids(self.rows, _STATS_SAMPLE))
+        # one NaN row would make the mean, and every "close to the mean" test, NaN
+        return sample[torch.isfinite(sample).all(dim=1)]
 
     @cached_property
     def mean(self) -> torch.Tensor:
@@ -143,6 +167,8 @@ class RowStats:
     @cached_property
     def norms(self) -> torch.Tensor:
         """Every row's norm (one pass over the table)."""
+        if not self.rows:
+            return torch.zeros(0)
         reader = RowReader(self.table, chunk_rows(self.width))
         return torch.cat(
             [

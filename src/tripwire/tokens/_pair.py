@@ -12,8 +12,10 @@ import numpy as np
 from tripwire.artifacts import Checkpoint
 from tripwire.errors import BadInputError
 from tripwire.progress import Progress, no_progress
+from tripwire.tokens._errors import one_line
 from tripwire.tokens._matrix import RowStats
 from tripwire.tokens._rows import Correspondence, correspond
+from tripwire.tokens._structure import check_config
 from tripwire.tokens._tables import EmbeddingTables
 from tripwire.tokens._vocab import TokenizerView
 
@@ -29,7 +31,11 @@ class Side:
     @classmethod
     def load(cls, path: str | Path) -> Side:
         ckpt = Checkpoint.open(path)
-        return cls(ckpt, TokenizerView.load(ckpt), EmbeddingTables.load(ckpt))
+        check_config(ckpt)
+        try:
+            return cls(ckpt, TokenizerView.load(ckpt), EmbeddingTables.load(ckpt))
+        except BadInputError as exc:
+            raise one_line(exc) from exc
 
 
 @dataclass
@@ -64,6 +70,15 @@ class Pair:
         return arr[:, 0].copy(), arr[:, 1].copy()
 
     @cached_property
+    def not_comparable(self) -> np.ndarray:
+        """Candidate ids whose rows no distance can be taken for: NaN or infinite in the
+        candidate (reported as rows_not_finite), or in the baseline row of the same string."""
+        cand_ids, base_ids = self.shared
+        base_broken = np.asarray(sorted(self.base.tables.nonfinite), dtype=np.int64)
+        was_broken = cand_ids[np.isin(base_ids, base_broken)]
+        return np.union1d(np.asarray(sorted(self.cand.tables.nonfinite), np.int64), was_broken)
+
+    @cached_property
     def new_ids(self) -> np.ndarray:
         """Candidate ids, within the candidate table, of tokens the baseline does not have."""
         b_vocab, c_rows = self.base.tok.vocab, self.cand.tables.rows
@@ -82,8 +97,10 @@ class Pair:
 
     @property
     def compare_output(self) -> bool:
-        """Whether the output head needs its own comparison (stored apart and different)."""
-        return "different" in (self.base.tables.tie_state, self.cand.tables.tie_state)
+        """Whether the output head needs its own comparison (stored apart and different), and
+        can have one (a head of another shape is a structural finding, with no row to match)."""
+        fits = self.base.tables.head_fits and self.cand.tables.head_fits
+        return fits and "different" in (self.base.tables.tie_state, self.cand.tables.tie_state)
 
     def compare_rows(self, progress: Progress = no_progress) -> dict[str, Correspondence]:
         cand_ids, base_ids = self.shared

@@ -292,15 +292,28 @@ def probe_corpus(files: Sequence[str | Path] = ()) -> list[ProbeText]:
     out = builtin_probe()
     for f in files:
         path = Path(f)
-        if not path.is_file():
-            raise BadInputError(path, "corpus file not found")
-        if path.stat().st_size > _MAX_CORPUS_FILE:
-            raise BadInputError(path, f"corpus file larger than {_MAX_CORPUS_FILE >> 20} MB")
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise BadInputError(path, f"corpus file is not readable UTF-8 text: {exc}") from exc
+        text = _read_corpus_file(path)
         if "\x00" in text:
             raise BadInputError(path, "corpus file is binary")
         out.append(ProbeText(f"file:{path}", path.suffix.lstrip(".") or "text", text))
     return out
+
+
+def _read_corpus_file(path: Path) -> str:
+    """A --corpus file's text. Pipes count too (``--corpus <(git show HEAD:x.py)``), so the
+    size is checked on what is read, not on what the file system says."""
+    if path.is_dir():
+        raise BadInputError(path, "is a directory; --corpus takes text files (repeat it)")
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(_MAX_CORPUS_FILE + 1)
+    except FileNotFoundError:
+        raise BadInputError(path, "corpus file not found") from None
+    except OSError as exc:
+        raise BadInputError(path, f"corpus file is not readable: {exc.strerror or exc}") from exc
+    if len(data) > _MAX_CORPUS_FILE:
+        raise BadInputError(path, f"corpus file larger than {_MAX_CORPUS_FILE >> 20} MB")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadInputError(path, f"corpus file is not readable UTF-8 text: {exc}") from exc

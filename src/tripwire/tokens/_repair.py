@@ -25,6 +25,7 @@ from tripwire.artifacts import (
     ArtifactKind,
     Manifest,
     atomic_path,
+    cannot_write,
     ensure_manifest,
 )
 from tripwire.errors import BadInputError
@@ -33,13 +34,14 @@ from tripwire.progress import Progress, no_progress
 from tripwire.tokens._matrix import rows_f32
 from tripwire.tokens._pair import Pair
 from tripwire.tokens._rows import Correspondence
-from tripwire.tokens._structure import CONFIG_SPECIAL_IDS
+from tripwire.tokens._structure import CONFIG_SPECIAL_IDS, config_ties, generation_config
 from tripwire.tokens._tokdiff import component_findings, special_findings
 
 REPAIRABLE = frozenset({
     "tokens.rows_remapped", "tokens.output_rows_remapped", "tokens.new_rows_random",
     "tokens.new_rows_zero", "tokens.new_rows_mean", "tokens.token_ids_beyond_table",
-    "tokens.config_vocab_size_mismatch",
+    "tokens.config_vocab_size_mismatch", "tokens.rows_not_finite",
+    "tokens.output_rows_not_finite",
 })  # fmt: skip
 """Audit finding codes this repair fixes: rows back by token string, new rows from their
 pieces, the table resized to the tokenizer."""
@@ -84,21 +86,33 @@ class RepairResult:
     plan: dict[str, Any]
 
 
-def plan_table(pair: Pair, corr: Correspondence | None, base_rows: int) -> TablePlan:
+def plan_table(
+    pair: Pair, corr: Correspondence | None, base_rows: int, cand_rows: int | None = None
+) -> TablePlan:
+    """``cand_rows``: rows the candidate's table really has, when fewer than the input table's
+    (a truncated head); a row it lacks is never "kept"."""
     cand = pair.cand
     rows = max(cand.tables.rows, cand.tok.size)
     plan = TablePlan(rows)
     keep = set() if corr is None else {*corr.matched.tolist(), *corr.drifted.tolist()}
+    if cand_rows is not None:
+        keep = {i for i in keep if i < cand_rows}
     b_vocab = pair.base.tok.vocab
+    # a NaN / infinite baseline row is never a source: the candidate's own row stays when it
+    # is finite, else the token is rebuilt like a new one
+    base_broken, cand_broken = pair.base.tables.nonfinite, pair.cand.tables.nonfinite
     for s, cid in sorted(cand.tok.vocab.items(), key=lambda kv: kv[1]):
         bid = b_vocab.get(s)
-        if bid is not None and bid < base_rows:
+        if bid is not None and bid < base_rows and bid not in base_broken:
             if cid in keep:
                 plan.kept.append(cid)
             else:
                 plan.copied[cid] = bid
+        elif bid is not None and bid < base_rows and cid not in cand_broken:
+            plan.kept.append(cid)
         else:
-            plan.synthesised[cid] = [i for i in pair.pieces(cid) if i < base_rows]
+            pieces = pair.pieces(cid)
+            plan.synthesised[cid] = [i for i in pieces if i < base_rows and i not in base_broken]
     return plan
 
 
@@ -134,9 +148,9 @@ def _config_updates(pair: Pair, rows: int) -> dict[str, dict[str, list[Any]]]:
     roles = pair.cand.tok.roles()
     updates: dict[str, dict[str, list[Any]]] = {}
     files = {"config.json": pair.cand.ckpt.config}
-    gen = pair.cand.ckpt.path / "generation_config.json"
-    if gen.is_file():
-        files["generation_config.json"] = json.loads(gen.read_text(encoding="utf-8"))
+    gen = generation_config(pair.cand.ckpt)
+    if gen is not None:
+        files["generation_config.json"] = gen
     for name, cfg in files.items():
         changes: dict[str, list[Any]] = {}
         if name == "config.json" and cfg.get("vocab_size") != rows:
@@ -164,14 +178,7 @@ def repair(
 ) -> RepairResult:
     """Write a repaired copy of ``candidate`` to ``out`` (atomically) and return its manifest."""
     out = Path(out)
-    for p in (baseline, candidate):
-        if out.resolve() == Path(p).resolve():
-            raise BadInputError(out, "--out must differ from the inputs")
-    foreign = out.exists() and (
-        not out.is_dir() or (any(out.iterdir()) and not (out / MANIFEST_NAME).is_file())
-    )
-    if foreign:
-        raise BadInputError(out, "exists and is not a tripwire artifact; refusing to overwrite")
+    _check_out(out, (baseline, candidate))
     _check_memory(candidate)
     pair = Pair.load(baseline, candidate)
     rows = pair.compare_rows(progress)
@@ -186,11 +193,18 @@ def repair(
     plan["input"] = in_plan.to_dict(pair)
     progress("repair", 1, 3)
     if cand.tables.head is not None and cand.tables.head_name is not None:
-        if cand.ckpt.tie_word_embeddings:
+        if config_ties(cand.ckpt):
             tables[cand.tables.head_name] = tables[cand.tables.input_name]
             plan["output"] = "tied to the input embeddings"
+        elif cand.tables.head.shape[1] != base.tables.output().shape[1]:
+            plan["output"] = "kept: its width differs from the baseline's (no row to copy)"
         else:
-            out_plan = plan_table(pair, rows.get("output", rows["input"]), base.tables.rows)
+            out_plan = plan_table(
+                pair,
+                rows.get("output", rows["input"]),
+                base.tables.rows,
+                int(cand.tables.head.shape[0]),
+            )
             tables[cand.tables.head_name] = _rebuild(
                 cand.tables.head, base.tables.output(), out_plan, pair.base_output_stats.mean
             )
@@ -199,7 +213,12 @@ def repair(
         plan["output"] = "shares the input embeddings"
     if cand.tables.bias is not None and cand.tables.bias_name is not None:
         if base.tables.bias is not None:
-            bias_plan = plan_table(pair, rows.get("output", rows["input"]), len(base.tables.bias))
+            bias_plan = plan_table(
+                pair,
+                rows.get("output", rows["input"]),
+                len(base.tables.bias),
+                len(cand.tables.bias),
+            )
             tables[cand.tables.bias_name] = _rebuild(
                 cand.tables.bias, base.tables.bias, bias_plan, base.tables.bias.float().mean()
             )
@@ -220,9 +239,55 @@ def repair(
     )
     plan["baseline"] = {"path": str(base.ckpt.path), "id": parents[0]}
     plan["candidate"] = {"path": str(cand.ckpt.path), "id": parents[1]}
+    try:
+        manifest = _write(out, pair, tables, config, command, parents, plan)
+    except OSError as exc:  # a disk that fills up, a folder that went away meanwhile
+        raise BadInputError(out, f"cannot write the repaired checkpoint ({exc})") from exc
+    progress("repair", 3, 3)
+    return RepairResult(out, manifest, plan)
+
+
+def _check_out(out: Path, inputs: tuple[str | Path, str | Path]) -> None:
+    """Refuse an ``--out`` that would overwrite a stranger's folder, copy an input into itself
+    (an input's subfolder) or delete one (a folder holding an input, replaced whole)."""
+    target = out.resolve()
+    for p in inputs:
+        src = Path(p).resolve()
+        if target == src:
+            raise BadInputError(out, "--out must differ from the inputs")
+        if src in target.parents or target in src.parents:
+            raise BadInputError(out, f"--out must be neither inside nor around the input {p}")
+    foreign = out.exists() and (
+        not out.is_dir() or (any(out.iterdir()) and not (out / MANIFEST_NAME).is_file())
+    )
+    if foreign:
+        raise BadInputError(out, "exists and is not a tripwire artifact; refusing to overwrite")
+    problem = cannot_write(out)
+    if problem is not None:
+        raise BadInputError(out, f"cannot write the repaired checkpoint: {problem}")
+
+
+def _write(
+    out: Path,
+    pair: Pair,
+    tables: dict[str, torch.Tensor],
+    config: dict[str, dict[str, list[Any]]],
+    command: str | None,
+    parents: tuple[str, str],
+    plan: dict[str, Any],
+) -> Manifest:
+    """The repaired checkpoint, written atomically: the candidate's files with the rebuilt
+    tables and config values, and a manifest recording the plan."""
+    cand = pair.cand
     with atomic_path(out) as tmp:
         weights = [f.name for f in cand.ckpt.weight_files]
-        shutil.copytree(cand.ckpt.path, tmp, ignore=shutil.ignore_patterns(MANIFEST_NAME, *weights))
+        # links are copied as the files they point to; one pointing nowhere carries nothing
+        shutil.copytree(
+            cand.ckpt.path,
+            tmp,
+            ignore=shutil.ignore_patterns(MANIFEST_NAME, *weights),
+            ignore_dangling_symlinks=True,
+        )
         _write_tensors(tmp, cand.ckpt.weight_files, tables)
         for name, changes in config.items():
             path = tmp / name
@@ -238,8 +303,7 @@ def repair(
             notes={"repair": plan},
         )
         manifest.write(tmp)
-    progress("repair", 3, 3)
-    return RepairResult(out, manifest, plan)
+    return manifest
 
 
 def _check_memory(candidate: str | Path) -> None:

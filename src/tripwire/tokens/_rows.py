@@ -72,19 +72,23 @@ def correspond(
         return result
     with single_threaded():
         own, same = _distances(base, cand, cand_ids, base_ids, matrix, progress)
-    best = np.minimum(own, same)
-    result.drift = float(np.median(best))
+    best = np.fmin(own, same)
+    # A NaN or infinite row (either side) has no distance: it must not turn the median, and so
+    # the tolerance, into NaN (every row would then look re-initialised), nor be searched for.
+    finite = np.isfinite(best)
+    result.drift = float(np.median(best[finite])) if finite.any() else 0.0
     tol = float(np.clip(_DRIFT_MULTIPLE * result.drift, TOLERANCE_MIN, TOLERANCE_MAX))
     result.tolerance = tol
     ok = own <= tol
     by_index = ~ok & (same <= tol) & (same < own)
     result.matched = cand_ids[ok]
     result.remapped = {int(c): int(c) for c in cand_ids[by_index]}
-    rest = np.nonzero(~ok & ~by_index)[0]
+    rest = np.nonzero(~ok & ~by_index & finite)[0]
+    broken = cand_ids[~ok & ~by_index & ~finite]
     limit = min(NN_LIMIT, max(64, int(NN_FLOPS / (2 * base.shape[0] * base.shape[1]))))
     result.not_searched = max(0, len(rest) - limit)
     searched, skipped = rest[:limit], rest[limit:]
-    drifted, unexplained = [], [cand_ids[skipped]]
+    drifted, unexplained = [], [cand_ids[skipped], broken]
     if len(searched):
         queries = rows_f32(cand, cand_ids[searched])
         near_ids, near_rel = nearest_rows(base, queries, k=3)

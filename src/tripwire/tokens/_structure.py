@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import json
+from pathlib import Path
 from typing import Any
 
 from tripwire.artifacts import Checkpoint
+from tripwire.documents import Fields
+from tripwire.errors import BadInputError
 from tripwire.findings import Finding, Severity
 from tripwire.tokens._tables import EmbeddingTables
 from tripwire.tokens._vocab import TokenizerView
@@ -31,6 +34,53 @@ def normalizer_lowercases(normalizer: dict[str, Any] | None) -> bool:
     if kind == "Sequence":
         return any(normalizer_lowercases(n) for n in normalizer.get("normalizers", []))
     return False
+
+
+def check_config(ckpt: Checkpoint) -> None:
+    """The config.json fields the audit and the repair read, as the types transformers needs
+    (``"vocab_size": "lots"`` is the stranger's mistake to hear about, not a crash)."""
+    fields = Fields(ckpt.config, "", str(ckpt.path / "config.json"))
+    fields.optional_whole("vocab_size")
+    tie = ckpt.config.get("tie_word_embeddings")
+    if tie is not None and not isinstance(tie, bool):
+        # transformers reads any non-empty string as true: "false" would tie silently
+        raise fields.bad("tie_word_embeddings", f"must be true or false, got {tie!r}")
+
+
+def config_ties(ckpt: Checkpoint) -> bool:
+    """Whether transformers ties the output head to the input embeddings on load: the config's
+    tie_word_embeddings, else its model class's default, which is not always true (Llama,
+    Mistral and Qwen2 default to an untied head)."""
+    value = ckpt.config.get("tie_word_embeddings")
+    if value is not None:
+        return bool(value)
+    return _class_ties(ckpt.model_type)
+
+
+@functools.cache
+def _class_ties(model_type: str) -> bool:
+    try:
+        from transformers import AutoConfig
+
+        return bool(AutoConfig.for_model(model_type).tie_word_embeddings)
+    except (ImportError, ValueError, KeyError, TypeError):
+        return True  # a model type transformers does not know: the base class's default
+
+
+def read_json_object(path: Path) -> dict[str, Any] | None:
+    """An optional side file (``generation_config.json``, ``vocab.json``) as a JSON object, or
+    None when absent; one that does not parse or is not an object is bad input."""
+    if not path.is_file():
+        return None
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadInputError(path, f"unreadable JSON: {exc}") from exc
+    return Fields(value, "", str(path)).data
+
+
+def generation_config(ckpt: Checkpoint) -> dict[str, Any] | None:
+    return read_json_object(ckpt.path / "generation_config.json")
 
 
 def table_findings(ckpt: Checkpoint, tok: TokenizerView, tables: EmbeddingTables) -> list[Finding]:
@@ -87,11 +137,36 @@ def table_findings(ckpt: Checkpoint, tok: TokenizerView, tables: EmbeddingTables
             )
         )
     out.extend(_tie_findings(ckpt, tables))
+    out.extend(_nonfinite_findings(tok, tables))
+    return out
+
+
+def _nonfinite_findings(tok: TokenizerView, tables: EmbeddingTables) -> list[Finding]:
+    out = []
+    for prefix, what, name, ids in (
+        ("", "input embedding", tables.input_name, tables.nonfinite_input),
+        ("output_", "output head", tables.head_name, tables.nonfinite_head),
+    ):
+        if not len(ids):
+            continue
+        shown = ", ".join(repr(tok.text_of(int(i))) for i in ids[:6])
+        out.append(
+            Finding(
+                f"tokens.{prefix}rows_not_finite",
+                Severity.BLOCK,
+                f"{len(ids)} {what} rows of {name} hold NaN or infinite values: {shown}",
+                token_ids=ids.tolist(),
+                evidence={"tensor": name, "rows": len(ids)},
+            )
+        )
     return out
 
 
 def _tie_findings(ckpt: Checkpoint, tables: EmbeddingTables) -> list[Finding]:
-    tied, state = ckpt.tie_word_embeddings, tables.tie_state
+    state = tables.tie_state
+    if state == "shared" and not ckpt.is_causal_lm:
+        return []  # nothing to tie or to miss (and no transformers import to ask)
+    tied = config_ties(ckpt)
     if tied and state == "different":
         return [
             Finding(
@@ -127,7 +202,7 @@ def tokenizer_file_findings(ckpt: Checkpoint, tok: TokenizerView) -> list[Findin
     """tokenizer.json against tokenizer_config.json, special_tokens_map.json, vocab files and
     the model config's special token ids."""
     out: list[Finding] = []
-    cfg = ckpt.tokenizer_config()
+    cfg = tok.config
     problems: list[str] = []
     lower = normalizer_lowercases(tok.raw.get("normalizer"))
     if "do_lower_case" in cfg and bool(cfg["do_lower_case"]) != lower:
@@ -135,7 +210,7 @@ def tokenizer_file_findings(ckpt: Checkpoint, tok: TokenizerView) -> list[Findin
             f"tokenizer_config.json says do_lower_case={cfg['do_lower_case']} but the "
             f"tokenizer.json normalizer {'does' if lower else 'does not'} lowercase"
         )
-    smap = ckpt.special_tokens_map()
+    smap = tok.special_map
     roles = tok.roles()
     for role, value in roles.items():
         mapped = smap.get(role)
@@ -165,13 +240,16 @@ def _vocab_file_findings(ckpt: Checkpoint, tok: TokenizerView) -> list[Finding]:
     file_vocab: dict[str, int] | None = None
     vocab_txt, vocab_json = ckpt.path / "vocab.txt", ckpt.path / "vocab.json"
     if tok.model_type == "WordPiece" and vocab_txt.is_file():
-        lines = vocab_txt.read_text(encoding="utf-8").split("\n")
+        try:
+            lines = vocab_txt.read_text(encoding="utf-8").split("\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BadInputError(vocab_txt, f"unreadable vocabulary: {exc}") from exc
         if lines and lines[-1] == "":
             lines.pop()
         file_vocab = {s: i for i, s in enumerate(lines)}
         name = vocab_txt.name
     elif tok.model_type == "BPE" and vocab_json.is_file():
-        file_vocab = json.loads(vocab_json.read_text(encoding="utf-8"))
+        file_vocab = read_json_object(vocab_json)
         name = vocab_json.name
     if file_vocab is None or file_vocab == model_vocab:
         return []
@@ -194,10 +272,9 @@ def _config_id_findings(
     ckpt: Checkpoint, tok: TokenizerView, roles: dict[str, str]
 ) -> list[Finding]:
     sources = {"config.json": ckpt.config}
-    gen = ckpt.path / "generation_config.json"
-    if gen.is_file():
-        with contextlib.suppress(OSError, json.JSONDecodeError):
-            sources["generation_config.json"] = json.loads(gen.read_text(encoding="utf-8"))
+    gen = generation_config(ckpt)
+    if gen is not None:
+        sources["generation_config.json"] = gen
     problems, ids = [], set()
     for fname, cfg in sources.items():
         for key, role in CONFIG_SPECIAL_IDS.items():

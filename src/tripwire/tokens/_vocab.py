@@ -12,7 +12,9 @@ from typing import Any
 from tokenizers import Encoding, Tokenizer
 
 from tripwire.artifacts import Checkpoint
-from tripwire.errors import BadInputError
+from tripwire.documents import Fields
+from tripwire.errors import BadInputError, UserError
+from tripwire.tokens._errors import one_line
 
 ROLES = ("bos_token", "eos_token", "unk_token", "pad_token", "sep_token", "cls_token", "mask_token")
 # Rows that real checkpoints ship but never train: the reference set for under-training checks.
@@ -44,6 +46,10 @@ def _vocabulary(raw: dict[str, Any], added: dict[str, dict[str, Any]]) -> dict[s
     return out
 
 
+def _object(value: Any, path: Any) -> dict[str, Any]:
+    return Fields(value, "", str(path)).data
+
+
 @dataclass
 class TokenizerView:
     """One checkpoint's tokenizer, loaded offline from ``tokenizer.json`` (or converted)."""
@@ -63,12 +69,18 @@ class TokenizerView:
         if path.is_file():
             try:
                 text = path.read_text(encoding="utf-8")
-                raw = json.loads(text)
+                json.loads(text)  # its message names the line and column; the Rust one may not
                 tok = Tokenizer.from_str(text)
             except Exception as exc:
                 raise BadInputError(path, f"does not load: {exc}") from exc
+            # Compared as the installed tokenizers library writes it, defaults filled in: a
+            # file from an older version (no "use_regex", "ignore_merges") is the same tokenizer.
+            raw = json.loads(tok.to_str())
         else:
-            fast = ckpt.load_tokenizer()
+            try:
+                fast = ckpt.load_tokenizer()
+            except BadInputError as exc:
+                raise one_line(exc) from exc
             backend = getattr(fast, "backend_tokenizer", None)
             if backend is None:
                 raise BadInputError(ckpt.path, "tokenizer has no fast (tokenizers) form to audit")
@@ -112,18 +124,44 @@ class TokenizerView:
         return sorted(i for s, i in self.vocab.items() if RESERVED_PATTERN.fullmatch(s))
 
     # --- special tokens -----------------------------------------------------------------------
+    @cached_property
+    def config(self) -> dict[str, Any]:
+        """tokenizer_config.json (empty when absent); a document that is not an object is bad
+        input, not a crash in whatever reads a role from it."""
+        return _object(self.ckpt.tokenizer_config(), self.ckpt.path / "tokenizer_config.json")
+
+    @cached_property
+    def special_map(self) -> dict[str, Any]:
+        """special_tokens_map.json (empty when absent)."""
+        return _object(self.ckpt.special_tokens_map(), self.ckpt.path / "special_tokens_map.json")
+
     def roles(self) -> dict[str, str]:
-        """Role -> token string, from tokenizer_config.json, else special_tokens_map.json."""
-        cfg, smap = self.ckpt.tokenizer_config(), self.ckpt.special_tokens_map()
+        """Role -> token string, from tokenizer_config.json, else special_tokens_map.json, else
+        (when neither names any role) what transformers' tokenizer class gives by default."""
+        return dict(self._roles)
+
+    @cached_property
+    def _roles(self) -> dict[str, str]:
+        sources = [self.config, self.special_map]
+        if not any(_content(src.get(r)) for src in sources for r in ROLES):
+            # A checkpoint shipping only vocab.txt or tokenizer.json still loads with roles
+            # (BertTokenizer's [CLS], [SEP], ...): reading none would report every role changed.
+            sources.append(self._loader_roles())
         out: dict[str, str] = {}
         for role in ROLES:
-            value = _content(cfg.get(role)) or _content(smap.get(role))
+            value = next((v for v in (_content(s.get(role)) for s in sources) if v), None)
             if value is not None:
                 out[role] = value
         return out
 
+    def _loader_roles(self) -> dict[str, Any]:
+        try:
+            return dict(getattr(self.ckpt.load_tokenizer(), "special_tokens_map", {}) or {})
+        except UserError:
+            return {}  # nothing loads it: no role is known, as the files said
+
     def extra_special(self) -> list[str]:
-        cfg, smap = self.ckpt.tokenizer_config(), self.ckpt.special_tokens_map()
+        cfg, smap = self.config, self.special_map
         for source in (cfg, smap):
             for key in ("extra_special_tokens", "additional_special_tokens"):
                 values = source.get(key)
@@ -132,10 +170,13 @@ class TokenizerView:
         return []
 
     def chat_template(self) -> str | None:
-        template = self.ckpt.tokenizer_config().get("chat_template")
+        template = self.config.get("chat_template")
         jinja = self.ckpt.path / "chat_template.jinja"
         if template is None and jinja.is_file():
-            template = jinja.read_text(encoding="utf-8")
+            try:
+                template = jinja.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise BadInputError(jinja, f"unreadable chat template: {exc}") from exc
         return template if template is None else json.dumps(template, sort_keys=True)
 
     # --- encoding -----------------------------------------------------------------------------
