@@ -233,3 +233,18 @@ def test_an_output_the_system_refuses_is_one_line(tmp_path: Path) -> None:
     assert r.returncode == 2, r.stderr
     assert r.stderr.strip().splitlines()[-1] == "error: /dev/full: No space left on device"
     assert "Traceback" not in r.stderr
+
+
+def test_a_tripwire_bug_is_its_own_exit_code(monkeypatch, capsys, tmp_path: Path) -> None:
+    """An unexpected exception exited 1, which CI reads as "block": a crash is not a verdict."""
+    from tripwire.artifacts import Registry
+    from tripwire.cli import INTERNAL_ERROR, main
+
+    def broken(self, *args, **kwargs):  # a fault injected into a real registry
+        raise RuntimeError("injected fault")
+
+    monkeypatch.setattr(Registry, "list", broken)
+    code = main(["--registry", f"sqlite:///{tmp_path / 'r.db'}", "registry", "list"])
+    err = capsys.readouterr().err
+    assert code == INTERNAL_ERROR == 4
+    assert "RuntimeError: injected fault" in err and "internal error: tripwire" in err

@@ -110,9 +110,13 @@ def _reflow_help(command: Any) -> Any:  # a Typer (click) command or group
     return command
 
 
+INTERNAL_ERROR = 4
+"""The exit code of a tripwire bug (an unexpected exception), apart from every verdict."""
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: exit 0 ok/warn, 1 blocking findings, 2 bad input or usage, 3 something this
-    machine lacks (an optional extra, a tool, a sandbox feature)."""
+    machine lacks (an optional extra, a tool, a sandbox feature), 4 a tripwire bug."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
@@ -150,15 +154,27 @@ def main(argv: list[str] | None = None) -> int:
         err.print("interrupted")
         return 130
     except OSError as exc:
+        if exc.filename is None:
+            return _internal_error()
         # a file the system refused (a full disk, /dev/full as an output, a vanished folder):
-        # the file and the reason, as for bad input; anything else is a bug and keeps its
-        # traceback
-        if exc.filename is None or debug:
-            raise
+        # the file and the reason, as for bad input
+        if debug:
+            traceback.print_exc()
         err.print(f"[red]error:[/] {escape(str(exc.filename))}: {escape(exc.strerror or str(exc))}",
                   highlight=False, soft_wrap=True)  # fmt: skip
         return 2
+    except Exception:
+        return _internal_error()
     return 0
+
+
+def _internal_error() -> int:
+    """A bug in tripwire, not a verdict (exit 1 would read as "block" in CI): the traceback,
+    and one line saying what it is."""
+    traceback.print_exc()
+    err.print(f"[red]internal error:[/] tripwire {__version__} failed (a bug: the traceback "
+              "above says where; please report it)", highlight=False, soft_wrap=True)  # fmt: skip
+    return INTERNAL_ERROR
 
 
 if __name__ == "__main__":
