@@ -248,3 +248,38 @@ def test_a_tripwire_bug_is_its_own_exit_code(monkeypatch, capsys, tmp_path: Path
     err = capsys.readouterr().err
     assert code == INTERNAL_ERROR == 4
     assert "RuntimeError: injected fault" in err and "internal error: tripwire" in err
+
+
+@pytest.mark.parametrize("stream", ["/dev/fd/1", "/dev/stdout"])
+def test_json_to_the_standard_output_path_goes_through_the_redirection(
+    stream: str, tmp_path: Path
+) -> None:
+    """`--json /dev/stdout > file` replaced the /dev/stdout link with a file (as root) and
+    left the redirected file empty; /dev/fd/1 was a traceback. The table stays out of it."""
+    import os
+    import subprocess
+
+    from tests.support.cli import TRIPWIRE
+
+    before = os.readlink("/dev/stdout") if os.path.islink("/dev/stdout") else None
+    target = tmp_path / "doc.json"
+    try:
+        with target.open("w") as fh:
+            r = subprocess.run([TRIPWIRE, "registry", "list", "--json", stream], stdout=fh,
+                               stderr=subprocess.PIPE, text=True, check=False)  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        assert "artifacts" in json.loads(target.read_text())
+    finally:
+        if before is not None and not os.path.islink("/dev/stdout"):  # put the machine right
+            os.remove("/dev/stdout")
+            os.symlink(before, "/dev/stdout")
+    assert before is None or os.readlink("/dev/stdout") == before
+
+
+def test_no_scratch_folder_beside_a_device_output(tmp_path: Path) -> None:
+    """`data audit --findings /dev/null` left /dev/null.tripwire-work behind, in /dev."""
+    data = tmp_path / "d.jsonl"
+    data.write_text(json.dumps({"text": "def f(x):\n    return x + 1\n"}) + "\n")
+    r = run("data", "audit", str(data), "--findings", "/dev/null", "--clean", "/dev/null")
+    assert r.returncode == 0, r.stderr
+    assert not Path("/dev/null.tripwire-work").exists()

@@ -12,6 +12,7 @@ from tripwire.artifacts._atomic import (
     cannot_write,
     write_json_atomic,
     write_text_atomic,
+    writes_through,
 )
 from tripwire.artifacts._checkpoint import Checkpoint
 from tripwire.artifacts._hashing import sha256_bytes, sha256_file, sha256_json
@@ -81,6 +82,7 @@ __all__ = [
     "sha256_json",
     "write_json_atomic",
     "write_text_atomic",
+    "writes_through",
 ]
 
 

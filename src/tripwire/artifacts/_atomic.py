@@ -21,9 +21,14 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     ``target`` in one rename (directories replace an existing one after it is moved aside).
     """
     target = Path(target)
-    if _special(target):
-        # /dev/null, a pipe (/dev/stdout, a shell's >(...)): renaming onto it would replace the
-        # device (as root, /dev/null itself); write through it once the block has succeeded
+    if target.is_symlink() and not writes_through(target):
+        # a link to a file: the file is replaced, the link stays a link
+        target = target.resolve()
+    if writes_through(target):
+        # /dev/null, a pipe, /dev/stdout whatever it points at (a shell's > file): renaming
+        # onto it would replace the device or the link (as root, /dev/null or /dev/stdout
+        # itself) and the caller's redirection would never see the output; write through it
+        # once the block has succeeded
         with tempfile.TemporaryDirectory(prefix="tripwire-out-") as staging:
             tmp = Path(staging) / "out"
             yield tmp
@@ -53,7 +58,7 @@ def cannot_write(target: str | Path) -> str | None:
     ancestor must be a folder in which a file can really be made (a permission test alone
     passes for root where the kernel refuses, e.g. under /proc or on a read-only mount)."""
     target = Path(target).absolute()
-    if target.is_dir() or _special(target):
+    if target.is_dir() or writes_through(target):
         return None
     folder = next((p for p in target.parents if p.exists()), Path("/"))
     if not folder.is_dir():
@@ -63,6 +68,21 @@ def cannot_write(target: str | Path) -> str | None:
             return None
     except OSError as exc:
         return f"cannot write in {folder} ({exc.strerror or exc})"
+
+
+_STREAMS = ("/dev/stdin", "/dev/stdout", "/dev/stderr")
+_DESCRIPTOR_DIRS = ("/dev/fd/", "/proc/self/fd/", "/proc/thread-self/fd/")
+
+
+def writes_through(path: str | Path) -> bool:
+    """Whether an output at ``path`` is written into rather than replaced (and gets no
+    scratch files beside it): a device or a pipe, or a standard stream or descriptor path,
+    which names whatever this process's descriptor is open on, a regular file included."""
+    path = Path(path)
+    text = str(path.absolute())
+    if text in _STREAMS or text.startswith(_DESCRIPTOR_DIRS):
+        return True
+    return _special(path)
 
 
 def _special(path: Path) -> bool:

@@ -120,8 +120,17 @@ def _validate(data: dict[str, Any]) -> None:
 
 
 def quiet(json_path: Path | None) -> bool:
-    """JSON to stdout replaces the human output."""
-    return json_path is not None and str(json_path) == "-"
+    """JSON to stdout replaces the human output: ``-``, or a path that is this process's
+    standard output (``/dev/stdout``, ``/dev/fd/1``), where the two would be interleaved."""
+    if json_path is None:
+        return False
+    if str(json_path) == "-":
+        return True
+    try:
+        ours, theirs = os.fstat(sys.stdout.fileno()), os.stat(json_path)
+    except (OSError, ValueError, AttributeError):  # no such path, or stdout is not a file
+        return False
+    return (ours.st_dev, ours.st_ino) == (theirs.st_dev, theirs.st_ino)
 
 
 @contextlib.contextmanager

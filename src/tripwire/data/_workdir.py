@@ -12,6 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from tripwire.artifacts import writes_through
 from tripwire.data._readers import Shard
 
 SUFFIX = ".tripwire-work"
@@ -46,8 +47,9 @@ class WorkDir:
 
     @classmethod
     def for_outputs(cls, outputs: list[Path | None]) -> WorkDir:
-        """``<first output>.tripwire-work``; a temporary folder when nothing is written."""
-        real = [p for p in outputs if p is not None and str(p) != "-"]
+        """``<first output>.tripwire-work``; a temporary folder when nothing is written to a
+        file (no scratch folder beside /dev/null or /dev/stdout: it would land in /dev)."""
+        real = [p for p in outputs if p is not None and str(p) != "-" and not writes_through(p)]
         if not real:
             return cls(Path(tempfile.mkdtemp(prefix="tripwire-audit-")), temporary=True)
         first = real[0]
