@@ -617,3 +617,12 @@ def test_a_parquet_binary_column_of_utf8_text_is_read_and_copied_as_text(tmp_pat
         "field 'text' is binary data, not UTF-8 text"
     ]
     assert json.loads(clean.read_text()) == {"text": ADD}
+
+
+def test_a_script_that_crashes_bash_does_not_parse():
+    """bash -n segfaults on 50,000 nested `$(`; the empty error output read as "parses"."""
+    from tripwire.data._parsing import _shell
+
+    crashed = _shell("echo " + "$(" * 50_000 + ")" * 50_000)
+    assert crashed.problems and "bash -n crashed" in crashed.problems[0]["message"]
+    assert _shell("echo $(date)\n").problems == []

@@ -154,6 +154,12 @@ def _shell(code: str) -> SyntaxAnalysis:
     except subprocess.TimeoutExpired:
         out.problems.append({"line": 0, "column": 0, "message": "bash -n did not finish"})
         return out
+    if r.returncode < 0 or (r.returncode and not r.stderr.strip()):
+        # bash itself crashed (50,000 nested `$(` overflow its parser's stack): the code did
+        # not parse, whatever the empty error output says
+        why = f"signal {-r.returncode}" if r.returncode < 0 else f"status {r.returncode}"
+        out.problems.append({"line": 0, "column": 0, "message": f"bash -n crashed ({why})"})
+        return out
     if r.returncode:
         for raw in r.stderr.decode("utf-8", "replace").splitlines()[:3]:
             # "/dev/stdin: line 12: syntax error: unexpected end of file"
