@@ -47,7 +47,9 @@ def announce_links(tokens: dict[str, str]) -> Any:
     def announce(url: str) -> None:
         err.print(f"review page: {url}/  (Ctrl-C stops it; answers are saved as they are given)")
         for name, token in tokens.items():
-            err.print(f"  {name}: {url}/#token={token}", highlight=False, soft_wrap=True)
+            err.print(
+                f"  {name}: {url}/#token={token}", highlight=False, soft_wrap=True, markup=False
+            )
         if not tokens:
             err.print("  sign in with your token (a new one: tripwire ... review token DIR NAME)")
         sys.stderr.flush()
@@ -59,8 +61,10 @@ def print_tokens(tokens: dict[str, str], directory: Path) -> None:
     if tokens:
         out.print("reviewer tokens (shown once; only their hashes are kept):")
         for name, token in tokens.items():
-            out.print(f"  {name}: {token}", highlight=False)
-        out.print(f"page: tripwire ... review serve {directory}  then open /#token=TOKEN")
+            out.print(f"  {name}: {token}", highlight=False, markup=False)
+        out.print(
+            f"page: tripwire ... review serve {directory}  then open /#token=TOKEN", markup=False
+        )
 
 
 def serve_review(directory: Path, port: int, tokens: dict[str, str] | None = None) -> None:
@@ -70,8 +74,53 @@ def serve_review(directory: Path, port: int, tokens: dict[str, str] | None = Non
     ReviewStore(directory).close()  # not a review: bad input before anything listens
     try:
         serve(directory, port=port, announce=announce_links(tokens or {}))
+    except (OSError, OverflowError) as exc:
+        why = getattr(exc, "strerror", None) or exc
+        raise BadInputError(f"--port {port}", f"cannot listen ({why})") from exc
+
+
+def open_review(directory: Path, kind: str) -> Any:
+    """The review in ``directory``, which must be of ``kind`` (data or eval)."""
+    from tripwire.review import ReviewStore
+
+    store = ReviewStore(directory)
+    if store.meta().get("kind") != kind:
+        other = "eval" if kind == "data" else "data"
+        raise BadInputError(directory, f"is not a {kind} review (see tripwire {other} review)")
+    return store
+
+
+def port_option(help_text: str) -> Any:
+    return typer.Option(8765, min=0, max=65535, help=help_text)
+
+
+def check_outputs(**outputs: Path | None) -> None:
+    """Refuse, before anything is imported or computed, a --report or --json (``option=path``)
+    that cannot be written: an import must not be applied and then fail on its report."""
+    from tripwire.artifacts import cannot_write
+
+    for option, path in outputs.items():
+        if path is None or str(path) == "-":
+            continue
+        problem = "is a folder, not a file" if path.is_dir() else cannot_write(path)
+        if problem is not None:
+            raise BadInputError(f"--{option}", f"{path}: {problem}")
+
+
+def write_report(path: Path | None, template: str, results: dict[str, Any]) -> None:
+    """The review's HTML report, written atomically."""
+    import json
+
+    from tripwire.report import write_html
+
+    if path is None:
+        return
+    try:
+        write_html(
+            path, template, r=results, results_json=json.dumps(results, indent=2, default=str)
+        )
     except OSError as exc:
-        raise BadInputError(f"--port {port}", f"cannot listen ({exc.strerror or exc})") from exc
+        raise BadInputError("--report", f"{path}: cannot write it ({exc.strerror or exc})") from exc
 
 
 def add_common(app: typer.Typer, noun: str) -> None:
@@ -80,7 +129,7 @@ def add_common(app: typer.Typer, noun: str) -> None:
     @app.command("serve", epilog=f"Example: tripwire {noun} review serve review/ --port 8765")
     def serve_cmd(
         directory: Path = typer.Argument(..., help="The review directory."),
-        port: int = typer.Option(8765, help="Loopback port (0: any free one)."),
+        port: int = port_option("Loopback port (0: any free one)."),
     ) -> None:
         """Serve the review page on loopback until Ctrl-C; a reviewer resumes where they
         stopped."""
@@ -117,9 +166,10 @@ def add_common(app: typer.Typer, noun: str) -> None:
         see (the audit's verdict, which answer is the candidate's)."""
         from tripwire.review import ReviewStore, export_review
 
+        check_outputs(json=json_path)
         done = export_review(ReviewStore(directory), fmt, out_path, reviewer)
         if not quiet(json_path):
-            out.print(f"exported {done['items']} items: {', '.join(done['written'])}")
+            out.print(f"exported {done['items']} items: {', '.join(done['written'])}", markup=False)
         emit_json(json_path, done)
 
 

@@ -8,16 +8,21 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from tripwire.cli._output import command_line, emit_json, out, progress_bar, quiet
 from tripwire.cli._review import (
     DefaultGroup,
     add_common,
+    check_outputs,
+    open_review,
     parse_users,
+    port_option,
     print_tokens,
     serve_review,
     users_option,
+    write_report,
 )
 from tripwire.errors import BadInputError
 
@@ -80,13 +85,14 @@ def render_results(r: dict[str, Any]) -> None:
         "",
     )
     for reason, s in c["precision_by_reason"].items():
-        t.add_row(f"  precision: {reason}", share(s), str(s["reviewed"]))
+        t.add_row(f"  precision: {escape(reason)}", share(s), str(s["reviewed"]))
     out.print(t)
     for p in r["agreement"]["cohen"]:
         out.print(
             f"agreement {p['reviewers'][0]}/{p['reviewers'][1]}: Cohen's kappa "
             f"{p['kappa']:.2f} on {p['items']} items",
             highlight=False,
+            markup=False,
         )
     if "clean" in r:
         cl = r["clean"]
@@ -94,18 +100,7 @@ def render_results(r: dict[str, Any]) -> None:
             f"clean copy: {cl['path']} ({cl['records']} records; restored "
             f"{len(cl['restored'])}, dropped {len(cl['dropped'])} by reviewers)",
             highlight=False,
-        )
-
-
-def _write_report(path: Path | None, results: dict[str, Any]) -> None:
-    if path is not None:
-        from tripwire.report import write_html
-
-        write_html(
-            path,
-            "review_data.html.j2",
-            r=results,
-            results_json=json.dumps(results, indent=2, default=str),
+            markup=False,
         )
 
 
@@ -135,7 +130,7 @@ def create_cmd(
     seed: int = typer.Option(0, help="Seed of the random sample and order."),
     field: list[str] = typer.Option([], help="Column mapping NAME=COLUMN, as for data audit."),
     serve: bool = typer.Option(False, "--serve", help="Then serve the review page."),
-    port: int = typer.Option(8765, help="--serve: loopback port (0: any free one)."),
+    port: int = port_option("--serve: loopback port (0: any free one)."),
     json_path: Path | None = typer.Option(None, "--json", help="Summary and tokens as JSON."),
 ) -> None:
     """Make a review set from an audit: the records the checks were least sure about, a
@@ -176,6 +171,7 @@ def create_cmd(
             f"{s['kept_sample']} kept, {s['removed_sample']} removed) from {s['records']} "
             f"records, {s['kept']} kept",
             highlight=False,
+            markup=False,
         )
         print_tokens(made.tokens, out_dir)
     emit_json(
@@ -206,19 +202,20 @@ def import_cmd(
     error naming it, and nothing is applied), then rewrite the clean copy honouring them and
     its manifest (who decided what, when), and report the kept data's defect rate with its
     interval and the checks' precision and recall against the reviewers' labels."""
-    from tripwire.review import ReviewStore, apply_data_review, import_decisions
+    from tripwire.review import apply_data_review, import_decisions
+    from tripwire.review._data_result import check_apply
 
-    store = ReviewStore(directory)
-    if store.meta().get("kind") != "data":
-        raise BadInputError(directory, "is not a data review (see tripwire eval review import)")
+    check_outputs(report=report, json=json_path)
+    store = open_review(directory, "data")
+    check_apply(store, clean)  # before the import: a copy that cannot be made applies nothing
     imported = import_decisions(store, list(files or []), users=parse_users(user), fmt=fmt)
     results = apply_data_review(store, clean, command_line())
     results["imported"] = imported
-    _write_report(report, results)
+    write_report(report, "review_data.html.j2", results)
     if not quiet(json_path):
         for f in imported["files"]:
             what = "already imported, skipped" if f["skipped"] else f"{f['decisions']} decisions"
-            out.print(f"{f['file']}: {what}", highlight=False)
+            out.print(f"{f['file']}: {what}", highlight=False, markup=False)
         render_results(results)
     emit_json(json_path, results)
 
@@ -230,10 +227,11 @@ def report_cmd(
     json_path: Path | None = typer.Option(None, "--json", help="Results as JSON ('-': stdout)."),
 ) -> None:
     """Progress and estimates so far, without changing the clean copy."""
-    from tripwire.review import ReviewStore, data_results
+    from tripwire.review import data_results
 
-    results = data_results(ReviewStore(directory))
-    _write_report(report, results)
+    check_outputs(report=report, json=json_path)
+    results = data_results(open_review(directory, "data"))
+    write_report(report, "review_data.html.j2", results)
     if not quiet(json_path):
         render_results(results)
     emit_json(json_path, results)

@@ -4,11 +4,11 @@ suite the gate can take (`name = "human"` in the policy)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from tripwire.cli import _pair
@@ -16,12 +16,15 @@ from tripwire.cli._output import emit_json, out, progress_bar, quiet
 from tripwire.cli._review import (
     DefaultGroup,
     add_common,
+    check_outputs,
+    open_review,
     parse_users,
+    port_option,
     print_tokens,
     serve_review,
     users_option,
+    write_report,
 )
-from tripwire.errors import BadInputError
 
 app = typer.Typer(
     cls=DefaultGroup,
@@ -40,6 +43,7 @@ def render_results(r: dict[str, Any]) -> None:
         f"{r['decided']} of {r['items']} pairs judged: {r['models']['candidate']} "
         f"(candidate) against {r['models']['baseline']} (baseline)",
         highlight=False,
+        markup=False,
     )
     t = Table(title=f"candidate wins / ties / losses ({r['confidence']:.0%} Wilson intervals)")
     for col in ("question", "slice", "n", "win", "tie", "loss", "net", "sign test p"):
@@ -53,8 +57,8 @@ def render_results(r: dict[str, Any]) -> None:
                 for k in ("win", "tie", "loss")
             ]
             t.add_row(
-                q,
-                key,
+                escape(q),
+                escape(key),
                 str(s["items"]),
                 *cell,
                 f"{s['net_preference']:+.2f}",
@@ -70,19 +74,11 @@ def render_results(r: dict[str, Any]) -> None:
         )
         if kappas or fleiss:
             more = f"; Fleiss {fleiss['kappa']:.2f} ({fleiss['items']} items)" if fleiss else ""
-            out.print(f"agreement on {q}: Cohen's kappa {kappas or '-'}{more}", highlight=False)
-
-
-def _write_report(path: Path | None, results: dict[str, Any]) -> None:
-    if path is not None:
-        from tripwire.report import write_html
-
-        write_html(
-            path,
-            "review_eval.html.j2",
-            r=results,
-            results_json=json.dumps(results, indent=2, default=str),
-        )
+            out.print(
+                f"agreement on {q}: Cohen's kappa {kappas or '-'}{more}",
+                highlight=False,
+                markup=False,
+            )
 
 
 @app.command("create", epilog=CREATE_EPILOG)
@@ -100,7 +96,7 @@ def create_cmd(
     seed: int = typer.Option(0, help="Seed of the sample, the order and the A/B sides."),
     max_new_tokens: int | None = typer.Option(None, help="Generation budget per answer."),
     serve: bool = typer.Option(False, "--serve", help="Then serve the review page."),
-    port: int = typer.Option(8765, help="--serve: loopback port (0: any free one)."),
+    port: int = port_option("--serve: loopback port (0: any free one)."),
     json_path: Path | None = typer.Option(None, "--json", help="Summary and tokens as JSON."),
 ) -> None:
     """Both models answer the same prompts; each pair is shown as A and B in a random order
@@ -129,7 +125,11 @@ def create_cmd(
         )
     if not quiet(json_path):
         verb = "resumed" if made.resumed else "made"
-        out.print(f"{verb} {out_dir}: {made.summary['items']} blinded pairs", highlight=False)
+        out.print(
+            f"{verb} {out_dir}: {made.summary['items']} blinded pairs",
+            highlight=False,
+            markup=False,
+        )
         print_tokens(made.tokens, out_dir)
     emit_json(
         json_path,
@@ -156,14 +156,13 @@ def import_cmd(
     """Bring judgements back (all or nothing: an unknown item or reviewer, or an answer that is
     not A, tie or B, is an error naming it and nothing is applied) and report wins, ties and
     losses with intervals, agreement between reviewers and per-slice results."""
-    from tripwire.review import ReviewStore, eval_results, import_decisions
+    from tripwire.review import eval_results, import_decisions
 
-    store = ReviewStore(directory)
-    if store.meta().get("kind") != "eval":
-        raise BadInputError(directory, "is not an eval review (see tripwire data review import)")
+    check_outputs(report=report, json=json_path)
+    store = open_review(directory, "eval")
     imported = import_decisions(store, list(files or []), users=parse_users(user), fmt=fmt)
     results = {**eval_results(store), "imported": imported}
-    _write_report(report, results)
+    write_report(report, "review_eval.html.j2", results)
     if not quiet(json_path):
         render_results(results)
     emit_json(json_path, results)
@@ -176,10 +175,11 @@ def report_cmd(
     json_path: Path | None = typer.Option(None, "--json", help="Results as JSON ('-': stdout)."),
 ) -> None:
     """Results so far."""
-    from tripwire.review import ReviewStore, eval_results
+    from tripwire.review import eval_results
 
-    results = eval_results(ReviewStore(directory))
-    _write_report(report, results)
+    check_outputs(report=report, json=json_path)
+    results = eval_results(open_review(directory, "eval"))
+    write_report(report, "review_eval.html.j2", results)
     if not quiet(json_path):
         render_results(results)
     emit_json(json_path, results)

@@ -14,13 +14,14 @@ the UUIDs tripwire itself gives reviewers (``reviewer_uuid``) are known without 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 from tripwire.artifacts import atomic_path
 from tripwire.errors import BadInputError
 from tripwire.review._answers import CHOICES, DECISIONS, DROP_REASONS
-from tripwire.review._exchange import Incoming, fields_of
+from tripwire.review._exchange import Incoming, check_review_id, fields_of, load_json, read_text
 from tripwire.review._pairwise import QUESTIONS
 from tripwire.review._store import Item
 
@@ -168,10 +169,10 @@ def _check_settings(directory: Path, kind: str) -> None:
     path = directory / SETTINGS
     if not path.is_file():
         return
+    theirs = load_json(read_text(path), path)
     try:
-        theirs = json.loads(path.read_text(encoding="utf-8"))
         names = {q["name"] for q in theirs["questions"]}
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (KeyError, TypeError) as exc:
         raise BadInputError(path, f"not Argilla settings ({exc})") from exc
     ours = {q["name"] for q in settings(kind)["questions"]}
     if not ours <= names:
@@ -181,15 +182,30 @@ def _check_settings(directory: Path, kind: str) -> None:
         )
 
 
-def read_argilla(path: Path, kind: str) -> list[Incoming]:
+def dataset_name(kind: str, review_id: str) -> str:
+    return f"tripwire-{kind}-{review_id}"
+
+
+def _check_dataset(directory: Path, kind: str, review_id: str) -> None:
+    """The dataset's name says which review it was exported from (Argilla keeps it)."""
+    path = directory / DATASET
+    if not path.is_file() or not review_id:
+        return
+    theirs = load_json(read_text(path), path)
+    name = theirs.get("name") if isinstance(theirs, dict) else None
+    name = name if isinstance(name, str) else None
+    found = re.fullmatch(r"tripwire-(?:data|eval)-([0-9a-f]{16})", name or "")
+    if found:  # a name the user chose says nothing
+        check_review_id(found.group(1), review_id, path)
+
+
+def read_argilla(path: Path, kind: str, review_id: str = "") -> list[Incoming]:
     """Submitted responses of every record, one decision per record and user."""
     directory = path if path.is_dir() else path.parent
     _check_settings(directory, kind)
+    _check_dataset(directory, kind, review_id)
     records_path = directory / RECORDS
-    try:
-        records = json.loads(records_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise BadInputError(records_path, f"not Argilla records ({exc})") from exc
+    records = load_json(read_text(records_path), records_path)
     if not isinstance(records, list):
         raise BadInputError(records_path, "Argilla records are a JSON list")
     out = []

@@ -17,7 +17,14 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from tripwire.artifacts import ArtifactKind, Manifest, atomic_path, ensure_manifest, sha256_file
+from tripwire.artifacts import (
+    ArtifactKind,
+    Manifest,
+    atomic_path,
+    cannot_write,
+    ensure_manifest,
+    sha256_file,
+)
 from tripwire.data import FieldMap
 from tripwire.errors import BadInputError
 from tripwire.review._agreement import agreement
@@ -169,6 +176,25 @@ def _check_inputs(meta: dict[str, Any]) -> list[Path]:
     return paths
 
 
+def _clean_target(store: ReviewStore, meta: dict[str, Any], clean: Path | None) -> Path:
+    target = clean or (Path(meta["clean"]) if meta.get("clean") else None)
+    return store.directory / "clean.jsonl" if target is None else target
+
+
+def check_apply(store: ReviewStore, clean: Path | None = None) -> None:
+    """BadInputError, before any decision is imported, when ``apply_data_review`` could not
+    write the clean copy: its inputs changed, or the copy's path cannot be written."""
+    meta = store.meta()
+    inputs = _check_inputs(meta)
+    target = _clean_target(store, meta, clean)
+    sources = {p.resolve() for p in inputs} | {Path(meta["findings_path"]).resolve()}
+    if target.resolve() in sources:  # overwritten, the review could never be applied again
+        raise BadInputError("--clean", f"{target} is what the review was made from")
+    problem = f"{target}: is a folder" if target.is_dir() else cannot_write(target)
+    if problem is not None:
+        raise BadInputError("--clean", problem)
+
+
 def apply_data_review(
     store: ReviewStore, clean: Path | None = None, command: str = ""
 ) -> dict[str, Any]:
@@ -176,9 +202,7 @@ def apply_data_review(
     (``data_results``) with what changed in the copy."""
     meta = store.meta()
     results = data_results(store)
-    target = clean or (Path(meta["clean"]) if meta.get("clean") else None)
-    if target is None:
-        target = store.directory / "clean.jsonl"
+    target = _clean_target(store, meta, clean)
     inputs = _check_inputs(meta)
     findings = read_findings(Path(meta["findings_path"]))
     labels = item_labels(store)

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tripwire.artifacts import sha256_file
+from tripwire.artifacts import cannot_write, sha256_file
 from tripwire.data import AuditConfig, FieldMap
 from tripwire.errors import BadInputError
 from tripwire.progress import Progress, no_progress
@@ -79,6 +79,36 @@ def assign(
     return queue
 
 
+def check_counts(overlap: float, **counts: int) -> None:
+    """Refuse a share outside [0, 1] or a negative count (``option_name=value``): a negative
+    count would slice the sample from the wrong end."""
+    if not 0 <= overlap <= 1:
+        raise BadInputError("--overlap", f"must be a share between 0 and 1, got {overlap}")
+    for option, n in counts.items():
+        if n < 0:
+            raise BadInputError(f"--{option.replace('_', '-')}", f"must be 0 or more, got {n}")
+
+
+def check_out(directory: Path) -> None:
+    """Refuse, before any work, a review directory that cannot be made."""
+    if directory.exists() and not directory.is_dir():
+        raise BadInputError("--out", f"{directory}: is a file, not a review directory")
+    problem = cannot_write(directory / DB_NAME)
+    if problem is not None:
+        raise BadInputError("--out", f"{directory}: {problem}")
+
+
+def check_reviewers(known: Sequence[str], reviewers: Sequence[str]) -> None:
+    """A resumed review keeps its reviewers: a new name would get no queue and no token."""
+    new = [r for r in reviewers if r not in known]
+    if new:
+        raise BadInputError(
+            "--reviewer",
+            f"{', '.join(map(repr, new))} not in the review being resumed (its reviewers: "
+            f"{', '.join(known)}); make a new review to add reviewers",
+        )
+
+
 def _identity(inputs: list[Path], findings: Path, plan: DataPlan) -> dict[str, Any]:
     return {
         "kind": KIND,
@@ -112,9 +142,11 @@ def create_data_review(
         raise BadInputError("--reviewer", "name at least one reviewer")
     if len(set(reviewers)) != len(reviewers) or any(not r.strip() for r in reviewers):
         raise BadInputError("--reviewer", "reviewer names must be distinct and not blank")
+    check_counts(plan.overlap, per_reason=plan.per_reason, borderline=plan.borderline)
     identity = _identity(inputs, findings, plan)
     if (directory / DB_NAME).is_file():
-        return _resume(directory, identity)
+        return _resume(directory, identity, reviewers, clean)
+    check_out(directory)
     rows = read_findings(findings)
     progress("review", 0, 3)
     records: list[AuditedRecord] = []
@@ -235,11 +267,14 @@ def _summary(meta: dict[str, Any], items: int) -> dict[str, Any]:
     }
 
 
-def _resume(directory: Path, identity: dict[str, Any]) -> Created:
+def _resume(
+    directory: Path, identity: dict[str, Any], reviewers: Sequence[str], clean: Path | None
+) -> Created:
     store = ReviewStore(directory)
     try:
         meta = store.meta()
         items = len(store.items())
+        known = store.reviewer_names()
     finally:
         store.close()
 
@@ -257,4 +292,12 @@ def _resume(directory: Path, identity: dict[str, Any]) -> Created:
                 "plan": "another plan",
             }[key]
             raise BadInputError(directory, f"holds a review of {what}; pick a new directory")
+    check_reviewers(known, reviewers)
+    if clean is not None and str(clean.resolve()) != meta.get("clean"):
+        where = meta.get("clean") or directory / "clean.jsonl"
+        raise BadInputError(
+            "--clean",
+            f"the review in {directory} writes its clean copy to {where}; give another path "
+            "to data review import --clean",
+        )
     return Created(directory, {}, True, _summary(meta, items))

@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from tripwire.errors import BadInputError
 from tripwire.progress import Progress, no_progress
-from tripwire.review._data_set import Created, assign
+from tripwire.review._data_set import (
+    Created,
+    assign,
+    check_counts,
+    check_out,
+    check_reviewers,
+)
 from tripwire.review._sampling import allocate, draw
 from tripwire.review._store import DB_NAME, Item, ReviewStore
 
@@ -92,9 +98,11 @@ def create_eval_review(
         or any(not r.strip() for r in reviewers)
     ):
         raise BadInputError("--reviewer", "name at least one reviewer; names must be distinct")
+    check_counts(plan.overlap, items=plan.items)
     identity = _identity(suite, baseline, candidate, plan)
     if (directory / DB_NAME).is_file():
-        return _resume(directory, identity)
+        return _resume(directory, identity, reviewers)
+    check_out(directory)
     tasks = suite.tasks()
     pool = list(tasks)
     for b in (baseline, candidate):
@@ -175,7 +183,7 @@ def _summary(meta: dict[str, Any], items: Sequence[Item], queue: dict[str, list[
     }
 
 
-def _resume(directory: Path, identity: dict[str, Any]) -> Created:
+def _resume(directory: Path, identity: dict[str, Any], reviewers: Sequence[str]) -> Created:
     store = ReviewStore(directory)
     try:
         meta, items = store.meta(), store.items()
@@ -188,4 +196,5 @@ def _resume(directory: Path, identity: dict[str, Any]) -> Created:
             raise BadInputError(
                 directory, f"holds another review ({key} differs); pick a new directory"
             )
+    check_reviewers(list(queue), reviewers)
     return Created(directory, {}, True, _summary(meta, items, queue))

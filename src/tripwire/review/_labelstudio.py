@@ -20,7 +20,7 @@ from xml.sax.saxutils import quoteattr
 from tripwire.artifacts import write_text_atomic
 from tripwire.errors import BadInputError
 from tripwire.review._answers import CHOICES, DECISIONS, DROP_REASONS
-from tripwire.review._exchange import Incoming, fields_of
+from tripwire.review._exchange import Incoming, check_review_id, fields_of, load_json, read_text
 from tripwire.review._pairwise import QUESTIONS
 from tripwire.review._store import Item
 
@@ -75,11 +75,16 @@ def labeling_config(kind: str) -> str:
     return "".join(parts)
 
 
-def export_labelstudio(items: list[Item], kind: str, path: Path) -> Path:
-    """``path`` (tasks JSON) and beside it ``path.xml`` (the labeling configuration)."""
-    tasks = [{"data": fields_of(kind, i)} for i in items]
+def config_path(path: Path) -> Path:
+    return path.with_suffix(".xml")
+
+
+def export_labelstudio(items: list[Item], kind: str, path: Path, review_id: str = "") -> Path:
+    """``path`` (tasks JSON) and beside it ``path.xml`` (the labeling configuration). Each
+    task's data carries the review's id: Label Studio keeps it in every export format."""
+    tasks = [{"data": {**fields_of(kind, i), "review_id": review_id}} for i in items]
     write_text_atomic(path, json.dumps(tasks, ensure_ascii=False, indent=1))
-    config = path.with_suffix(".xml")
+    config = config_path(path)
     write_text_atomic(config, labeling_config(kind))
     return config
 
@@ -87,6 +92,16 @@ def export_labelstudio(items: list[Item], kind: str, path: Path) -> Path:
 def looks_like(data: Any) -> bool:
     tasks = data if isinstance(data, list) else [data]
     return bool(tasks) and all(isinstance(t, dict) and "data" in t for t in tasks)
+
+
+def looks_like_min(data: Any) -> bool:
+    """Label Studio's JSON-MIN export: one flat object per annotation, the task's data keys
+    beside the answers and ``annotator``."""
+    return (
+        isinstance(data, list)
+        and bool(data)
+        and all(isinstance(r, dict) and "item_id" in r and "annotator" in r for r in data)
+    )
 
 
 def _user(completed_by: Any) -> str:
@@ -97,12 +112,22 @@ def _user(completed_by: Any) -> str:
     return str(completed_by)
 
 
-def _answer(kind: str, result: list[Any], where: str) -> dict[str, Any]:
-    known = {"decision", "reason", "note"} if kind == "data" else {*QUESTIONS, "note"}
+def _known(kind: str) -> set[str]:
+    return {"decision", "reason", "note"} if kind == "data" else {*QUESTIONS, "note"}
+
+
+def _answer(kind: str, result: Any, where: str) -> dict[str, Any]:
+    known = _known(kind)
     answer: dict[str, Any] = {}
+    if not isinstance(result, list):
+        raise BadInputError(where, f"an annotation's result must be a list, got {result!r:.60}")
     for r in result:
-        if not isinstance(r, dict) or "from_name" not in r or not isinstance(r.get("value"), dict):
+        if not isinstance(r, dict) or not isinstance(r.get("value"), dict):
             raise BadInputError(where, "a result needs from_name and a value object")
+        if not isinstance(r.get("from_name"), str):
+            raise BadInputError(
+                where, f"a result's from_name must be text, got {r.get('from_name')!r:.60}"
+            )
         name, value = r["from_name"], r["value"]
         if name not in known:
             raise BadInputError(
@@ -119,12 +144,39 @@ def _answer(kind: str, result: list[Any], where: str) -> dict[str, Any]:
     return answer
 
 
-def read_labelstudio(path: Path, kind: str) -> list[Incoming]:
-    """The decisions in a Label Studio JSON export (cancelled annotations skipped)."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadInputError(path, f"not a Label Studio JSON export ({exc})") from exc
+def _when(record: dict[str, Any]) -> str | None:
+    when = record.get("updated_at") or record.get("created_at")
+    return when if when is None or isinstance(when, str) else str(when)
+
+
+def read_json_min(
+    data: list[dict[str, Any]], path: Path, kind: str, review_id: str
+) -> list[Incoming]:
+    """The decisions in a JSON-MIN export (what ``label_studio_converter`` writes: a single
+    choice as its value, a text area's text as a string or a list)."""
+    out = []
+    for n, rec in enumerate(data, 1):
+        where = f"{path}: record {n}"
+        item_id = rec["item_id"]
+        if not isinstance(item_id, str):
+            raise BadInputError(where, f"item_id must be text, got {item_id!r:.60}")
+        where = f"{where} (item {item_id})"
+        check_review_id(rec.get("review_id"), review_id, where)
+        answer = {k: rec[k] for k in _known(kind) if k in rec}
+        if rec["annotator"] in (None, "", {}) and not answer:  # a task nobody annotated
+            continue
+        if isinstance(answer.get("note"), list):
+            answer["note"] = "\n".join(map(str, answer["note"]))
+        out.append(Incoming(item_id, _user(rec["annotator"]), answer, _when(rec), where))
+    return out
+
+
+def read_labelstudio(path: Path, kind: str, review_id: str = "") -> list[Incoming]:
+    """The decisions in a Label Studio JSON or JSON-MIN export (cancelled annotations
+    skipped)."""
+    data = load_json(read_text(path), path)
+    if looks_like_min(data):
+        return read_json_min(data, path, kind, review_id)
     tasks = data if isinstance(data, list) else [data]
     out = []
     for n, task in enumerate(tasks, 1):
@@ -135,6 +187,7 @@ def read_labelstudio(path: Path, kind: str) -> list[Incoming]:
         if not isinstance(item_id, str):
             raise BadInputError(where, "has no item_id in its data: not exported by tripwire")
         where = f"{where} (item {item_id})"
+        check_review_id(task["data"].get("review_id"), review_id, where)
         annotations = task.get("annotations", task.get("completions", [])) or []
         if not isinstance(annotations, list):
             raise BadInputError(where, "annotations must be a list")
@@ -146,10 +199,5 @@ def read_labelstudio(path: Path, kind: str) -> list[Incoming]:
             if "completed_by" not in a:
                 raise BadInputError(where, "an annotation without completed_by: who decided?")
             answer = _answer(kind, a["result"], where)
-            when = a.get("updated_at") or a.get("created_at")
-            out.append(
-                Incoming(
-                    item_id, _user(a["completed_by"]), answer, str(when) if when else None, where
-                )
-            )
+            out.append(Incoming(item_id, _user(a["completed_by"]), answer, _when(a), where))
     return out

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
@@ -64,6 +64,25 @@ def _static(name: str) -> str:
     return resources.files("tripwire.review").joinpath("static", name).read_text("utf-8")
 
 
+def _refuse(request: Request) -> Response | None:
+    """The answer to a request the page does not take: a foreign host, a cross-origin post, a
+    body too large (or with a length that is not one)."""
+    host = request.headers.get("host", "").rsplit(":", 1)[0]
+    if host not in LOOPBACK:
+        return PlainTextResponse("unknown host", status_code=421, headers=_HEADERS)
+    if request.method != "POST":
+        return None
+    origin = request.headers.get("origin")
+    if origin not in (None, "null") and origin.split("://", 1)[-1] != request.headers.get("host"):
+        return PlainTextResponse("cross-origin post", status_code=403, headers=_HEADERS)
+    length = request.headers.get("content-length") or "0"
+    if not (length.isascii() and length.isdigit()):
+        return PlainTextResponse("bad content-length", status_code=400, headers=_HEADERS)
+    if int(length) > MAX_BODY:
+        return PlainTextResponse("too large", status_code=413, headers=_HEADERS)
+    return None
+
+
 def create_app(directory: str | Path) -> FastAPI:
     """The review page of the review in ``directory``."""
     store = ReviewStore(directory)
@@ -88,23 +107,21 @@ def create_app(directory: str | Path) -> FastAPI:
 
     @app.middleware("http")
     async def guard(request: Request, call_next: Any) -> Response:
-        host = request.headers.get("host", "").rsplit(":", 1)[0]
-        if host not in LOOPBACK:
-            return PlainTextResponse("unknown host", status_code=421, headers=_HEADERS)
-        if request.method == "POST":
-            origin = request.headers.get("origin")
-            if origin not in (None, "null") and origin.split("://", 1)[-1] != request.headers.get(
-                "host"
-            ):
-                return PlainTextResponse("cross-origin post", status_code=403, headers=_HEADERS)
-            if int(request.headers.get("content-length") or 0) > MAX_BODY:
-                return PlainTextResponse("too large", status_code=413, headers=_HEADERS)
-        return await call_next(request)  # type: ignore[no-any-return]
+        refused = _refuse(request)
+        if refused is not None:
+            return refused
+        response: Response = await call_next(request)
+        for k, v in _HEADERS.items():  # FastAPI's own 404/405/422 answers too
+            response.headers.setdefault(k, v)
+        return response
 
     async def form(request: Request) -> dict[str, str]:
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return {}
+        # read as it arrives: a chunked body has no length to refuse up front
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY:
+                raise HTTPException(413, "too large")
         parsed = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
         return {k: v[-1] for k, v in parsed.items()}
 
@@ -186,8 +203,10 @@ def create_app(directory: str | Path) -> FastAPI:
         if name is None:
             return see_other("/")
         queue = store.queue(name)
-        if not 1 <= n <= len(queue):
-            return see_other("/next")
+        if not 1 <= n <= len(queue):  # an answer for nothing: say so rather than drop it
+            return PlainTextResponse(
+                f"no item {n} in your queue of {len(queue)}", status_code=404, headers=_HEADERS
+            )
         fields = await form(request)
         try:
             answer = check_answer(kind, fields)

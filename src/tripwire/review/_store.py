@@ -12,9 +12,11 @@ Reviewer tokens are stored as SHA-256 only.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import secrets
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -132,6 +134,10 @@ class ReviewStore:
         path = self.directory / DB_NAME
         if not create and not path.is_file():
             raise BadInputError(self.directory, f"not a review directory (no {DB_NAME})")
+        if not create and not _holds_review(path):
+            raise BadInputError(
+                self.directory, f"not a review directory (its {DB_NAME} holds no review)"
+            )
         self.directory.mkdir(parents=True, exist_ok=True)
         self.engine: Engine = open_database(f"sqlite:///{path}", _meta, "the review database")
 
@@ -158,6 +164,22 @@ class ReviewStore:
         """Store the items, the reviewers and each reviewer's queue; return each new
         reviewer's token (shown once; only its hash is kept)."""
         tokens = {name: secrets.token_urlsafe(24) for name in names}
+        try:
+            self._populate(meta, new_items, names, queue, tokens)
+        except IntegrityError as exc:  # another create of this directory won the race
+            raise BadInputError(
+                self.directory, "another command made a review here meanwhile; run again to resume"
+            ) from exc
+        return tokens
+
+    def _populate(
+        self,
+        meta: dict[str, Any],
+        new_items: Sequence[Item],
+        names: Sequence[str],
+        queue: dict[str, list[str]],
+        tokens: dict[str, str],
+    ) -> None:
         stamp = now()
         with self.engine.begin() as c:
             extra = {
@@ -182,7 +204,6 @@ class ReviewStore:
             ]
             if rows:
                 c.execute(insert(assignments), rows)
-        return tokens
 
     def new_token(self, name: str) -> str:
         """A fresh token for a known reviewer (the old one stops working)."""
@@ -327,6 +348,17 @@ class ReviewStore:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _holds_review(path: Path) -> bool:
+    """Whether ``path`` is a review's database, asked without writing to it: opening it the
+    usual way would add the review's tables to any SQLite file (or fail on one that is not)."""
+    try:
+        with contextlib.closing(sqlite3.connect(path)) as c:
+            row = c.execute("SELECT 1 FROM review_meta WHERE key = 'kind'").fetchone()
+    except sqlite3.Error:
+        return False
+    return row is not None
 
 
 def _item_row(i: Item) -> dict[str, Any]:
