@@ -54,7 +54,7 @@ def test_samples_file_parsing(tmp_path):
     ("content", "problem"),
     [
         ('{"task_id": "HumanEval/0", "completion": "x"}\nnot json\n', ":2: not JSON"),
-        ('{"task_id": "HumanEval/0"}\n', ":1: needs string fields"),
+        ('{"task_id": "HumanEval/0"}\n', ":1: needs a string 'task_id' and a 'completion'"),
         ("[1, 2]\n", ":1: expected a JSON object"),
         ("\n\n", "no samples"),
     ],
