@@ -21,9 +21,8 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     ``target`` in one rename (directories replace an existing one after it is moved aside).
     """
     target = Path(target)
-    if target.is_symlink() and not writes_through(target):
-        # a link to a file: the file is replaced, the link stays a link
-        target = target.resolve()
+    # a symlink at the target is replaced, never followed: a manifest linked to /etc/... in a
+    # stranger's model folder must not send tripwire's write there
     if writes_through(target):
         # /dev/null, a pipe, /dev/stdout whatever it points at (a shell's > file): renaming
         # onto it would replace the device or the link (as root, /dev/null or /dev/stdout

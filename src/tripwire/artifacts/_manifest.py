@@ -13,6 +13,7 @@ from typing import Any
 
 from tripwire.artifacts._atomic import write_json_atomic
 from tripwire.artifacts._hashing import iter_files, sha256_file, sha256_json
+from tripwire.documents import Fields
 from tripwire.errors import BadInputError
 
 MANIFEST_NAME = "tripwire.json"
@@ -76,6 +77,9 @@ class Manifest:
         path = Path(path)
         if not path.exists():
             raise BadInputError(path, "no such file or directory")
+        if not (path.is_dir() or path.is_file()):
+            # a FIFO would hang the hash, and the manifest beside /dev/null would land in /dev
+            raise BadInputError(path, "not a regular file or directory")
         if path.is_dir():
             files = tuple(
                 FileEntry(p.relative_to(path).as_posix(), sha256_file(p), p.stat().st_size)
@@ -103,25 +107,47 @@ class Manifest:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str | Path = "<manifest>") -> Manifest:
+    def from_dict(cls, data: Any, where: str | Path = "<manifest>") -> Manifest:
+        """A manifest read back (from a file or the registry), each field checked for the type
+        it is used as: a hand-edited ``"parents": "abc"`` must not become three parents."""
         try:
-            return cls(
-                id=data["id"],
-                kind=ArtifactKind(data["kind"]),
-                name=data["name"],
-                files=tuple(FileEntry(**f) for f in data["files"]),
-                parents=tuple(data.get("parents", ())),
-                command=data.get("command", ""),
-                created_at=data.get("created_at", ""),
-                notes=dict(data.get("notes", {})),
-                schema_version=int(data.get("schema_version", SCHEMA_VERSION)),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise BadInputError(where, f"not a tripwire manifest ({exc!r})") from exc
+            return cls._from_fields(Fields(data, "", str(where)))
+        except BadInputError as exc:
+            raise BadInputError(where, f"not a tripwire manifest ({exc.problem})") from exc
+
+    @classmethod
+    def _from_fields(cls, f: Fields) -> Manifest:
+        version = f.whole("schema_version", SCHEMA_VERSION)
+        if version > SCHEMA_VERSION:
+            raise f.bad("schema_version", f"is {version}: written by a newer tripwire "
+                        f"(this one reads {SCHEMA_VERSION})")  # fmt: skip
+        if not f.has("files"):  # an empty artifact lists no files, but still says so
+            raise f.bad("files", "is missing")
+        files = tuple(
+            FileEntry(path=_string(e, "path"), sha256=_string(e, "sha256"), size=e.whole("size"))
+            for e in f.objects("files")
+        )
+        for i, parent in enumerate(f.items("parents")):
+            if not isinstance(parent, str):
+                raise f.bad(f"parents[{i}]", f"must be an artifact id, got {parent!r}")
+        return cls(
+            id=_string(f, "id"),
+            kind=f.enum("kind", ArtifactKind),
+            name=_string(f, "name"),
+            files=files,
+            parents=tuple(f.items("parents")),
+            command=_string(f, "command", ""),
+            created_at=_string(f, "created_at", ""),
+            notes=f.mapping("notes"),
+            schema_version=version,
+        )
 
     def write(self, artifact: str | Path) -> Path:
         """Store the manifest beside the artifact and return where."""
         target = manifest_path(artifact)
+        if target.exists() and not target.is_file():
+            # a FIFO there would block the write forever; a folder would fail on a temp name
+            raise BadInputError(target, "is not a regular file: move it to store the manifest")
         write_json_atomic(target, self.to_dict())
         return target
 
@@ -134,7 +160,7 @@ class Manifest:
             raise BadInputError(artifact, f"has no {MANIFEST_NAME} manifest")
         try:
             data = json.loads(target.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise BadInputError(target, f"unreadable manifest: {exc}") from exc
         return cls.from_dict(data, target)
 
@@ -144,6 +170,13 @@ class Manifest:
         mine = {f.path: f.sha256 for f in self.files}
         theirs = {f.path: f.sha256 for f in current.files}
         return sorted(p for p in mine.keys() | theirs.keys() if mine.get(p) != theirs.get(p))
+
+
+def _string(fields: Fields, key: str, default: str | None = None) -> str:
+    value = fields.raw(key, default) if default is not None else fields.raw(key)
+    if not isinstance(value, str):
+        raise fields.bad(key, f"must be a string, got {value!r}")
+    return value
 
 
 def manifest_path(artifact: str | Path) -> Path:

@@ -68,7 +68,9 @@ def tokenizer_ids(ckpt: Checkpoint, tokenizer: Any = None) -> set[int]:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
         vocab = raw["model"]["vocab"]
-        ids = set(vocab.values()) if isinstance(vocab, dict) else set(range(len(vocab)))
+        # ids as numbers: a string id would fail the comparison with the table's rows later
+        values = vocab.values() if isinstance(vocab, dict) else range(len(vocab))
+        ids = {int(v) for v in values}
         ids.update(int(a["id"]) for a in raw.get("added_tokens") or [])
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise BadInputError(path, f"tokenizer does not load: {exc!r}") from exc

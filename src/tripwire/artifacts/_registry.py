@@ -6,14 +6,17 @@ SQLite file by default; any SQLAlchemy URL (PostgreSQL included) by ``--registry
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import ForeignKey, String, Text, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from tripwire.artifacts._database import open_database
+from tripwire.artifacts._database import database_error, open_database, shown_url
 from tripwire.artifacts._manifest import Manifest
 from tripwire.artifacts._paths import default_registry_url
 from tripwire.errors import BadInputError
@@ -92,6 +95,21 @@ class Registry:
         self._engine = open_database(
             self.url, _Base.metadata, "registry", create_parent=url is None
         )
+        # a database another program made may already hold tables by these names, with other
+        # columns: say so now, not as a traceback from the first query
+        with self._session("not a tripwire registry") as s:
+            for row in (_ArtifactRow, _EdgeRow, _MarkRow):
+                s.execute(select(row).limit(1)).all()
+
+    @contextmanager
+    def _session(self, what: str = "registry") -> Iterator[Session]:
+        """A session whose database errors (read-only file, locked, wrong schema) are one line
+        naming the registry; a write that fails is rolled back whole."""
+        try:
+            with Session(self._engine) as s:
+                yield s
+        except SQLAlchemyError as exc:
+            raise database_error(self.url, what, exc) from exc
 
     def close(self) -> None:
         self._engine.dispose()
@@ -99,7 +117,7 @@ class Registry:
     def register(self, manifest: Manifest, path: str | Path | None = None) -> RegisteredArtifact:
         """Add or refresh one manifest and its parent edges (idempotent)."""
         where = str(Path(path).resolve()) if path is not None else ""
-        with Session(self._engine) as s, s.begin():
+        with self._session() as s, s.begin():
             row = s.get(_ArtifactRow, manifest.id)
             if row is None:
                 row = _ArtifactRow(id=manifest.id, registered_at=_now())
@@ -118,10 +136,12 @@ class Registry:
 
     def get(self, ref: str) -> RegisteredArtifact:
         """By full id, unique id prefix (at least 6 characters), or exact name (latest)."""
-        with Session(self._engine) as s:
+        with self._session() as s:
             row = s.get(_ArtifactRow, ref)
             if row is None and len(ref) >= 6:
-                rows = s.scalars(select(_ArtifactRow).where(_ArtifactRow.id.startswith(ref))).all()
+                # escaped: a ref of ``%`` or ``_`` (LIKE wildcards) would match any id
+                prefix = _ArtifactRow.id.startswith(ref, autoescape=True)
+                rows = s.scalars(select(_ArtifactRow).where(prefix)).all()
                 if len(rows) > 1:
                     raise BadInputError(ref, f"ambiguous id prefix ({len(rows)} artifacts match)")
                 row = rows[0] if rows else None
@@ -132,22 +152,22 @@ class Registry:
                     .order_by(_ArtifactRow.registered_at.desc())
                 ).first()
             if row is None:
-                raise BadInputError(ref, f"not in the registry at {self.url}")
+                raise BadInputError(ref, f"not in the registry at {shown_url(self.url)}")
             return self._to_public(row)
 
     def list(self, kind: str | None = None) -> list[RegisteredArtifact]:
-        with Session(self._engine) as s:
+        with self._session() as s:
             q = select(_ArtifactRow).order_by(_ArtifactRow.registered_at, _ArtifactRow.id)
             if kind:
                 q = q.where(_ArtifactRow.kind == kind)
             return [self._to_public(r) for r in s.scalars(q)]
 
     def parents(self, artifact_id: str) -> list[str]:
-        with Session(self._engine) as s:
+        with self._session() as s:
             return list(s.scalars(select(_EdgeRow.parent).where(_EdgeRow.child == artifact_id)))
 
     def children(self, artifact_id: str) -> list[str]:
-        with Session(self._engine) as s:
+        with self._session() as s:
             return list(s.scalars(select(_EdgeRow.child).where(_EdgeRow.parent == artifact_id)))
 
     def ancestors(self, artifact_id: str) -> list[str]:
@@ -166,7 +186,7 @@ class Registry:
 
     def mark(self, artifact_id: str, mark: str, *, line: str = "", note: str = "") -> Mark:
         """Record a decision about a registered artifact."""
-        with Session(self._engine) as s, s.begin():
+        with self._session() as s, s.begin():
             if s.get(_ArtifactRow, artifact_id) is None:
                 raise BadInputError(artifact_id, "not in the registry")
             at = _now()
@@ -174,7 +194,7 @@ class Registry:
         return Mark(artifact_id, mark, line, note, at)
 
     def marks(self, artifact_id: str | None = None, mark: str | None = None) -> list[Mark]:
-        with Session(self._engine) as s:
+        with self._session() as s:
             q = select(_MarkRow).order_by(_MarkRow.seq)
             if artifact_id:
                 q = q.where(_MarkRow.artifact == artifact_id)
@@ -189,5 +209,9 @@ class Registry:
 
     @staticmethod
     def _to_public(row: _ArtifactRow) -> RegisteredArtifact:
-        manifest = Manifest.from_dict(json.loads(row.manifest), f"registry:{row.id}")
+        try:
+            data = json.loads(row.manifest)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise BadInputError(f"registry:{row.id}", f"unreadable manifest: {exc}") from exc
+        manifest = Manifest.from_dict(data, f"registry:{row.id}")
         return RegisteredArtifact(manifest=manifest, path=row.path, registered_at=row.registered_at)
