@@ -104,7 +104,7 @@ def test_eval_run_against_a_server_that_is_down_exits_2_with_one_line(
 @pytest.mark.parametrize(
     ("suffix", "problem"),
     [
-        ("?concurrency=0", "concurrency='0': expected a number >= 1"),
+        ("?concurrency=0", "concurrency='0': expected a number >= 1 and <= 1024"),
         ("?concurrency=many", "concurrency='many'"),
         ("?parallel=4", "unknown option 'parallel'"),
     ],

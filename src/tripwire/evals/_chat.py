@@ -11,8 +11,8 @@ from typing import Any
 
 from tripwire.artifacts import sha256_bytes
 from tripwire.errors import BadInputError
+from tripwire.evals._generation import PROMPT_FORMATS
 
-PROMPT_FORMATS = ("auto", "chat", "completion")
 _MARK = "\u2063tripwire-end-of-turn\u2063"
 
 
@@ -48,11 +48,18 @@ def chat_prompt_ids(tokenizer: Any, request: str) -> list[int]:
     """Ids of ``request`` as the user turn, with the assistant's turn opened (the template's own
     system prompt, if it adds one, included)."""
     messages = [{"role": "user", "content": request}]
-    ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+    where = getattr(tokenizer, "name_or_path", "") or "the model's tokenizer"
+    try:
+        ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+    except Exception as exc:  # the checkpoint's own Jinja: a syntax error, raise_exception(), ...
+        problem = f"its chat template fails on a user turn: {type(exc).__name__}: {exc}"
+        raise BadInputError(where, " ".join(problem.split())[:300]) from exc
     if hasattr(ids, "keys"):  # transformers 5 returns an encoding
         ids = ids["input_ids"]
     if ids and isinstance(ids[0], list):
         ids = ids[0]
+    if not ids:  # nothing to continue from: the model would be asked nothing
+        raise BadInputError(where, "its chat template renders a user turn as no tokens")
     return [int(i) for i in ids]
 
 

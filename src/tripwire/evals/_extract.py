@@ -42,8 +42,10 @@ class Extraction:
 
 
 def _defines(code: str, entry_point: str) -> bool:
-    return re.search(rf"^\s*(?:async\s+)?def\s+{re.escape(entry_point)}\s*\(", code,
-                     re.MULTILINE) is not None  # fmt: skip
+    # blanks within the line only: ``\s*`` after ``^`` would rescan every following blank line
+    # from each line start, quadratic in an answer of thousands of newlines
+    return re.search(rf"^[ \t\f]*(?:async[ \t]+)?def[ \t]+{re.escape(entry_point)}[ \t]*\(",
+                     code, re.MULTILINE) is not None  # fmt: skip
 
 
 def extract_code(answer: str, entry_point: str | None) -> Extraction:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from tripwire.errors import BadInputError
+
+PROMPT_FORMATS = ("auto", "chat", "completion")
 
 
 @dataclass(frozen=True)
@@ -20,6 +25,20 @@ class GenerationConfig:
     prompt_format: str = "auto"
     """``auto`` (the model's chat template where it has one and the suite has a request for a
     chat model), ``chat`` or ``completion`` (the raw prompt)."""
+
+    def __post_init__(self) -> None:
+        # refused here, before any run starts: past these, sampling fails mid-run (top_p 0 keeps
+        # no token, a NaN temperature no probability) or quietly means something else
+        if not (isinstance(self.max_new_tokens, int) and self.max_new_tokens >= 1):
+            raise BadInputError("--max-new-tokens", f"expected >= 1, got {self.max_new_tokens!r}")
+        if not (math.isfinite(self.temperature) and self.temperature >= 0):
+            raise BadInputError("--temperature", f"expected a number >= 0 (0: greedy), got "
+                                f"{self.temperature!r}")  # fmt: skip
+        if not 0 < self.top_p <= 1:  # (NaN is never in range)
+            raise BadInputError("--top-p", f"expected a number in (0, 1], got {self.top_p!r}")
+        if self.prompt_format not in PROMPT_FORMATS:
+            raise BadInputError("--prompt-format", f"expected {', '.join(PROMPT_FORMATS)}, got "
+                                f"{self.prompt_format!r}")  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "stop": list(self.stop)}

@@ -20,6 +20,7 @@ from typing import Any
 
 from tripwire.artifacts import Checkpoint, Manifest, check_runnable, ensure_manifest
 from tripwire.compute import Footprint, MemoryBudget, current_budget, require_fits
+from tripwire.errors import BadInputError
 from tripwire.evals._backend import CheckpointBackend, register_backend
 from tripwire.evals._chat import chat_prompt_ids, describe_format, end_of_turn_ids
 from tripwire.evals._extract import answer_complete
@@ -93,17 +94,23 @@ class HFBackend(CheckpointBackend):
             "prompt_format": describe_format(self.config.prompt_format, self.tokenizer),
         }
 
+    def _start_id(self) -> int:
+        """The token a document starts after: BOS, else EOS (the tokenizer's, else the config's).
+        (Padding needs no such token: padded positions are masked out.)"""
+        tok, cfg = self.tokenizer, self.checkpoint.config
+        for value in (tok.bos_token_id, tok.eos_token_id, cfg.get("bos_token_id"),
+                      cfg.get("eos_token_id")):  # fmt: skip
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+        raise BadInputError(self.checkpoint.path, "neither its tokenizer nor its config.json "
+                            "names a BOS or EOS token to start a text after")  # fmt: skip
+
     # --- generation ---------------------------------------------------------------------------
     def _eos_ids(self, chat: bool) -> set[int]:
         ids = (
             {int(self.tokenizer.eos_token_id)} if self.tokenizer.eos_token_id is not None else set()
         )
-        gen = self.checkpoint.path / "generation_config.json"
-        if gen.is_file():
-            value = json.loads(gen.read_text(encoding="utf-8")).get("eos_token_id")
-            ids |= {
-                int(v) for v in (value if isinstance(value, list) else [value]) if v is not None
-            }
+        ids |= _generation_eos_ids(self.checkpoint.path / "generation_config.json")
         return ids | (end_of_turn_ids(self.tokenizer) if chat else set())
 
     def _job(self, task: Task, idx: int, chat: bool):  # type: ignore[no-untyped-def]
@@ -134,6 +141,8 @@ class HFBackend(CheckpointBackend):
             def stop(text: str) -> int | None:
                 return _first_stop(text, stops)
 
+        if not ids:  # an empty prompt: generate from the start of a document, as scoring does
+            ids = [self._start_id()]
         return DecodeJob(
             (task.task_id, idx), ids, new_tokens, stop, job_seed(cfg.seed, task.task_id, idx)
         )
@@ -172,7 +181,7 @@ class HFBackend(CheckpointBackend):
         order = {j.key: k for k, j in enumerate(jobs)}
         following = 0
         for d in decode(self.model, tok, jobs, eos_ids=self._eos_ids(any(chat.values())),
-                        pad_id=tok.pad_token_id, temperature=self.config.temperature,
+                        pad_id=tok.pad_token_id or 0, temperature=self.config.temperature,
                         top_p=self.config.top_p, batches=batches, progress=progress):  # fmt: skip
             task_id, idx = d.key
             ready[order[d.key]] = Sample(task_id, idx, d.text,
@@ -201,13 +210,32 @@ class HFBackend(CheckpointBackend):
         tok = self.tokenizer
         size = min(window or DEFAULT_WINDOW, self.context - 1)
         max_tokens = scoring_batch_tokens(self.footprint, self.budget, size)
-        bos = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
+        bos = self._start_id()
         streams = [[bos, *e.ids] for e in tok.backend_tokenizer.encode_batch(list(texts))]
         with torch.inference_mode():
             nll = stream_nll(self.model, streams, window=size, overlap=overlap,
                              max_tokens=max_tokens, pad_id=tok.pad_token_id or 0,
                              progress=progress)  # fmt: skip
         return [(float(x.sum()), len(x)) for x in nll]
+
+
+def _generation_eos_ids(path: Path) -> set[int]:
+    """The ``eos_token_id`` (one id or a list) of a checkpoint's ``generation_config.json``;
+    loading the model tolerates a broken one, but generation would stop at the wrong token."""
+    if not path.is_file():
+        return set()
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BadInputError(path, f"not valid JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise BadInputError(path, f"expected a JSON object, got {type(doc).__name__}")
+    value = doc.get("eos_token_id")
+    values = value if isinstance(value, list) else [value]
+    if not all(v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in values):
+        raise BadInputError(path, f"eos_token_id: expected a token id or a list of them, got "
+                            f"{value!r:.80}")  # fmt: skip
+    return {v for v in values if v is not None}
 
 
 def _first_stop(text: str, stops: Sequence[str]) -> int | None:

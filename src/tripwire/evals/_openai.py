@@ -4,7 +4,8 @@ llama.cpp server, Ollama), or a load balancer in front of many.
 Requests run concurrently through a bounded window (``tripwire.evals._window``): at most
 ``concurrency`` in flight (default 8), samples handed on in input order. The spec can tune it:
 ``openai:URL#MODEL?concurrency=64&retries=8&timeout=300``; none of these is part of the run's
-identity, since they change how fast the samples come, not what they are.
+identity, since they change how fast the samples come, not what they are. ``timeout`` bounds
+each answer whole (from sending the request to its last byte), however slowly it trickles in.
 
 What is worth retrying is retried (tenacity: exponential backoff with jitter, the server's
 ``Retry-After`` honoured, each retry logged): rate limits, server errors, timeouts and
@@ -16,8 +17,11 @@ and the sample; the requests still in flight give up their retries."""
 from __future__ import annotations
 
 import logging
+import math
 import os
+import re
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -34,11 +38,16 @@ from tripwire.progress import Progress, no_progress
 
 _RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 _MAX_RETRY_AFTER_S = 60.0
+_MAX_BODY_BYTES = 64 << 20
 # what ``?key=value`` after the model may set: the constructor's argument, its type, its least
-_SPEC_OPTIONS: dict[str, tuple[str, type, float]] = {
-    "concurrency": ("concurrency", int, 1), "retries": ("retries", int, 0),
-    "timeout": ("timeout_s", float, 0.001)}  # fmt: skip
+# and its most (past these a run holds thousands of threads, or never gives up on a dead server)
+_SPEC_OPTIONS: dict[str, tuple[str, type, float, float]] = {
+    "concurrency": ("concurrency", int, 1, 1024), "retries": ("retries", int, 0, 100),
+    "timeout": ("timeout_s", float, 0.001, 86400.0)}  # fmt: skip
 log = logging.getLogger("tripwire.openai")
+# JSON may escape half a UTF-16 pair ("\ud800"), which no UTF-8 file or hash can take: shown as
+# the replacement character, as a decoder shows any other broken text
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class _Retryable(Exception):
@@ -52,9 +61,17 @@ class _Retryable(Exception):
 def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("retry-after", "")
     try:
-        return min(max(float(value), 0.0), _MAX_RETRY_AFTER_S)
+        asked = float(value)
     except ValueError:
         return None  # an HTTP date, or nothing: our own backoff decides
+    if math.isnan(asked):
+        return None
+    return min(max(asked, 0.0), _MAX_RETRY_AFTER_S)
+
+
+def _excerpt(text: str, size: int = 120) -> str:
+    """A server's text on one line of an error message."""
+    return " ".join(text[:size].split())
 
 
 def _spec_options(where: str, query: str) -> dict[str, Any]:
@@ -65,14 +82,123 @@ def _spec_options(where: str, query: str) -> dict[str, Any]:
         if key not in _SPEC_OPTIONS:
             known = ", ".join(_SPEC_OPTIONS)
             raise BadInputError(where, f"unknown option {key!r} after '?' (expected {known})")
-        name, kind, least = _SPEC_OPTIONS[key]
+        name, kind, least, most = _SPEC_OPTIONS[key]
+        if name in options:
+            raise BadInputError(where, f"option {key!r} given twice")
         try:
-            options[name] = kind(value)
+            number = kind(value)
         except ValueError:
-            options[name] = None
-        if options[name] is None or options[name] < least:
-            raise BadInputError(where, f"{key}={value!r}: expected a number >= {least:g}")
+            number = math.nan
+        if not least <= number <= most:  # (NaN is never in range)
+            raise BadInputError(where, f"{key}={value!r}: expected a number >= {least:g} "
+                                f"and <= {most:g}")  # fmt: skip
+        options[name] = number
     return options
+
+
+def _base_url(where: str, url: str) -> str:
+    """The server's URL, checked here so a bad one is named before any request is made."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise BadInputError(where, f"bad server URL {url!r}: {exc}") from exc
+    if not parsed.host:
+        raise BadInputError(where, f"bad server URL {url!r}: no host")
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise BadInputError(where, f"bad server URL {url!r}: port {parsed.port} out of range")
+    return url
+
+
+def _api_key() -> str | None:
+    """``$OPENAI_API_KEY``, less the line end a key file leaves; one an HTTP header cannot carry
+    is refused here, before it is sent (or shown: an error names the variable, not the key)."""
+    key = os.environ.get("OPENAI_API_KEY", "").strip()
+    if not key:
+        return None
+    if not (key.isascii() and key.isprintable()):
+        raise BadInputError("OPENAI_API_KEY", "has characters an HTTP header cannot carry "
+                            "(not printable ASCII); the key is not shown")  # fmt: skip
+    return key
+
+
+def _without_password(url: str) -> str:
+    parsed = httpx.URL(url)
+    if not parsed.password:
+        return url
+    return str(parsed.copy_with(username=parsed.username, password="***"))
+
+
+def _no_field(data: Any, field: str) -> str:
+    """Why an answer has no ``field``: the error some servers send with HTTP 200, if any."""
+    error = data.get("error") if isinstance(data, dict) else None
+    if error is None:
+        return f"the answer has no {field}"
+    detail = error.get("message", error) if isinstance(error, dict) else error
+    return f"the answer has no {field} but an error: {_excerpt(str(detail), 200)}"
+
+
+def _reply_text(value: Any, field: str) -> str:
+    """A completion's text: a string, null (the model said nothing) or, from some chat servers,
+    a list of content parts whose text parts are joined; anything else is the server's fault."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list) and all(_is_text_part(p) for p in value):
+        text = "".join(p["text"] for p in value if p.get("type", "text") == "text")
+        return _LONE_SURROGATE.sub("\ufffd", text)
+    shown = _excerpt(repr(value), 80)
+    raise ValueError(f"{field} is {type(value).__name__} {shown}, not a string")
+
+
+def _is_text_part(part: Any) -> bool:
+    if not isinstance(part, dict):
+        return False
+    return part.get("type", "text") != "text" or isinstance(part.get("text"), str)
+
+
+def _prompt_logprobs(data: Any, prompt: str) -> list[float]:
+    """The echoed ``prompt``'s token logprobs, the first (unconditioned) one left out."""
+    try:
+        lps = data["choices"][0]["logprobs"]["token_logprobs"]
+    except (KeyError, IndexError, TypeError) as exc:
+        raise ValueError("the server gives no prompt logprobs (echo)") from exc
+    if not isinstance(lps, list):
+        raise ValueError(f"the answer's token_logprobs is {type(lps).__name__}, not a list")
+    if not lps and prompt:  # an echoed prompt has a token or more: the server ignored echo
+        raise ValueError("the server gives no prompt logprobs (echo): token_logprobs is empty")
+    scored = []
+    for k, lp in enumerate(lps):
+        if lp is None:
+            continue
+        if isinstance(lp, bool) or not isinstance(lp, int | float) or not math.isfinite(lp):
+            raise ValueError(
+                f"the answer's token_logprobs[{k}] is {_excerpt(repr(lp), 40)}, not a number"
+            )
+        if lp > 1e-3:  # a log probability is at most 0 (a little more: rounding)
+            raise ValueError(f"the answer's token_logprobs[{k}] is {lp}, above 0")
+        scored.append(float(lp))
+    return scored
+
+
+def _answer(where: str, r: httpx.Response) -> Any:
+    """The JSON a response carries; _Retryable where another try may help."""
+    if r.status_code in _RETRY_STATUS:
+        raise _Retryable(f"HTTP {r.status_code}", _retry_after(r))
+    if r.status_code >= 400:
+        problem = f"HTTP {r.status_code}: {_excerpt(r.text, 200)}"
+        if r.status_code == 404:  # most often a URL without the /v1 the API is served under
+            problem += " (is the URL the API's base, e.g. http://HOST:PORT/v1, and MODEL served?)"
+        raise BadInputError(where, problem)
+    if 300 <= r.status_code < 400:  # not followed: a POST's body would not be sent on
+        moved = r.headers.get("location", "?")
+        raise BadInputError(where, f"HTTP {r.status_code}: redirected to {moved}; use that URL")
+    try:
+        return r.json()
+    except (ValueError, RecursionError) as exc:  # e.g. a proxy's HTML page: maybe passing
+        kind = r.headers.get("content-type", "no content type")
+        body = _excerpt(r.text) if r.content else "an empty body"
+        raise _Retryable(f"HTTP {r.status_code} that is not JSON ({kind}: {body!r})") from exc
 
 
 def _wait(backoff_s: float) -> tenacity.wait.wait_base:
@@ -104,10 +230,13 @@ class OpenAIBackend(Backend):
         backoff_s: float = 0.5,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.shown_url = _without_password(self.base_url)
+        """What errors and the run's record show: a password in the URL is no part of it."""
         self.model = model
         self.config = config or GenerationConfig()
         self.concurrency = concurrency
         self.retries = retries
+        self.timeout_s = timeout_s
         self.backoff_s = backoff_s
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         # one pooled connection per request in flight: more would idle, fewer would queue
@@ -124,14 +253,17 @@ class OpenAIBackend(Backend):
         if not sep or not model or not url.startswith(("http://", "https://")):
             raise BadInputError(where, "expected URL#MODEL (http(s) URL)")
         options = _spec_options(where, query)
-        return cls(url, model, api_key=os.environ.get("OPENAI_API_KEY"), **options)
+        return cls(_base_url(where, url), model, api_key=_api_key(), **options)
 
     def with_config(self, config: GenerationConfig) -> OpenAIBackend:
+        if config.prompt_format == "chat" and not self.chat:  # else a completion run, unasked
+            raise BadInputError("--prompt-format", "chat needs the chat API: openai-chat:URL#"
+                                f"MODEL, not {self.scheme}: (the completions API)")  # fmt: skip
         self.config = config
         return self
 
     def describe(self) -> dict[str, Any]:
-        who = {"backend": self.scheme, "url": self.base_url, "model": self.model}
+        who = {"backend": self.scheme, "url": self.shown_url, "model": self.model}
         if self.chat:  # which request a chat run's samples answer (see _request_completion)
             asked = "completion" if self.config.prompt_format == "completion" else "chat"
             who["prompt_format"] = asked
@@ -144,26 +276,24 @@ class OpenAIBackend(Backend):
     ) -> dict[str, Any]:
         """POST with retries where they can help; BadInputError when the server cannot be used.
         Once ``abort`` is set (another request failed for good) no further retry is made."""
-        where = f"{self.base_url}{path}"
+        where = f"{self.shown_url}{path}"
         abort = abort if abort is not None else threading.Event()
 
         def attempt() -> dict[str, Any]:
             if abort.is_set():
                 raise BadInputError(where, "given up: another request failed")
             try:
-                r = self._client.post(path, json=body)
+                r = self._post_within(path, body)
             except (httpx.ConnectError, httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
                 raise BadInputError(where, f"unreachable: {exc}") from exc
-            except httpx.TransportError as exc:  # timeouts, connections dropped mid-request
+            except httpx.TimeoutException as exc:
+                problem = f"no answer within {self.timeout_s:g}s ({type(exc).__name__}; "
+                raise _Retryable(problem + "raise it with ?timeout=SECONDS)") from exc
+            except httpx.TransportError as exc:  # connections dropped mid-request
                 raise _Retryable(f"{type(exc).__name__}: {exc}") from exc
-            if r.status_code in _RETRY_STATUS:
-                raise _Retryable(f"HTTP {r.status_code}", _retry_after(r))
-            if r.status_code >= 400:
-                raise BadInputError(where, f"HTTP {r.status_code}: {r.text[:200]}")
-            try:
-                return r.json()
-            except ValueError as exc:
-                raise _Retryable(f"a response that is not JSON ({exc})") from exc
+            except httpx.DecodingError as exc:  # a body its Content-Encoding does not match
+                raise _Retryable(f"a body that cannot be decoded ({exc})") from exc
+            return _answer(where, r)
 
         def tell(state: tenacity.RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
@@ -183,8 +313,26 @@ class OpenAIBackend(Backend):
         try:
             return retrying(attempt)
         except _Retryable as exc:
-            problem = f"still failing after {self.retries} retries: {exc}"
+            tries = f"after {self.retries} retries" if self.retries else "(no retries: ?retries=0)"
+            problem = f"still failing {tries}: {exc}"
             raise BadInputError(where, problem) from exc
+
+    def _post_within(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        """The response, read whole within ``timeout_s`` of sending: httpx's timeout bounds
+        each read, so a server trickling a byte at a time would otherwise hold a run forever."""
+        deadline = time.monotonic() + self.timeout_s
+        with self._client.stream("POST", path, json=body) as r:
+            raw = bytearray()
+            for chunk in r.iter_raw():
+                raw += chunk
+                if time.monotonic() > deadline:
+                    raise httpx.ReadTimeout("the body still coming", request=r.request)
+                if len(raw) > _MAX_BODY_BYTES:  # no answer to one prompt is this large
+                    where = f"{self.shown_url}{path}"
+                    raise BadInputError(where, f"an answer over {_MAX_BODY_BYTES >> 20} MiB")
+        # decoded (Content-Encoding) as the whole body, the way httpx reads one
+        return httpx.Response(r.status_code, headers=r.headers, content=bytes(raw),
+                              request=r.request)  # fmt: skip
 
     def _complete_one(self, job: tuple[Task, int], abort: threading.Event) -> Sample:
         task, idx = job
@@ -216,12 +364,14 @@ class OpenAIBackend(Backend):
         else:
             body = {**common, "prompt": task.prompt}
         data = self.post(path, body, abort)
+        field = "choices[0].message.content" if self.chat else "choices[0].text"
         try:
             choice = data["choices"][0]
-            text = (choice["message"]["content"] if self.chat else choice["text"]) or ""
+            text = _reply_text(choice["message"]["content"] if self.chat else choice["text"], field)
         except (KeyError, IndexError, TypeError) as exc:
-            field = "choices[0].message.content" if self.chat else "choices[0].text"
-            raise BadInputError(f"{self.base_url}{path}", f"the answer has no {field}") from exc
+            raise BadInputError(f"{self.shown_url}{path}", _no_field(data, field)) from exc
+        except ValueError as exc:
+            raise BadInputError(f"{self.shown_url}{path}", f"the answer's {exc}") from exc
         fmt = "chat" if chatting else "completion"
         return Sample(task.task_id, idx, cut_at_stop(text, ends), fmt)
 
@@ -236,16 +386,16 @@ class OpenAIBackend(Backend):
     def _score_one(self, job: tuple[int, str], abort: threading.Event) -> tuple[float, int]:
         k, text = job
         body = {"model": self.model, "prompt": text, "max_tokens": 0, "echo": True, "logprobs": 0}
+        where = f"{self.shown_url}/completions"
         try:
             data = self.post("/completions", body, abort)
         except UserError as exc:  # name the text, as generation names the sample
             raise type(exc)(exc.where, f"text {k}: {exc.problem}") from exc
         try:
-            lps = data["choices"][0]["logprobs"]["token_logprobs"]
-        except (KeyError, IndexError, TypeError) as exc:
-            raise BadInputError(self.base_url, "server gives no prompt logprobs (echo)") from exc
-        scored = [lp for lp in lps if lp is not None]
-        return -float(sum(scored)), len(scored)
+            scored = _prompt_logprobs(data, text)
+        except ValueError as exc:
+            raise BadInputError(where, f"text {k}: {exc}") from exc
+        return -sum(scored), len(scored)
 
     def loglikelihood(
         self, texts: Sequence[str], progress: Progress = no_progress
