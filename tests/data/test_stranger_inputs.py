@@ -626,3 +626,12 @@ def test_a_script_that_crashes_bash_does_not_parse():
     crashed = _shell("echo " + "$(" * 50_000 + ")" * 50_000)
     assert crashed.problems and "bash -n crashed" in crashed.problems[0]["message"]
     assert _shell("echo $(date)\n").problems == []
+
+
+@pytest.mark.parametrize("role", [["user"], {"name": "user"}])
+def test_a_role_that_is_not_a_string_is_a_format_problem(role: Any) -> None:
+    """A list or object as a chat role was a TypeError (unhashable) in the audit and training."""
+    answer = {"role": "assistant", "content": "def f():\n    pass\n"}
+    obj = {"messages": [{"role": role, "content": "a"}, answer]}
+    rec = parse_record(obj, 1, 0, FieldMap(other_shapes=True))
+    assert any("unknown role" in p for p in rec.problems), rec.problems

@@ -56,6 +56,16 @@ def _eval_corpus(base: Path, given: Path | None) -> Path | None:
     return base if corpus_of(base) is not None else None
 
 
+def _one(option: str, given: list[Path]) -> Path:
+    if len(given) > 1:
+        raise BadInputError(
+            option,
+            f"given {len(given)} times ({', '.join(map(str, given))}); it takes one file or "
+            "folder: put the files in one folder",
+        )
+    return given[0]
+
+
 # TrainConfig's default, written out: importing tripwire.train here would load torch for every
 # command (tests/train/test_targets.py checks that the two agree)
 EWC_LAMBDA = 3000.0
@@ -65,7 +75,9 @@ EWC_LAMBDA = 3000.0
 def finetune_cmd(
     ctx: typer.Context,
     base: Path = typer.Argument(..., help="Local Hugging Face causal LM directory."),
-    data: Path = typer.Option(..., "--data", help="JSONL/Parquet file or folder to train on."),
+    data_given: list[Path] = typer.Option(
+        ..., "--data", metavar="PATH", help="JSONL/Parquet file or folder to train on."
+    ),
     out_dir: Path = typer.Option(..., "--out", help="Output checkpoint directory."),
     method: str = typer.Option("full", help="full | lora."),
     regularizer: str = typer.Option("none", help="none | ewc | lwf | l2sp."),
@@ -78,8 +90,11 @@ def finetune_cmd(
     lwf_alpha: float = typer.Option(1.0, help="LwF strength (weight of the KL term)."),
     lwf_temperature: float = typer.Option(2.0, help="LwF softmax temperature."),
     l2sp_alpha: float = typer.Option(0.01, help="L2-SP strength."),
-    replay: Path | None = typer.Option(
-        None,
+    replay_given: list[Path] = typer.Option(
+        [],
+        "--replay",
+        metavar="PATH",
+        show_default=False,
         help="General data for replay and the EWC Fisher (default: the base's "
         "reference corpus train split, if it has one).",
     ),
@@ -153,6 +168,9 @@ def finetune_cmd(
     ... (or accelerate launch): --batch-size is the global batch, split over the ranks; rank 0
     writes the model and the report.
     """
+    # a repeated option would otherwise keep its last value alone: half the data, silently
+    data = _one("--data", data_given)
+    replay = _one("--replay", replay_given) if replay_given else None
     from tripwire.stats import Margin
     from tripwire.train import (
         TrainConfig,

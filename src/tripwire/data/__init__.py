@@ -26,7 +26,14 @@ from tripwire.data._policy import Action, RulePolicy
 from tripwire.data._readers import Shard, input_files, plan_shards, read_shard
 from tripwire.data._reasons import BLOCKING, FLAGS, QUALITY_REASONS, REASONS
 from tripwire.data._reasons import MEANINGS as REASON_MEANINGS
-from tripwire.data._records import FieldMap, Record, extract_code, parse_record
+from tripwire.data._records import (
+    FieldMap,
+    Record,
+    chat_turns,
+    extract_code,
+    known_shape,
+    parse_record,
+)
 from tripwire.data._result import AuditResult
 from tripwire.data._secrets import find_secrets, redact, redact_obj
 
@@ -55,12 +62,14 @@ __all__ = [
     "SyntaxAnalysis",
     "analyse",
     "audit",
+    "chat_turns",
     "check_outputs",
     "deduplicate",
     "detect_language",
     "extract_code",
     "find_secrets",
     "input_files",
+    "known_shape",
     "leaves",
     "load_allowlist",
     "load_benchmark",

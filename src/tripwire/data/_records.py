@@ -37,8 +37,9 @@ class FieldMap:
     """Also read the shapes other tools write when a record has none of the fields above:
     Alpaca/Dolly (``instruction``, ``input``/``context``, ``output``), ShareGPT
     (``conversations`` of ``from``/``value``), OpenAI chat's content parts and tool calls, and
-    a language in ``lang`` (Hugging Face code exports). Off for readers that take a record's
-    columns by these names themselves (training)."""
+    a language in ``lang`` (Hugging Face code exports). On for the audit, its review and
+    training (which reads the same columns through :func:`known_shape` and :func:`chat_turns`),
+    off for ``FieldMap()`` itself."""
 
     @classmethod
     def parse(cls, pairs: list[str]) -> FieldMap:
@@ -194,7 +195,7 @@ def _chat(rec: Record, messages: Any, fm: FieldMap) -> None:
         if fm.other_shapes:
             role = ROLE_ALIASES.get(role, role) if isinstance(role, str) else role
             content = _parts_text(content)
-        if role not in CHAT_ROLES:
+        if not isinstance(role, str) or role not in CHAT_ROLES:  # a list role is unhashable
             rec.problems.append(f"turn {n} has unknown role {role!r}")
             continue
         if fm.other_shapes and _calls_tool(turn, content):
@@ -229,6 +230,31 @@ def parse_record(
         raw = json.dumps(obj, ensure_ascii=False, default=str).encode()
     rec.suspects = suspect_strings(raw, obj)
     return rec
+
+
+def known_shape(obj: dict[str, Any], fm: FieldMap) -> tuple[dict[str, Any], FieldMap]:
+    """A record in another tool's shape as one in tripwire's and the columns to read it by
+    (for a reader of the record's text, e.g. training, after :func:`parse_record` accepted it)."""
+    return _recognize(obj, fm, [])
+
+
+def chat_turns(obj: dict[str, Any], fm: FieldMap) -> tuple[tuple[str, str], ...]:
+    """(role, text) of a chat record's turns as the audit reads them: other tools' speakers as
+    roles, content parts as their text; a turn that only calls a tool is left out (its answer
+    comes in a later turn), as are turns with no text."""
+    turns = []
+    for t in obj.get(fm.messages) or ():
+        if not isinstance(t, dict):
+            continue
+        role, content = t.get(fm.role), t.get(fm.content)
+        if fm.other_shapes:
+            role = ROLE_ALIASES.get(role, role) if isinstance(role, str) else role
+            content = _parts_text(content)
+            if _calls_tool(t, content):
+                continue
+        if isinstance(role, str) and isinstance(content, str) and content.strip():
+            turns.append((role, content))
+    return tuple(turns)
 
 
 def _recognize(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
+from tripwire.errors import BadInputError
 from tripwire.train._formats import Example
 
 IGNORE = -100
@@ -39,6 +40,18 @@ class Batch:
         )
 
 
+def _check_reachable(ex: Example, context: int) -> None:
+    """An example drawn only from its start must have a target inside its first window: one
+    whose prompt fills the context would train on nothing (a loss of 0, silently)."""
+    if not any(ex.mask[:context]):
+        first = ex.mask.index(True) if any(ex.mask) else len(ex.mask)
+        raise BadInputError(
+            ex.where or "data",
+            f"nothing to train on within the context: the prompt takes {first} tokens of "
+            f"--context {context}; shorten the prompt or raise --context",
+        )
+
+
 class PackedStream:
     """Examples joined as ``eos ex eos ex ... eos``, with the window starts one may draw.
 
@@ -62,6 +75,7 @@ class PackedStream:
             if free:
                 starts.append(torch.arange(begin, max(begin + 1, len(ids) - context)))
             else:
+                _check_reachable(ex, context)
                 starts.append(torch.tensor([begin]))
         real = len(ids)
         # pad so a window from any start is whole; padding is never a target

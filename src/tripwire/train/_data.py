@@ -43,8 +43,15 @@ def _tokens(obj: dict[str, Any], rid: str, where: str) -> TrainRecord:
     ):
         raise BadInputError(where, "input_ids must be a non-empty list of integers")
     mask = obj.get("loss_mask")
-    if mask is not None and (not isinstance(mask, list) or len(mask) != len(ids)):
-        raise BadInputError(where, "loss_mask must be a list as long as input_ids")
+    if mask is not None and (
+        not isinstance(mask, list)
+        or len(mask) != len(ids)
+        # "false" or 0.5 as a flag would train on every id it meant to mask
+        or not all(m in (0, 1) and not isinstance(m, float) for m in mask)
+    ):
+        raise BadInputError(
+            where, "loss_mask must be a list of booleans (or 0/1) as long as input_ids"
+        )
     return TrainRecord(
         rid,
         "tokens",
@@ -55,30 +62,30 @@ def _tokens(obj: dict[str, Any], rid: str, where: str) -> TrainRecord:
 
 
 def _from_json(obj: Any, rec: Any, fields: Any, where: str) -> TrainRecord:
+    from tripwire.data import chat_turns, known_shape
+
     rid = str(rec.id)
     if isinstance(obj, dict) and "input_ids" in obj:
         return replace(_tokens(obj, rid, where), language=rec.language)
     if rec.kind == "invalid" or (rec.problems and rec.kind != "code"):
         raise BadInputError(where, f"unusable {rec.kind} record: {'; '.join(rec.problems)}")
+    # the columns the audit read this record by (Alpaca's output, ShareGPT's conversations)
+    obj, fm = known_shape(obj, fields)
     if rec.kind == "code":
-        text = obj.get(fields.text)
+        text = obj.get(fm.text)
         if not isinstance(text, str) or not text.strip():
-            raise BadInputError(where, f"empty {fields.text!r}")
+            raise BadInputError(where, f"empty {fm.text!r}")
         return TrainRecord(rid, "code", text=text, language=rec.language, where=where)
     if rec.kind == "instruction":
         return TrainRecord(
             rid,
             "instruction",
-            prompt=obj[fields.prompt],
-            response=obj[fields.response],
+            prompt=obj[fm.prompt],
+            response=obj[fm.response],
             language=rec.language,
             where=where,
         )
-    turns = tuple(
-        (t[fields.role], t[fields.content])
-        for t in obj[fields.messages]
-        if isinstance(t, dict) and isinstance(t.get(fields.content), str)
-    )
+    turns = chat_turns(obj, fm)
     return TrainRecord(rid, "chat", messages=turns, language=rec.language, where=where)
 
 
@@ -87,7 +94,8 @@ def read_records(paths: list[Path]) -> list[TrainRecord]:
     fine-tune should not silently train on a fraction of what it was given."""
     from tripwire.data import FieldMap, input_files, plan_shards, read_shard
 
-    fields = FieldMap()
+    # the shapes the audit reads, so a set that passes the audit trains on the text it checked
+    fields = FieldMap(other_shapes=True)
     records: list[TrainRecord] = []
     for shard in plan_shards(input_files(list(paths))):
         for raw, rec in read_shard(shard, fields):

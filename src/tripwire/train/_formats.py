@@ -8,7 +8,7 @@ exactly (a response's first token never merges with the prompt's last).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tripwire.train._data import TrainRecord
 
@@ -22,6 +22,8 @@ class Example:
 
     ids: list[int]
     mask: list[bool]
+    where: str = field(default="", compare=False)
+    """The record's ``file:line``, for error messages."""
 
 
 def _turns(record: TrainRecord) -> list[tuple[str, str]]:
@@ -81,7 +83,7 @@ def to_example(record: TrainRecord, tokenizer, prompt_format: str) -> Example:  
     """Token ids and loss mask of one record (pre-tokenized records pass through)."""
     if record.kind == "tokens":
         mask = record.loss_mask or tuple(True for _ in record.input_ids)
-        return Example(list(record.input_ids), list(mask))
+        return Example(list(record.input_ids), list(mask), record.where)
     ids: list[int] = []
     mask: list[bool] = []
     backend = tokenizer.backend_tokenizer
@@ -89,7 +91,7 @@ def to_example(record: TrainRecord, tokenizer, prompt_format: str) -> Example:  
         piece = backend.encode(text, add_special_tokens=False).ids
         ids += piece
         mask += [trained] * len(piece)
-    return Example(ids, mask)
+    return Example(ids, mask, record.where)
 
 
 def to_examples(records: list[TrainRecord], tokenizer, prompt_format: str) -> list[Example]:  # type: ignore[no-untyped-def]

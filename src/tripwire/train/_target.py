@@ -92,7 +92,13 @@ def split_target(records: list[TrainRecord], path: Path, fraction: float) -> tup
         return records, TargetSplit(str(path), fraction, len(records), (), why)
     held = eligible[:k]
     keep = {id(r) for r in held}
-    train = [r for r in records if id(r) not in keep]
+    # a copy of a held-out record (the same file given twice, a JSONL and a Parquet export of
+    # one set) is not trained on either: the gain would be measured on text the model saw
+    seen = {target_text(r) for r in held}
+    train = [r for r in records if id(r) not in keep and target_text(r) not in seen]
+    if not train:
+        why = "every record copies a held-out one (nothing would be left to train on)"
+        return records, TargetSplit(str(path), fraction, len(records), (), why)
     return train, TargetSplit(str(path), fraction, len(train), tuple(held))
 
 
