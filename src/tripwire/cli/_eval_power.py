@@ -6,6 +6,7 @@ prints the plan and writes its JSON.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -266,6 +267,7 @@ def power(
     slice when nothing dropped. Pass/fail power is exact (only the discordant items count);
     score power is the paired t's. Says which claim it sized and what each one needs."""
     from tripwire.stats import Scenario, plan
+    from tripwire.stats._power import MAX_ITEMS
 
     if claim not in _CLAIMS:
         raise BadInputError("--claim", f"expected regression, pass or both, got {claim!r}")
@@ -273,8 +275,13 @@ def power(
         raise BadInputError("--correction", f"expected holm, bh or none, got {correction!r}")
     if alpha is not None and not 0 < alpha < 0.5:
         raise BadInputError("--alpha", f"must lie between 0 and 0.5, got {alpha:g}")
+    if items is not None and items > MAX_ITEMS:
+        # the exact pass/fail chances take time linear in the items: 1e11 would never return
+        raise BadInputError("--items", f"at most {MAX_ITEMS} items per slice, got {items}")
     if not 0 < power_ < 1:
         raise BadInputError("--power", f"must lie between 0 and 1, got {power_:g}")
+    _check_numbers(base_rate=base_rate, drop=drop, discordance=discordance, shift=shift, sd=sd,
+                   correlation=correlation, mean=mean)  # fmt: skip
     show = not quiet(json_path)
     rule = _rule(metric, margin, alpha, correction, slices, policy, suite, corpus)
     claims = _CLAIMS[claim] if items is None else ("regression", "pass")
@@ -304,6 +311,10 @@ def power(
                 **p.to_dict(),
             }
             data["suite"] = _suite_check(rule, s, power_, show)
+    except OverflowError as exc:
+        # a level so small that 1 - level rounds to 1 has an infinite z
+        raise BadInputError("--alpha", f"alpha {rule.alpha:g} over {rule.slices} slice(s) is "
+                            "too small a significance level to size for")  from exc  # fmt: skip
     except ValueError as exc:
         text = str(exc)
         drop_option = "--drop" if rule.kind == "pass" else "--shift"
@@ -313,6 +324,28 @@ def power(
         raise BadInputError(where, str(exc)) from exc
     data.update({"metric_name": rule.metric, "policy": str(policy) if policy else None})
     emit_json(json_path, data)
+
+
+def _check_numbers(**values: float | None) -> None:
+    """Each number option finite and in its range, named as the user typed it: NaN would
+    otherwise surface as a conversion error deep in the sizing, naming nothing."""
+    for name, value in values.items():
+        if value is not None and not math.isfinite(value):
+            raise BadInputError(
+                f"--{name.replace('_', '-')}", f"must be a finite number, got {value}"
+            )
+    if not 0 < values["base_rate"] < 1:  # type: ignore[operator]
+        raise BadInputError(
+            "--base-rate", f"must lie strictly between 0 and 1, got {values['base_rate']:g}"
+        )
+    if values["discordance"] is not None and not 0 < values["discordance"] <= 1:
+        raise BadInputError("--discordance", f"must lie in (0, 1], got {values['discordance']:g}")
+    if values["sd"] <= 0:  # type: ignore[operator]
+        raise BadInputError("--sd", f"must be above 0, got {values['sd']:g}")
+    if not -1 < values["correlation"] < 1:  # type: ignore[operator]
+        raise BadInputError(
+            "--correlation", f"must lie strictly between -1 and 1, got {values['correlation']:g}"
+        )
 
 
 def _at_items(

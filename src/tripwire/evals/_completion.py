@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from tripwire.artifacts import sha256_json
 from tripwire.errors import BadInputError
 from tripwire.evals._completion_items import (
+    FUNCTION_START,
     CompletionItem,
     completion_items,
     exact_match,
@@ -42,12 +43,18 @@ class Completion(Suite):
                 "--corpus", "completion needs a corpus: a reference model directory or a folder"
             )
         self.corpus = Path(corpus)
+        if max_per_language < 1:
+            raise BadInputError("--max-per-language", f"must be at least 1, got {max_per_language}")
         self.max_per_language = max_per_language
         self.items: dict[str, CompletionItem] = {}
         for lang, files in sorted(source_files(self.corpus).items()):
             found = [i for path, text in files for i in completion_items(lang, path, text)]
             step = max(1, len(found) // max_per_language)
             self.items.update((i.item_id, i) for i in found[::step][:max_per_language])
+        if not self.items:
+            raise BadInputError(self.corpus, "no function to complete: completion needs "
+                                f"{', '.join(FUNCTION_START)} functions at least three lines "
+                                "long")  # fmt: skip
 
     @property
     def version(self) -> str:

@@ -92,7 +92,8 @@ def python_prefix_valid(code: str) -> bool:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             codeop.compile_command(src, "<completion>", "exec")
-    except (SyntaxError, ValueError, OverflowError):
+    except (SyntaxError, ValueError, OverflowError, RecursionError, MemoryError):
+        # RecursionError / MemoryError: CPython itself cannot compile code this deep
         return False
     return True
 
@@ -119,21 +120,32 @@ def _brackets_prefix_valid(code: str) -> bool:
     return True
 
 
+def _utf8(code: str) -> bytes:
+    """``code`` for a parser; a lone surrogate (a JSON escape such as ``\\ud83d`` in a samples
+    file) has no UTF-8 form, so it becomes ``?``, as parsers replace what they cannot read."""
+    return code.encode("utf-8", "replace")
+
+
 def _javascript_prefix_valid(code: str) -> bool:
     from tree_sitter_language_pack import get_parser
 
-    def has_error(node) -> bool:  # type: ignore[no-untyped-def]
-        return node.type == "ERROR" or any(has_error(c) for c in node.children)
-
-    # MISSING nodes are what an unfinished prefix lacks; ERROR nodes are real mistakes
-    return not has_error(get_parser("javascript").parse(code.encode()).root_node)
+    # MISSING nodes are what an unfinished prefix lacks; ERROR nodes are real mistakes. Walked
+    # with a stack: a deeply nested completion would exhaust Python's recursion limit.
+    stack = [get_parser("javascript").parse(_utf8(code)).root_node]
+    while stack:
+        node = stack.pop()
+        if node.type == "ERROR":
+            return False
+        if node.has_error:  # only subtrees holding an ERROR or MISSING node are worth a visit
+            stack.extend(node.children)
+    return True
 
 
 def _shell_prefix_valid(code: str) -> bool:
     import subprocess
 
-    r = subprocess.run(["bash", "-n"], input=code, capture_output=True, text=True, timeout=10)
-    return r.returncode == 0 or "unexpected end of file" in r.stderr
+    r = subprocess.run(["bash", "-n"], input=_utf8(code), capture_output=True, timeout=10)
+    return r.returncode == 0 or b"unexpected end of file" in r.stderr
 
 
 def prefix_valid(code: str, language: str) -> bool | None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import ClassVar, Protocol, runtime_checkable
 
-from tripwire.errors import BadInputError
+from tripwire.errors import BadInputError, UserError
 from tripwire.evals._backend import Backend
 from tripwire.evals._suite import Suite
 from tripwire.evals._types import MetricSpec, Sample, SampleResult, Task
@@ -57,7 +58,8 @@ class LikelihoodSuite(Suite):
         limits: Mapping[str, Limits] | None = None,
     ) -> Iterator[SampleResult]:
         if not isinstance(backend, ScoresText):
-            raise BadInputError(f"{backend.scheme}:", f"cannot score text, which {self.name} needs")
+            raise BadInputError("MODEL", f"{backend.scheme}: cannot score text, which {self.name} "
+                                "needs: give hf:DIR or openai:URL#MODEL")  # fmt: skip
         todo = [t for t in tasks if (t.task_id, 0) not in done]
         accepted = inspect.signature(backend.loglikelihood).parameters
         windows = (
@@ -66,7 +68,7 @@ class LikelihoodSuite(Suite):
         for start in range(0, len(todo), _BLOCK):
             block = todo[start : start + _BLOCK]
             t0 = time.perf_counter()
-            scores = backend.loglikelihood([t.prompt for t in block], **windows)
+            scores = _score_block(backend, block, windows)
             wall = (time.perf_counter() - t0) / max(len(block), 1)
             for task, (nats, tokens) in zip(block, scores, strict=True):
                 n_bytes = len(task.prompt.encode("utf-8"))
@@ -82,3 +84,22 @@ class LikelihoodSuite(Suite):
 
     def references(self) -> list[Sample]:
         return []
+
+
+_TEXT_K = re.compile(r"text (\d+): ")
+
+
+def _score_block(
+    backend: ScoresText, block: Sequence[Task], windows: Mapping[str, int]
+) -> list[tuple[float, int]]:
+    """Scores of ``block``; a backend's error names a text by its place in the block, which
+    means nothing to the user, so it is renamed after that text's task."""
+    try:
+        return backend.loglikelihood([t.prompt for t in block], **windows)
+    except UserError as exc:
+        found = _TEXT_K.match(exc.problem)
+        if found is None or int(found[1]) >= len(block):
+            raise
+        task_id = block[int(found[1])].task_id
+        problem = f"task {task_id}: {exc.problem[found.end() :]}"
+        raise type(exc)(exc.where, problem) from exc

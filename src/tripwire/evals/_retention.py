@@ -36,10 +36,14 @@ class Retention(LikelihoodSuite):
                 "retention needs a corpus: a reference model directory or a folder of code",
             )
         self.corpus = Path(corpus)
+        if max_per_language < 1:
+            raise BadInputError("--max-per-language", f"must be at least 1, got {max_per_language}")
         self.chunk_chars = chunk_chars
-        if window < 2 or not 0 <= window_overlap < window:
-            raise BadInputError("window", f"need window >= 2 and 0 <= overlap < window, got "
-                                f"{window} and {window_overlap}")  # fmt: skip
+        if window < 2:
+            raise BadInputError("--window", f"must be at least 2 tokens, got {window}")
+        if not 0 <= window_overlap < window:
+            raise BadInputError("--window-overlap", f"must be from 0 to less than --window "
+                                f"({window}), got {window_overlap}")  # fmt: skip
         self.window, self.window_overlap = window, window_overlap
         self.max_per_language = max_per_language
         self.items = text_items(self.corpus, chunk_chars, max_per_language)

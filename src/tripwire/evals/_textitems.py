@@ -57,14 +57,30 @@ def source_files(source: Path) -> dict[str, list[tuple[str, str]]]:
         lang = EXTENSIONS.get(p.suffix)
         if lang is None or not p.is_file():
             continue
-        try:
-            text = p.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
-        out.setdefault(lang, []).append((p.relative_to(source).as_posix(), text))
+        text = _read_code(p)
+        out.setdefault(lang, []).append((_shown(p.relative_to(source)), text))
     if not out:
         raise BadInputError(source, "holds no code files with a known extension")
     return out
+
+
+def _shown(path: Path) -> str:
+    """``path`` as text an id can hold: bytes of a name that are not UTF-8 come back from the
+    file system as lone surrogates, which no JSON file or hash can encode; ``\\xff`` instead."""
+    raw = path.as_posix().encode("utf-8", "surrogateescape")
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def _read_code(path: Path) -> str:
+    """A corpus file's text; one that cannot be read is named rather than skipped, since a
+    silently smaller corpus changes every score without a word."""
+    try:
+        return path.read_text(encoding="utf-8-sig")  # a BOM marks the encoding; it is no code
+    except UnicodeDecodeError as exc:
+        raise BadInputError(path, f"not UTF-8 text (byte {exc.start}); remove it from the "
+                            "corpus or convert it") from exc  # fmt: skip
+    except OSError as exc:
+        raise BadInputError(path, f"cannot read: {exc.strerror or exc}") from exc
 
 
 def text_items(source: str | Path, chunk_chars: int, max_per_language: int) -> list[TextItem]:
@@ -78,6 +94,8 @@ def text_items(source: str | Path, chunk_chars: int, max_per_language: int) -> l
         ]
         step = max(1, len(chunks) // max_per_language)
         items += chunks[::step][:max_per_language]
+    if not items:
+        raise BadInputError(source, "its code files hold no text to score (all empty or blank)")
     return items
 
 

@@ -36,7 +36,7 @@ from tripwire.sandbox import Executable, Limits, Sandbox
 
 log = logging.getLogger("tripwire.evals")
 
-TRANSLATOR_VERSION = 1
+TRANSLATOR_VERSION = 2
 """Bump when a translation, the oracles or how a completion becomes a program changes."""
 
 
@@ -146,12 +146,16 @@ class MultiLangHumanEval(ExecutionSuite):
         problems = self.translation.problems
         return _validate.reference_samples(problems[t] for t in self.validation.validated)
 
-    def program(self, task_id: str, completion: str) -> Program:
-        """The program for a completion of ``task_id`` (or of its negative control)."""
+    def program(self, task_id: str, completion: str, *, whole: bool = False) -> Program:
+        """The program for a completion of ``task_id`` (or of its negative control); ``whole``:
+        ``completion`` is a whole program (a ``solution`` that does not start with the prompt),
+        which defines the function itself and follows only the prompt's header."""
         problem, control = _validate.task_of(task_id)
         item = self.translation.problems.get(problem)
         if item is None:
             raise BadInputError(task_id, f"not a task of {self.name}")
+        if whole:
+            item = dataclasses.replace(item, prompt=_header(item.prompt))
         return program(self.language, item, completion, control=control)
 
     def job(self, task_id: str, completion: str) -> Executable:  # type: ignore[override]
@@ -167,7 +171,8 @@ class MultiLangHumanEval(ExecutionSuite):
         limits: Mapping[str, Limits] | None = None,
     ) -> Iterator[SampleResult]:
         own = limits or {}
-        programs = [self.program(s.task_id, s.completion) for s in samples]
+        programs = [self.program(s.task_id, s.completion, whole=s.prompt_format == "chat")
+                    for s in samples]  # fmt: skip
         jobs = [dataclasses.replace(p.executable, limits=own.get(s.task_id))
                 for p, s in zip(programs, samples, strict=True)]  # fmt: skip
         for i, r in sandbox.iter_many(jobs, progress, use_cache=use_cache):
@@ -175,6 +180,14 @@ class MultiLangHumanEval(ExecutionSuite):
             values, message = metrics(r, programs[i].open_at_end)
             yield SampleResult(s.task_id, s.sample_idx, r.verdict, message, r.cpu_s, r.wall_s,
                                values)  # fmt: skip
+
+
+def _header(prompt: str) -> str:
+    """The prompt before the line opening its function (includes, shebang, the docstring as
+    comments): appended after it, the function itself would be nested in the prompt's."""
+    lines = prompt.splitlines(keepends=True)
+    opening = max((i for i, line in enumerate(lines) if line.rstrip().endswith("{")), default=None)
+    return prompt if opening is None else "".join(lines[:opening])
 
 
 @register_suite
