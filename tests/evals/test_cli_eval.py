@@ -177,3 +177,13 @@ def test_compare_refuses_a_negative_margin_and_an_unwritable_json(capsys, tmp_pa
                       str(other))  # fmt: skip
     code, _, err = tw(capsys, "eval", "compare", str(run), str(other), "--json", "/proc/c.json")
     assert code == 2 and err.startswith("error: /proc/c.json: cannot write"), err
+
+
+def test_a_run_that_scores_nothing_leaves_no_run_directory(capsys, tmp_path, humaneval):
+    """A samples file given to a likelihood suite was refused after run.json was written."""
+    samples = write_samples(tmp_path / "s.jsonl", mixed_rows(humaneval, ["HumanEval/0"], 1))
+    out = tmp_path / "run"
+    code, _, err = tw(capsys, "eval", "run", f"samples:{samples}", "--suite", "retention",
+                      "--out", str(out))  # fmt: skip
+    assert code == 2 and "cannot score text" in err, err
+    assert not out.exists()

@@ -9,6 +9,7 @@ manifest.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -193,6 +194,7 @@ def run_eval(
     tasks = suite.tasks()
     identity = run_identity(suite, backend, n, sandbox, cpu_limits)
     out = Path(out) if out is not None else default_run_dir(identity)
+    fresh = not out.exists()
     _open_run_dir(out, identity)
 
     log = ResultsLog(out / RESULTS_FILE)
@@ -206,11 +208,16 @@ def run_eval(
         ):
             log.append(result)
             done[result.key] = result
+        if not done:
+            raise BadInputError("MODEL", "the backend produced no samples")
+    except BaseException:
+        log.close()
+        if fresh and not done:  # nothing to resume: leave no run directory behind
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     finally:
         log.close()
     evaluate_s = time.perf_counter() - t0
-    if not done:
-        raise BadInputError("MODEL", "the backend produced no samples")
 
     order = {t.task_id: i for i, t in enumerate(tasks)}
     results = sorted(done.values(), key=lambda r: (order[r.task_id], r.sample_idx))
