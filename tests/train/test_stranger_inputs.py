@@ -93,21 +93,30 @@ def test_an_alpaca_set_that_passes_the_audit_trains(
     assert (out / "config.json").is_file()
 
 
-def test_a_prompt_longer_than_the_context_is_refused(
+def test_a_prompt_longer_than_the_context_is_left_out_and_said(
     tiny_reference: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Windows of an instruction start at its prompt: one that fills the context trained on
-    nothing, and the run reported a task loss of 0.000 and exit 0."""
+    nothing, and the run reported a task loss of 0.000 and exit 0. A few such records in a real
+    set are left out with a notice naming one; a set of nothing else is bad input."""
     records = [{"prompt": "Write f", "response": CODE},
                {"prompt": "word " * 400, "response": CODE}]  # fmt: skip
     data = _jsonl(tmp_path / "set.jsonl", records)
     out = tmp_path / "tuned"
+    args = ["--steps", "2", "--batch-size", "2", "--context", "64", "--no-eval",
+            "--allow-unaudited"]  # fmt: skip
     code = main(["train", "finetune", str(tiny_reference), "--data", str(data), "--out",
-                 str(out), "--steps", "2", "--batch-size", "2", "--context", "64", "--no-eval",
-                 "--allow-unaudited"])  # fmt: skip
+                 str(out), *args])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "1 records left out of training" in err and f"{data}:2: nothing to train on" in err
+    only = _jsonl(tmp_path / "long.jsonl", records[1:])
+    out = tmp_path / "tuned-long"
+    code = main(["train", "finetune", str(tiny_reference), "--data", str(only), "--out",
+                 str(out), *args])  # fmt: skip
     err = capsys.readouterr().err
     assert code == 2, err
-    assert err.startswith(f"error: {data}:2: nothing to train on within the context"), err
+    assert err.startswith(f"error: {only}:1: nothing to train on within the context"), err
     assert len(err.strip().splitlines()) == 1
     assert not out.exists()
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from tripwire.cli import _memory
@@ -259,7 +260,7 @@ def finetune_cmd(
             else []
         )
     for notice in result.notices:
-        err.print(f"[yellow]notice:[/] {notice}")
+        err.print(f"[yellow]notice:[/] {escape(notice)}", highlight=False, soft_wrap=True)
     if evaluate and corpus is None:
         err.print(
             "[yellow]notice:[/] forgetting not measured: BASE is not a reference model; "

@@ -40,16 +40,16 @@ class Batch:
         )
 
 
-def _check_reachable(ex: Example, context: int) -> None:
-    """An example drawn only from its start must have a target inside its first window: one
-    whose prompt fills the context would train on nothing (a loss of 0, silently)."""
-    if not any(ex.mask[:context]):
-        first = ex.mask.index(True) if any(ex.mask) else len(ex.mask)
-        raise BadInputError(
-            ex.where or "data",
-            f"nothing to train on within the context: the prompt takes {first} tokens of "
-            f"--context {context}; shorten the prompt or raise --context",
-        )
+def _unreachable(ex: Example, context: int) -> str | None:
+    """Why an example drawn only from its start has no target inside its first window (its
+    prompt fills the context: it would train on nothing, a loss of 0), or None."""
+    if any(ex.mask[:context]):
+        return None
+    first = ex.mask.index(True) if any(ex.mask) else len(ex.mask)
+    return (
+        f"nothing to train on within the context: the prompt takes {first} tokens of "
+        f"--context {context}; shorten the prompt or raise --context"
+    )
 
 
 class PackedStream:
@@ -57,7 +57,8 @@ class PackedStream:
 
     A window may start anywhere inside a code example (files are longer than the context) but
     only at the start of an instruction or chat example, so every response is seen with its
-    prompt.
+    prompt. An instruction or chat example whose prompt fills the context is left out (named in
+    ``left_out``, which the run reports); a stream left with nothing to train on is bad input.
     """
 
     def __init__(
@@ -66,7 +67,13 @@ class PackedStream:
         ids: list[int] = [eos_id]
         mask: list[bool] = [False]
         starts: list[torch.Tensor] = []
+        self.left_out: list[str] = []
+        """Where each example left out is, with why (``FILE:LINE: ...``)."""
         for ex, free in zip(examples, anywhere, strict=True):
+            why = None if free else _unreachable(ex, context)
+            if why is not None:
+                self.left_out.append(f"{ex.where or 'data'}: {why}")
+                continue
             begin = len(ids) - 1  # the window's first input is the eos before the example
             ids += ex.ids
             mask += ex.mask
@@ -75,8 +82,10 @@ class PackedStream:
             if free:
                 starts.append(torch.arange(begin, max(begin + 1, len(ids) - context)))
             else:
-                _check_reachable(ex, context)
                 starts.append(torch.tensor([begin]))
+        if self.left_out and not starts:
+            where, _, why = self.left_out[0].partition(": ")
+            raise BadInputError(where, why)
         real = len(ids)
         # pad so a window from any start is whole; padding is never a target
         ids += [pad_id] * (context + 1)

@@ -147,6 +147,15 @@ def _stream(
     )
 
 
+def _left_out(stream: PackedStream, what: str, notices: list[str]) -> None:
+    """Say which records a stream left out: a few long prompts in a real set should not stop
+    the run, and must not pass unseen either."""
+    if stream.left_out:
+        more = f" and {len(stream.left_out) - 1} more" if len(stream.left_out) > 1 else ""
+        notices.append(f"{what}: {len(stream.left_out)} records left out of training, e.g. "
+                       f"{stream.left_out[0]}{more}")  # fmt: skip
+
+
 def _summary(
     path: Path, manifest: Manifest, records: list[TrainRecord], stream: PackedStream
 ) -> DataSummary:
@@ -319,9 +328,12 @@ def finetune(
         dist.from_main(lambda: _audit([data, replay], progress))
     context = model_context(ckpt, config)
     task = _stream(records, tokenizer, config, context)
+    _left_out(task, "--data", notices)
     if task.trained_tokens == 0:
         raise BadInputError(data, "no tokens to train on (every response is empty)")
     general_stream = _stream(general, tokenizer, config, context) if general else None
+    if general_stream is not None:
+        _left_out(general_stream, "the general data", notices)
     # hashed once, by rank 0, which alone writes the data's manifests beside it
     manifests = dist.from_main(lambda: _input_manifests(base, data, replay, general_path, notices))
     run_id = sha256_json({"config": config.identity(), **{k: m.id for k, m in manifests.items()}})
