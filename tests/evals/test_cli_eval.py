@@ -187,3 +187,17 @@ def test_a_run_that_scores_nothing_leaves_no_run_directory(capsys, tmp_path, hum
                       "--out", str(out))  # fmt: skip
     assert code == 2 and "cannot score text" in err, err
     assert not out.exists()
+
+
+def test_an_option_the_suite_does_not_take_is_refused(capsys, tmp_path, humaneval):
+    """`--corpus` with humaneval or the canaries, `--window` with completion: accepted and
+    silently dropped, so the run looked configured and was not."""
+    samples = write_samples(tmp_path / "s.jsonl", mixed_rows(humaneval, ["HumanEval/0"], 1))
+    for suite, option, value in (("humaneval", "--corpus", str(tmp_path)),
+                                 ("humaneval", "--window", "100"),
+                                 ("completion", "--window-overlap", "8")):  # fmt: skip
+        out = tmp_path / f"run-{suite}{option}"
+        code, _, err = tw(capsys, "eval", "run", f"samples:{samples}", "--suite", suite, option,
+                          value, "--out", str(out))  # fmt: skip
+        assert code == 2 and f"error: {option}: the {suite} suite does not take it" in err, err
+        assert not out.exists()

@@ -260,6 +260,8 @@ def run(
     if model is None and not check_only:
         raise BadInputError("MODEL", "missing (e.g. samples:completions.jsonl)")
     backend = backend_from_spec(model) if model else None
+    _refuse_unused(ctx, suite_name, corpus=corpus, window=window, window_overlap=window_overlap,
+                   max_per_language=max_per_language)  # fmt: skip
     corpus = choose_corpus(suite_name, model, corpus)
     suite = get_suite(suite_name, corpus=corpus, max_per_language=max_per_language,
                       window=window, window_overlap=window_overlap)  # fmt: skip
@@ -320,6 +322,24 @@ def run(
                "until": list(stop), "do_sample": temperature > 0}  # fmt: skip
         document = lm_eval_results(result, ks, model or "", gen)
     _finish(_run_findings(result), json_path, document, run=run, isolation=isolation)
+
+
+def _refuse_unused(ctx: typer.Context, suite_name: str, **given: object) -> None:
+    """An option the user set that the suite does not take is refused, not dropped: `--corpus`
+    with the canaries or `--window` with completion changed nothing while looking like it did."""
+    import inspect
+
+    from tripwire.evals import suite_class
+
+    cls = suite_class(suite_name)
+    if cls is None:
+        return  # get_suite names the unknown suite
+    takes = inspect.signature(cls).parameters
+    for name in given:
+        source = ctx.get_parameter_source(name)
+        if source is not None and source.name == "COMMANDLINE" and name not in takes:
+            option = "--" + name.replace("_", "-")
+            raise BadInputError(option, f"the {suite_name} suite does not take it")
 
 
 def _sandbox(
