@@ -15,11 +15,6 @@ def no_progress(task: str, done: float, total: float) -> None:
     """The default: report nothing."""
 
 
-def in_parts(progress: Progress, task: str, total: float | None) -> PartsProgress:
-    """``progress`` for one stage whose work is handed over in parts that each count from 0."""
-    return PartsProgress(progress, task, total)
-
-
 class PartsProgress:
     """Shows a stage reported part by part (each part counting 0..its size, e.g. one
     ``Sandbox.iter_many`` per group of samples) as one running count, so a user sees one bar

@@ -35,7 +35,7 @@ from tripwire.artifacts._preflight import (
 from tripwire.artifacts._training import TrainedData, TrainingRecord
 
 if TYPE_CHECKING:
-    from tripwire.artifacts._database import open_database
+    from tripwire.artifacts._database import open_database, shown_url
     from tripwire.artifacts._registry import (
         KNOWN_GOOD,
         ROLLBACK,
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
 _LAZY = {
     "open_database": "_database",
+    "shown_url": "_database",
     **dict.fromkeys(
         ("KNOWN_GOOD", "ROLLBACK", "Mark", "RegisteredArtifact", "Registry"), "_registry"
     ),
@@ -80,6 +81,7 @@ __all__ = [
     "sha256_bytes",
     "sha256_file",
     "sha256_json",
+    "shown_url",
     "write_json_atomic",
     "write_text_atomic",
     "writes_through",

@@ -327,14 +327,12 @@ def run(
 def _refuse_unused(ctx: typer.Context, suite_name: str, **given: object) -> None:
     """An option the user set that the suite does not take is refused, not dropped: `--corpus`
     with the canaries or `--window` with completion changed nothing while looking like it did."""
-    import inspect
-
-    from tripwire.evals import suite_class
+    from tripwire.evals import suite_class, suite_options
 
     cls = suite_class(suite_name)
     if cls is None:
         return  # get_suite names the unknown suite
-    takes = inspect.signature(cls).parameters
+    takes = suite_options(cls)
     for name in given:
         source = ctx.get_parameter_source(name)
         if source is not None and source.name == "COMMANDLINE" and name not in takes:

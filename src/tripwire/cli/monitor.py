@@ -67,13 +67,6 @@ def _detector(
                           family_arl=family_arl, slice_by=levels)  # fmt: skip
 
 
-def _shown(url: str) -> str:
-    """A database URL as it may be printed: without its password (logs outlive secrets)."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
-
-
 def _tokens(token_file: Path | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The server's own tokens: from ``--token-file`` (TOML ``write = [...]``, ``read =
     [...]``) or the environment, never from its command line (which any local user can read
@@ -148,7 +141,7 @@ def serve(
 ) -> None:  # fmt: skip
     import uvicorn
 
-    from tripwire.artifacts import data_dir, default_registry_url
+    from tripwire.artifacts import data_dir, default_registry_url, shown_url
     from tripwire.errors import BadInputError
     from tripwire.monitor import ServerConfig, create_app
 
@@ -173,7 +166,7 @@ def serve(
     if not config.write_tokens and not config.read_tokens:
         err.print("[yellow]notice:[/] no tokens given: anyone who can reach the port can write")
     application = create_app(config)
-    err.print(f"monitor on http://{host}:{port}/ (database {_shown(url)})", markup=False)
+    err.print(f"monitor on http://{host}:{port}/ (database {shown_url(url)})", markup=False)
     uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
 
 

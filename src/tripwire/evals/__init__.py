@@ -59,6 +59,7 @@ if TYPE_CHECKING:
         get_suite,
         register_suite,
         suite_class,
+        suite_options,
     )
     from tripwire.evals._types import MetricSpec, Sample, SampleResult, Task
     from tripwire.evals.multilang import MultiLangHumanEval
@@ -106,6 +107,7 @@ _WHERE = {
     "register_backend": "_backend",
     "register_suite": "_suite",
     "suite_class": "_suite",
+    "suite_options": "_suite",
     "BUILTIN_SUITES": "_suite",
     "BUILTIN_BACKENDS": "_backend",
     "backend_class": "_backend",
@@ -169,5 +171,6 @@ __all__ = [
     "run_eval",
     "run_identity",
     "suite_class",
+    "suite_options",
     "summarize",
 ]

@@ -19,7 +19,7 @@ from tripwire.errors import BadInputError
 from tripwire.evals._backend import Backend
 from tripwire.evals._extract import extract_code
 from tripwire.evals._types import MetricSpec, Sample, SampleResult, Task
-from tripwire.progress import Progress, in_parts, no_progress
+from tripwire.progress import PartsProgress, Progress, no_progress
 from tripwire.sandbox import Judged, Limits, Sandbox
 
 SCORE_GROUP = 32
@@ -100,7 +100,7 @@ class Suite(ABC):
         if expected is not None:
             ids = set(by_id) & {t.task_id for t in todo}
             expected -= sum(1 for task_id, i in done if task_id in ids and (n is None or i < n))
-        shown = in_parts(progress, "execute", expected)
+        shown = PartsProgress(progress, "execute", expected)
         group: list[Sample] = []
         for sample in fresh:
             group.append(sample)
@@ -195,12 +195,17 @@ def suite_class(name: str) -> type[Suite] | None:
     return SUITES.get(name)
 
 
+def suite_options(cls: type[Suite]) -> Mapping[str, inspect.Parameter]:
+    """The options a suite takes: its constructor's parameters, by name."""
+    return inspect.signature(cls).parameters
+
+
 def get_suite(name: str, **options: object) -> Suite:
     """The suite called ``name``, built with the options it takes (others are ignored)."""
     cls = suite_class(name)
     if cls is None:
         known = ", ".join(sorted({*SUITES, *BUILTIN_SUITES}))
         raise BadInputError("--suite", f"unknown suite {name!r} (known: {known})")
-    accepted = inspect.signature(cls).parameters
+    accepted = suite_options(cls)
     given = {k: v for k, v in options.items() if v is not None and k in accepted}
     return cls(**given)

@@ -309,7 +309,7 @@ def _margin_table(raw: dict[str, Any], key: str, suite: str, where: str | Path) 
 def _suite_metrics(sp: SuitePolicy, where: str | Path) -> set[str]:
     """The metrics a margin may name; an unknown suite, or an option it does not take or
     cannot use, is bad input here, before any work."""
-    from tripwire.evals import BUILTIN_SUITES, SUITES, suite_class
+    from tripwire.evals import BUILTIN_SUITES, SUITES, suite_class, suite_options
 
     if sp.name in JUDGED_SUITES:  # it checks its own keys
         from tripwire.review._pairwise import QUESTIONS
@@ -319,7 +319,7 @@ def _suite_metrics(sp: SuitePolicy, where: str | Path) -> set[str]:
     if cls is None:
         known = ", ".join(sorted({*SUITES, *BUILTIN_SUITES, *JUDGED_SUITES}))
         raise BadInputError(where, f"[[suites]] {sp.name}: unknown suite (known: {known})")
-    params = inspect.signature(cls).parameters
+    params = suite_options(cls)
     _known_keys(sp, set(params), where)
     for key, value in sp.options.items():
         problem = _option_problem(params[key], value)
