@@ -16,7 +16,7 @@ from safetensors.torch import load_file, save_file
 from tripwire.artifacts import Checkpoint
 from tripwire.cli import main
 from tripwire.tokens import audit_model
-from tripwire.tokens._undertrained import never_utf8_bytes, unreachable_ids
+from tripwire.tokens._calibration import never_utf8_bytes, unreachable_ids
 from tripwire.tokens._vocab import TokenizerView
 
 # Letters glued to punctuation: the byte-level pre-tokenizer always splits them apart, so no

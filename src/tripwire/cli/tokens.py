@@ -79,7 +79,7 @@ def _print_verdict(report: AuditReport) -> None:
 @app.command(
     "audit",
     epilog="Example: tripwire tokens audit ./base-model ./candidate --json audit.json\n\n"
-    "Single-model mode: tripwire tokens audit ./model",
+    "Single-model mode: tripwire tokens audit ./model --calibrate norm-tail",
 )
 def audit_cmd(
     baseline_arg: Path | None = _pair.argument(
@@ -97,6 +97,15 @@ def audit_cmd(
     functional: bool = typer.Option(
         False, "--functional", help="Also compare per-token loss on the probe (causal LMs)."
     ),
+    calibrate: str = typer.Option(
+        "auto",
+        "--calibrate",
+        metavar="KIND",
+        help="Single-model mode: the rows known or taken to be untrained that the under-trained "
+        "search compares every row with: reserved, beyond (rows past the vocabulary), "
+        "unreachable, norm-tail (the rows of least or of greatest norm, taken only when they are "
+        "a distinct, alike group), or auto (the first of these the model has).",
+    ),
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Show info findings too."),
     json_path: Path | None = typer.Option(
         None, "--json", help="Write the report as JSON ('-': stdout)."
@@ -108,15 +117,28 @@ def audit_cmd(
     Exit 0 on pass or warnings, 1 when a finding blocks, 2 on bad input. With one checkpoint,
     report structural problems and tokens that look under-trained from the weights alone.
     """
-    from tripwire.tokens import audit, audit_model
+    from tripwire.tokens import CALIBRATIONS, audit, audit_model
 
     baseline, candidate = _pair.resolve(
         (baseline_arg, candidate_arg), baseline_opt, candidate_opt, candidate_required=False
     )
+    if calibrate not in CALIBRATIONS:
+        raise typer.BadParameter(
+            f"expected one of {', '.join(CALIBRATIONS)}, got {calibrate!r}",
+            param_hint="--calibrate",
+        )
+    if candidate is not None and calibrate != "auto":
+        raise typer.BadParameter(
+            "calibrates the single-model search; with two checkpoints the baseline's rows "
+            "are the yardstick",
+            param_hint="--calibrate",
+        )
     _check_json(json_path)
     with _memory.budget(max_memory), progress_bar(not quiet(json_path)) as progress:
         if candidate is None:
-            report = audit_model(baseline, corpus=corpus or (), progress=progress)
+            report = audit_model(
+                baseline, corpus=corpus or (), calibrate=calibrate, progress=progress
+            )
         else:
             report = audit(
                 baseline, candidate, corpus=corpus or (), functional=functional, progress=progress

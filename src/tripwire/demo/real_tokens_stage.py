@@ -95,7 +95,13 @@ def run(ctx: StageContext) -> StageResult:
         rows.append([name, str(v["before"].verdict), "; ".join(v["findings"][:3]) or "-",
                      f"{verdicts[0]} ({rc.get('code', '-')})", str(v["after"].verdict),
                      verdicts[1], "yes" if met else "NO"])  # fmt: skip
-    kinds = ("tokens.undertrained", "tokens.reserved", "tokens.unreachable")
+    kinds = (
+        "tokens.undertrained",
+        "tokens.reserved",
+        "tokens.beyond_vocabulary",
+        "tokens.unreachable",
+        "tokens.norm_tail",
+    )
     calibration = [f for f in single.findings if f.code.startswith(kinds)]
     lines = [
         *(f"{name}: {v['what']}" for name, v in done.items()),

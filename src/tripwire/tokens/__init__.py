@@ -13,16 +13,19 @@ Finding codes (stable): structure ``config_vocab_size_mismatch``, ``token_ids_be
 ``added_tokens_changed``, ``segmentation_changed``; rows (``output_`` prefix for an untied head)
 ``rows_match``, ``rows_remapped``, ``rows_drifted``, ``rows_reinitialised``,
 ``new_rows_{zero,mean,random,from_pieces,copied,trained}``; single model ``reserved_rows``,
+``beyond_vocabulary_rows``, ``unreachable_rows``, ``norm_tail_rows`` (the calibration used),
 ``reserved_rows_trained``, ``undertrained_tokens``, ``undertrained_skipped``; functional
 ``functional_loss``, ``functional_skipped``.
 """
 
 from tripwire.tokens._audit import AuditReport, audit, audit_model
+from tripwire.tokens._calibration import CHOICES as CALIBRATIONS
 from tripwire.tokens._probe import ProbeText, builtin_probe, probe_corpus
 from tripwire.tokens._repair import REPAIRABLE, RepairResult, repair
 from tripwire.tokens._vocab import TokenizerView
 
 __all__ = [
+    "CALIBRATIONS",
     "REPAIRABLE",
     "AuditReport",
     "ProbeText",

@@ -206,9 +206,14 @@ def _row_findings(
 
 
 def audit_model(
-    model: str | Path, *, corpus: Sequence[str | Path] = (), progress: Progress = no_progress
+    model: str | Path,
+    *,
+    corpus: Sequence[str | Path] = (),
+    calibrate: str = "auto",
+    progress: Progress = no_progress,
 ) -> AuditReport:
-    """Single-model mode: structure, and tokens that look under-trained from the weights alone."""
+    """Single-model mode: structure, and tokens that look under-trained from the weights alone,
+    calibrated on the rows ``calibrate`` names (``tripwire.tokens.CALIBRATIONS``)."""
     probe = probe_corpus(corpus)
     side = Side.load(model)
     tok: TokenizerView = side.tok
@@ -231,7 +236,7 @@ def audit_model(
             )
         )
     else:
-        findings.extend(undertrained_findings(tok, table, usage, RowStats(table).norms))
+        findings.extend(undertrained_findings(tok, table, usage, RowStats(table).norms, calibrate))
     progress("weights", 1, 1)
     summary = {
         "tokenizer_size": tok.size,

@@ -1,16 +1,19 @@
-"""Under-trained tokens from one model's weights alone: which rows look like the reserved /
-unused rows that were never trained (the Magikarp indicator: cosine similarity to the mean
-reserved row once the table's first principal component is removed)."""
+"""Under-trained tokens from one model's weights alone: which rows look like rows that were
+never trained (the Magikarp indicator: cosine similarity to the mean of those rows once the
+table's first principal component is removed). Which rows those are: ``_calibration``."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 
 from tripwire.findings import Finding, Severity
+from tripwire.tokens._calibration import known_untrained, norm_tails, unreachable
 from tripwire.tokens._matrix import RowReader, chunk_rows, row_chunks, rows_f32, sample_ids
 from tripwire.tokens._vocab import TokenizerView
 
@@ -71,145 +74,160 @@ def undertrained_scores(table: torch.Tensor, reference: list[int]) -> Undertrain
     )
 
 
-def _unreachable(tok: TokenizerView, token_id: int) -> bool:
-    """True when no text makes the tokenizer emit this token (e.g. ``##後``: the pre-tokenizer
-    always splits CJK characters off, so they never continue a word)."""
-    s = tok.id_to_token[token_id]
-    if s is None or s in tok.added:
-        return False
-    prefix = (tok.raw.get("model") or {}).get("continuing_subword_prefix") or ""
-    if tok.model_type == "WordPiece" and prefix and s.startswith(prefix):
-        text = "a" + s[len(prefix) :]
-        norm = tok.tokenizer.normalizer
-        text = norm.normalize_str(text) if norm is not None else text
-        pre = tok.tokenizer.pre_tokenizer
-        return pre is not None and len(pre.pre_tokenize_str(text)) > 1
-    text = tok.tokenizer.decode([token_id], skip_special_tokens=False)
-    if not text or "\ufffd" in text:
-        return False  # part of a multi-byte character: reachable only inside it
-    return tok.pieces(text) != [token_id]
-
-
-def unreachable_ids(tok: TokenizerView) -> list[int]:
-    """Tokens no text makes the tokenizer emit (Land & Bartolo 2024, "Fishing for Magikarp"):
-    a token is reachable when its decoded text, alone or after a neutral character, encodes to
-    ids that include it. Unreachable tokens never occur in training data, so their rows are
-    untrained by construction, in any vocabulary: what single-model mode calibrates on when a
-    vocabulary has no reserved tokens. Added and special tokens are left out (they are reached
-    by name), as are pieces of a multi-byte character, except the bytes no UTF-8 text contains
-    (``never_utf8_bytes``)."""
-    ids = [i for i, s in enumerate(tok.id_to_token) if s is not None and s not in tok.added]
-    if tok.model_type == "WordPiece":
-        return [i for i in ids if _unreachable(tok, i)]
-    never = set(never_utf8_bytes(tok))
-    texts = tok.tokenizer.decode_batch([[i] for i in ids], skip_special_tokens=False)
-    pairs = [(i, t) for i, t in zip(ids, texts, strict=True) if t and "\ufffd" not in t]
-    alone = tok.encode([t for _, t in pairs])
-    left = [(i, t) for (i, t), e in zip(pairs, alone, strict=True) if list(e.ids) != [i]]
-    # a second witness: after a character that splits from anything (metaspace tokenizers
-    # prefix a lone word with a space, so a word-internal piece never encodes alone)
-    after = tok.encode([_ANCHOR + t for _, t in left])
-    found = {i for (i, _), e in zip(left, after, strict=True) if i not in e.ids}
-    return sorted(found | never)
-
-
-# Bytes that no UTF-8 text contains: the lead bytes of overlong encodings and of code points past
-# U+10FFFF (RFC 3629).
-_NEVER_UTF8 = (0xC0, 0xC1, *range(0xF5, 0x100))
-
-
-def _byte_level(tok: TokenizerView) -> bool:
-    decoder = tok.raw.get("decoder") or {}
-    parts = decoder.get("decoders") or [decoder]
-    return any(isinstance(d, dict) and d.get("type") == "ByteLevel" for d in parts)
-
-
-def never_utf8_bytes(tok: TokenizerView) -> list[int]:
-    """A byte-level vocabulary's tokens for bytes no UTF-8 text contains (GPT-2 and Llama 3
-    keep all 256 bytes): no text produces them, so their rows are untrained in any model. They
-    decode to a replacement character, which the decode/re-encode test above cannot tell from
-    half of a real character."""
-    if not _byte_level(tok):
-        return []
-    from transformers.convert_slow_tokenizer import bytes_to_unicode
-
-    chars = bytes_to_unicode()
-    ids = (tok.vocab.get(chars[b]) for b in _NEVER_UTF8 if chars[b] not in tok.added)
-    return sorted(i for i in ids if i is not None)
-
-
-_ANCHOR = "\u00ab"
-
-
-def _calibration(tok: TokenizerView) -> tuple[str, list[int]]:
-    """The rows known to be untrained: reserved/unused tokens where the vocabulary has them,
-    else the unreachable tokens."""
-    reserved = tok.reserved_ids()
-    if len(reserved) >= 2:
-        return "reserved", reserved
-    return "unreachable", unreachable_ids(tok)
-
-
 _WHAT = {
     "reserved": "reserved/unused",
+    "beyond": "past-the-vocabulary (no token has their id)",
     "unreachable": "unreachable (never produced by the tokenizer)",
+    "least": "least-norm",
+    "greatest": "greatest-norm",
 }
+_CODE = {
+    "reserved": "tokens.reserved_rows",
+    "beyond": "tokens.beyond_vocabulary_rows",
+    "unreachable": "tokens.unreachable_rows",
+    "least": "tokens.norm_tail_rows",
+    "greatest": "tokens.norm_tail_rows",
+}
+_NOTHING = {
+    "auto": "no reserved/unused tokens (<|reserved_N|>, [unusedN]), no rows past the vocabulary "
+    "and no unreachable tokens to calibrate against",
+    "reserved": "no reserved/unused tokens (<|reserved_N|>, [unusedN]) to calibrate against",
+    "beyond": "no rows past the tokenizer's vocabulary to calibrate against",
+    "unreachable": "no unreachable tokens to calibrate against",
+    "norm-tail": "calibrating on the rows at either end of the norm distribution",
+}
+
+# The rows at one end of the norm distribution calibrate the search only when they are a group
+# of their own: alike (median cosine to their mean) and few (rows as alike as the least alike of
+# them, as a share of the table). Measured: real BERT's least-norm rows ([unusedN]) 0.87 and
+# 4.8%; SmolLM2-135M's greatest-norm rows (intermediate BPE pieces) 0.55 and 0.19%; taken. Not
+# taken: SmolLM2's least-norm rows (common first names) 0.58 and 22%, BERT's greatest-norm rows
+# 0.16, the tiny reference's two ends 0.26 / 33% and 0.45 / 10.4%.
+NORM_TAIL_MIN_COHERENCE = 0.5
+NORM_TAIL_MAX_SHARE = 0.1
+
+
+def _skipped(message: str, ids: Sequence[int] = (), **evidence: Any) -> Finding:
+    return Finding(
+        "tokens.undertrained_skipped", Severity.INFO, message, token_ids=ids, evidence=evidence
+    )
+
+
+@dataclass
+class _Reference:
+    kind: str
+    """A key of ``_WHAT``."""
+    scored: UndertrainedScores
+    known: bool
+    """Untrained by construction, not by inference from the weights."""
+
+    @property
+    def share(self) -> float:
+        return float((self.scores >= self.scored.threshold).float().mean())
+
+    @property
+    def scores(self) -> torch.Tensor:
+        return self.scored.scores
+
+    def describe(self, tok: TokenizerView, norms: torch.Tensor) -> tuple[str, dict[str, Any]]:
+        ref = self.scored.reference
+        others = np.ones(len(self.scores), dtype=bool)
+        others[ref] = False
+        ref_norm = float(norms[torch.from_numpy(ref)].median())
+        other_norm = float(norms[torch.from_numpy(others)].median()) if others.any() else 0.0
+        shown = ", ".join(repr(tok.text_of(int(i))) for i in ref[:4])
+        text = (
+            f"{len(ref)} {_WHAT[self.kind]} rows (e.g. {shown}): median norm "
+            f"{ref_norm:.3f} vs {other_norm:.3f} for other tokens; alike with median cosine "
+            f"{self.scored.coherence:.2f} to their mean (first principal component removed)"
+        )
+        evidence = {
+            "calibration": "norm_tail" if not self.known else self.kind,
+            "count": len(ref),
+            "median_norm": ref_norm,
+            "other_median_norm": other_norm,
+            "coherence": self.scored.coherence,
+            "threshold": self.scored.threshold,
+            "share_as_alike": self.share,
+        }
+        if not self.known:
+            evidence["tail"] = self.kind
+        return text, evidence
+
+    @property
+    def distinct(self) -> bool:
+        return (
+            self.scored.coherence >= NORM_TAIL_MIN_COHERENCE and self.share <= NORM_TAIL_MAX_SHARE
+        )
+
+
+def _reference(
+    tok: TokenizerView, table: torch.Tensor, norms: torch.Tensor, how: str
+) -> _Reference | list[Finding]:
+    """The rows to compare every row with, or why there are none (as findings)."""
+    if how != "norm-tail":
+        kind, ids = known_untrained(tok, int(table.shape[0]), how)
+        scored = undertrained_scores(table, ids)
+        if scored is not None:
+            return _Reference(kind, scored, known=True)
+        if how != "auto":
+            return [_skipped(_NOTHING[how])]
+    tails = [
+        _Reference(name, scored, known=False)
+        for name, seed in norm_tails(tok, norms).items()
+        if (scored := undertrained_scores(table, seed)) is not None
+    ]
+    taken = [t for t in tails if t.distinct]
+    if taken:
+        return max(taken, key=lambda t: t.scored.coherence)
+    described = [t.describe(tok, norms) for t in tails]
+    return [
+        _skipped(
+            f"{_NOTHING[how]}; "
+            + "; ".join(
+                f"the {text}, and rows as alike as they are make {ev['share_as_alike']:.1%} of "
+                "the table"
+                for text, ev in described
+            )
+            + ": neither end is a distinct group of untrained rows, so nothing here looks "
+            "untrained",
+            sorted({int(i) for t in tails for i in t.scored.reference}),
+            tails={ev["tail"]: ev for _, ev in described},
+        )
+    ]
 
 
 def undertrained_findings(
-    tok: TokenizerView, table: torch.Tensor, usage: Counter[int], norms: torch.Tensor
+    tok: TokenizerView,
+    table: torch.Tensor,
+    usage: Counter[int],
+    norms: torch.Tensor,
+    how: str = "auto",
 ) -> list[Finding]:
     """Single-model mode: tokens whose rows look like the rows known to be untrained (reserved /
-    unused tokens, else the tokens the tokenizer can never produce)."""
-    kind, reference = _calibration(tok)
-    scored = undertrained_scores(table, reference)
-    if scored is None:
-        return [
-            Finding(
-                "tokens.undertrained_skipped",
-                Severity.INFO,
-                "no reserved/unused tokens (<|reserved_N|>, [unusedN]) and no unreachable tokens "
-                "to calibrate against",
-            )
-        ]
-    ref = scored.reference
-    is_ref = np.zeros(len(scored.scores), dtype=bool)
-    is_ref[ref] = True
-    others = ~is_ref
-    ref_norm = float(norms[torch.from_numpy(ref)].median())
-    other_norm = float(norms[torch.from_numpy(others)].median()) if others.any() else 0.0
-    shown = ", ".join(repr(tok.text_of(int(i))) for i in ref[:4])
+    unused tokens, rows past the vocabulary, tokens the tokenizer can never produce), else like
+    the rows at one end of the norm distribution when those form a distinct, alike group;
+    ``how`` picks one kind (``_calibration.CHOICES``)."""
+    chosen = _reference(tok, table, norms, how)
+    if isinstance(chosen, list):
+        return chosen
+    scored, ref = chosen.scored, chosen.scored.reference
+    text, evidence = chosen.describe(tok, norms)
     out = [
-        Finding(
-            "tokens.reserved_rows" if kind == "reserved" else "tokens.unreachable_rows",
-            Severity.INFO,
-            f"{len(ref)} {_WHAT[kind]} rows (e.g. {shown}): median norm "
-            f"{ref_norm:.3f} vs {other_norm:.3f} for other tokens; alike with median cosine "
-            f"{scored.coherence:.2f} to their mean (first principal component removed)",
-            token_ids=ref.tolist(),
-            evidence={
-                "calibration": kind,
-                "count": len(ref),
-                "median_norm": ref_norm,
-                "other_median_norm": other_norm,
-                "coherence": scored.coherence,
-                "threshold": scored.threshold,
-            },
-        )
+        Finding(_CODE[chosen.kind], Severity.INFO, text, token_ids=ref.tolist(), evidence=evidence)
     ]
     if scored.coherence < REFERENCE_MIN_COHERENCE:
         out.append(
-            Finding(
-                "tokens.undertrained_skipped",
-                Severity.INFO,
-                f"the {_WHAT[kind]} rows are not alike (they look individually initialised or "
-                "were trained), so they cannot calibrate an under-training indicator",
+            _skipped(
+                f"the {_WHAT[chosen.kind]} rows are not alike (they look individually "
+                "initialised or were trained), so they cannot calibrate an under-training "
+                "indicator"
             )
         )
         return out
     ref_scores = scored.scores[torch.from_numpy(ref)]
     odd = ref[(ref_scores < scored.coherence / 2).numpy()]
-    if len(odd) and kind == "reserved":
+    if len(odd) and chosen.kind == "reserved":
         out.append(
             Finding(
                 "tokens.reserved_rows_trained",
@@ -219,32 +237,38 @@ def undertrained_findings(
                 token_ids=odd.tolist(),
             )
         )
-    flagged_mask = (scored.scores >= scored.threshold).numpy() & others
-    flagged = np.nonzero(flagged_mask)[0]
+    mask = (scored.scores >= scored.threshold).numpy()
+    if chosen.known:
+        # rows known to be untrained are the yardstick, not a finding; rows taken from a norm
+        # tail are themselves what was found
+        mask[ref] = False
+    flagged = np.nonzero(mask[: tok.size])[0]
     order = flagged[np.argsort(-scored.scores[torch.from_numpy(flagged)].numpy())]
     used = [int(i) for i in order if usage.get(int(i))]
     # calibrated on the unreachable tokens, every other token is reachable by construction
-    unreachable = (
-        [] if kind == "unreachable" else [i for i in map(int, order) if _unreachable(tok, i)]
+    never = (
+        [] if chosen.kind == "unreachable" else [i for i in map(int, order) if unreachable(tok, i)]
     )
     shown = ", ".join(repr(tok.text_of(int(i))) for i in (used or order.tolist())[:8])
+    yardstick = _WHAT[chosen.kind].split(" (")[0]
     out.append(
         Finding(
             "tokens.undertrained_tokens",
             Severity.WARN if used else Severity.INFO,
-            f"{len(order)} other tokens look as untrained as the {_WHAT[kind].split(' (')[0]} rows"
-            + (
-                f" ({len(unreachable)} can never be produced by the tokenizer)"
-                if unreachable
-                else ""
+            (
+                f"{len(order)} other tokens look as untrained as the {yardstick} rows"
+                if chosen.known
+                else f"{len(order)} tokens look untrained, the {yardstick} rows and those alike"
             )
+            + (f" ({len(never)} can never be produced by the tokenizer)" if never else "")
             + (f"; {len(used)} occur in the probe corpus" if used else "")
             + (f": {shown}" if len(order) else ""),
             token_ids=order.tolist(),
             evidence={
+                "calibration": evidence["calibration"],
                 "threshold": scored.threshold,
                 "used_in_probe": used,
-                "unreachable": unreachable,
+                "unreachable": never,
                 "examples": [
                     {"id": int(i), "token": tok.text_of(int(i)), "score": float(scored.scores[i])}
                     for i in order[:20]
