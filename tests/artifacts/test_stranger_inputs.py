@@ -16,7 +16,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from tests.support.cli import tripwire as run
-from tripwire.artifacts import Checkpoint, Manifest, Registry, check_runnable
+from tripwire.artifacts import Checkpoint, Manifest, Registry, check_runnable, manifest_path
 from tripwire.artifacts._database import shown_url
 from tripwire.artifacts._preflight import tokenizer_ids
 from tripwire.errors import BadInputError, UnavailableError
@@ -298,6 +298,21 @@ def test_registry_add_of_dev_null_writes_nothing(tmp_path: Path) -> None:
     done = run("--registry", f"sqlite:///{tmp_path / 'r.db'}", "registry", "add", "/dev/null")
     assert done.returncode == 2, done.stderr
     assert not Path("/dev/null.tripwire.json").exists()
+
+
+def test_registry_add_a_read_only_registry_refuses_leaves_no_manifest(tmp_path: Path) -> None:
+    """A registry the user may read but not write (SQLite opened read-only, as a shared
+    registry on a read-only mount is): refused in one line, and nothing is left beside the
+    artifact (the manifest was written before the registry refused)."""
+    Registry(f"sqlite:///{tmp_path / 'r.db'}").list()
+    (tmp_path / "data.jsonl").write_text('{"text": "x"}\n')
+    url = f"sqlite:///file:{tmp_path / 'r.db'}?mode=ro&uri=true"
+    done = run("--registry", url, "registry", "add", str(tmp_path / "data.jsonl"), "--kind",
+               "dataset")  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "readonly database" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert not manifest_path(tmp_path / "data.jsonl").exists()
+    assert [p.name for p in tmp_path.iterdir() if not p.name.startswith("r.db")] == ["data.jsonl"]
 
 
 # --- registry databases ----------------------------------------------------------------------

@@ -123,3 +123,28 @@ def test_allocation_is_proportional_with_at_least_two_per_stratum() -> None:
     assert sum(got.values()) == 100
     assert got["tiny"] == 1 and got["small"] >= 2
     assert got["big"] > 8 * got["mid"] / 1.5
+
+
+def test_kappa_of_raters_with_one_label_throughout_is_undefined() -> None:
+    """Chance agreement is 1 and kappa 0/0: statsmodels says NaN, and so do we (it read 1.00,
+    perfect agreement beyond chance, for raters who showed no judgement); JSON carries null
+    and why."""
+    import math
+    import warnings
+
+    from tripwire.review import agreement
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        theirs = inter_rater.cohens_kappa(np.array([[5, 0], [0, 0]])).kappa
+        theirs_fleiss = inter_rater.fleiss_kappa(np.array([[3, 0]] * 4), method="fleiss")
+    assert math.isnan(theirs) and math.isnan(cohen_kappa(["ok"] * 5, ["ok"] * 5))
+    assert math.isnan(theirs_fleiss) and math.isnan(fleiss_kappa([[3, 0]] * 4))
+    labels = {f"i{k}": {"ann": "ok", "bob": "ok", "cy": "ok"} for k in range(4)}
+    a = agreement(labels, ["ok", "bad"])
+    assert {p["kappa"] for p in a["cohen"]} == {None}
+    assert a["fleiss"]["kappa"] is None and "one label" in a["fleiss"]["kappa_undefined"]
+    from tripwire.review._agreement import kappa_text
+
+    assert kappa_text(a["fleiss"]) == "undefined (one label throughout)"
+    assert kappa_text({"kappa": 0.5}) == "0.50"

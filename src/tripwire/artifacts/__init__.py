@@ -21,6 +21,7 @@ from tripwire.artifacts._manifest import (
     ArtifactKind,
     FileEntry,
     Manifest,
+    check_manifest_writable,
     ensure_manifest,
     manifest_path,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "atomic_path",
     "cache_dir",
     "cannot_write",
+    "check_manifest_writable",
     "check_runnable",
     "data_dir",
     "default_registry_url",

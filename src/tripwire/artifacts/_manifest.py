@@ -11,7 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from tripwire.artifacts._atomic import write_json_atomic
+from tripwire.artifacts._atomic import cannot_write, write_json_atomic
 from tripwire.artifacts._hashing import iter_files, sha256_file, sha256_json
 from tripwire.documents import Fields
 from tripwire.errors import BadInputError
@@ -144,10 +144,7 @@ class Manifest:
 
     def write(self, artifact: str | Path) -> Path:
         """Store the manifest beside the artifact and return where."""
-        target = manifest_path(artifact)
-        if target.exists() and not target.is_file():
-            # a FIFO there would block the write forever; a folder would fail on a temp name
-            raise BadInputError(target, "is not a regular file: move it to store the manifest")
+        target = check_manifest_writable(artifact)
         write_json_atomic(target, self.to_dict())
         return target
 
@@ -185,6 +182,19 @@ def manifest_path(artifact: str | Path) -> Path:
     if artifact.is_dir():
         return artifact / MANIFEST_NAME
     return artifact.with_name(f"{artifact.name}.{MANIFEST_NAME}")
+
+
+def check_manifest_writable(artifact: str | Path) -> Path:
+    """Where the manifest of ``artifact`` goes, refused (``BadInputError``) when it cannot be
+    written there: checked before anything is recorded about the artifact elsewhere."""
+    target = manifest_path(artifact)
+    if target.exists() and not target.is_file():
+        # a FIFO there would block the write forever; a folder would fail on a temp name
+        raise BadInputError(target, "is not a regular file: move it to store the manifest")
+    why = cannot_write(target)
+    if why is not None:
+        raise BadInputError(target, f"cannot store the manifest: {why}")
+    return target
 
 
 def ensure_manifest(artifact: str | Path, kind: ArtifactKind | str) -> Manifest:

@@ -58,6 +58,8 @@ def _audit_config(path: Path | None, field: list[str]) -> Any:
 
 
 def render_results(r: dict[str, Any]) -> None:
+    from tripwire.review._agreement import kappa_text
+
     def share(s: dict[str, Any]) -> str:
         if s["estimate"] != s["estimate"]:  # NaN: nothing reviewed yet
             return "not reviewed yet"
@@ -90,7 +92,7 @@ def render_results(r: dict[str, Any]) -> None:
     for p in r["agreement"]["cohen"]:
         out.print(
             f"agreement {p['reviewers'][0]}/{p['reviewers'][1]}: Cohen's kappa "
-            f"{p['kappa']:.2f} on {p['items']} items",
+            f"{kappa_text(p)} on {p['items']} items",
             highlight=False,
             markup=False,
         )

@@ -39,6 +39,8 @@ CREATE_EPILOG = (
 
 
 def render_results(r: dict[str, Any]) -> None:
+    from tripwire.review._agreement import kappa_text
+
     out.print(
         f"{r['decided']} of {r['items']} pairs judged: {r['models']['candidate']} "
         f"(candidate) against {r['models']['baseline']} (baseline)",
@@ -69,11 +71,11 @@ def render_results(r: dict[str, Any]) -> None:
         a = d["agreement"]
         fleiss = a["fleiss"]
         kappas = ", ".join(
-            f"{p['reviewers'][0]}/{p['reviewers'][1]} {p['kappa']:.2f} ({p['items']} items)"
+            f"{p['reviewers'][0]}/{p['reviewers'][1]} {kappa_text(p)} ({p['items']} items)"
             for p in a["cohen"]
         )
         if kappas or fleiss:
-            more = f"; Fleiss {fleiss['kappa']:.2f} ({fleiss['items']} items)" if fleiss else ""
+            more = f"; Fleiss {kappa_text(fleiss)} ({fleiss['items']} items)" if fleiss else ""
             out.print(
                 f"agreement on {q}: Cohen's kappa {kappas or '-'}{more}",
                 highlight=False,

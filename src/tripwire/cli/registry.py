@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from tripwire.artifacts import ArtifactKind, Manifest, ensure_manifest
+from tripwire.artifacts import ArtifactKind, Manifest, check_manifest_writable, ensure_manifest
 from tripwire.cli._output import command_line, context, emit_json, err, out, progress_bar, quiet
 from tripwire.errors import BadInputError
 
@@ -101,8 +101,10 @@ def add(
         command=existing.command or command_line(),
         notes=existing.notes,
     )
-    manifest.write(path)
+    # refused before the registry records it: a failed add leaves neither behind
+    check_manifest_writable(path)
     reg.register(manifest, path)
+    manifest.write(path)
     if not quiet(json_path):
         out.print(f"registered {manifest.kind} {manifest.name} id {manifest.id}", markup=False)
     emit_json(json_path, manifest_document(manifest))

@@ -10,6 +10,7 @@ Both are checked against statsmodels' ``cohens_kappa`` and ``fleiss_kappa`` in `
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Hashable, Sequence
 from itertools import combinations
@@ -17,8 +18,9 @@ from typing import Any
 
 
 def cohen_kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
-    """Cohen's kappa of two raters' labels on the same items (NaN for fewer than 2 items;
-    1.0 when both gave one and the same label throughout)."""
+    """Cohen's kappa of two raters' labels on the same items: NaN for fewer than 2 items, and
+    when both gave one and the same label throughout (chance agreement is then 1 and kappa is
+    0/0, as statsmodels and scikit-learn have it: such raters showed no judgement to agree on)."""
     n = len(a)
     if n != len(b):
         raise ValueError("both raters must label the same items")
@@ -28,12 +30,13 @@ def cohen_kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
     ca, cb = Counter(a), Counter(b)
     pe = sum(ca[k] * cb[k] for k in ca.keys() | cb.keys()) / (n * n)
     if pe >= 1.0:
-        return 1.0 if po == 1.0 else float("nan")
+        return float("nan")
     return (po - pe) / (1 - pe)
 
 
 def fleiss_kappa(table: Sequence[Sequence[int]]) -> float:
-    """Fleiss' kappa from an items x categories table of counts (each row sums to ``m``)."""
+    """Fleiss' kappa from an items x categories table of counts (each row sums to ``m``); NaN
+    when every rating is the same category (0/0, as in statsmodels)."""
     rows = [list(r) for r in table]
     if len(rows) < 2:
         return float("nan")
@@ -47,8 +50,20 @@ def fleiss_kappa(table: Sequence[Sequence[int]]) -> float:
     p_bar = sum(p_i) / n
     pe = sum(p * p for p in p_j)
     if pe >= 1.0:
-        return 1.0 if p_bar == 1.0 else float("nan")
+        return float("nan")
     return (p_bar - pe) / (1 - pe)
+
+
+def _kappa(k: float) -> dict[str, Any]:
+    """A kappa as JSON can carry it: NaN (no judgement to agree on) is null, with why."""
+    if math.isnan(k):
+        return {"kappa": None, "kappa_undefined": "one label throughout: chance agreement is 1"}
+    return {"kappa": k}
+
+
+def kappa_text(entry: dict[str, Any]) -> str:
+    """A kappa for people: two decimals, or why there is none."""
+    return "undefined (one label throughout)" if entry["kappa"] is None else f"{entry['kappa']:.2f}"
 
 
 def agreement(
@@ -64,7 +79,7 @@ def agreement(
         both = [i for i, by in shared.items() if r1 in by and r2 in by]
         if len(both) >= 2:
             k = cohen_kappa([shared[i][r1] for i in both], [shared[i][r2] for i in both])
-            pairs.append({"reviewers": [r1, r2], "items": len(both), "kappa": k})
+            pairs.append({"reviewers": [r1, r2], "items": len(both), **_kappa(k)})
     fleiss = None
     if shared:
         m = Counter(len(by) for by in shared.values()).most_common(1)[0][0]
@@ -74,7 +89,7 @@ def agreement(
             if len(by) == m
         ]
         if len(rows) >= 2:
-            fleiss = {"raters": m, "items": len(rows), "kappa": fleiss_kappa(rows)}
+            fleiss = {"raters": m, "items": len(rows), **_kappa(fleiss_kappa(rows))}
     unanimous = sum(len(set(by.values())) == 1 for by in shared.values())
     return {
         "overlap_items": len(shared),
