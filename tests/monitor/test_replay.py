@@ -95,3 +95,22 @@ def test_malformed_line_is_bad_input(faulty_stream: Path, tmp_path: Path, capsys
     stderr = capsys.readouterr().err
     assert f"{bad}:7" in stderr and "latency_ms" in stderr
     assert not out.exists()
+
+
+def test_a_stream_out_of_time_order_is_named(faulty_stream: Path, tmp_path: Path) -> None:
+    """Two servers' logs concatenated: the second starts an hour before the first ends. Replay
+    judges the file in its own order (as the server judges arrivals) and says so, naming the
+    first such line; an in-order stream gets no such notice."""
+    lines = faulty_stream.read_text().splitlines()
+    half = len(lines) // 2
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text("\n".join(lines[half:] + lines[:half]) + "\n")
+    out = tmp_path / "r.json"
+    r = _tripwire("monitor", "replay", str(mixed), "--json", str(out), "--warmup", str(WARMUP))
+    late = json.loads(out.read_text())["out_of_order"]
+    assert late["records"] >= half - 10 and late["first_line"] == len(lines) - half + 1
+    assert f"first at line {late['first_line']}" in r.stderr and "sort it by ts" in r.stderr
+    r = _tripwire("monitor", "replay", str(faulty_stream), "--json", str(out), "--warmup",
+                  str(WARMUP))  # fmt: skip
+    assert json.loads(out.read_text())["out_of_order"]["records"] == 0
+    assert "sort it by ts" not in r.stderr

@@ -236,6 +236,13 @@ def _coverage_notices(report: dict[str, Any]) -> None:
         repeats = f"{report['duplicates']} events repeat an earlier event_id"
         err.print(f"[yellow]notice:[/] {repeats} and were skipped, as the server skips them",
                   highlight=False, soft_wrap=True)  # fmt: skip
+    late = report.get("out_of_order") or {}
+    if late.get("records"):
+        err.print(f"[yellow]notice:[/] {late['records']} records are more than 5 minutes "
+                  f"earlier than a record before them (first at line {late['first_line']}, up to "
+                  f"{late['most_behind_seconds']} s behind): replay judges the file in its own "
+                  "order, as the server judges arrivals; sort it by ts to judge it as served",
+                  highlight=False, soft_wrap=True)  # fmt: skip
     for line in report["coverage_notices"]:
         err.print(f"[yellow]notice:[/] {escape(line)}", highlight=False, soft_wrap=True)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,40 @@ def read_stream(path: Path) -> Iterator[Record]:
         raise BadInputError(path, "no records: the file is empty")
 
 
+# Servers a few seconds apart log the same minute in slightly different orders; more than this
+# behind the latest time seen is a stream that was not recorded in time order.
+OUT_OF_ORDER_SLACK = timedelta(minutes=5)
+
+
+class _Order:
+    """Records whose time is well before one already seen: replay judges a stream in file
+    order, as the server judges events in arrival order, so a stream concatenated from several
+    logs is judged in an order it was never served in (and change points are dated wrong)."""
+
+    def __init__(self) -> None:
+        self.latest: datetime | None = None
+        self.count = 0
+        self.first_line = 0
+        self.most = timedelta(0)
+
+    def see(self, ts: datetime, line: int) -> None:
+        if self.latest is None or ts > self.latest:
+            self.latest = ts
+            return
+        behind = self.latest - ts
+        if behind > OUT_OF_ORDER_SLACK:
+            self.count += 1
+            self.first_line = self.first_line or line
+            self.most = max(self.most, behind)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "records": self.count,
+            "first_line": self.first_line or None,
+            "most_behind_seconds": round(self.most.total_seconds()),
+        }
+
+
 def _lines(path: Path) -> int:
     with path.open("rb") as fh:
         return sum(1 for _ in fh)
@@ -110,7 +145,10 @@ def replay(
     flagged: Counter[str] = Counter()
     events = duplicates = 0
     seen: set[str] = set()
+    order = _Order()
     for i, record in enumerate(read_stream(path), 1):
+        if "ts" in record.model_fields_set:  # a record without one is stamped "now"
+            order.see(record.ts, i)
         if isinstance(record, Event):
             # as the server stores them: an event whose id came before is a resend, skipped
             if record.event_id:
@@ -136,6 +174,7 @@ def replay(
         "watched": coverage.watched,
         "events": events,
         "duplicates": duplicates,
+        "out_of_order": order.to_dict(),
         "judged_events": coverage.judged,
         "deploys": len(monitor.deploys),
         "flagged": dict(sorted(flagged.items())),
