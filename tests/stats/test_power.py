@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -223,3 +224,21 @@ def test_detectable_drop_is_where_the_chance_reaches_the_power() -> None:
     res = compare_slice("s", "pass", *_table(25, 25, 500), higher_is_better=True, binary=True,
                         margin=Margin(0.02))  # fmt: skip
     assert res.mde == pytest.approx(mde, abs=2e-3)
+
+
+@pytest.mark.parametrize("alpha", [0.05, 1e-12, 1e-300, 5e-324])
+def test_unpaired_sizes_match_statsmodels_down_to_the_smallest_level(alpha: float) -> None:
+    """The two-sample size beside each claim is statsmodels' normal-theory one at any level:
+    at 1e-300, 1 - alpha is 1.0 and its quantile infinite, which made `plan` raise
+    OverflowError through the Python API (the CLI refuses such levels earlier)."""
+    from statsmodels.stats.power import NormalIndPower
+
+    s = Scenario(metric="pass", base_rate=0.45, drop=0.05, discordance=0.15, margin=0.02)
+    got = plan(s, claims=("regression",), alpha=alpha).claims["regression"]
+    p1, p2 = 0.45, 0.40
+    effect = (0.05 - 0.02) / math.sqrt((p1 * (1 - p1) + p2 * (1 - p2)) / 2)
+    # statsmodels' solver does not converge at 1e-300; its power function is exact there
+    power = NormalIndPower().power
+    n = got.unpaired_items
+    assert power(effect, nobs1=n, alpha=got.level, alternative="larger") >= 0.8
+    assert power(effect, nobs1=n - 1, alpha=got.level, alternative="larger") < 0.8

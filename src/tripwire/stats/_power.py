@@ -171,7 +171,8 @@ def _unpaired(s: Scenario, claim: Claim, level: float, target: float) -> int:
         var = p1 * (1 - p1) + p2 * (1 - p2)
     else:
         var = 2 * s.sd_item**2
-    return math.ceil((_z(1 - level) + _z(target)) ** 2 * var / gap**2)
+    # isf, not ppf(1 - level): 1 - 1e-300 is 1.0, whose quantile is infinite
+    return math.ceil((float(sps.norm.isf(level)) + _z(target)) ** 2 * var / gap**2)
 
 
 def plan(
