@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tripwire.cli import main
-from tripwire.errors import UnavailableError
+from tripwire.errors import BadInputError, UnavailableError
 from tripwire.evals import SamplesBackend, compare_runs, get_suite, run_eval, suite_class
 from tripwire.evals._types import Sample
 from tripwire.evals.multilang import CLASSES, LANGUAGES
@@ -162,3 +162,20 @@ def test_a_missing_toolchain_is_one_line_and_exit_3(tmp_path, monkeypatch, capsy
     assert err.strip().splitlines() == [
         "unavailable: --suite: humaneval-js needs node, not installed here"
     ]
+
+
+def test_samples_of_a_problem_the_suite_could_not_translate_say_why(box, tmp_path) -> None:
+    """HumanEval/12 returns an optional string, which shell cannot express faithfully: the
+    suite skips it, and a samples file answering it is refused with that reason (it said only
+    "not in the suite", as for a task id that does not exist)."""
+    _tool("humaneval-sh")
+    suite = get_suite("humaneval-sh", task_ids=["HumanEval/0", "HumanEval/12"], sandbox=box)
+    assert [t.task_id for t in suite.tasks()] == ["HumanEval/0"]
+    rows = [
+        ("HumanEval/0", WRONG["humaneval-sh"]["wrong_answer"]),
+        ("HumanEval/12", "  echo x\n}\n"),
+    ]
+    path = write_samples(tmp_path / "s.jsonl", rows)
+    with pytest.raises(BadInputError, match=r"'HumanEval/12' \(not translated to shell: type"):
+        run_eval(suite, SamplesBackend(path), box, out=tmp_path / "run")
+    assert not (tmp_path / "run").exists()

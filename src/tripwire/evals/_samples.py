@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -113,14 +113,23 @@ class SamplesBackend(Backend):
         wanted = {t.task_id for t in tasks}
         return sum(s.task_id in wanted and (n is None or s.sample_idx < n) for s in self.samples)
 
+    def check_tasks(
+        self, tasks: Sequence[Task], why_missing: Callable[[str], str | None] = lambda _: None
+    ) -> None:
+        known = {t.task_id for t in tasks}
+        unknown = sorted({s.task_id for s in self.samples} - known)
+        if not unknown:
+            return
+        shown = ", ".join(
+            f"{t!r} ({why})" if (why := why_missing(t)) else repr(t) for t in unknown[:3]
+        )
+        more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
+        raise BadInputError(self.path, f"task ids not in the suite: {shown}{more}")
+
     def generate(
         self, tasks: Sequence[Task], n: int | None, progress: Progress = no_progress
     ) -> Iterator[Sample]:
-        known = {t.task_id for t in tasks}
-        unknown = sorted({s.task_id for s in self.samples} - known)
-        if unknown:
-            more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
-            raise BadInputError(self.path, f"task ids not in the suite: {unknown[:3]}{more}")
+        # ``tasks`` are those still to score: samples of the others were scored before
         prompts = {t.task_id: t.prompt for t in tasks}
         for s in self.samples:
             if (n is None or s.sample_idx < n) and s.task_id in prompts:

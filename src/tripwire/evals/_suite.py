@@ -72,6 +72,11 @@ class Suite(ABC):
         """Constructor options that change what is measured (recorded in the run identity)."""
         return {}
 
+    def why_missing(self, task_id: str) -> str | None:
+        """Why a task id a user might expect here is not among :meth:`tasks` (a problem this
+        suite could not translate or validate), or None."""
+        return None
+
     def evaluate(
         self,
         tasks: Sequence[Task],
@@ -84,6 +89,7 @@ class Suite(ABC):
     ) -> Iterator[SampleResult]:
         """Results for every (task, sample) not in ``done``. Generation suites: generate for
         tasks still missing a sample, then score; likelihood suites override this."""
+        backend.check_tasks(tasks, self.why_missing)
         # without n, the backend decides how many samples a task has: ask it about every task
         todo = [t for t in tasks if n is None or any((t.task_id, i) not in done for i in range(n))]
         if not todo:

@@ -114,6 +114,7 @@ def create_eval_review(
     chosen = choose_tasks(pool, plan.items, plan.seed)
     answers = {}
     for role, b in (("baseline", baseline), ("candidate", candidate)):
+        b.check_tasks(tasks, suite.why_missing)
         asked = tasks if isinstance(b, SamplesBackend) else chosen
 
         def step(task: str, done: float, total: float, role: str = role) -> None:

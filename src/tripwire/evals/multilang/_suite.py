@@ -110,6 +110,13 @@ class MultiLangHumanEval(ExecutionSuite):
             "validation_reused": self.validation.reused,
         }
 
+    def why_missing(self, task_id: str) -> str | None:
+        if task_id in self.translation.skipped:
+            return f"not translated to {self.language.name}: {self.translation.skipped[task_id]}"
+        if task_id in self.validation.excluded:
+            return f"translation excluded by validation: {self.validation.excluded[task_id]}"
+        return None
+
     # -- validation ----------------------------------------------------------------------------
     def _validation(self, sandbox: Sandbox | None) -> _validate.Validation:
         key = _validate.cache_key({
