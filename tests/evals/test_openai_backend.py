@@ -75,6 +75,22 @@ def test_vllm_names_the_extra_when_missing(tiny_reference: Path) -> None:
         pytest.skip("vLLM is installed here: the missing-extra message cannot be shown")
 
 
+def test_vllm_sampling_follows_the_task_as_the_other_backends_do() -> None:
+    """vllm: asks the engine for the task's own token budget and stops at its stop sequences
+    (it used the run's budget for every task and ran each sequence to it); checked without
+    vLLM, which needs a GPU."""
+    from tripwire.evals._generation import GenerationConfig
+    from tripwire.evals._types import Task
+    from tripwire.evals._vllm import sampling_args
+
+    cfg = GenerationConfig(max_new_tokens=512, stop=("\n\n\n",))
+    task = Task("t", "def f():\n", stop=("\ndef ", "\n\n\n"), max_new_tokens=64)
+    args = sampling_args(task, cfg, 3)
+    assert args["max_tokens"] == 64 and args["n"] == 3
+    assert args["stop"] == ["\ndef ", "\n\n\n"]
+    assert sampling_args(Task("u", "x"), cfg, None)["max_tokens"] == 512
+
+
 def test_refused_connections_fail_fast_and_retries_are_logged(
     server: str, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -1,7 +1,7 @@
 """``vllm:DIR``: in-process vLLM for GPU machines (optional extra ``tripwire[vllm]``).
 
-Not exercised by the test suite (no GPU and no vLLM wheel on the CI machines); the import
-error path is.
+The engine itself is not exercised by the test suite (no GPU and no vLLM wheel on the CI
+machines); the import error path and the sampling settings each task gets are.
 """
 
 from __future__ import annotations
@@ -17,6 +17,20 @@ from tripwire.evals._backend import CheckpointBackend, register_backend
 from tripwire.evals._generation import GenerationConfig, cut_at_stop
 from tripwire.evals._types import Sample, Task
 from tripwire.progress import Progress, no_progress
+
+
+def sampling_args(task: Task, cfg: GenerationConfig, n: int | None) -> dict[str, Any]:
+    """vLLM ``SamplingParams`` for one task, as ``hf:`` and ``openai:`` generate: the task's own
+    token limit where the suite sets one, and its stop sequences given to the engine so a
+    sequence ends there instead of running to the limit (the text is still cut at them)."""
+    return {
+        "n": n or 1,
+        "temperature": cfg.temperature,
+        "top_p": cfg.top_p,
+        "max_tokens": task.max_new_tokens or cfg.max_new_tokens,
+        "stop": list(dict.fromkeys(task.stop + cfg.stop)),
+        "seed": cfg.seed,
+    }
 
 
 @register_backend
@@ -51,8 +65,7 @@ class VLLMBackend(CheckpointBackend):
         from vllm import SamplingParams
 
         cfg = self.config
-        params = SamplingParams(n=n or 1, temperature=cfg.temperature, top_p=cfg.top_p,
-                                max_tokens=cfg.max_new_tokens, seed=cfg.seed)  # fmt: skip
+        params = [SamplingParams(**sampling_args(t, cfg, n)) for t in tasks]
         outputs = self.llm.generate([t.prompt for t in tasks], params)
         for i, (task, res) in enumerate(zip(tasks, outputs, strict=True), 1):
             for idx, o in enumerate(res.outputs):
