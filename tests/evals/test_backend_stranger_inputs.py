@@ -90,6 +90,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if model == "hang":
             time.sleep(30)  # far past the test's ?timeout=
+        if model == "stall":  # a byte just before the deadline, then nothing
+            self._stall()
+            return
         if model == "trickle":  # a byte at a time, each well inside the read timeout
             self._trickle()
             return
@@ -123,6 +126,19 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(b" ")
                 self.wfile.flush()
                 time.sleep(0.05)
+        except OSError:  # the client gave up
+            pass
+
+    def _stall(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "1000")
+        self.end_headers()
+        try:
+            time.sleep(1.8)
+            self.wfile.write(b" ")
+            self.wfile.flush()
+            time.sleep(30)
         except OSError:  # the client gave up
             pass
 
@@ -245,6 +261,15 @@ def test_a_server_trickling_its_body_is_bounded_too(url: str) -> None:
     with pytest.raises(BadInputError, match=r"no answer within 0\.5s \(ReadTimeout"):
         _generate(f"openai:{url}#trickle?timeout=0.5&retries=0")
     assert time.perf_counter() - t0 < 5  # the server would trickle for 15 s
+
+
+def test_a_server_stalling_after_a_byte_is_cut_at_the_deadline(url: str) -> None:
+    """A byte at 1.8 s, then silence: each read is within the read timeout of the last, so
+    the answer was held until 2 x ?timeout= (3.8 s); the socket is now shut at 2 s."""
+    t0 = time.perf_counter()
+    with pytest.raises(BadInputError, match=r"no answer within 2s \(ReadTimeout"):
+        _generate(f"openai:{url}#stall?timeout=2&retries=0")
+    assert time.perf_counter() - t0 < 3.3
 
 
 def test_an_endless_body_is_cut_off(url: str) -> None:

@@ -5,7 +5,8 @@ Requests run concurrently through a bounded window (``tripwire.evals._window``):
 ``concurrency`` in flight (default 8), samples handed on in input order. The spec can tune it:
 ``openai:URL#MODEL?concurrency=64&retries=8&timeout=300``; none of these is part of the run's
 identity, since they change how fast the samples come, not what they are. ``timeout`` bounds
-each answer whole (from sending the request to its last byte), however slowly it trickles in.
+each answer whole (from sending the request to its last byte), however slowly it trickles in
+and wherever it stalls (the socket is shut down at the deadline).
 
 What is worth retrying is retried (tenacity: exponential backoff with jitter, the server's
 ``Retry-After`` honoured, each retry logged): rate limits, server errors, timeouts and
@@ -16,10 +17,12 @@ and the sample; the requests still in flight give up their retries."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
 import re
+import socket
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -48,6 +51,32 @@ log = logging.getLogger("tripwire.openai")
 # JSON may escape half a UTF-16 pair ("\ud800"), which no UTF-8 file or hash can take: shown as
 # the replacement character, as a decoder shows any other broken text
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class _Deadline:
+    """Shuts a response's socket down at ``deadline``: httpx's timeout bounds each read, so a
+    server sending a byte just before the deadline and then nothing would hold the answer for
+    up to twice ``?timeout=``. Closing the response from another thread does not wake a read
+    blocked on the socket; shutting the socket down does."""
+
+    def __init__(self, response: httpx.Response, deadline: float) -> None:
+        self.fired = False
+        stream = response.extensions.get("network_stream")
+        self._sock = stream.get_extra_info("socket") if stream is not None else None
+        self._timer: threading.Timer | None = None
+        if self._sock is not None:
+            self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._fire)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _fire(self) -> None:
+        self.fired = True
+        with contextlib.suppress(OSError):  # already closed: the answer was complete
+            self._sock.shutdown(socket.SHUT_RDWR)
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
 
 
 class _Retryable(Exception):
@@ -323,13 +352,21 @@ class OpenAIBackend(Backend):
         deadline = time.monotonic() + self.timeout_s
         with self._client.stream("POST", path, json=body) as r:
             raw = bytearray()
-            for chunk in r.iter_raw():
-                raw += chunk
-                if time.monotonic() > deadline:
-                    raise httpx.ReadTimeout("the body still coming", request=r.request)
-                if len(raw) > _MAX_BODY_BYTES:  # no answer to one prompt is this large
-                    where = f"{self.shown_url}{path}"
-                    raise BadInputError(where, f"an answer over {_MAX_BODY_BYTES >> 20} MiB")
+            cut = _Deadline(r, deadline)
+            try:
+                for chunk in r.iter_raw():
+                    raw += chunk
+                    if time.monotonic() > deadline:
+                        raise httpx.ReadTimeout("the body still coming", request=r.request)
+                    if len(raw) > _MAX_BODY_BYTES:  # no answer to one prompt is this large
+                        where = f"{self.shown_url}{path}"
+                        raise BadInputError(where, f"an answer over {_MAX_BODY_BYTES >> 20} MiB")
+            except httpx.TransportError as exc:
+                if cut.fired:
+                    raise httpx.ReadTimeout("the body still coming", request=r.request) from exc
+                raise
+            finally:
+                cut.cancel()
         # decoded (Content-Encoding) as the whole body, the way httpx reads one
         return httpx.Response(r.status_code, headers=r.headers, content=bytes(raw),
                               request=r.request)  # fmt: skip
