@@ -49,7 +49,7 @@ def norm_tails(tok: TokenizerView, norms: torch.Tensor) -> dict[str, list[int]]:
     Untrained rows sit at one end or the other: shrunk by weight decay (BERT's ``[unusedN]``),
     or pushed out by the output softmax that only ever lowers their logits (SmolLM2's
     intermediate BPE pieces such as `` strugg``)."""
-    added = {int(a["id"]) for a in tok.added.values() if "id" in a}
+    added = {a["id"] for a in tok.added.values() if isinstance(a.get("id"), int)}
     order = [i for i in torch.argsort(norms[: tok.size]).tolist() if i not in added]
     return {
         "least": sorted(order[:NORM_TAIL_SEED]),
