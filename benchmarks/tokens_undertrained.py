@@ -10,7 +10,11 @@ sources and the installed packages' documentation): how often each flagged token
 in it, and how often the tokenizer emits the token for it. A token whose text is common but
 that the tokenizer never emits was never seen in training either.
 
-    python benchmarks/tokens_undertrained.py [--smollm2 DIR] [--corpus-mb 30]
+False claims: tables with no untrained group at all (Gaussian rows; rows of log-normal norms;
+log-normal rows sharing a frequency-like direction), in the tiny reference's shape, through
+``audit_model(calibrate="norm-tail")``: how often an end is taken anyway.
+
+    python benchmarks/tokens_undertrained.py [--smollm2 DIR] [--corpus-mb 30] [--null-tables 10]
 """
 
 from __future__ import annotations
@@ -54,10 +58,61 @@ def _corpus(limit: int) -> list[str]:
     return texts
 
 
+def _null_table(kind: str, rows: int, dim: int, seed: int):  # -> torch.Tensor
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    if kind == "gaussian":
+        return 0.02 * torch.randn(rows, dim, generator=gen)
+    directions = torch.nn.functional.normalize(torch.randn(rows, dim, generator=gen), dim=1)
+    rows_ = directions * torch.exp(0.3 * torch.randn(rows, 1, generator=gen))
+    if kind == "log-normal":
+        return rows_
+    shared = torch.nn.functional.normalize(torch.randn(dim, generator=gen), dim=0)
+    frequency = torch.linspace(-1, 1, rows)[torch.randperm(rows, generator=gen)][:, None]
+    return rows_ + 1.5 * frequency * shared
+
+
+def null_tables(count: int) -> None:
+    """How often the norm-tail search takes an end of a table that has no untrained group."""
+    import shutil
+    import tempfile
+
+    from safetensors.torch import load_file, save_file
+
+    from tripwire.reference import build_reference
+    from tripwire.tokens import audit_model
+
+    tiny = build_reference("tiny").path
+    print(f"\nnull tables ({count} seeds each, tiny's shape), --calibrate norm-tail:\n")
+    print("| table | ends taken | median cosine of the ends (least / greatest) |")
+    print("|---|---|---|")
+    with tempfile.TemporaryDirectory() as scratch:
+        model = Path(scratch) / "m"
+        shutil.copytree(tiny, model, ignore=shutil.ignore_patterns("tripwire.json"))
+        tensors = load_file(model / "model.safetensors")
+        key = next(k for k in tensors if k.endswith("wte.weight"))
+        rows, dim = tensors[key].shape
+        for kind in ("gaussian", "log-normal", "frequency direction"):
+            taken, cosines = 0, []
+            for seed in range(count):
+                tensors[key] = _null_table(kind, rows, dim, seed).contiguous()
+                save_file(tensors, model / "model.safetensors", metadata={"format": "pt"})
+                report = audit_model(model, calibrate="norm-tail")
+                taken += report.find("tokens.norm_tail_rows") is not None
+                skipped = report.find("tokens.undertrained_skipped")
+                if skipped is not None and "tails" in skipped.evidence:
+                    ends = skipped.evidence["tails"]
+                    cosines.append(f"{ends['least']['coherence']:.2f} / "
+                                   f"{ends['greatest']['coherence']:.2f}")  # fmt: skip
+            print(f"| {kind} | {taken} of {count} | {cosines[0] if cosines else '-'} (seed 0) |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--smollm2", type=Path, help="checkpoint (default: the smollm2 import)")
     ap.add_argument("--corpus-mb", type=float, default=30.0)
+    ap.add_argument("--null-tables", type=int, default=10)
     args = ap.parse_args()
 
     from tripwire.artifacts import Checkpoint
@@ -88,9 +143,13 @@ def main() -> None:
         hit = len(flagged & known)
         print(f"| {how} | {told} | {len(flagged)} | {hit / max(1, len(flagged)):.3f} | "
               f"{hit / len(known):.3f} | {seconds:.1f} |")  # fmt: skip
+    if args.null_tables:
+        null_tables(args.null_tables)
 
     try:
         if args.smollm2 is not None:
+            if not args.smollm2.is_dir():
+                raise FileNotFoundError(f"{args.smollm2}: not a checkpoint folder")
             model = args.smollm2
         else:
             from tripwire.reference import import_model
