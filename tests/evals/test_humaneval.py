@@ -70,4 +70,4 @@ def test_unknown_task_ids_are_bad_input(tmp_path, humaneval):
     path = tmp_path / "s.jsonl"
     path.write_text(json.dumps({"task_id": "MBPP/1", "completion": "x"}) + "\n")
     with pytest.raises(BadInputError, match="MBPP/1"):
-        list(SamplesBackend(path).generate(humaneval.tasks(), None))
+        SamplesBackend(path).check_tasks(humaneval.tasks())

@@ -242,3 +242,23 @@ def test_unpaired_sizes_match_statsmodels_down_to_the_smallest_level(alpha: floa
     n = got.unpaired_items
     assert power(effect, nobs1=n, alpha=got.level, alternative="larger") >= 0.8
     assert power(effect, nobs1=n - 1, alpha=got.level, alternative="larger") < 0.8
+
+
+@pytest.mark.parametrize("df", [1.0, 3.0, 9.0, 29.0, 99.0, math.inf])
+@pytest.mark.parametrize("q", [0.2, 0.05, 1e-6, 1e-100, 1e-250, 1e-300])
+def test_t_upper_quantiles_hold_deep_in_the_tail(df: float, q: float) -> None:
+    """scipy's t.isf gives -inf below about 1e-238 for few degrees of freedom (an interval
+    turned inside out); ours agrees with it where it works and inverts scipy's own t.sf where
+    it does not."""
+    from scipy import stats as sps
+
+    from tripwire.stats._quantiles import t_isf
+
+    t = t_isf(q, df)
+    theirs = float(sps.t.isf(q, df)) if math.isfinite(df) else float(sps.norm.isf(q))
+    if math.isfinite(theirs) and theirs > 0:
+        assert t == pytest.approx(theirs, rel=1e-9)
+    assert t > 0
+    if math.isfinite(t):
+        tail = float(sps.t.sf(t, df)) if math.isfinite(df) else float(sps.norm.sf(t))
+        assert tail == pytest.approx(q, rel=1e-6)

@@ -45,6 +45,7 @@ from tripwire.stats._proportions import (
     paired_difference_interval,
     paired_difference_p_value,
 )
+from tripwire.stats._quantiles import t_isf
 from tripwire.stats._rule_power import binary_detectable
 
 Method = Literal["t", "bootstrap"]
@@ -165,7 +166,7 @@ def _sf(t: float, df: float) -> float:
 
 def _isf(q: float, df: float) -> float:
     """Upper ``q`` quantile (isf, not ppf(1 - q): exact for the tiny levels of early looks)."""
-    return float(sps.t.isf(q, df)) if np.isfinite(df) else float(sps.norm.isf(q))
+    return t_isf(q, df)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from scipy import stats as sps
 
 from tripwire.stats._paired import MIN_UNITS
 from tripwire.stats._proportions import paired_difference_p_value
+from tripwire.stats._quantiles import t_isf
 
 # discordant counts whose binomial weight is below this are left out of the sums (and never
 # get thresholds): far below any power or error rate anyone reports
@@ -163,10 +164,8 @@ def score_verdict_chances(
     if n < MIN_UNITS:
         return VerdictChances(0.0, 0.0)
     df, root = n - 1.0, np.sqrt(n)
-    regressed = sps.nct.sf(
-        sps.t.isf(alpha_regress, df), df, (degradation - margin) * root / sd_diff
-    )
-    passed = sps.nct.sf(sps.t.isf(alpha_pass, df), df, (margin - degradation) * root / sd_diff)
+    regressed = sps.nct.sf(t_isf(alpha_regress, df), df, (degradation - margin) * root / sd_diff)
+    passed = sps.nct.sf(t_isf(alpha_pass, df), df, (margin - degradation) * root / sd_diff)
     return VerdictChances(float(regressed), float(passed))
 
 
