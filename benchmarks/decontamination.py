@@ -7,7 +7,14 @@ library's ``ast``/``tokenize``, not with tripwire's lexer): verbatim, renamed (d
 2-space indent without docstring, renamed without docstring (a short item is then ordinary
 code: no method should find it), docstring as comments, prompt only, first 60% of the lines,
 the solution alone in an instruction, a prose description with a renamed solution, a chat with
-the prompt asked and the solution answered, inside a file of an installed package.
+the prompt asked and the solution answered, inside a file of an installed package. And the
+way scraped or model-rewritten sets carry code, each without its docstring (the prose would
+give most away): in a markdown answer, a notebook cell, with line numbers, as a JSON-escaped
+string, as HTML entities, names in look-alike Cyrillic letters, with zero-width characters or
+in camelCase, minified with semicolons, wrapped
+one argument a line, type hints stripped, loops as comprehensions, independent assignments
+reordered, a comment after every line, cut over two chat turns; and HumanEval's own test code
+alone.
 
 False positives: top-level functions of the installed packages (records no benchmark item is
 in), every record either method flags counted.
@@ -56,11 +63,13 @@ class NGramOverlap:
         return found
 
 
-def variants(item, rng: random.Random, host: str) -> dict[str, tuple[str, str]]:
+def variants(item, rng: random.Random, host: str, test: str) -> dict[str, tuple[str, str]]:
     """(record text, its prompt) per disguise."""
     cut = host.find("\ndef ", len(host) // 3)
     cut = cut if cut >= 0 else len(host)
     renamed = disguise.ast_rename(item.text, rng)
+    bare = disguise.drop_docstrings(item.text)
+    first, second = disguise.split_turns(bare)
     return {
         "verbatim": (item.text, ""),
         "renamed, docstring kept": (renamed, ""),
@@ -79,6 +88,25 @@ def variants(item, rng: random.Random, host: str) -> dict[str, tuple[str, str]]:
         ),
         "chat: prompt, then solution": (item.solution, item.prompt),
         "inside a package's file": (host[:cut] + "\n\n" + item.text + host[cut:], ""),
+        "no docstring: markdown answer": (disguise.markdown_answer(bare), ""),
+        "no docstring: notebook cell": (disguise.notebook(bare), ""),
+        "no docstring: line numbers": (disguise.number_lines(bare), ""),
+        "no docstring: JSON-escaped string": (repr(bare)[1:-1], ""),
+        "no docstring: look-alike letters": (disguise.homoglyph_rename(bare, rng), ""),
+        "no docstring: zero-width characters": (disguise.zero_width(bare, rng), ""),
+        "no docstring: HTML entities": (disguise.html_escaped(bare), ""),
+        "no docstring: camelCase": (disguise.camel_case(bare), ""),
+        "no docstring: minified": (disguise.minify(bare), ""),
+        "no docstring: wrapped, trailing commas": (disguise.wrap_lines(bare), ""),
+        "no docstring: type hints stripped": (disguise.strip_type_hints(bare), ""),
+        "no docstring: loops as comprehensions": (disguise.loops_as_comprehensions(bare), ""),
+        "no docstring: comprehensions as loops": (disguise.comprehensions_as_loops(bare), ""),
+        "no docstring: assignments reordered": (disguise.reorder_independent(bare), ""),
+        "no docstring: comment every line": (disguise.comment_every_line(bare, rng), ""),
+        "no docstring: two chat turns": (second, first),
+        "renamed, no docstring, minified": (disguise.minify(renamed), ""),
+        "HumanEval's test code alone": (test, ""),
+        "solution and test code": (item.solution + "\n" + test, ""),
     }
 
 
@@ -93,11 +121,12 @@ def main() -> None:
     built = time.perf_counter() - t0
     peer = NGramOverlap({i.item_id: i.text for i in items})
     rng = random.Random(args.seed)
+    tests = {i.item_id: i.test for i in items}
     host = (Path(sysconfig.get_paths()["purelib"]) / "packaging" / "version.py").read_text()
 
     ours, theirs, total = Counter(), Counter(), Counter()
     for item in items:
-        for name, (code, prompt) in variants(item, rng, host).items():
+        for name, (code, prompt) in variants(item, rng, host, tests[item.item_id]).items():
             text = f"{prompt}\n{code}" if prompt else code
             total[name] += 1
             ours[name] += any(

@@ -35,6 +35,9 @@ class BenchmarkItem:
     """The part a model is given (HumanEval: signature and docstring); empty when unknown."""
     solution: str = ""
     """The reference solution (HumanEval: the canonical solution); empty when unknown."""
+    test: str = ""
+    """The item's test code (HumanEval's ``check`` function, MBPP's asserts): a record that
+    holds it carries the expected answers; empty when unknown."""
 
     @property
     def prompt_is_prose(self) -> bool:
@@ -43,7 +46,8 @@ class BenchmarkItem:
 
     def parts(self) -> list[tuple[str, str, bool]]:
         """(part name, text, is prose) of what is looked for: ``prompt``, ``solution`` and
-        ``full`` (both together, when both are code), or just ``full`` for a single text."""
+        ``full`` (both together, when both are code), or just ``full`` for a single text; and
+        ``test`` when the item has test code."""
         out: list[tuple[str, str, bool]] = []
         if self.prompt:
             out.append(("prompt", self.prompt, self.prompt_is_prose))
@@ -51,6 +55,8 @@ class BenchmarkItem:
             out.append(("solution", self.solution, False))
         if not out or (self.prompt and self.solution and not self.prompt_is_prose):
             out.append(("full", self.text, False))
+        if self.test:
+            out.append(("test", self.test, False))
         return out
 
 
@@ -72,6 +78,7 @@ def _humaneval() -> tuple[BenchmarkItem, ...]:
             "python",
             p["prompt"],
             p["canonical_solution"],
+            p["test"],
         )
         for tid, p in read_problems().items()
     )
@@ -104,10 +111,22 @@ def _item_from(obj: object, n: int, name: str, where: Path) -> BenchmarkItem:
         )
     language = obj.get("language")
     lang = language if isinstance(language, str) else None
+    test = _test_code(obj)
     if not prompt:  # one text: the whole item
-        return BenchmarkItem(name, str(item_id), solution, lang)
+        return BenchmarkItem(name, str(item_id), solution, lang, test=test)
     text = prompt + solution if not is_prose(prompt) else solution or prompt
-    return BenchmarkItem(name, str(item_id), text, lang, prompt, solution)
+    return BenchmarkItem(name, str(item_id), text, lang, prompt, solution, test)
+
+
+def _test_code(obj: dict[str, object]) -> str:
+    """HumanEval's ``test`` (a string) or MBPP's ``test_list`` (a list of asserts)."""
+    test = obj.get("test")
+    if isinstance(test, str) and test.strip():
+        return test
+    asserts = obj.get("test_list")
+    if isinstance(asserts, list):
+        return "\n".join(a for a in asserts if isinstance(a, str))
+    return ""
 
 
 def _from_file(path: Path) -> list[BenchmarkItem]:

@@ -18,6 +18,14 @@ code:
   or one cut short keeps most of them; 13 of its words in a row find it too (the GPT-3
   paper's 13-gram rule).
 
+A part's code is indexed as written and, for Python, also as ``ast.unparse`` prints it with and
+without type hints (formatters and model rewrites drop redundant parentheses and hints);
+semicolons and a comma before a closing bracket are not compared (a minified copy, a
+formatter's magic trailing comma). An item's test code (HumanEval's ``check``, MBPP's asserts)
+is a part too: a record holding it holds the expected answers. A record whose wrapping hides
+code from the lexer (a notebook's JSON, markdown fences, line numbers, JSON string escapes,
+Cyrillic or Greek look-alike letters) is matched once more unwrapped (``_unwrapped``).
+
 An n-gram found in more than two items is generic and left out. On 50k functions of the Python
 packages installed here no part passes: the closest came to 0.83 of a code part too short to
 be indexed, 0.55 on names and 0.36 on words (``benchmarks/decontamination.py`` measures recall
@@ -26,22 +34,39 @@ per disguise and false positives against 13-gram overlap).
 
 from __future__ import annotations
 
+import ast
+import dataclasses
+import html
+import json
 import math
+import re
+import textwrap
+import unicodedata
+import warnings
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 
 import numpy as np
 
 from tripwire.data._benchmarks import BenchmarkItem, load_benchmark
-from tripwire.data._lexer import ngram_hashes, ngram_hashes_many, token_ids, tokenize
+from tripwire.data._lexer import (
+    STRING_ID,
+    ngram_hashes,
+    ngram_hashes_many,
+    token_ids,
+    token_lines,
+    tokenize,
+)
 from tripwire.data._views import (
     CHANNELS,
+    Views,
+    code_streams,
     item_views,
     many_code_streams,
     many_word_ids,
-    record_code_lines,
     record_word_lines,
     record_words,
 )
@@ -63,8 +88,12 @@ class Channel:
 
 _CHANNELS = {
     # a bare solution is often a textbook loop under other names: it must match more closely
-    "code": Channel("code", 10, {"prompt": (16, 0.0), "solution": (16, 0.15), "full": (16, 0.0)}),
-    "names": Channel("names", 6, {"solution": (15, 0.1), "full": (5, 0.1)}),
+    "code": Channel(
+        "code",
+        10,
+        {"prompt": (16, 0.0), "solution": (16, 0.15), "full": (16, 0.0), "test": (16, 0.0)},
+    ),
+    "names": Channel("names", 6, {"solution": (15, 0.1), "full": (5, 0.1), "test": (15, 0.1)}),
     "words": Channel("words", 4, {"prompt": (6, -0.2), "full": (6, -0.2)}),
 }
 assert tuple(_CHANNELS) == CHANNELS
@@ -123,27 +152,29 @@ class ContaminationIndex:
         self.items: list[BenchmarkItem] = []
         self.skipped: list[str] = []
         self.entries: list[_Entry] = []
-        grams: list[dict[tuple[str, str], np.ndarray]] = []
-        lengths: list[dict[tuple[str, str], int]] = []
+        grams: list[dict[tuple[str, str, int], np.ndarray]] = []
+        lengths: list[dict[tuple[str, str, int], int]] = []
         df: dict[str, Counter[int]] = {c: Counter() for c in CHANNELS}
         self._numeric: set[int] = set()
         """Word n-grams of numbers only (``0 0 0 1``): they count towards a share but not
         towards a run of words, since tables of digits are everywhere."""
         for item in items:
-            g: dict[tuple[str, str], np.ndarray] = {}
-            n_of: dict[tuple[str, str], int] = {}
+            g: dict[tuple[str, str, int], np.ndarray] = {}
+            n_of: dict[tuple[str, str, int], int] = {}
             for part, text, prose in item.parts():
-                views = item_views(text, item.language, prose=prose)
-                for c, ch in _CHANNELS.items():
-                    stream = views.get(c)
-                    if part in ch.parts and len(stream) >= ch.n:
+                forms = _part_views(part, text, item.language, prose)
+                for v, (views, channels) in enumerate(forms):
+                    for c in channels:
+                        ch, stream = _CHANNELS[c], views.get(c)
+                        if part not in ch.parts or len(stream) < ch.n:
+                            continue
                         windows = ngram_hashes(stream, ch.n)
-                        g[part, c] = np.unique(windows)
-                        n_of[part, c] = len(stream)
+                        g[part, c, v] = np.unique(windows)
+                        n_of[part, c, v] = len(stream)
                         if c == "words" and views.numbers is not None:
                             self._numeric.update(windows[_all_true(views.numbers, ch.n)].tolist())
             for c in CHANNELS:
-                found = [v for (_, cc), v in g.items() if cc == c]
+                found = [v for (_, cc, _), v in g.items() if cc == c]
                 if found:
                     df[c].update(np.unique(np.concatenate(found)).tolist())
             grams.append(g)
@@ -155,24 +186,24 @@ class ContaminationIndex:
         for item, g, n_of in zip(items, grams, lengths, strict=True):
             kept = []
             seen: set[tuple[str, tuple[int, ...]]] = set()
-            for (part, c), hashes in g.items():
+            for (part, c, v), hashes in g.items():
                 distinctive = [h for h in hashes.tolist() if df[c][h] <= MAX_ITEMS_PER_NGRAM]
                 key = (c, tuple(distinctive))
                 if len(distinctive) >= _CHANNELS[c].parts[part][0] and key not in seen:
                     seen.add(key)  # "full" adds nothing where one part holds all the words
-                    kept.append((part, c, distinctive, n_of[part, c]))
+                    kept.append((part, c, v, distinctive, n_of[part, c, v]))
             if not kept:
                 self.skipped.append(f"{item.benchmark}/{item.item_id}")
                 continue
             k = len(self.items)
             self.items.append(item)
-            for part, c, distinctive, length in kept:
+            for part, c, v, distinctive, length in kept:
                 e = len(self.entries)
                 self.entries.append(_Entry(k, part, c, len(distinctive), length))
                 for h in distinctive:
                     owners[c][h].append(e)
                 if c in _RUN:
-                    self._every[e] = frozenset(g[part, c].tolist())
+                    self._every[e] = frozenset(g[part, c, v].tolist())
         self._owners = {c: dict(o) for c, o in owners.items()}
         self._sorted = {c: np.array(sorted(o), dtype=np.uint64) for c, o in owners.items()}
         self._bitmap = {c: _bitmap(keys) for c, keys in self._sorted.items()}
@@ -199,11 +230,25 @@ class ContaminationIndex:
     def match_many(self, probes: Sequence[Probe]) -> list[list[Match]]:
         """``match`` of each record of a batch: one membership test per stream over the whole
         batch's n-grams finds the few records that share any with an item; only those are
-        matched one by one."""
+        matched one by one. A record whose wrapping hides its code from the lexer (see
+        ``_unwrapped``) is matched unwrapped too."""
+        out = self._match_batch(probes)
+        unwrapped = {k: u for k, p in enumerate(probes) if (u := _unwrapped(p))}
+        if unwrapped:
+            again = self._match_batch(list(unwrapped.values()))
+            for k, found in zip(unwrapped, again, strict=True):
+                if found:
+                    out[k] = _merged(out[k], found)
+        return out
+
+    def _match_batch(self, probes: Sequence[Probe]) -> list[list[Match]]:
         out: list[list[Match]] = [[] for _ in probes]
         if not self.items or not probes:
             return out
-        codes, names = many_code_streams([(p.ids, p.canon) for p in probes])
+        kept = _kept_many([p.canon for p in probes])
+        codes, names = many_code_streams(
+            [(p.ids[k], p.canon[k]) for p, k in zip(probes, kept, strict=True)]
+        )
         said = [record_words(p.text, p.prompt, p.tokens, p.canon, p.language) for p in probes]
         streams = {"code": list(codes), "names": list(names), "words": many_word_ids(said)}
         grams = {c: ngram_hashes_many(streams[c], _CHANNELS[c].n) for c in CHANNELS}
@@ -300,6 +345,105 @@ class ContaminationIndex:
         return out
 
 
+def _merged(first: list[Match], second: list[Match]) -> list[Match]:
+    """The better match of each item of two lists, best first."""
+    best: dict[tuple[str, str], Match] = {}
+    for m in first + second:
+        key = (m.item.benchmark, m.item.item_id)
+        if key not in best or m.containment > best[key].containment:
+            best[key] = m
+    return sorted(best.values(), key=lambda m: (-m.containment, m.item.benchmark, m.item.item_id))
+
+
+# Wrappings that hide code from the lexer, undone before a second look. Each keeps the
+# record's lines where it can, so a match still names the lines of the copy.
+_FENCE = re.compile(r"^[ \t]*(?:```|~~~)[^\n`]*$", re.MULTILINE)
+"""A markdown fence line: the lexer reads backticks as a quote, so a fenced block of a chat
+answer would be one string literal."""
+_NUMBERED = re.compile(r"^([ \t]*)(\d{1,5})(?:[:|.)]\s?| )", re.MULTILINE)
+"""A line number a code viewer or forum post puts before each line (``12: ``, ``12 | ``)."""
+_ESCAPED_NEWLINES = 3
+_CONFUSABLES = str.maketrans(
+    # Cyrillic and Greek letters drawn like Latin ones: a name spelled with them is a
+    # different token to the lexer, and is split where a non-ASCII letter starts it
+    "аеорсхуіјѕԁһԛԝАВЕКМНОРСТХІЈЅαβεικνορτυχΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
+    "aeopcxyijsdhqwABEKMHOPCTXIJSabeikvoptuxABEZHIKMNOPTYX",
+    # invisible characters inside a name make it another string, and split it for the lexer
+    "\u200b\u200c\u200d\u2060\ufeff\u00ad",
+)
+
+
+def _unwrapped(probe: Probe) -> Probe | None:
+    """The record with the wrapping around its code undone (a notebook's cells, markdown
+    fences, line numbers, JSON string escapes, HTML entities, look-alike letters, invisible
+    characters), or None when it has none."""
+    text = probe.text
+    new = _notebook_source(text) if text[:256].lstrip()[:1] == "{" else None
+    new = new if new is not None else text
+    if "```" in new or "~~~" in new:
+        new = _FENCE.sub("", new)
+    if new[:8].lstrip()[:1].isdigit() or "\n1" in new:
+        new = _without_line_numbers(new)
+    escaped = new.count("\\n")
+    if escaped >= _ESCAPED_NEWLINES and escaped > new.count("\n"):
+        new = _unescaped(new)
+    if "&lt;" in new or "&gt;" in new or "&quot;" in new or "&#" in new:
+        new = html.unescape(new)  # a scraped page's text: its code as HTML entities
+    if not new.isascii():
+        new = unicodedata.normalize("NFKC", new.translate(_CONFUSABLES))
+    if new == text:
+        return None
+    return Probe.of(new, probe.language, probe.prompt)
+
+
+def _notebook_source(text: str) -> str | None:
+    """The cells of a Jupyter notebook, one after another, or None when ``text`` is not one."""
+    if '"cells"' not in text:
+        return None
+    try:
+        nb = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    cells = nb.get("cells") if isinstance(nb, dict) else None
+    if not isinstance(cells, list):
+        return None
+    out = []
+    for cell in cells:
+        source = cell.get("source") if isinstance(cell, dict) else None
+        if isinstance(source, list):
+            source = "".join(s for s in source if isinstance(s, str))
+        if isinstance(source, str):
+            out.append(source)
+    return "\n\n".join(out)
+
+
+def _without_line_numbers(text: str) -> str:
+    """``text`` without the numbers before its lines when most lines carry them, counting up
+    (a line of code that starts with a number is data; a run of them counting up is not)."""
+    lines = text.splitlines(keepends=True)
+    found = [_NUMBERED.match(line) for line in lines]
+    numbers = [int(m.group(2)) for m in found if m]
+    filled = sum(1 for line in lines if line.strip())
+    ups = sum(1 for a, b in pairwise(numbers) if b == a + 1)
+    if len(numbers) < 3 or len(numbers) < 0.8 * filled or ups < 0.8 * (len(numbers) - 1):
+        return text
+    return "".join(
+        m.group(1) + line[m.end() :] if m else line for m, line in zip(found, lines, strict=True)
+    )
+
+
+def _unescaped(text: str) -> str:
+    """Code held as a JSON or Python string literal: its escapes undone."""
+    return (
+        text.replace("\\\\", "\0")
+        .replace("\\n", "\n")
+        .replace("\\t", "\t")
+        .replace('\\"', '"')
+        .replace("\\'", "'")
+        .replace("\0", "\\")
+    )
+
+
 _RUN = {"words": 10}
 """Consecutive n-grams that find a part whatever its share: ten word 4-grams in a row are 13
 words of its description, the GPT-3 paper's 13-gram rule (a copy cut short keeps them)."""
@@ -349,7 +493,92 @@ def _stream_lines(probe: Probe, channel: str) -> list[int]:
     if channel == "words":
         p = probe
         return record_word_lines(p.text, p.prompt, p.tokens, p.canon, p.language)
-    return record_code_lines(probe.text, probe.canon, probe.language)
+    lines = token_lines(probe.text, probe.language)
+    kept = (_kept(probe.canon) & (probe.canon != STRING_ID)).tolist()
+    return [line for line, keep in zip(lines, kept, strict=True) if keep]
+
+
+_IDS = token_ids([";", ",", ")", "]", "}"])[0]
+_SEMICOLON, _COMMA, _CLOSERS = _IDS[0], _IDS[1], _IDS[2:]
+
+
+def _kept(code: np.ndarray) -> np.ndarray:
+    """Which tokens of a text (by canonical id) its code and names streams compare: not a
+    semicolon, which says no more than the line break it replaces (``a = 1; b = 2`` is the
+    two lines of a minified copy), nor a comma that closes a bracket (the magic trailing
+    comma a formatter adds when it wraps a call one argument a line)."""
+    keep = code != _SEMICOLON
+    if len(code) > 1:
+        closes = (code[1:] == _CLOSERS[0]) | (code[1:] == _CLOSERS[1]) | (code[1:] == _CLOSERS[2])
+        keep[:-1] &= ~((code[:-1] == _COMMA) & closes)
+    return keep
+
+
+def _kept_many(codes: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """``_kept`` of each text of a batch, computed over them all at once (per record, numpy's
+    call overhead cost more than the work)."""
+    if not codes:
+        return []
+    flat = _kept(np.concatenate(codes))
+    ends = np.cumsum([len(c) for c in codes])
+    # a comma ending one text is not closed by the next text's first token
+    last = ends[ends > 0] - 1
+    flat[last] |= np.concatenate(codes)[last] == _COMMA
+    return np.split(flat, ends[:-1])
+
+
+_ALL = tuple(CHANNELS)
+_CODE = ("code", "names")
+
+
+def _part_views(
+    part: str, text: str, language: str | None, prose: bool
+) -> list[tuple[Views, tuple[str, ...]]]:
+    """(streams, channels to index from them) of one item part: as written, and for Python
+    code also as ``ast.unparse`` prints it, with and without type hints (a formatter or a
+    model's rewrite drops redundant parentheses and hints; its words are the original's, so
+    code only). A test is looked for as written: its variants would only make the
+    assertions of other items' tests look generic."""
+    out = [(_views_of(text, language, prose), _ALL)]
+    if prose or language != "python" or part == "test":
+        return out
+    try:
+        with warnings.catch_warnings():  # a user's item may hold "\/": not the user's problem
+            warnings.simplefilter("ignore")
+            tree = ast.parse(textwrap.dedent(text))  # a solution is an indented body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return out
+    seen = {text.strip()}
+    for form in (ast.unparse(tree), ast.unparse(_Unannotated().visit(tree))):
+        if form.strip() not in seen:
+            seen.add(form.strip())
+            out.append((_views_of(form, language, False), _CODE))
+    return out
+
+
+def _views_of(text: str, language: str | None, prose: bool) -> Views:
+    """``item_views`` with the code and names streams a record's are compared with."""
+    views = item_views(text, language, prose=prose)
+    if prose:
+        return views
+    ids, canon = token_ids(tokenize(text, language), language)
+    keep = _kept(canon)
+    code, names = code_streams(ids[keep], canon[keep])
+    return dataclasses.replace(views, code=code, names=names)
+
+
+class _Unannotated(ast.NodeTransformer):
+    """Type hints of arguments and returns dropped (a rewrite for old Pythons, or a
+    model's, leaves them out)."""
+
+    def visit_arg(self, node: ast.arg) -> ast.arg:
+        node.annotation = None
+        return node
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.FunctionDef:
+        node.returns = None
+        self.generic_visit(node)
+        return node
 
 
 @lru_cache(maxsize=2)

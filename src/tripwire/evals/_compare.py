@@ -18,10 +18,11 @@ import numpy as np
 from tripwire.documents import Fields
 from tripwire.errors import BadInputError
 from tripwire.evals._results import ResultsLog
-from tripwire.evals._run import RESULTS_FILE, RUN_FILE
+from tripwire.evals._run import RESULTS_FILE, RUN_FILE, finished_manifest
 from tripwire.evals._suite import suite_class
 from tripwire.evals._types import MetricSpec, SampleResult
 from tripwire.findings import Outcome, Verdict
+from tripwire.sandbox import EXEC_STATUSES
 from tripwire.stats import (
     Correction,
     Margin,
@@ -33,7 +34,10 @@ from tripwire.stats import (
 )
 from tripwire.stats._noninferiority import Method
 
-_MUST_MATCH = ("suite", "suite_version", "suite_options", "data_sha256", "n")
+# the sandbox's limits too: a candidate scored under looser limits passes what the baseline's
+# limits would have timed out (a slow candidate then reads as no worse)
+_MUST_MATCH = ("suite", "suite_version", "suite_options", "data_sha256", "n", "limits",
+               "cpu_limits")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -134,11 +138,43 @@ def load_run(path: str | Path) -> LoadedRun:
         raise BadInputError(
             path, f"not an eval run directory (needs {RUN_FILE} and {RESULTS_FILE})"
         )
+    finished_manifest(path)
     try:
         identity = json.loads(run_file.read_text(encoding="utf-8"))["identity"]
     except (OSError, json.JSONDecodeError, KeyError) as exc:
         raise BadInputError(run_file, f"unreadable run description ({exc})") from exc
-    return LoadedRun(path, identity, ResultsLog(path / RESULTS_FILE).load())
+    if not isinstance(identity, dict):
+        raise BadInputError(run_file, "unreadable run description ('identity' is not an object)")
+    results = ResultsLog(path / RESULTS_FILE).load(unique=True)
+    for result in results.values():
+        _check_result(path / RESULTS_FILE, result)
+    _check_no_sandbox_errors(path / RESULTS_FILE, results)
+    return LoadedRun(path, identity, results)
+
+
+def _check_result(where: Path, r: SampleResult) -> None:
+    """A result line whose scores cannot be what a run wrote (a metric not a finite number,
+    an executed sample whose ``pass`` disagrees with its verdict) is refused, not judged."""
+    place = f"{where}: {r.task_id}#{r.sample_idx}"
+    for name, value in r.metrics.items():
+        if not np.isfinite(value):
+            raise BadInputError(place, f"metric {name!r} is {value}, not a finite number")
+    executed = r.verdict in EXEC_STATUSES and "pass" in r.metrics
+    if executed and r.metrics["pass"] != float(r.verdict == "passed"):
+        raise BadInputError(place, f"'pass' is {r.metrics['pass']:g} but the verdict is "
+                            f"{r.verdict!r}")  # fmt: skip
+
+
+def _check_no_sandbox_errors(where: Path, results: Results) -> None:
+    """A sample the sandbox failed to run (``error``) scores as a failure without being one:
+    in the baseline it lowers the bar the candidate is held to."""
+    errors = [r for r in results.values() if r.verdict == "error"]
+    if errors:
+        e = errors[0]
+        raise BadInputError(where, f"{len(errors)} samples ended in a sandbox error, not a "
+                            f"verdict on the model (e.g. {e.task_id}#{e.sample_idx}: "
+                            f"{e.message[:80]}); run the eval again into a new "
+                            "directory")  # fmt: skip
 
 
 def _check_comparable(base: LoadedRun, cand: LoadedRun) -> None:
@@ -146,7 +182,7 @@ def _check_comparable(base: LoadedRun, cand: LoadedRun) -> None:
         a, b = base.identity.get(key), cand.identity.get(key)
         if a != b:
             raise BadInputError(
-                cand.path, f"not comparable with {base.path}: {key} differs ({a!r} vs {b!r})"
+                cand.path, f"not comparable with {base.path}: {key} differs ({_difference(a, b)})"
             )
     only_base = base.results.keys() - cand.results.keys()
     only_cand = cand.results.keys() - base.results.keys()
@@ -157,6 +193,57 @@ def _check_comparable(base: LoadedRun, cand: LoadedRun) -> None:
             f"not comparable with {base.path}: item sets differ ({len(only_base)} only in the "
             f"baseline, {len(only_cand)} only in the candidate; e.g. {example[0]}#{example[1]})",
         )
+    for key, b in base.results.items():
+        _check_pair(base.path, cand.path, b, cand.results[key])
+
+
+def _check_pair(base_path: Path, cand_path: Path, b: SampleResult, c: SampleResult) -> None:
+    """One item as both runs recorded it: the same slices and the same metrics. A metric
+    missing on one side would drop the item from that metric's test (a candidate's failures
+    vanish from the comparison), other slices would move it to another slice's test."""
+    where = f"{cand_path / RESULTS_FILE}: {c.task_id}#{c.sample_idx}"
+    if b.slices != c.slices:
+        raise BadInputError(where, f"not comparable with {base_path}: slices differ "
+                            f"({b.slices} vs {c.slices})")  # fmt: skip
+    if set(b.metrics) != set(c.metrics):
+        raise BadInputError(where, f"not comparable with {base_path}: metrics differ "
+                            f"({sorted(b.metrics)} vs {sorted(c.metrics)})")  # fmt: skip
+
+
+def _difference(a: object, b: object) -> str:
+    """``a vs b``; for two objects only the keys that differ (limits hold eight)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        keys = sorted((k for k in a.keys() | b.keys() if a.get(k) != b.get(k)), key=str)
+        return ", ".join(f"{k}: {a.get(k)!r} vs {b.get(k)!r}" for k in keys)
+    return f"{a!r} vs {b!r}"
+
+
+def margin_problem(spec: MetricSpec, margin: Margin) -> str | None:
+    """Why a margin can never be crossed on a pass/fail metric (every comparison would pass),
+    or None. A rate moves by at most 1, and falls by at most 100% of itself."""
+    if not spec.binary:
+        return None
+    if not margin.relative and margin.value >= 1:
+        return (
+            f"{margin} spans the whole 0-1 range of a pass/fail rate: no regression could cross it"
+        )
+    if margin.relative and margin.value >= 1 and spec.higher_is_better:
+        return f"{margin} of the baseline's rate: no regression could cross it"
+    return None
+
+
+def _check_margins(
+    specs: dict[str, MetricSpec],
+    margins: dict[str, Margin] | None,
+    slice_margins: dict[tuple[str, str], Margin] | None,
+) -> None:
+    given = [(m, m, v) for m, v in (margins or {}).items()]
+    given += [(m, f"{m}@{k}", v) for (m, k), v in (slice_margins or {}).items()]
+    for metric, name, margin in given:
+        spec = specs.get(metric)
+        problem = margin_problem(spec, margin) if spec is not None else None
+        if problem:
+            raise BadInputError("--margin", f"{name}: {problem}")
 
 
 def metric_specs(suite: str, results: Results) -> dict[str, MetricSpec]:
@@ -289,13 +376,17 @@ def compare_runs(
 
     ``slice_margins`` maps ``(metric, slice)`` to a margin that overrides ``margins`` there.
     """
+    if not 0 < alpha <= 0.5:  # past 0.5 the 1 - 2*alpha interval turns inside out
+        raise BadInputError("alpha", f"must be more than 0 and at most 0.5, got {alpha:g}")
     base, cand = load_run(baseline), load_run(candidate)
     _check_comparable(base, cand)
     suite = str(base.identity["suite"])
+    specs = metric_specs(suite, base.results)
+    _check_margins(specs, margins, slice_margins)
     judged = judge(
         base.results,
         cand.results,
-        metric_specs(suite, base.results),
+        specs,
         margins=margins,
         slice_margins=slice_margins,
         levels=Levels(alpha, alpha),

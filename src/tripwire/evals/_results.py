@@ -29,8 +29,9 @@ class ResultsLog:
         self._file = None
         self._synced = 0.0
 
-    def load(self) -> dict[tuple[str, int], SampleResult]:
-        """Results already in the file, by (task_id, sample_idx)."""
+    def load(self, *, unique: bool = False) -> dict[tuple[str, int], SampleResult]:
+        """Results already in the file, by (task_id, sample_idx). ``unique``: a sample on two
+        lines is refused (a finished run has each once; the later line would silently win)."""
         if not self.path.exists():
             return {}
         data = self.path.read_bytes()
@@ -48,6 +49,9 @@ class ResultsLog:
                     break
                 where = f"{self.path}:{lineno}"
                 raise BadInputError(where, f"corrupt result line ({exc})") from exc
+            if unique and result.key in done:
+                where = f"{self.path}:{lineno}"
+                raise BadInputError(where, f"{result.task_id}#{result.sample_idx} appears twice")
             done[result.key] = result
             good_end += len(line) + 1
         if good_end < len(data):

@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tripwire.artifacts import (
+    MANIFEST_NAME,
     ArtifactKind,
     Manifest,
     cache_dir,
     data_dir,
+    sha256_file,
     sha256_json,
     write_json_atomic,
 )
@@ -105,6 +107,26 @@ def _open_run_dir(out: Path, identity: dict[str, Any]) -> None:
         write_json_atomic(run_file, {"identity": identity})
     except OSError as exc:
         raise BadInputError(out, f"cannot write the run here ({exc.strerror or exc})") from exc
+
+
+def finished_manifest(path: Path) -> Manifest:
+    """The manifest a finished run wrote last, with its ``run.json`` and ``results.jsonl``
+    still as it recorded them: an interrupted run, or one whose results were edited or swapped
+    in after it finished, is not the measurement it claims to be."""
+    if not (path / MANIFEST_NAME).is_file():
+        raise BadInputError(path, f"an unfinished eval run (no {MANIFEST_NAME}: interrupted or "
+                            "still running); run the same `tripwire eval run` again to finish "
+                            "it")  # fmt: skip
+    manifest = Manifest.read(path)
+    if manifest.kind != ArtifactKind.EVAL_RUN:
+        raise BadInputError(path / MANIFEST_NAME, f"describes a {manifest.kind}, not an eval run")
+    recorded = {f.path: f.sha256 for f in manifest.files}
+    for name in (RUN_FILE, RESULTS_FILE):
+        if recorded.get(name) != sha256_file(path / name):
+            raise BadInputError(path / name, f"changed after the run finished (its sha256 is not "
+                                f"the one {MANIFEST_NAME} recorded); delete the run directory "
+                                "and run the eval again")  # fmt: skip
+    return manifest
 
 
 def _comparable(identity: object) -> dict[str, Any]:

@@ -33,6 +33,8 @@ from tripwire.stats import Margin
 _SUITE_KEYS = {"name", "margins", "slice_margins", "n"}
 # Suites judged by people, not run on the models (issue #27): read from a review directory.
 JUDGED_SUITES = ("human",)
+MAX_ALPHA = 0.5
+"""The largest significance level a comparison takes (``eval compare --alpha``'s bound)."""
 _TOP_KEYS = {"alpha", "correction", "block", "warn", "ignore", "suites", "tokens_audit",
              "data_audit", "data_max_bad_fraction"}  # fmt: skip
 
@@ -162,8 +164,11 @@ class Policy:
             data_audit=_flag(data, "data_audit", True, where),
             data_max_bad_fraction=_number(data, "data_max_bad_fraction", 0.05, where),
         )
-        if not 0 < policy.alpha < 1:
-            raise BadInputError(where, "alpha must be between 0 and 1")
+        if not 0 < policy.alpha <= MAX_ALPHA:
+            # past 0.5 each slice's two-sided 1 - 2*alpha interval turns inside out, and its
+            # near end alone, close to the point estimate, grants a pass
+            raise BadInputError(where, f"alpha must be between 0 and 1, at most {MAX_ALPHA} "
+                                f"(as in eval compare), got {policy.alpha:g}")  # fmt: skip
         if not 0 <= policy.data_max_bad_fraction <= 1:
             raise BadInputError(where, "data_max_bad_fraction must be between 0 and 1 (a share "
                                 f"of records), got {policy.data_max_bad_fraction:g}")  # fmt: skip
@@ -276,7 +281,26 @@ def _suite(raw: Any, i: int, where: str | Path) -> SuitePolicy:
                                 '"metric@slice" (a slice is "all" or "name=value", as in '
                                 '"bits_per_byte@language=python")')  # fmt: skip
         _known_metric(sp.name, "slice_margins", key, metric, metrics, where)
+    _crossable_margins(sp, where)
     return sp
+
+
+def _crossable_margins(sp: SuitePolicy, where: str | Path) -> None:
+    """A margin no regression can cross (``pass = 1``) makes the suite pass whatever the
+    candidate does: a policy typo (1 for 1%), not a release rule."""
+    from tripwire.evals import suite_class
+    from tripwire.evals._compare import margin_problem
+
+    cls = suite_class(sp.name)
+    if cls is None:  # judged suites: their own margins
+        return
+    given = [(k, k, v) for k, v in sp.margins.items()]
+    given += [(k.partition("@")[0], k, v) for k, v in sp.slice_margins.items()]
+    for metric, key, value in given:
+        problem = margin_problem(cls.metrics[metric], Margin.parse(value))
+        if problem:
+            raise BadInputError(where, f"[[suites]] {sp.name}: margin {key} = {_shown(value)}: "
+                                f"{problem}")  # fmt: skip
 
 
 def _margin_table(raw: dict[str, Any], key: str, suite: str, where: str | Path) -> dict[str, str]:
