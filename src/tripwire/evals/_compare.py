@@ -18,7 +18,7 @@ import numpy as np
 from tripwire.documents import Fields
 from tripwire.errors import BadInputError
 from tripwire.evals._results import ResultsLog
-from tripwire.evals._run import RESULTS_FILE, RUN_FILE, finished_manifest
+from tripwire.evals._run import RESULTS_FILE, RUN_FILE, SUMMARY_FILE, finished_manifest
 from tripwire.evals._suite import suite_class
 from tripwire.evals._types import MetricSpec, SampleResult
 from tripwire.findings import Outcome, Verdict
@@ -68,6 +68,9 @@ class RunComparison:
     """Paired samples behind them (``items`` times the samples per task)."""
     sequential: dict[str, Any] | None = None
     """A sequential comparison: its looks, where it stopped and why (see ``_sequential_run``)."""
+    suite_tasks: int | None = None
+    """Tasks in the suite the baseline was run on (its ``summary.json``), when known: ``items``
+    under it means the verdicts say nothing about the rest."""
 
     @property
     def verdict(self) -> Verdict:
@@ -88,6 +91,7 @@ class RunComparison:
             "slices": [s.to_dict() for s in self.slices],
             "tampering": self.tampering,
             "sequential": self.sequential,
+            "suite_tasks": self.suite_tasks,
         }
 
     @classmethod
@@ -109,6 +113,7 @@ class RunComparison:
             items=f.whole("items", 0),
             samples=f.whole("samples", 0),
             sequential=f.mapping("sequential") or None,
+            suite_tasks=f.whole("suite_tasks", 0) or None,
         )
 
 
@@ -129,6 +134,15 @@ def tampering_counts(base: Results, cand: Results) -> dict[str, Any] | None:
         return None
     new = sum(1 for k, r in cand.items() if r.tampering and not base[k].tampering)
     return {"baseline": b, "candidate": c, "new": new}
+
+
+def _suite_tasks(run: Path) -> int | None:
+    """``tasks_total`` of a run's summary (informative only: not part of what is compared)."""
+    try:
+        total = json.loads((run / SUMMARY_FILE).read_text(encoding="utf-8")).get("tasks_total")
+    except (OSError, ValueError, AttributeError, RecursionError):
+        return None
+    return total if isinstance(total, int) and not isinstance(total, bool) and total > 0 else None
 
 
 def load_run(path: str | Path) -> LoadedRun:
@@ -406,4 +420,5 @@ def compare_runs(
         tampering=tampering_counts(base.results, cand.results),
         items=judged.items,
         samples=judged.samples,
+        suite_tasks=_suite_tasks(base.path),
     )
