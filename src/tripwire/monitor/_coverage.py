@@ -12,6 +12,15 @@ from typing import Any, Literal
 
 from tripwire.monitor._slices import Slice
 
+SPARSE_EVENTS = 10
+"""A slice that judged fewer events than this cannot have alarmed on a moderate rise: a chart
+needs 3 to 6 defects in a row at the default ARL0 just to cross on its largest shift."""
+SPARSE_SLICES = 20
+"""Sparse slices on one route before their events are called out (a few fresh slices are
+every new deployment's first minutes)."""
+LISTED_ROUTES = 10
+"""Routes still warming up named one by one; the rest are summed up in one line."""
+
 
 @dataclass(frozen=True)
 class SliceWatch:
@@ -182,14 +191,49 @@ class Coverage:
             out += [(r.route, lang, n, k) for lang, (n, k) in sorted(seen.items())]
         return out
 
+    def sparse_slices(self) -> list[tuple[str, str, int, int, int]]:
+        """``(route, metric, slices, their events, judged events)`` for each route where most
+        judged events fell in many slices too small to alarm: a slice coordinate that changes
+        every few events (a pod or request id sent as ``hardware``) switches detection off
+        while every event still counts as judged. The metric with the most such events."""
+        out = []
+        for r in self.routes:
+            worst = None
+            for m in r.metrics:
+                whole = [w for w in m.slices if not w.slice.extra]
+                sparse = [w.events for w in whole if w.events < SPARSE_EVENTS]
+                judged = sum(w.events for w in whole)
+                row = (r.route, m.metric, len(sparse), sum(sparse), judged)
+                if len(sparse) >= SPARSE_SLICES and 2 * sum(sparse) > judged:
+                    worst = max(worst or row, row, key=lambda t: t[3])
+            out += [worst] if worst else []
+        return out
+
     def notices(self) -> list[str]:
         """One plain-text line per route still warming up, per unwatched metric and per
         language whose answers go unjudged (no markup: the caller escapes for its medium)."""
         lines = []
-        for r in self.warming_up():
+        warming = self.warming_up()
+        for r in warming[:LISTED_ROUTES]:
             lines.append(
                 f"route {r.route!r} is still warming up: {r.seen} of {r.warmup} baseline "
                 f"events, {r.needed} more needed before it is watched"
+            )
+        if len(warming) > LISTED_ROUTES:
+            rest = warming[LISTED_ROUTES:]
+            # one line, not one per route: a route name with a request id in it makes thousands
+            lines.append(
+                f"{len(rest)} more routes are still warming up ({sum(r.seen for r in rest)} "
+                "events among them, none judged): a route name that changes per request never "
+                "finishes a warm-up"
+            )
+        for route, metric, slices, events, judged in self.sparse_slices():
+            lines.append(
+                f"route {route!r}: {events} of the {judged} events judged for {metric} fell in "
+                f"{slices} slices of fewer than {SPARSE_EVENTS} events each, too few for a "
+                "detector to alarm: a slice coordinate that changes every few events (a pod, "
+                "request or build id as hardware, deployment or model_version?) switches "
+                "detection off"
             )
         for route, m in self.unwatched():
             lines.append(f"route {route!r}: {m.metric} is not watched: {m.reason}")
@@ -209,6 +253,7 @@ class Coverage:
             "metrics_unwatched": len(self.unwatched()),
             "routes_warming_up": len(self.warming_up()),
             "languages_skipped": len(self.skipped_languages()),
+            "routes_sparse": len(self.sparse_slices()),
             "warmup": self.warmup,
             "min_baseline": self.min_baseline,
             "routes": [r.to_dict() for r in self.routes],

@@ -73,6 +73,12 @@ def _record(line: str, where: str) -> Record:
 def read_stream(path: Path) -> Iterator[Record]:
     """Validated records of a stream file; the first bad line raises naming ``file:line``, and
     so does a file without any record (an export that wrote nothing is not a quiet stream)."""
+    for _, record in _numbered(path):
+        yield record
+
+
+def _numbered(path: Path) -> Iterator[tuple[int, Record]]:
+    """``read_stream`` with each record's line number (blank lines hold none)."""
     try:
         fh = path.open("rb")
     except OSError as exc:
@@ -85,7 +91,7 @@ def read_stream(path: Path) -> Iterator[Record]:
                 line = _text(raw.removeprefix(b"\xef\xbb\xbf") if lineno == 1 else raw, where)
                 if line.strip():
                     records += 1
-                    yield _record(line, where)
+                    yield lineno, _record(line, where)
         except OSError as exc:  # a directory, a device that refuses reads
             raise BadInputError(path, f"cannot read: {exc.strerror}") from exc
     if not records:
@@ -126,6 +132,39 @@ class _Order:
         }
 
 
+def _content(event: Event) -> int:
+    # a resend carries the same answer; its time may be restamped at sending, so ts is left out
+    return hash(event.model_dump_json(exclude={"ts"}))
+
+
+class _Reused:
+    """Events skipped for repeating an earlier id with a different answer: not resends. An id
+    counter that restarts with each client process makes every event of a new release repeat
+    one of the old release's ids, and the release is then never judged."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.first_line = 0
+        self.first_id = ""
+
+    def see(self, event_id: str, line: int) -> None:
+        self.count += 1
+        if not self.first_line:
+            self.first_line, self.first_id = line, event_id
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"events": self.count, "first_line": self.first_line or None,
+                "first_id": self.first_id or None}  # fmt: skip
+
+    def notices(self) -> list[str]:
+        if not self.count:
+            return []
+        return [f"{self.count} events repeat an earlier event_id with a different answer (first "
+                f"at line {self.first_line}, id {self.first_id!r}): not resends, yet skipped as "
+                "the server skips them, so never judged; ids must be unique per event (an id "
+                "counter that restarts?)"]  # fmt: skip
+
+
 def _lines(path: Path) -> int:
     with path.open("rb") as fh:
         return sum(1 for _ in fh)
@@ -144,18 +183,22 @@ def replay(
     total = _lines(path) if path.is_file() else 0
     flagged: Counter[str] = Counter()
     events = duplicates = 0
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
+    reused = _Reused()
     order = _Order()
-    for i, record in enumerate(read_stream(path), 1):
+    for i, record in _numbered(path):
         if "ts" in record.model_fields_set:  # a record without one is stamped "now"
             order.see(record.ts, i)
         if isinstance(record, Event):
             # as the server stores them: an event whose id came before is a resend, skipped
             if record.event_id:
+                content = _content(record)
                 if record.event_id in seen:
                     duplicates += 1
+                    if seen[record.event_id] != content:
+                        reused.see(record.event_id, i)
                     continue
-                seen.add(record.event_id)
+                seen[record.event_id] = content
             result, _ = monitor.ingest(record)
             flagged.update(result.defects)
             events += 1
@@ -175,6 +218,7 @@ def replay(
         "events": events,
         "duplicates": duplicates,
         "out_of_order": order.to_dict(),
+        "reused_ids": reused.to_dict(),
         "judged_events": coverage.judged,
         "deploys": len(monitor.deploys),
         "flagged": dict(sorted(flagged.items())),
@@ -182,6 +226,6 @@ def replay(
         "streams": monitor.detector.streams(),
         "baseline_rates": monitor.detector.baseline_rates(),
         "coverage": coverage.to_dict(),
-        "coverage_notices": coverage.notices(),
+        "coverage_notices": reused.notices() + coverage.notices(),
         "config": monitor.config.to_dict(),
     }
