@@ -109,6 +109,12 @@ RULES: dict[str, HazardRule] = {
                    "SQL built from values"),
         HazardRule("py/weak-password-hash", "weak_hash", _D, _CWE.format(916),
                    "MD5/SHA-1 for a password"),
+        HazardRule("py/indirect-command", "injection", _D, _CWE.format(78),
+                   "os.system/popen reached through getattr or __import__"),
+        HazardRule("py/indirect-deserialization", "deserialization", _D, _CWE.format(502),
+                   "pickle/marshal loads reached through __import__ or import_module"),
+        HazardRule("py/tls-verify-off", "tls", _D, _CWE.format(295),
+                   "verify=False passed in a keyword dictionary"),
     ]
 }  # fmt: skip
 register_defaults({r.id: RuleDefault(r.action, r.kind) for r in RULES.values()})
@@ -119,6 +125,12 @@ _SHELLS = re.compile(
     r"""^["']?(?:/usr)?(?:/bin/)?(?:ba|z|da|k)?sh["']?$|^["']?cmd(?:\.exe)?["']?$"""
 )
 _WEAK = re.compile(r"""^["'](?:md5|sha-?1|md4)["']$""", re.IGNORECASE)
+
+
+_REQUIRE_CP = re.compile(r"""^require\(\s*["'`](?:node:)?child_process["'`]\s*\)$""")
+_JS_VM_RUN = frozenset({"runInNewContext", "runInThisContext", "runInContext", "compileFunction"})
+_JS_EVALS = frozenset({"eval", "window.eval", "globalThis.eval", "global.eval", "self.eval"})
+"""``eval`` itself and reached through the global object (the same function)."""
 
 
 def _sql(tree: Tree, rule: str, types: tuple[str, ...]) -> Iterator[Hit]:
@@ -151,6 +163,9 @@ def _javascript(tree: Tree) -> Iterator[Hit]:
         ids = re.findall(r"[A-Za-z_$][\w$]*", " ".join(names))
         if module in ("child_process", "node:child_process"):
             cp_funcs.update(i for i in ids if i != "as")
+            # `import { exec as run }`: the alias is exec
+            aliases = re.findall(r"\b(exec\w*)\s+as\s+([A-Za-z_$][\w$]*)", " ".join(names))
+            cp_funcs.update(f"exec:{alias}" for _, alias in aliases)
             cp_objects.update(ids)
         elif module == "node-serialize":
             serializers.update(ids)
@@ -164,8 +179,12 @@ def _javascript(tree: Tree) -> Iterator[Hit]:
             if name.startswith("Function") and args and not all(map(tree.is_literal, args)):
                 yield "js/no-new-func", call, "new Function from a built string"
             continue
-        if name == "eval" and first is not None and not tree.is_literal(first):
+        if name in _JS_EVALS and first is not None and not tree.is_literal(first):
             yield "js/no-eval", call, "eval of a value"
+        elif (
+            short in _JS_VM_RUN and obj == "vm" and first is not None and not tree.is_literal(first)
+        ):
+            yield "js/no-eval", call, f"vm.{short} of a value"
         elif (
             name in ("setTimeout", "setInterval")
             and first is not None
@@ -179,8 +198,12 @@ def _javascript(tree: Tree) -> Iterator[Hit]:
             first is not None
             and not tree.is_literal(first)
             and (
-                (short in ("exec", "execSync") and (obj in cp_objects or obj == "child_process"))
+                (
+                    short in ("exec", "execSync")
+                    and (obj in cp_objects or obj == "child_process" or _REQUIRE_CP.match(obj))
+                )
                 or (not obj and name in cp_funcs and name.startswith("exec"))
+                or (not obj and f"exec:{name}" in cp_funcs)
                 or (
                     short in ("spawn", "spawnSync", "execFile") and "shell: true" in tree.text(call)
                 )
@@ -400,9 +423,19 @@ def _method_chain(tree: Tree, call: Any) -> list[tuple[str, list[Any]]]:
     return out
 
 
+def _c_literal(tree: Tree, node: Any) -> bool:
+    """``tree.is_literal``, seeing through C++'s ``s.c_str()``/``s.data()``."""
+    if node.type == "call_expression" and not call_args(node):
+        fn = node.child_by_field_name("function")
+        field = fn.child_by_field_name("field") if fn is not None else None
+        if field is not None and tree.text(field) in ("c_str", "data"):
+            return tree.is_literal(fn.child_by_field_name("argument"))
+    return tree.is_literal(node)
+
+
 def _c(tree: Tree) -> Iterator[Hit]:
     for call in tree.nodes("call_expression"):
-        name = callee_name(tree, call)
+        name = callee_name(tree, call).removeprefix("std::").removeprefix("::")
         args = call_args(call)
         if name == "gets":
             yield "c/gets", call, "gets has no bound"
@@ -418,7 +451,7 @@ def _c(tree: Tree) -> Iterator[Hit]:
             )
         ):
             yield "c/scanf-unbounded", call, f"{name} with %s and no width"
-        elif name in ("system", "popen") and args and not tree.is_literal(args[0]):
+        elif name in ("system", "popen") and args and not _c_literal(tree, args[0]):
             yield "c/system", call, f"{name} of a built command"
         elif name.startswith("execl") and len(args) >= 4 and tree.text(args[2]) == '"-c"':
             if not tree.is_literal(args[3]):
@@ -510,6 +543,22 @@ def _reads_script_input(read: Any) -> bool:
     )
 
 
+_SHELL_NAME = re.compile(r"(?:/usr)?(?:/bin/)?(?:ba|z|da|k)?sh")
+_INTERPRETER = re.compile(r"(?:/usr)?(?:/bin/)?(?:python[23]?(?:\.\d+)?|perl|ruby|node)")
+
+
+def _runs_shell(tree: Tree, cmd: Any) -> bool:
+    """``cmd`` is a shell reading its standard input: ``sh``, ``bash -s``, or one run
+    through ``sudo``/``env`` with their options (``sudo -E bash -``)."""
+    words = [tree.text(cmd.child_by_field_name("name") or cmd)]
+    words += [tree.text(a) for a in cmd.children_by_field_name("argument")]
+    while words and (words[0] in ("sudo", "env", "command", "exec") or words[0].startswith("-")):
+        words.pop(0)
+    if words and _INTERPRETER.fullmatch(words[0]):
+        return words[1:] in ([], ["-"])  # the script on standard input, not `python -m json.tool`
+    return bool(words) and _SHELL_NAME.fullmatch(words[0]) is not None
+
+
 def _shell(tree: Tree) -> Iterator[Hit]:
     tree.read_vars = {
         tree.text(a)
@@ -555,12 +604,23 @@ def _shell(tree: Tree) -> Iterator[Hit]:
             and any(n in hashers for n in names[1:])
         ):
             yield "sh/weak-password-hash", pipe, "MD5/SHA-1 of a password"
-        if (
-            names
-            and names[0] in ("curl", "wget")
-            and re.fullmatch(r"(?:sudo )?(?:/bin/)?(?:ba|z)?sh", names[-1])
-        ):
+        if names and names[0] in ("curl", "wget") and _runs_shell(tree, cmds[-1]):
             yield "sh/curl-pipe-shell", pipe, "downloaded script piped into a shell"
+    for sub in tree.nodes("process_substitution"):
+        holder = _within(sub, ("command",))
+        inner = [c for c in sub.named_children if c.type == "command"]
+        if (
+            holder is not None
+            and inner
+            and tree.text(inner[0].child_by_field_name("name") or inner[0]) in ("curl", "wget")
+            and (
+                _SHELL_NAME.fullmatch(
+                    name := tree.text(holder.child_by_field_name("name") or holder)
+                )
+                or name in ("source", ".")
+            )
+        ):
+            yield "sh/curl-pipe-shell", holder, "downloaded script run by a shell"
     for s in tree.nodes("variable_assignment"):
         if tree.text(s).startswith("GIT_SSL_NO_VERIFY="):
             yield "sh/tls-verify-off", s, "GIT_SSL_NO_VERIFY"
@@ -571,6 +631,93 @@ def python_sql(tree: Tree) -> Iterator[Hit]:
     """SQL built over several statements (``q = "SELECT ..."; q += name``), which ruff's S608
     (one expression at a time) does not see."""
     yield from _sql(tree, "py/sql-injection", ("string",))
+
+
+_PY_COMMANDS = frozenset({"system", "popen", "popen2", "popen3", "popen4"})
+_PY_LOADERS = frozenset({"pickle", "cPickle", "_pickle", "marshal", "dill", "shelve"})
+
+
+def _module_call(tree: Tree, node: Any) -> str:
+    """The module ``__import__("m")`` or ``importlib.import_module("m")`` returns, else ""."""
+    if node is None or node.type != "call":
+        return ""
+    args = call_args(node)
+    name = callee_name(tree, node)
+    if name in ("__import__", "import_module", "importlib.import_module") and args:
+        return tree.text(args[0]).strip("'\"") if args[0].type == "string" else ""
+    return ""
+
+
+def python_evasions(tree: Tree) -> Iterator[Hit]:
+    """What ruff's name-based rules do not see: ``getattr(os, "system")(cmd)``,
+    ``__import__("pickle").loads(data)``, ``requests.get(url, **{"verify": False})``."""
+    for call in tree.nodes("call"):
+        fn = call.child_by_field_name("function")
+        args = call_args(call)
+        if fn is None or not args or all(map(tree.is_literal, args)):
+            continue
+        if fn.type == "call" and callee_name(tree, fn) == "getattr":
+            inner = call_args(fn)
+            target = tree.text(inner[0]) if inner else ""
+            attr = tree.text(inner[1]).strip("'\"") if len(inner) == 2 else ""
+            if (target == "os" or _module_call(tree, inner[0]) == "os") and attr in _PY_COMMANDS:
+                yield "py/indirect-command", call, f"os.{attr} through getattr"
+        elif fn.type == "attribute":
+            obj = fn.child_by_field_name("object")
+            attr = tree.text(fn.child_by_field_name("attribute") or fn)
+            module = _module_call(tree, obj)
+            if module == "os" and attr in _PY_COMMANDS:
+                yield "py/indirect-command", call, f"os.{attr} through __import__"
+            elif module in _PY_LOADERS and attr in ("load", "loads", "Unpickler", "open"):
+                yield "py/indirect-deserialization", call, f"{module}.{attr} through __import__"
+    for splat in tree.nodes("dictionary_splat"):
+        value = splat.named_children[0] if splat.named_children else None
+        bound = tree.bindings.get(tree.text(value), []) if value is not None else []
+        for v in [value, *bound]:
+            if v is not None and _keyword_true(tree, v, "verify", "False"):
+                yield "py/tls-verify-off", splat, "verify=False in a keyword dictionary"
+                break
+            if (
+                v is not None
+                and _keyword_true(tree, v, "shell", "True")
+                and _built_command(tree, splat)
+            ):
+                yield "py/indirect-command", splat, "shell=True in a keyword dictionary"
+                break
+    if "requests" in tree.code or "Session(" in tree.code:
+        for a in tree.nodes("assignment"):
+            left, right = a.child_by_field_name("left"), a.child_by_field_name("right")
+            if (
+                left is not None
+                and right is not None
+                and left.type == "attribute"
+                and tree.text(left).endswith(".verify")
+                and tree.text(right) == "False"
+            ):
+                yield "py/tls-verify-off", a, "a requests session's verify set to False"
+
+
+def _keyword_true(tree: Tree, node: Any, key: str, value: str) -> bool:
+    """A ``{"key": value}`` or ``dict(key=value)`` literal."""
+    text = tree.text(node)
+    return node.type in ("dictionary", "call") and (
+        re.search(rf"""^\{{.*["']{key}["']\s*:\s*{value}\b""", text, re.DOTALL) is not None
+        or re.search(rf"^dict\(.*\b{key}\s*=\s*{value}\b", text, re.DOTALL) is not None
+    )
+
+
+_SUBPROCESS_CALLS = frozenset({"Popen", "run", "call", "check_call", "check_output"})
+
+
+def _built_command(tree: Tree, splat: Any) -> bool:
+    """``splat`` is passed to a subprocess call whose command is built at run time."""
+    call = splat.parent.parent if splat.parent is not None else None
+    if call is None or call.type != "call":
+        return False
+    if callee_name(tree, call).rsplit(".", 1)[-1] not in _SUBPROCESS_CALLS:
+        return False
+    args = [a for a in call_args(call) if a.type not in ("dictionary_splat", "keyword_argument")]
+    return bool(args) and not tree.is_literal(args[0])
 
 
 FINDERS: dict[str, Callable[[Tree], Iterator[Hit]]] = {

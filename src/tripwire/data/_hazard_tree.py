@@ -69,7 +69,7 @@ _DECLARATIONS = {
     "augmented_assignment_expression": ("left", "right"),
     "compound_assignment_expr": ("left", "right"),
 }
-PASSWORD = re.compile(r"pass(?:wd|word|phrase)?|pwd|credential", re.IGNORECASE)
+PASSWORD = re.compile(r"pass(?:wd|word|phrase)?|pwd|\bpw\b|credential", re.IGNORECASE)
 SQL = re.compile(
     r"(?is)\b(?:select\s(?:(?:(?![.!?]\s|\n[ \t]*\n)[^;]){0,300}?\s)?from\s|delete\s+from\s"
     r"|(?:insert|replace)\s+into\s|update\s+\S+\s+set\s)"

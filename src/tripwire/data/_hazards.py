@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tripwire.data._hazard_rules import FINDERS, RULES, python_sql
+from tripwire.data._hazard_rules import FINDERS, RULES, python_evasions, python_sql
 from tripwire.data._hazard_tree import SQL, Tree
 from tripwire.data._policy import RulePolicy, default_of
 from tripwire.data._python_context import python_context
@@ -81,6 +81,23 @@ def _python_sql(code: str, found: list[RuffFinding]) -> list[StaticFinding]:
     ][:1]
 
 
+_EVASION_HINTS = ("getattr(", "__import__(", "import_module(")
+
+
+def _python_evasions(code: str) -> list[StaticFinding]:
+    """Hazards reached indirectly (``python_evasions``): looked for only in records with one
+    of the few spellings that reach them (a substring scan first)."""
+    if not any(h in code for h in _EVASION_HINTS) and not (
+        ("**" in code and ("verify" in code or "shell" in code)) or ".verify = False" in code
+    ):
+        return []
+    tree = Tree(code, "python")
+    return [
+        StaticFinding(rule_id, tree.line(node), message, RULES[rule_id].url)
+        for rule_id, node, message in python_evasions(tree)
+    ]
+
+
 def _from_ruff(f: RuffFinding) -> StaticFinding:
     benign = "the command is written out in full" if "seems safe" in f.message else None
     return StaticFinding(f.rule, f.line, f.message, f.url, f.column, benign)
@@ -110,6 +127,7 @@ def analyse_batch(
     for k, fs in zip(python, found, strict=True):
         out[k] = python_context(codes[k], [_from_ruff(f) for f in fs])
         out[k] += _python_password_hashes(codes[k], fs) + _python_sql(codes[k], fs)
+        out[k] += _python_evasions(codes[k])
     for k, lang in enumerate(languages):
         if lang in FINDERS:
             out[k] = tree_hazards(codes[k], lang)

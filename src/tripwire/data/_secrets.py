@@ -19,6 +19,7 @@ compares the two record by record.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import math
 import re
@@ -87,7 +88,30 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "password_in_url",
         re.compile(
-            r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,15}://[^\s/:@'\"<>]{1,64}:([^\s/@'\"<>]{3,128})@[\w.-]+"
+            # the host may be a template (f"...@{host}", "...@${HOST}", "...@%(host)s")
+            r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,15}://[^\s/:@'\"<>]{1,64}:([^\s/@'\"<>]{3,128})@[\w.{$%-]"
+        ),
+    ),
+    (
+        "password_in_dsn",
+        re.compile(r"(?<![\w.-])[\w.-]{1,64}:([^\s/:@'\"<>]{3,128})@(?:tcp|udp|unix)\("),
+    ),
+    (
+        "password_in_command",
+        re.compile(
+            r"\b(?:curl|wget|http)\b[^\n]{0,200}?\s(?:-u|--user)[ =]['\"]?"
+            r"[^\s:'\"]{1,64}:([^\s'\"]{3,128})"
+        ),
+    ),
+    (
+        "password_in_markup",
+        re.compile(rf"(?i)<(?:[\w-]+:)?[\w-]*(?:{_KEYWORDS})[\w-]*>[ \t]*({_VALUE})[ \t]*</"),
+    ),
+    (
+        "password_env_default",
+        re.compile(
+            rf"(?i)(?:getenv|environ\.get|env\.fetch|env\.get)\(\s*(['\"])\w*(?:{_KEYWORDS})\w*\1"
+            rf"\s*,\s*(['\"])({_VALUE})\2"
         ),
     ),
     (
@@ -98,18 +122,21 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
 ]
-_ASSIGNED = re.compile(r"\w*(?:['\"\]]|\\\")*[ \t]*(?::=|=>|[=:]|!=|is\b)")
+_ASSIGNED = re.compile(r"\w*(?:['\"\]]|\\\")*[ \t]*(?::=|=>|[=:>]|!=|is\b)")
 """What follows a keyword's literal in an assignment: the rest of the name, closing quotes
 (escaped ones too: the raw JSON line is tested first), an operator."""
+_USER_OPTION = re.compile(r"\S*[^\n]{0,200}?\s(?:-u|--user)[ =]['\"]?[^\s:'\"]{1,64}:")
+"""What must follow ``curl``/``wget``/``http`` for a ``user:password`` option to be there."""
 _AFTER_ANCHOR: dict[str, re.Pattern[str]] = {
     **{a: _ASSIGNED for a in ("key", "pass", "pwd", "secret", "token", "contrase")},
     "aws": re.compile(r".{0,20}?(?:secret|private|key|token|pass|pwd|pw)"),
     "://": re.compile(r"[^\s/:@'\"<>]{1,64}:[^\s/@'\"<>]{3,128}@"),
+    **{a: _USER_OPTION for a in ("curl", "wget", "http")},
 }
 """What must follow the anchors that are common words (a secret's name, ``aws``, a URL's
 ``://``) for a pattern to have a chance: checked where each occurs, before any pattern runs."""
 _PRIORITY = {kind: k for k, (kind, _) in enumerate(_PATTERNS)}
-_GROUPS = {"password_assignment": 2}
+_GROUPS = {"password_assignment": 2, "password_env_default": 3}
 """Patterns whose secret is not group 1."""
 _PLACEHOLDER = re.compile(
     r"(?i)^(?:password|passwd|pass|secret|changeme|example|test|testing|dummy|foo|bar|none|null"
@@ -130,10 +157,31 @@ _TYPE_NAME = re.compile(r"^_*[A-Z][A-Za-z_]*(?:\.[A-Za-z_][A-Za-z_]*)*$")
 """A class name as a string (a Python forward reference: ``private_key: "_DSAPrivateKey"``)."""
 _NEXT_PARAMETER = re.compile(r"\s*[,)=\]]")
 """What follows an annotation in a signature: the next parameter, the end, a default."""
-_CHECKED_ENTROPY = frozenset({"password_assignment", "openai_key", "password_in_url"})
-_EXAMPLE_KEYS = re.compile(r"(?i)example|sample|fake|dummy|xxxxx|00000000")
-"""Documented example credentials (``AKIAIOSFODNN7EXAMPLE``), the same in every copy."""
+_CHECKED_ENTROPY = frozenset(
+    {
+        "password_assignment",
+        "openai_key",
+        "password_in_url",
+        "password_in_command",
+        "password_in_dsn",
+        "password_in_markup",
+        "password_env_default",
+    }
+)
+_EXAMPLE_KEYS = re.compile(
+    "|".join(
+        f"{w}|{w.upper()}|{w.title()}" for w in ("example", "sample", "fake", "dummy", "xxxxx")
+    )
+    + "|00000000"
+)
+"""Documented example credentials (``AKIAIOSFODNN7EXAMPLE``), the same in every copy: the
+word in one case, as a person writes it (a key's random body holds ``faKe`` or ``SaMple``
+now and then: one generated private key in twenty was taken for an example)."""
 
+
+_DECODERS = ("b64decode", "fromhex", "unhexlify", "atob(", "decodestring", "'base64'", '"base64"')
+"""Calls that turn a base64 or hex literal back into text (Python, JavaScript, Go, Node's
+``Buffer.from(s, "base64")``): around them a literal is decoded and scanned."""
 
 # Lower-case literals each pattern cannot match without (a cheap test before the regex).
 _PATTERN_ANCHORS: dict[str, tuple[str, ...]] = {
@@ -167,10 +215,16 @@ _PATTERN_ANCHORS: dict[str, tuple[str, ...]] = {
     "square_oauth": ("sq0csp-",),
     "jwt": ("eyj",),
     "password_in_url": ("://",),
+    "password_in_dsn": ("@tcp(", "@udp(", "@unix("),
+    "password_in_command": ("curl", "wget", "http"),
+    "password_in_markup": ("key", "pass", "pwd", "secret", "token", "contrase"),
+    "password_env_default": ("getenv(", "environ.get(", "env.fetch(", "env.get("),
     "password_assignment": ("key", "pass", "pwd", "secret", "token", "contrase"),
 }
 
-ANCHORS: tuple[str, ...] = tuple(sorted({a for anc in _PATTERN_ANCHORS.values() for a in anc}))
+ANCHORS: tuple[str, ...] = tuple(
+    sorted({a for anc in (*_PATTERN_ANCHORS.values(), _DECODERS) for a in anc})
+)
 """Every pattern's literals (lower case): a text holding none of them holds no secret."""
 
 
@@ -239,11 +293,11 @@ def _bare_plausible(value: str) -> bool:
 
 
 def _plausible(kind: str, value: str) -> bool:
-    if kind == "password_in_url":
+    if kind in ("password_in_url", "password_in_command", "password_in_dsn"):
         value = unquote(value)  # "a%20secret" is the two words of an example
         if " " in value or "," in value:
             return False
-    if kind in ("password_in_url", "password_assignment") and _PLACEHOLDER.search(value):
+    if kind in _CHECKED_ENTROPY - {"openai_key"} and _PLACEHOLDER.search(value):
         return False
     if kind in _CHECKED_ENTROPY:
         # Real keys mix cases, digits and symbols; identifiers and words do not look random.
@@ -257,7 +311,14 @@ def _plausible(kind: str, value: str) -> bool:
 
 _REACH = (120, 4000)
 """How far a match may reach before and after its anchor (a private key block is long)."""
-_SHORT_REACH = {"password_assignment": (24, 260), "aws_secret_access_key": (10, 120)}
+_SHORT_REACH = {
+    "password_assignment": (24, 260),
+    "aws_secret_access_key": (10, 120),
+    "password_in_command": (10, 300),
+    "password_in_dsn": (200, 10),
+    "password_in_markup": (40, 260),
+    "password_env_default": (10, 300),
+}
 """Patterns whose anchors are common words: a small window around each keeps them cheap."""
 
 
@@ -280,22 +341,36 @@ def _windows(
 
 
 def find_secrets(text: str) -> list[SecretHit]:
-    """Every credential-looking span in ``text``, in order, without overlaps."""
-    found: set[SecretHit] = set()
+    """Every credential-looking span in ``text``, in order, without overlaps: as written, in
+    string literals joined across ``+`` or lines, and inside base64/hex literals a decoder
+    call reads."""
     lower = text.lower()
     starts = _anchor_starts(lower)
     if not starts:
         return []  # most code: one pass of the automaton, no pattern run at all
+    found = _matches(text, starts)
+    found |= _joined(text, lower, starts)
+    if not starts.keys().isdisjoint(_DECODERS):
+        found |= _encoded(text, starts)
+    return _without_overlaps(found)
+
+
+def _matches(text: str, starts: dict[str, list[int]]) -> set[SecretHit]:
+    """The patterns' matches in ``text`` (``starts``: where each anchor occurs)."""
+    found: set[SecretHit] = set()
+    lower = text.lower()
     for kind, pattern in _PATTERNS:
         anchors = _PATTERN_ANCHORS[kind]
         if starts.keys().isdisjoint(anchors):
             continue
-        if kind == "password_assignment":  # "key" is everywhere; "key = " is not
-            starts = {
-                a: [p for p in starts.get(a, ()) if _ASSIGNED.match(lower, p + len(a))]
-                for a in anchors
-            }
-        for lo, hi in _windows(starts, anchors, _SHORT_REACH.get(kind, _REACH)):
+        # "key", "aws", "http" are everywhere; "key = " is not: where an anchor is a common
+        # word, only its places followed by what the pattern needs next open a window
+        places = {
+            a: [p for p in starts.get(a, ()) if a not in _AFTER_ANCHOR
+                or _AFTER_ANCHOR[a].match(lower, p + len(a))]
+            for a in anchors
+        }  # fmt: skip
+        for lo, hi in _windows(places, anchors, _SHORT_REACH.get(kind, _REACH)):
             for m in pattern.finditer(text, lo, hi):
                 group = _GROUPS.get(kind, 1 if pattern.groups else 0)
                 if group and m.group(group) is None:  # an alternative without the group
@@ -310,6 +385,93 @@ def find_secrets(text: str) -> list[SecretHit]:
                     continue
                 if value and _plausible(kind, value):
                     found.add(SecretHit(kind, m.start(group), m.start(group) + len(value)))
+    return found
+
+
+_JOIN = re.compile(
+    r"""(["'`])(?:[ \t]*(?:\+|\.\.?)[ \t]*(?:\\?\r?\n[ \t]*)*"""
+    r"""|[ \t]*(?:\\?\r?\n[ \t]*)+(?:(?:\+|\.\.?)[ \t]*)?)\1"""
+)
+"""The end of one string literal and the start of the next, joined by ``+`` (``.``, ``..``) or
+by a line break (Python's implicit joining, a backslash continuation): a token split in two
+to keep it off a single line."""
+
+
+_COMMON_ANCHORS = frozenset(("aws", "://", "curl", "wget", "http", *_AFTER_ANCHOR))
+
+
+def _joined(text: str, lower: str, starts: dict[str, list[int]]) -> set[SecretHit]:
+    """Secrets that only exist once adjacent string literals are joined, each spanning the
+    literals that hold it. Joins are looked for just after a token's literal or a secret's
+    name followed by an assignment, and only the stretch around them is joined and scanned
+    again (a whole file's joins would cost a second scan of it)."""
+    near = {
+        a: [p for p in at if a not in _COMMON_ANCHORS or _ASSIGNED.match(lower, p + len(a))]
+        for a, at in starts.items()
+    }
+    out: set[SecretHit] = set()
+    for lo, hi in _windows(near, tuple(near), (0, 300)):
+        cuts = [(m.start(), m.end()) for m in _JOIN.finditer(text, lo, hi)]
+        if cuts:
+            first = max(0, lo - _REACH[0])
+            out |= _joined_stretch(text, first, min(len(text), hi + 300), cuts)
+    return out
+
+
+def _joined_stretch(
+    text: str, first: int, last: int, cuts: list[tuple[int, int]]
+) -> set[SecretHit]:
+    """The secrets of ``text[first:last]`` with ``cuts`` removed that span a cut, placed back
+    in ``text``."""
+    pieces, kept_at, pos, length = [], [], first, 0  # kept_at: each cut's place once joined
+    for lo, hi in cuts:
+        pieces.append(text[pos:lo])
+        length += lo - pos
+        kept_at.append(length)
+        pos = hi
+    pieces.append(text[pos:last])
+    joined = "".join(pieces)
+    starts = _anchor_starts(joined.lower())
+    out = set()
+    for h in _matches(joined, starts) if starts else ():
+        inside = [k for k, at in enumerate(kept_at) if h.start < at < h.end]
+        if inside:  # a secret as written is found by the plain scan
+            shift = first + sum(hi - lo for lo, hi in cuts[: inside[0]])
+            end_shift = first + sum(hi - lo for lo, hi in cuts[: inside[-1] + 1])
+            out.add(SecretHit(h.kind, h.start + shift, h.end + end_shift))
+    return out
+
+
+_ENCODED = re.compile(r"""["'`]([A-Za-z0-9+/_-]{16,}={0,2}|(?:[0-9a-fA-F]{2}){8,})["'`]""")
+
+
+def _decoded(literal: str) -> str | None:
+    """``literal`` decoded as hex or base64 into printable text; None when it is not."""
+    try:
+        if re.fullmatch(r"(?:[0-9a-fA-F]{2})+", literal):
+            raw = bytes.fromhex(literal)
+        else:
+            raw = base64.b64decode(literal + "=" * (-len(literal) % 4), altchars=b"-_")
+        value = raw.decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return value if value.isprintable() or value.strip().isprintable() else None
+
+
+def _encoded(text: str, starts: dict[str, list[int]]) -> set[SecretHit]:
+    """Literals near a decoder call whose decoded text holds a secret, each as a whole."""
+    out = set()
+    for lo, hi in _windows(starts, _DECODERS, (200, 400)):
+        for m in _ENCODED.finditer(text, lo, hi):
+            value = _decoded(m.group(1))
+            inner = _anchor_starts(value.lower()) if value else None
+            if inner:
+                for h in _matches(value, inner):
+                    out.add(SecretHit(h.kind, m.start(1), m.end(1)))
+    return out
+
+
+def _without_overlaps(found: set[SecretHit]) -> list[SecretHit]:
     hits = list(found)
     # the more specific pattern (listed first) names a span two of them match: set order
     # would differ between processes

@@ -67,6 +67,7 @@ class SuiteOutcome:
             "samples": c.samples if c else 0,
             "slices": [s.to_dict() for s in self.slices],
             "sequential": c.sequential if c else None,
+            "suite_tasks": c.suite_tasks if c else None,
             **({"not_run": self.not_run} if self.not_run else {}),
             **({"corpus": self.corpus} if self.corpus else {}),
             "seconds": self.seconds,

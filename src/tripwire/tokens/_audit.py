@@ -18,9 +18,14 @@ from tripwire.tokens._matrix import RowStats
 from tripwire.tokens._pair import Pair, Side
 from tripwire.tokens._probe import probe_corpus
 from tripwire.tokens._rows import Correspondence
-from tripwire.tokens._structure import table_findings, tokenizer_file_findings
+from tripwire.tokens._structure import (
+    config_id_change_findings,
+    table_findings,
+    tokenizer_file_findings,
+)
 from tripwire.tokens._tokdiff import (
     component_findings,
+    loader_findings,
     segmentation,
     special_findings,
     vocab_findings,
@@ -82,12 +87,14 @@ def audit(
     findings = [
         *table_findings(cand.ckpt, cand.tok, cand.tables),
         *tokenizer_file_findings(cand.ckpt, cand.tok),
+        *config_id_change_findings(base.ckpt, base.tok, cand.ckpt, cand.tok),
         *component_findings(base.tok, cand.tok),
         *special_findings(base.tok, cand.tok),
         *vocab_findings(base.tok, cand.tok),
     ]
     seg = segmentation(base.tok, cand.tok, probe)
     findings.append(seg.finding())
+    findings.extend(loader_findings(base.tok, cand.tok, probe))
     rows = pair.compare_rows(progress)
     for matrix, corr in rows.items():
         findings.extend(_row_findings(pair, corr, seg.usage, matrix))
@@ -200,7 +207,7 @@ def _row_findings(
     new = np.setdiff1d(pair.new_ids, broken)
     if len(new):
         pieces = {int(i): pair.pieces(int(i)) for i in new}
-        classes = classify_rows(table, new, base_table, stats, pieces, corr.tolerance)
+        classes = classify_rows(table, new, base_table, stats, pieces, corr.tolerance, copies=True)
         out.extend(row_class_findings(classes, cand, usage, new=True, prefix=prefix))
     return out
 

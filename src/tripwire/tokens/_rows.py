@@ -8,6 +8,7 @@ behind), and runs a nearest-neighbour search only over the rows still unexplaine
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,6 +34,9 @@ TOLERANCE_MAX = 0.2
 # reported, as rows that match no baseline row nearby.
 NN_LIMIT = 4096
 NN_FLOPS = 1.5e11
+# Rows the search must explain by one offset before the rest are tried at it (a swap or two
+# never makes a shift).
+_OFFSET_MIN = 32
 
 
 @dataclass
@@ -88,7 +92,8 @@ def correspond(
     limit = min(NN_LIMIT, max(64, int(NN_FLOPS / (2 * base.shape[0] * base.shape[1]))))
     result.not_searched = max(0, len(rest) - limit)
     searched, skipped = rest[:limit], rest[limit:]
-    drifted, unexplained = [], [cand_ids[skipped], broken]
+    drifted, left = [], [skipped]
+    offsets: list[int] = []
     if len(searched):
         queries = rows_f32(cand, cand_ids[searched])
         near_ids, near_rel = nearest_rows(base, queries, k=3)
@@ -97,13 +102,49 @@ def correspond(
         close = near_rel[:, 0] <= tol
         drifted.append(cand_ids[searched[is_own.numpy()]])
         moved = (~is_own & close).numpy()
-        unexplained.append(cand_ids[searched[~is_own.numpy() & ~moved]])
+        left.append(searched[~is_own.numpy() & ~moved])
         claims = _assign(near_ids[moved], near_rel[moved], tol)
-        for c, b in zip(cand_ids[searched[moved]], claims, strict=True):
-            result.remapped[int(c)] = int(b)
+        for k, b in zip(searched[moved], claims, strict=True):
+            result.remapped[int(cand_ids[k])] = int(b)
+            offsets.append(int(b) - int(base_ids[k]))
+    rest_left = np.concatenate([np.zeros(0, dtype=np.int64), *left])
+    found = _by_offset(base, cand, cand_ids, base_ids, rest_left, offsets, tol)
+    result.remapped.update(found)
+    unexplained = [cand_ids[rest_left][~np.isin(cand_ids[rest_left], list(found))], broken]
     result.drifted = np.sort(np.concatenate([np.zeros(0, dtype=np.int64), *drifted]))
     result.unexplained = np.sort(np.concatenate([np.zeros(0, dtype=np.int64), *unexplained]))
     return result
+
+
+def _by_offset(
+    base: torch.Tensor,
+    cand: torch.Tensor,
+    cand_ids: np.ndarray,
+    base_ids: np.ndarray,
+    rest: np.ndarray,
+    offsets: list[int],
+    tol: float,
+) -> dict[int, int]:
+    """A table shifted by a few rows (grown at the front, or a row dropped) moves every token to
+    the row ``offset`` away from its own. When most rows the search explained share one offset,
+    the rows past the search's budget are tried at it too: they would otherwise read as
+    re-initialised. Candidate id -> baseline id, for the rows ``rest`` (positions) it explains."""
+    if not len(rest) or not offsets:
+        return {}
+    offset, count = Counter(offsets).most_common(1)[0]
+    if count < max(_OFFSET_MIN, len(offsets) // 2):
+        return {}
+    target = base_ids[rest] + offset
+    ok = (target >= 0) & (target < base.shape[0])
+    rest, target = rest[ok], target[ok]
+    out: dict[int, int] = {}
+    step = chunk_rows(int(base.shape[1]))
+    for start in range(0, len(rest), step):
+        sl = slice(start, start + step)
+        dist = relative_distance(rows_f32(cand, cand_ids[rest[sl]]), rows_f32(base, target[sl]))
+        hit = (dist <= tol).numpy()
+        out.update(zip(cand_ids[rest[sl]][hit].tolist(), target[sl][hit].tolist(), strict=True))
+    return out
 
 
 def _distances(

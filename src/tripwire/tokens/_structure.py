@@ -268,14 +268,16 @@ def _vocab_file_findings(ckpt: Checkpoint, tok: TokenizerView) -> list[Finding]:
     ]
 
 
-def _config_id_findings(
+def _config_id_problems(
     ckpt: Checkpoint, tok: TokenizerView, roles: dict[str, str]
-) -> list[Finding]:
+) -> dict[tuple[str, str], tuple[str, int]]:
+    """(file, key) -> (problem, the id the tokenizer gives that role), for every special token
+    id in config.json / generation_config.json the tokenizer contradicts."""
     sources = {"config.json": ckpt.config}
     gen = generation_config(ckpt)
     if gen is not None:
         sources["generation_config.json"] = gen
-    problems, ids = [], set()
+    out = {}
     for fname, cfg in sources.items():
         for key, role in CONFIG_SPECIAL_IDS.items():
             if cfg.get(key) is None or role not in roles or roles[role] not in tok.vocab:
@@ -283,16 +285,47 @@ def _config_id_findings(
             want = tok.vocab[roles[role]]
             have = cfg[key] if isinstance(cfg[key], list) else [cfg[key]]
             if want not in have:
-                problems.append(f"{fname} {key}={cfg[key]} but the tokenizer's {role} is {want}")
-                ids.add(want)
+                problem = f"{fname} {key}={cfg[key]} but the tokenizer's {role} is {want}"
+                out[(fname, key)] = (problem, want)
+    return out
+
+
+def _config_id_findings(
+    ckpt: Checkpoint, tok: TokenizerView, roles: dict[str, str]
+) -> list[Finding]:
+    problems = _config_id_problems(ckpt, tok, roles)
     if not problems:
         return []
+    texts = [p for p, _ in problems.values()]
     return [
         Finding(
             "tokens.config_special_token_mismatch",
             Severity.WARN,
-            "; ".join(problems),
-            token_ids=sorted(ids),
-            evidence={"problems": problems},
+            "; ".join(texts),
+            token_ids=sorted({i for _, i in problems.values()}),
+            evidence={"problems": texts},
+        )
+    ]
+
+
+def config_id_change_findings(
+    base_ckpt: Checkpoint, base_tok: TokenizerView, ckpt: Checkpoint, tok: TokenizerView
+) -> list[Finding]:
+    """Special token ids the candidate's config files contradict its tokenizer on where the
+    baseline's agreed: an eos_token_id edited in generation_config.json alone stops generation
+    at the wrong token (a mismatch the baseline already shipped is only the warning above)."""
+    before = _config_id_problems(base_ckpt, base_tok, base_tok.roles())
+    new = {k: v for k, v in _config_id_problems(ckpt, tok, tok.roles()).items() if k not in before}
+    if not new:
+        return []
+    texts = [p for p, _ in new.values()]
+    return [
+        Finding(
+            "tokens.config_special_token_changed",
+            Severity.BLOCK,
+            "special token ids in the config files no longer match the tokenizer (they did in "
+            "the baseline): " + "; ".join(texts),
+            token_ids=sorted({i for _, i in new.values()}),
+            evidence={"problems": texts},
         )
     ]

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tripwire.errors import UserError
 from tripwire.findings import Finding, Severity
 from tripwire.tokens._probe import ProbeText
 from tripwire.tokens._vocab import TokenizerView
@@ -106,12 +107,22 @@ def _merge_findings(base: TokenizerView, cand: TokenizerView) -> list[Finding]:
             )
         ]
     bset, cset = set(bpairs), set(cpairs)
+    # Merge order is priority: the baseline's merges applied in another order segment the text
+    # the model was trained on differently, wherever two of them compete (the probe may hold
+    # none of those words), as a changed pre-tokenizer does.
+    reordered = [m for m in bpairs if m in cset] != [m for m in cpairs if m in bset]
     return [
         Finding(
             "tokens.merges_changed",
-            Severity.WARN,
-            f"merges reordered or replaced: {len(bset - cset)} removed, {len(cset - bset)} added",
-            evidence={"removed": len(bset - cset), "added": len(cset - bset)},
+            Severity.BLOCK if reordered else Severity.WARN,
+            f"merges {'reordered' if reordered else 'replaced'}: {len(bset - cset)} removed, "
+            f"{len(cset - bset)} added"
+            + (" (the baseline's merges apply in another order)" if reordered else ""),
+            evidence={
+                "removed": len(bset - cset),
+                "added": len(cset - bset),
+                "reordered": reordered,
+            },
         )
     ]
 
@@ -200,6 +211,64 @@ def vocab_findings(base: TokenizerView, cand: TokenizerView) -> list[Finding]:
                 token_ids=reflagged,
             )
         )
+    return out
+
+
+def loader_findings(
+    base: TokenizerView, cand: TokenizerView, probe: list[ProbeText]
+) -> list[Finding]:
+    """What transformers encodes, against tokenizer.json alone: tokenizer_config.json settings
+    (GPT-2's ``add_prefix_space``, BERT's ``do_lower_case``, ``add_bos_token``) rebuild parts of
+    the tokenizer on load, so a candidate whose JSON is unchanged can still feed the model
+    other ids. Blocks when the candidate's loader departs from its tokenizer.json on probe
+    texts where the baseline's did not."""
+    texts = [p.text for p in probe]
+    before, after = _loader_departures(base, texts), _loader_departures(cand, texts)
+    if before is None or after is None:
+        return []  # transformers cannot load one of them: the tokenizer.json is all there is
+    new = sorted(set(after) - set(before))
+    if not new:
+        return []
+    keys = sorted(
+        k
+        for k in base.config.keys() | cand.config.keys()
+        if k != "added_tokens_decoder" and _canon(base.config.get(k)) != _canon(cand.config.get(k))
+    )
+    first = probe[new[0]]
+    return [
+        Finding(
+            "tokens.loader_encoding_changed",
+            Severity.BLOCK,
+            f"transformers encodes {len(new)} probe texts differently from the candidate's "
+            f"tokenizer.json (the baseline's agreed); tokenizer_config.json changed: "
+            f"{', '.join(keys) or 'nothing'}",
+            evidence={
+                "texts": [probe[i].name for i in new],
+                "changed_config_keys": keys,
+                "example": {"where": first.name, **after[new[0]]},
+            },
+        )
+    ]
+
+
+def _loader_departures(tok: TokenizerView, texts: list[str]) -> dict[int, dict[str, Any]] | None:
+    """Probe text index -> both encodings, where transformers' tokenizer (with and without
+    special tokens) encodes a text otherwise than tokenizer.json; None when it does not load."""
+    try:
+        loaded = tok.ckpt.load_tokenizer()
+    except UserError:
+        return None
+    out = {}
+    for special in (False, True):
+        backend = tok.tokenizer.encode_batch(texts, add_special_tokens=special)
+        try:
+            # encode(), not __call__: no warning about texts longer than model_max_length
+            mine = [loaded.encode(t, add_special_tokens=special) for t in texts]
+        except Exception:  # a loader that cannot encode: nothing to compare, as if absent
+            return None
+        for i, (ids, enc) in enumerate(zip(mine, backend, strict=True)):
+            if i not in out and list(ids) != enc.ids:
+                out[i] = {"tokenizer_json": enc.ids[:16], "transformers": list(ids)[:16]}
     return out
 
 

@@ -13,6 +13,7 @@ import torch
 from tripwire.findings import Finding, Severity
 from tripwire.tokens._matrix import (
     RowStats,
+    nearest_rows,
     rows_f32,
     sample_ids,
 )
@@ -22,6 +23,9 @@ _ZERO = 1e-3  # of the median row norm
 _MEAN = 0.05  # of the median distance of a row from the table mean
 _TRAINED_SAMPLE = 256
 _TRAINED_POOL = 4096
+# The search for copies of unrelated rows scans the whole table per row: at most this many
+# floating-point operations (a second or two on 2 cores).
+_COPY_FLOPS = 5e10
 
 
 class RowKind(StrEnum):
@@ -33,7 +37,10 @@ class RowKind(StrEnum):
     PIECES = "from_pieces"
     """The mean of the baseline rows of the pieces the baseline tokenizer splits it into."""
     COPIED = "copied"
-    """Another token's baseline row."""
+    """The baseline row of one of the token's pieces."""
+    UNRELATED = "copied_unrelated"
+    """The baseline row of a token that is none of its pieces: the model reads it as that
+    token (and several tokens given one row cannot be told apart)."""
     TRAINED = "trained"
     """Not derived from any baseline row, but shaped like a trained row."""
     RANDOM = "random"
@@ -67,11 +74,14 @@ def classify_rows(
     base_stats: RowStats,
     pieces: dict[int, list[int]],
     tolerance: float,
+    *,
+    copies: bool = False,
 ) -> dict[int, RowClass]:
     """Classify the candidate rows ``ids`` (rows that are not their token's baseline row)
     against the baseline table, all rows at once. A copy is recognised when it copies one of
     the token's pieces; a copy of any other trained row classifies as trained, which is just as
-    harmless."""
+    harmless, unless ``copies`` asks to search the whole baseline table for rows copied from
+    unrelated tokens (new tokens: few, and never searched by the row correspondence)."""
     ids = np.asarray([i for i in ids if i < cand.shape[0]], dtype=np.int64)
     if len(ids) == 0:
         return {}
@@ -105,6 +115,10 @@ def classify_rows(
         elif copied[k] is not None:
             kinds[k], sources[k] = RowKind.COPIED, copied[k]
     rest = [k for k, kind in enumerate(kinds) if kind is None]
+    if rest and copies:
+        for k, src in _unrelated_copies(base, rows, rest, tolerance).items():
+            kinds[k], sources[k] = RowKind.UNRELATED, src
+        rest = [k for k, kind in enumerate(kinds) if kind is None]
     if rest:
         best, floor = _trained_cosine(base, rows[torch.tensor(rest)])
         for k, b in zip(rest, best.tolist(), strict=True):
@@ -113,6 +127,21 @@ def classify_rows(
         int(cid): RowClass(kind, src)
         for cid, kind, src in zip(ids.tolist(), kinds, sources, strict=True)
         if kind is not None
+    }
+
+
+def _unrelated_copies(
+    base: torch.Tensor, rows: torch.Tensor, rest: list[int], tolerance: float
+) -> dict[int, int]:
+    """Row index -> the baseline id whose row it is (within the tolerance), for the first rows
+    of ``rest`` the search budget allows."""
+    limit = max(64, int(_COPY_FLOPS / (2 * base.shape[0] * base.shape[1])))
+    searched = rest[:limit]
+    near_ids, near_rel = nearest_rows(base, rows[torch.tensor(searched)], k=1)
+    return {
+        k: int(i)
+        for k, i, d in zip(searched, near_ids[:, 0].tolist(), near_rel[:, 0].tolist(), strict=True)
+        if d <= tolerance
     }
 
 
@@ -127,6 +156,7 @@ _NEW_SEVERITY = {
     RowKind.MEAN: Severity.WARN,
     RowKind.PIECES: Severity.INFO,
     RowKind.COPIED: Severity.INFO,
+    RowKind.UNRELATED: Severity.WARN,
     RowKind.TRAINED: Severity.INFO,
 }
 _NEW_MESSAGE = {
@@ -135,6 +165,7 @@ _NEW_MESSAGE = {
     RowKind.MEAN: "have mean-initialised rows (all alike: the model cannot tell them apart)",
     RowKind.PIECES: "have rows initialised from the mean of their pieces",
     RowKind.COPIED: "have rows copied from existing tokens",
+    RowKind.UNRELATED: "have rows copied from unrelated tokens (they read as those tokens)",
     RowKind.TRAINED: "have rows that look trained (not derived from baseline rows)",
 }
 
