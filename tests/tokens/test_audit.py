@@ -16,7 +16,11 @@ TINY_NAMES = [
 ]  # fmt: skip
 MINILM_NAMES = [n for n in TINY_NAMES if n not in ("untied", "head_scrambled")]
 # Findings that describe the tokenizer as a whole: their ids are the re-segmented tokens.
-_WHOLE_TOKENIZER = {"tokens.segmentation_changed", "config_special_token_mismatch"}
+_WHOLE_TOKENIZER = {
+    "tokens.segmentation_changed",
+    "tokens.config_special_token_mismatch",
+    "tokens.config_special_token_changed",
+}
 
 
 def _check(v: Variant) -> None:

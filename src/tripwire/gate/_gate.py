@@ -36,7 +36,8 @@ if TYPE_CHECKING:
     from tripwire.evals import SequentialPlan
 
 # Bump when what the gate checks changes, so cached results from older code are not reused.
-GATE_VERSION = 4  # 3: each corpus suite says its corpus; 4: check_seconds
+GATE_VERSION = 5  # 3: each corpus suite says its corpus; 4: check_seconds; 5: adversaries' checks
+# (tokens: loader encoding, config ids, reordered merges; compare: run integrity, suite_tasks)
 READS_SCHEMA = 1  # the --json envelope's schema_version these documents are read at
 # Records removed for these reasons mean the data itself is broken, not merely redundant.
 
