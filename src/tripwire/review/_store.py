@@ -164,46 +164,36 @@ class ReviewStore:
         """Store the items, the reviewers and each reviewer's queue; return each new
         reviewer's token (shown once; only its hash is kept)."""
         tokens = {name: secrets.token_urlsafe(24) for name in names}
+        stamp = now()
         try:
-            self._populate(meta, new_items, names, queue, tokens)
+            with self.engine.begin() as c:
+                extra = {
+                    "schema_version": SCHEMA_VERSION,
+                    "created_at": stamp,
+                    "review_id": secrets.token_hex(8),
+                }
+                for k, v in {**meta, **extra}.items():
+                    c.execute(insert(meta_table).values(key=k, value=json.dumps(v)))
+                if new_items:
+                    c.execute(insert(items), [_item_row(i) for i in new_items])
+                for name in names:
+                    c.execute(
+                        insert(reviewers).values(
+                            name=name, token_sha256=token_hash(tokens[name]), added_at=stamp
+                        )
+                    )
+                rows = [
+                    {"item_id": i, "reviewer": r, "position": p}
+                    for r, ids in queue.items()
+                    for p, i in enumerate(ids)
+                ]
+                if rows:
+                    c.execute(insert(assignments), rows)
         except IntegrityError as exc:  # another create of this directory won the race
             raise BadInputError(
                 self.directory, "another command made a review here meanwhile; run again to resume"
             ) from exc
         return tokens
-
-    def _populate(
-        self,
-        meta: dict[str, Any],
-        new_items: Sequence[Item],
-        names: Sequence[str],
-        queue: dict[str, list[str]],
-        tokens: dict[str, str],
-    ) -> None:
-        stamp = now()
-        with self.engine.begin() as c:
-            extra = {
-                "schema_version": SCHEMA_VERSION,
-                "created_at": stamp,
-                "review_id": secrets.token_hex(8),
-            }
-            for k, v in {**meta, **extra}.items():
-                c.execute(insert(meta_table).values(key=k, value=json.dumps(v)))
-            if new_items:
-                c.execute(insert(items), [_item_row(i) for i in new_items])
-            for name in names:
-                c.execute(
-                    insert(reviewers).values(
-                        name=name, token_sha256=token_hash(tokens[name]), added_at=stamp
-                    )
-                )
-            rows = [
-                {"item_id": i, "reviewer": r, "position": p}
-                for r, ids in queue.items()
-                for p, i in enumerate(ids)
-            ]
-            if rows:
-                c.execute(insert(assignments), rows)
 
     def new_token(self, name: str) -> str:
         """A fresh token for a known reviewer (the old one stops working)."""

@@ -290,22 +290,29 @@ def _config_id_problems(
     return out
 
 
-def _config_id_findings(
-    ckpt: Checkpoint, tok: TokenizerView, roles: dict[str, str]
+def _config_id_finding(
+    code: str, severity: Severity, lead: str, problems: dict[tuple[str, str], tuple[str, int]]
 ) -> list[Finding]:
-    problems = _config_id_problems(ckpt, tok, roles)
+    """One finding for the config files' special-token ids that contradict the tokenizer."""
     if not problems:
         return []
     texts = [p for p, _ in problems.values()]
     return [
         Finding(
-            "tokens.config_special_token_mismatch",
-            Severity.WARN,
-            "; ".join(texts),
+            code,
+            severity,
+            lead + "; ".join(texts),
             token_ids=sorted({i for _, i in problems.values()}),
             evidence={"problems": texts},
         )
     ]
+
+
+def _config_id_findings(
+    ckpt: Checkpoint, tok: TokenizerView, roles: dict[str, str]
+) -> list[Finding]:
+    problems = _config_id_problems(ckpt, tok, roles)
+    return _config_id_finding("tokens.config_special_token_mismatch", Severity.WARN, "", problems)
 
 
 def config_id_change_findings(
@@ -316,16 +323,10 @@ def config_id_change_findings(
     at the wrong token (a mismatch the baseline already shipped is only the warning above)."""
     before = _config_id_problems(base_ckpt, base_tok, base_tok.roles())
     new = {k: v for k, v in _config_id_problems(ckpt, tok, tok.roles()).items() if k not in before}
-    if not new:
-        return []
-    texts = [p for p, _ in new.values()]
-    return [
-        Finding(
-            "tokens.config_special_token_changed",
-            Severity.BLOCK,
-            "special token ids in the config files no longer match the tokenizer (they did in "
-            "the baseline): " + "; ".join(texts),
-            token_ids=sorted({i for _, i in new.values()}),
-            evidence={"problems": texts},
-        )
-    ]
+    return _config_id_finding(
+        "tokens.config_special_token_changed",
+        Severity.BLOCK,
+        "special token ids in the config files no longer match the tokenizer (they did in the "
+        "baseline): ",
+        new,
+    )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -121,8 +122,9 @@ class _Reference:
     known: bool
     """Untrained by construction, not by inference from the weights."""
 
-    @property
+    @cached_property
     def share(self) -> float:
+        """Rows as alike as the least alike reference row, as a share of the table."""
         return float((self.scores >= self.scored.threshold).float().mean())
 
     @property
