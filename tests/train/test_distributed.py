@@ -123,9 +123,12 @@ def _history(run: Path) -> dict[str, list[float]]:
 
 def _assert_same_run(one: Path, two: Path) -> None:
     a, b = _history(one), _history(two)
-    for key in ("task_loss", "penalty", "grad_norm"):
+    # the LwF penalty is a KL of nearly equal float32 distributions, summed over batches split
+    # differently across ranks: its rounding reaches 2e-5 of its value (accelerate 1.16, torch
+    # 2.13); ranks combining it wrongly would be off by a factor, not in the fifth digit
+    for key, rel in (("task_loss", 1e-5), ("penalty", 1e-4), ("grad_norm", 1e-5)):
         assert len(a[key]) == len(b[key])
-        assert b[key] == pytest.approx(a[key], rel=1e-5, abs=1e-9), key
+        assert b[key] == pytest.approx(a[key], rel=rel, abs=1e-9), key
     ids = torch.tensor([[5, 17, 301, 42, 7, 99, 3, 250]])
     with torch.no_grad():
         la = load_tuned(one / "tuned", "cpu")(input_ids=ids).logits

@@ -117,7 +117,6 @@ def audit_cmd(
     Secrets are looked for in every string of a record and redacted in every output.
     """
     from tripwire.data import AuditConfig, FieldMap, RulePolicy, audit, check_outputs, input_files
-    from tripwire.report import render_data_audit_html
 
     outputs = {"--findings": findings, "--clean": clean, "--report": report, "--json": json_path}
     check_outputs(input_files(inputs), outputs)  # before the run, not after it
@@ -140,6 +139,9 @@ def audit_cmd(
             inputs, config=config, findings=findings, clean=clean, progress=progress
         )
     if report is not None:
+        # its own module: the report package's gate pages import scipy (a second of start-up)
+        from tripwire.report._data_audit import render_data_audit_html
+
         render_data_audit_html(result, data, report)
         result.outputs["report"] = str(report)
     if result.tests.get("skipped"):

@@ -81,15 +81,28 @@ def _python_sql(code: str, found: list[RuffFinding]) -> list[StaticFinding]:
     ][:1]
 
 
-_EVASION_HINTS = ("getattr(", "__import__(", "import_module(")
+def _switch_on(code: str) -> bool:
+    """``verify`` off or ``shell`` on is spelled out somewhere (a keyword dictionary's value)."""
+    return ("verify" in code and "False" in code) or ("shell" in code and "True" in code)
+
+
+def _evasion_hint(code: str) -> bool:
+    """A spelling one of ``python_evasions``'s shapes needs. ``getattr`` is everywhere in real
+    code; only ``getattr(os, "system")`` and its kin count, so the command's name must be
+    there too."""
+    return (
+        "__import__(" in code
+        or "import_module(" in code
+        or ("getattr(" in code and ("system" in code or "popen" in code))
+        or ("**" in code and ("verify" in code or "shell" in code) and _switch_on(code))
+        or ".verify = False" in code
+    )
 
 
 def _python_evasions(code: str) -> list[StaticFinding]:
     """Hazards reached indirectly (``python_evasions``): looked for only in records with one
     of the few spellings that reach them (a substring scan first)."""
-    if not any(h in code for h in _EVASION_HINTS) and not (
-        ("**" in code and ("verify" in code or "shell" in code)) or ".verify = False" in code
-    ):
+    if not _evasion_hint(code):
         return []
     tree = Tree(code, "python")
     return [
@@ -119,12 +132,18 @@ def analyse_batch(
     excerpt: Sequence[bool],
     policy: RulePolicy,
     threads: int = 0,
+    ruffed: Sequence[list[RuffFinding] | None] | None = None,
 ) -> list[list[StaticFinding]]:
-    """Every finding for each record (before the policy says what each does)."""
+    """Every finding for each record (before the policy says what each does). ``ruffed``: a
+    record's ruff findings where an earlier run of the same policy has them (None: run ruff)."""
     out: list[list[StaticFinding]] = [[] for _ in codes]
     python = [k for k, lang in enumerate(languages) if lang == "python"]
-    found = ruff_check([codes[k] for k in python], [excerpt[k] for k in python], policy, threads)
-    for k, fs in zip(python, found, strict=True):
+    known = ruffed or [None] * len(codes)
+    todo = [k for k in python if known[k] is None]
+    reports = ruff_check([codes[k] for k in todo], [excerpt[k] for k in todo], policy, threads)
+    ran = {k: r.findings for k, r in zip(todo, reports, strict=True)}
+    for k in python:
+        fs = ran[k] if k in ran else known[k] or []
         out[k] = python_context(codes[k], [_from_ruff(f) for f in fs])
         out[k] += _python_password_hashes(codes[k], fs) + _python_sql(codes[k], fs)
         out[k] += _python_evasions(codes[k])

@@ -3,7 +3,8 @@
 Which parser decides, per language:
 
 - Python: ``compile()`` (the real parser; tree-sitter's Python grammar accepts Python 2 and
-  some invalid code).
+  some invalid code). In the audit, ruff's parser settles first the records of a batch it
+  accepts and can be trusted on (``_python_syntax``); the rest come here.
 - Shell: ``bash -n``, which parses without executing anything; tree-sitter-bash when no bash.
 - C, C++ and Perl: their tree-sitter grammars cannot follow macro-heavy headers or some Perl
   (about half of the real headers on a Linux machine parse with errors), so only what the
@@ -50,8 +51,8 @@ class SyntaxAnalysis:
 
     language: str
     parser: str
-    """``compile``, ``bash -n``, ``tree-sitter`` or ``tree-sitter delimiters``; ``none`` when
-    the language has no parser here."""
+    """``compile``, ``ruff`` (Python a batch's ruff run accepted), ``bash -n``, ``tree-sitter``
+    or ``tree-sitter delimiters``; ``none`` when the language has no parser here."""
     problems: list[dict[str, Any]] = field(default_factory=list)
     """``{"line", "column", "message"}`` of the first few problems, in order."""
     eof: bool = False

@@ -29,6 +29,20 @@ from tripwire.errors import UnavailableError
 EXCERPT_IGNORES = ("F821", "F822")
 """Undefined names: in an excerpt of a file they are defined elsewhere in it."""
 
+COMPILE_RULES = (
+    "F404", "F406", "F407", "F621", "F622", "F701", "F702", "F704", "F706",
+    "PLE0115", "PLE0117", "PLE0118", "PLE1142", "PLE1700",
+)  # fmt: skip
+"""Rules whose findings CPython's compiler rejects as syntax (``return`` or ``await`` outside
+a function, ``nonlocal`` without a binding, a late ``__future__`` import, two starred targets):
+ruff's parser accepts such code and reports it through these rules, so every run selects them,
+whatever the policy, to judge syntax (``_python_syntax``); the policy still decides whether
+they are findings."""
+
+_CANARY = "def (:\n"
+"""A file every run checks: a run that does not call it a syntax error is not trusted to
+judge syntax (a ruff whose output reads differently)."""
+
 
 @dataclass(frozen=True)
 class RuffFinding:
@@ -37,6 +51,17 @@ class RuffFinding:
     column: int
     message: str
     url: str
+
+
+@dataclass
+class RuffReport:
+    """What one ruff run said about one source."""
+
+    findings: list[RuffFinding]
+    """The policy's rules' findings (syntax errors left out)."""
+    syntax_suspect: bool | None
+    """ruff's parser rejected it, or a ``COMPILE_RULES`` rule fired: CPython may reject it
+    (``compile()`` decides). None when the run could not be trusted to say (its canary)."""
 
 
 @cache
@@ -60,8 +85,18 @@ def _scratch_root() -> str | None:
     return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
 
 
+def _selected(rule: str, select: Sequence[str], ignore: Sequence[str]) -> bool:
+    """Whether ruff run with (select, ignore) reports ``rule``: the longest matching prefix
+    decides, and ignore wins a tie."""
+    chosen = max((p for p in select if rule.startswith(p)), key=len, default=None)
+    dropped = max((p for p in ignore if rule.startswith(p)), key=len, default=None)
+    return chosen is not None and (dropped is None or len(chosen) > len(dropped))
+
+
 def _config(policy: RulePolicy) -> str:
     select, ignore = policy.ruff_selection()
+    select = sorted({*select, *COMPILE_RULES})
+    ignore = [p for p in ignore if not any(r.startswith(p) for r in COMPILE_RULES)]
     target = f"py3{min(sys.version_info.minor, 13)}"
     return "\n".join(
         [
@@ -89,27 +124,31 @@ def rule_urls() -> dict[str, str]:
 
 _DOCS = "https://docs.astral.sh/ruff/rules/"
 _LINE = re.compile(r"([ax])/(\d+)\.py:(\d+):(\d+): ([A-Z]+[0-9]+) (?:\[\*\] )?(.*)")
-"""One finding of ``--output-format concise``: ``a/12.py:3:5: F401 [*] message`` (syntax
-errors read ``SyntaxError: ...`` and do not match)."""
+"""One finding of ``--output-format concise``: ``a/12.py:3:5: F401 [*] message``."""
+_SYNTAX = re.compile(r"([ax])/(\d+)\.py:\d+:\d+: (?:invalid-syntax|SyntaxError)\b")
+"""A syntax error in the same format (``invalid-syntax: ...``; ``SyntaxError: ...`` before
+ruff 0.12)."""
 
 
 def ruff_check(
     codes: Sequence[str], excerpt: Sequence[bool], policy: RulePolicy, threads: int = 0
-) -> list[list[RuffFinding]]:
-    """ruff's findings for each of ``codes`` (Python sources), in one ruff run; syntax errors
-    are left out (``compile()`` is the audit's judge of syntax). ``threads``: ruff's (0: its
-    default, one per core; the audit gives each worker its share of the cores)."""
-    out: list[list[RuffFinding]] = [[] for _ in codes]
+) -> list[RuffReport]:
+    """ruff's findings for each of ``codes`` (Python sources), in one ruff run, and whether
+    its parser has doubts about each one's syntax. ``threads``: ruff's (0: its default, one
+    per core; the audit gives each worker its share of the cores)."""
+    out = [RuffReport([], False) for _ in codes]
     if not codes:
         return out
     urls = rule_urls()
+    select, ignore = policy.ruff_selection()
+    canary = len(codes)
     with tempfile.TemporaryDirectory(prefix="tripwire-ruff-", dir=_scratch_root()) as tmp:
         os.mkdir(f"{tmp}/a")
         os.mkdir(f"{tmp}/x")
         with open(f"{tmp}/ruff.toml", "w", encoding="utf-8") as f:
             f.write(_config(policy))
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
-        for k, (code, part) in enumerate(zip(codes, excerpt, strict=True)):
+        for k, (code, part) in enumerate(zip([*codes, _CANARY], [*excerpt, False], strict=True)):
             # os-level calls: a buffered file object per record costs more than ruff's parse
             fd = os.open(f"{tmp}/{'x' if part else 'a'}/{k}.py", flags, 0o600)
             try:
@@ -144,15 +183,22 @@ def ruff_check(
         if r.returncode != 0:
             message = r.stderr.decode("utf-8", "replace").strip().splitlines()
             raise RuntimeError(f"ruff failed: {message[-1] if message else r.returncode}")
-        for m in _LINE.finditer(r.stdout.decode("utf-8", "replace")):
-            rule = m.group(5)
-            out[int(m.group(2))].append(
+        text = r.stdout.decode("utf-8", "replace")
+        suspect = {int(m.group(2)) for m in _SYNTAX.finditer(text)}
+        for m in _LINE.finditer(text):
+            k, rule = int(m.group(2)), m.group(5)
+            if rule in COMPILE_RULES:
+                suspect.add(k)
+                if not _selected(rule, select, ignore):
+                    continue
+            if k == canary:
+                continue
+            out[k].findings.append(
                 RuffFinding(
-                    rule,
-                    int(m.group(3)),
-                    int(m.group(4)),
-                    m.group(6),
-                    urls.get(rule, _DOCS),
+                    rule, int(m.group(3)), int(m.group(4)), m.group(6), urls.get(rule, _DOCS)
                 )
             )
+    trusted = canary in suspect
+    for k, report in enumerate(out):
+        report.syntax_suspect = (k in suspect) if trusted else None
     return out

@@ -52,6 +52,14 @@ class RecordContext:
             self._analyses[language] = analyse(self.record.code, language)
         return self._analyses[language]
 
+    def analysed(self) -> frozenset[str]:
+        """The languages whose analysis is known."""
+        return frozenset(self._analyses)
+
+    def settle_analysis(self, analysis: SyntaxAnalysis) -> None:
+        """Take ``analysis`` as the code's in its language (a batch's parser found it)."""
+        self._analyses[analysis.language] = analysis
+
     def shingle_text(self) -> str:
         """What dedup and decontamination compare: the prompt (if any) and the code."""
         rec = self.record
@@ -106,6 +114,11 @@ class RecordCheck(ABC):
         """Evidence per code, for a check that gives several codes (``emits``)."""
         evidence = self.check(ctx)
         return {} if evidence is None else {self.code: evidence}
+
+    def begin(self, contexts: Sequence[RecordContext]) -> None:
+        """Work for a whole batch before any check runs (what it finds may serve earlier
+        checks: the static analysis's ruff run also settles Python syntax)."""
+        return None
 
     def prepare(self, contexts: Sequence[RecordContext]) -> None:
         """Work for a whole batch, done before ``check`` runs on each of ``contexts``."""
@@ -177,6 +190,10 @@ class CheckRunner:
         contexts = [RecordContext(r) for r in records]
         with_code = [ctx for ctx in contexts if ctx.has_code()]
         clock = time.perf_counter
+        for chk in self.checks:
+            t0 = clock()
+            chk.begin(contexts)
+            self.stats.setdefault(chk.code, CheckStats()).seconds += clock() - t0
         for chk in self.checks:
             todo = with_code if chk.needs_code else contexts
             if chk.skip_if:

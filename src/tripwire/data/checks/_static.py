@@ -16,7 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from tripwire.data._hazards import StaticFinding, analysable, analyse_batch
 from tripwire.data._lexer import tokenize
+from tripwire.data._parsing import SyntaxAnalysis
 from tripwire.data._policy import Action, RulePolicy, reason_for
+from tripwire.data._python_syntax import needs_compile
+from tripwire.data._ruff import ruff_check
 from tripwire.data._typos import near_misses, undefined_near_misses
 from tripwire.data.checks._base import Evidence, RecordCheck, RecordContext, record_check
 
@@ -25,6 +28,8 @@ if TYPE_CHECKING:
 
 _SHOWN = 5
 _IMPORT = re.compile(r"^(?:import|from)\s", re.MULTILINE)
+_RUFF = "insecure_code:ruff"
+"""Where ``begin`` leaves a record's ruff findings for ``prepare``."""
 
 
 def is_excerpt(ctx: RecordContext) -> bool:
@@ -46,6 +51,15 @@ def has_import(code: str) -> bool:
                 return True
             at = code.find(word, at + 1)
     return False
+
+
+def _roles(ctx: RecordContext) -> tuple[bool, bool]:
+    """(a file's excerpt, an answer's snippet). An answer's snippet is checked for undefined
+    names (``_typos`` says which count); a file's excerpt is not: it is not meant to run alone,
+    its names are in the file."""
+    excerpt = is_excerpt(ctx)
+    snippet = excerpt and ctx.record.kind != "code"
+    return excerpt and not snippet, snippet
 
 
 def _shown(findings: list[StaticFinding]) -> Evidence:
@@ -79,20 +93,41 @@ class StaticAnalysis(RecordCheck):
     def arguments(self) -> dict[str, Any]:
         return {"rules": self.policy.to_dict()}
 
-    def prepare(self, contexts: Sequence[RecordContext]) -> None:
-        todo = [ctx for ctx in contexts if analysable(ctx.language)]
-        # An answer's snippet is checked for undefined names (``_typos`` says which count); a
-        # file's excerpt is not: it is not meant to run alone, its names are in the file.
-        excerpt = [is_excerpt(ctx) for ctx in todo]
-        snippet = [e and ctx.record.kind != "code" for ctx, e in zip(todo, excerpt, strict=True)]
-        found = analyse_batch(
+    def begin(self, contexts: Sequence[RecordContext]) -> None:
+        """One ruff run over the batch's Python before any check: its findings wait for
+        ``prepare``, and its parser settles the syntax of the records it accepts, so only the
+        few it doubts are compiled (``_python_syntax``)."""
+        python = [ctx for ctx in contexts if ctx.language == "python" and ctx.has_code()]
+        # what ruff cannot judge is compiled first (every Python record is, by ``not_code``),
+        # and what compiles joins this run: one ruff run per batch, and ruff never reads
+        # what CPython's limits reject
+        trusted = [not needs_compile(ctx.record.code) for ctx in python]
+        todo = [
+            ctx for ctx, ok in zip(python, trusted, strict=True) if ok or ctx.analysis("python").ok
+        ]
+        reports = ruff_check(
             [ctx.record.code for ctx in todo],
-            [ctx.language or "" for ctx in todo],
-            [e and not s for e, s in zip(excerpt, snippet, strict=True)],
+            [file_excerpt for file_excerpt, _ in map(_roles, todo)],
             self.policy,
             self.threads,
         )
-        for ctx, fs, s in zip(todo, found, snippet, strict=True):
+        for ctx, report in zip(todo, reports, strict=True):
+            ctx.prepared[_RUFF] = report.findings
+            if report.syntax_suspect is False and "python" not in ctx.analysed():
+                ctx.settle_analysis(SyntaxAnalysis("python", "ruff"))
+
+    def prepare(self, contexts: Sequence[RecordContext]) -> None:
+        todo = [ctx for ctx in contexts if analysable(ctx.language)]
+        roles = [_roles(ctx) for ctx in todo]
+        found = analyse_batch(
+            [ctx.record.code for ctx in todo],
+            [ctx.language or "" for ctx in todo],
+            [file_excerpt for file_excerpt, _ in roles],
+            self.policy,
+            self.threads,
+            [ctx.prepared.get(_RUFF) if ctx.language == "python" else None for ctx in todo],
+        )
+        for ctx, fs, (_, s) in zip(todo, found, roles, strict=True):
             if s and any(f.rule == "F821" for f in fs):
                 typos = near_misses(tokenize(ctx.record.code, "python"))
                 fs = undefined_near_misses(fs, typos)
