@@ -75,6 +75,35 @@ def test_replay_is_quiet_on_healthy_traffic(tmp_path: Path, method: str) -> None
     assert report["verdict"] == "pass"
 
 
+def test_msprt_replay_finds_the_corrupting_slice(faulty_stream: Path, tmp_path: Path) -> None:
+    """The mSPRT's exact mixture (valid at rare rates) still finds the fault, on its slice,
+    with an always-valid p-value under the FDR level."""
+    out = tmp_path / "alerts.json"
+    r = _tripwire("monitor", "replay", str(faulty_stream), "--json", str(out), "--warmup",
+                  str(WARMUP), "--method", "msprt")  # fmt: skip
+    assert r.returncode == 1, r.stderr
+    alerts = json.loads(out.read_text())["alerts"]
+    assert alerts and {a["slice"]["hardware"] for a in alerts} == {FAULTY}
+    first = min(alerts, key=lambda a: a["event_index"])
+    assert first["event_index"] - FAULT_START < 1500
+    assert all(a["p_value"] <= 0.01 for a in alerts)
+
+
+@pytest.mark.parametrize("seed", [103, 104, 105])
+def test_msprt_is_quiet_on_healthy_traffic_at_rare_rates(tmp_path: Path, seed: int) -> None:
+    """Healthy streams whose rare flags (truncation in C, a sampler's not-top-1 on
+    JavaScript) once alarmed: the normal-mixture mSPRT rejected all three at FDR 1%; the exact
+    mixture is valid at any rate."""
+    path = write_stream(
+        tmp_path / "ok.jsonl", simulate(Traffic(n=8000, seed=seed, mix_shift_at=4000))
+    )
+    out = tmp_path / "r.json"
+    r = _tripwire("monitor", "replay", str(path), "--json", str(out), "--warmup", "1000",
+                  "--method", "msprt")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert json.loads(out.read_text())["alerts"] == []
+
+
 def test_malformed_line_is_bad_input(faulty_stream: Path, tmp_path: Path, capsys) -> None:
     lines = faulty_stream.read_text().splitlines()[:20]
     lines[6] = lines[6][:-5]  # cut off mid-object

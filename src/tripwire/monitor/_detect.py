@@ -35,7 +35,8 @@ many slices there are; ``family_arl`` sets ``stream_arl0 = family_arl x metrics 
 the whole family then raises at most one false alarm per ``family_arl`` events.
 
 With ``method="msprt"`` the streams give always-valid (risk-adjusted) p-values against the robust
-rates instead, and Benjamini-Hochberg across every stream holds the false discovery rate at
+rates instead (``stats._mixture``: exact Bernoulli likelihood ratios, valid at any rate), and
+Benjamini-Hochberg across every stream holds the false discovery rate at
 ``fdr``. A route still in its warm-up, or a metric that applied to fewer than ``MIN_BASELINE`` of
 its warm-up events, has no detector; ``Detector.coverage()`` says which.
 """
@@ -63,9 +64,10 @@ from tripwire.monitor._schema import ATTRIBUTE_NAME
 from tripwire.monitor._slices import DIMENSIONS, Slice
 from tripwire.stats import (
     CusumBank,
+    RiskAdjustedMixture,
     adjust_p_values,
     cusum_bank,
-    msprt_excess_p_value,
+    msprt_p_value,
     robust_rate,
     smallest_shift,
 )
@@ -109,8 +111,6 @@ class DetectorConfig:
     method: Method = "cusum"
     fdr: float = 0.01
     """mSPRT: false discovery rate across all streams."""
-    tau: float = 0.05
-    """mSPRT: spread of the normal mixture over the rate change."""
     metrics: tuple[str, ...] = FLAGS
     family_arl: float | None = None
     """CUSUM: mean events (all traffic) between false alarms on any slice and metric; when set
@@ -205,11 +205,13 @@ class _Stream:
     n: int = 0
     x: int = 0
     expected: float = 0.0
-    excess: float = 0.0
-    variance: float = 0.0
-    """Since the stream started: summed ``x - p0`` and ``p0 (1 - p0)`` (the mSPRT's inputs)."""
-    p_value: float = 1.0
+    mixture: RiskAdjustedMixture = field(default_factory=RiskAdjustedMixture)
+    """The mSPRT since the stream started, against each event's robust rate."""
     alerted: bool = False
+
+    @property
+    def p_value(self) -> float:
+        return self.mixture.p_value
 
 
 @dataclass(frozen=True)
@@ -460,12 +462,9 @@ class Detector:
         s.x += defect
         s.expected += p0
         if self.config.method == "msprt":
-            s.excess += defect - robust
-            s.variance += robust * (1 - robust)
-            # one-sided: fewer defects than the robust rate (the usual case) is no evidence
-            if s.excess > 0:
-                p = msprt_excess_p_value(s.excess, s.variance, s.n, self.config.tau)
-                s.p_value = min(s.p_value, p)
+            # one-sided: fewer defects than the robust rate (the usual case) is no evidence;
+            # a p-value above the FDR level can reject nothing, however BH ranks it
+            s.mixture.add(defect, robust, watch_below=self.config.fdr)
         return crossed
 
     def _fdr_rejects(self, key: tuple[str, int, Slice]) -> bool:
@@ -492,7 +491,7 @@ class Detector:
         start, start_ts, n0, x0, e0 = seg
         n, x, expected = s.n - n0, s.x - x0, s.expected - e0
         base = expected / n
-        p_value = msprt_excess_p_value(x - expected, base * (1 - base) * n, n, self.config.tau)
+        p_value = msprt_p_value(x, n, base, two_sided=False)
         c = s.bank.charts[k]
         stat = s.stats[k] * c.unit
         return Alarm(

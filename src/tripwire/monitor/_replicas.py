@@ -71,6 +71,7 @@ _ALLOWED = {
     ("tripwire.monitor._slices", "Slice"),
     ("tripwire.stats._sequential", "Chart"),
     ("tripwire.stats._sequential", "CusumBank"),
+    ("tripwire.stats._mixture", "RiskAdjustedMixture"),
     ("numpy", "dtype"),
     ("numpy.core.multiarray", "scalar"),
     ("numpy._core.multiarray", "scalar"),

@@ -1,5 +1,6 @@
 """Statistics for comparing two models: paired tests, multiple testing, power. Pure functions."""
 
+from tripwire.stats._mixture import RiskAdjustedMixture, msprt_p_value, msprt_p_values
 from tripwire.stats._multiple import Correction, adjust_p_values
 from tripwire.stats._noninferiority import (
     MIN_UNITS,
@@ -44,9 +45,6 @@ from tripwire.stats._sequential import (
     cusum_first_alarm,
     kl_bernoulli,
     lattice_arl,
-    msprt_excess_p_value,
-    msprt_p_value,
-    msprt_p_values,
     siegmund_delay,
 )
 from tripwire.stats._spending import Spending, crossing_chance, family_levels, look_levels
@@ -66,6 +64,7 @@ __all__ = [
     "Margin",
     "PairedDiff",
     "PowerPlan",
+    "RiskAdjustedMixture",
     "Scenario",
     "SliceComparison",
     "Spending",
@@ -88,7 +87,6 @@ __all__ = [
     "lattice_arl",
     "look_levels",
     "mcnemar_exact",
-    "msprt_excess_p_value",
     "msprt_p_value",
     "msprt_p_values",
     "overall_outcome",

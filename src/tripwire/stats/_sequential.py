@@ -1,5 +1,5 @@
-"""Sequential change detection on rates: Bernoulli CUSUMs (plain and risk-adjusted banks) and
-mixture-SPRT p-values.
+"""Sequential change detection on rates: Bernoulli CUSUMs (plain and risk-adjusted banks); the
+mixture-SPRT p-values are in ``_mixture``.
 
 The CUSUM is Page's log-likelihood-ratio CUSUM for a rate moving from ``p0`` to ``p1``, in the
 integer form of Reynolds & Stoumbos (2000): the log-likelihood ratios of an event with and
@@ -383,42 +383,6 @@ def cusum_first_alarm(x: Sequence[bool] | np.ndarray, design: BernoulliCusum) ->
         if run.add(design.increment(bool(v))):
             return CusumAlarm(i, run.last_zero)
     return None
-
-
-def msprt_excess_p_value(excess: float, variance: float, n: int, tau: float = 0.05) -> float:
-    """Always-valid p-value for ``H0: E[x_i] = p_i`` after ``n`` events, from the summed excess
-    ``sum(x_i - p_i)`` and the summed null variance ``sum(p_i (1 - p_i))``.
-
-    Robbins' normal-mixture SPRT on the mean excess with a N(0, tau^2) mixing distribution
-    (Johari et al., 2017); with per-event ``p_i`` it is the risk-adjusted form. ``1/Lambda`` may
-    be read at any stopping time; the running minimum over looks stays valid.
-    """
-    if n <= 0 or variance <= 0:
-        return 1.0
-    nt2 = n * n * tau * tau
-    log_lambda = 0.5 * math.log(variance / (variance + nt2)) + nt2 * excess**2 / (
-        2 * variance * (variance + nt2)
-    )
-    return float(min(1.0, math.exp(-log_lambda)))
-
-
-def msprt_p_value(successes: int, n: int, p0: float, tau: float = 0.05) -> float:
-    """Always-valid p-value for ``H0: rate = p0`` after ``n`` events (one look); see
-    ``msprt_excess_p_value``."""
-    return msprt_excess_p_value(successes - n * p0, n * p0 * (1 - p0), n, tau)
-
-
-def msprt_p_values(x: Sequence[bool] | np.ndarray, p0: float, tau: float = 0.05) -> np.ndarray:
-    """The running always-valid p-value after every event of a 0/1 sequence."""
-    arr = np.asarray(x, dtype=np.float64)
-    n = np.arange(1, len(arr) + 1, dtype=np.float64)
-    mean = np.cumsum(arr) / n
-    v = p0 * (1 - p0)
-    t2 = tau * tau
-    log_lambda = 0.5 * np.log(v / (v + n * t2)) + (n * n * t2 * (mean - p0) ** 2) / (
-        2 * v * (v + n * t2)
-    )
-    return np.minimum.accumulate(np.minimum(1.0, np.exp(-log_lambda)))
 
 
 def kl_bernoulli(p: float, q: float) -> float:
