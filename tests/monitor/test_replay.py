@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from tests.monitor.conftest import CLI, FAULT_START, FAULTY, WARMUP, write_stream
 from tripwire.artifacts import ArtifactKind, Manifest, Registry
 from tripwire.cli import main
-from tripwire.monitor import KNOWN_GOOD, Traffic, simulate
+from tripwire.monitor import KNOWN_GOOD, Event, Traffic, simulate
 
 
 def _tripwire(*args: str) -> subprocess.CompletedProcess[str]:
@@ -102,6 +103,35 @@ def test_msprt_is_quiet_on_healthy_traffic_at_rare_rates(tmp_path: Path, seed: i
                   "--method", "msprt")  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert json.loads(out.read_text())["alerts"] == []
+
+
+REFUSAL = "I'm sorry, but I can't help with that request."
+
+
+@pytest.mark.parametrize("method", ["cusum", "msprt"])
+def test_refusals_rising_where_requests_name_no_language_are_found(
+    tmp_path: Path, method: str
+) -> None:
+    """Chat requests name no language; an answer's language comes from its own code fence,
+    which a refusal does not have. Stratified by it, every refusal sat in the no-language
+    stratum (where refusals are the norm) and refusals going from 0.3% to 4% of chat answers
+    were never found; judged in the request's stratum, they are."""
+    rng = random.Random(1)
+    events = []
+    for i, ev in enumerate(simulate(Traffic(n=12000, seed=1, mix_shift_at=8000))):
+        if isinstance(ev, Event) and i >= 6000 and ev.route == "chat" and rng.random() < 0.04:
+            ev = ev.model_copy(update={"completion": REFUSAL})
+        events.append(ev)
+    path = write_stream(tmp_path / "refusals.jsonl", events)
+    out = tmp_path / "r.json"
+    r = _tripwire("monitor", "replay", str(path), "--json", str(out), "--warmup", "2000",
+                  "--method", method)  # fmt: skip
+    assert r.returncode == 1, r.stderr
+    alerts = json.loads(out.read_text())["alerts"]
+    # (a stream at the default per-stream ARL may also raise an unrelated false alarm)
+    refusals = [a for a in alerts if a["metric"] == "empty_or_refusal"]
+    assert refusals and {a["slice"]["route"] for a in refusals} == {"chat"}
+    assert 6000 < min(a["event_index"] for a in refusals) < 8000
 
 
 def test_malformed_line_is_bad_input(faulty_stream: Path, tmp_path: Path, capsys) -> None:

@@ -130,7 +130,7 @@ class CheckResult:
     """Evidence for the flags that are set (problems found, offending characters)."""
     stratum: str = ""
     """The class the detectors' baseline rates are conditional on: the language the request
-    asked for, else the first fenced block's language, else ``""``."""
+    asked for, else ``ANSWER_MARK`` and the first fenced block's language, else ``""``."""
 
     @property
     def defects(self) -> list[str]:
@@ -219,11 +219,18 @@ def check_event(event: Event, allowed_scripts: frozenset[str] = DEFAULT_SCRIPTS)
     return CheckResult(flags, values, details, _stratum(event, blocks))
 
 
+ANSWER_MARK = "|"
+"""Starts a stratum taken from the answer's own code fence (the request named no language)."""
+
+
 def _stratum(event: Event, blocks: list[CodeBlock]) -> str:
     normalize_language = _normalizer()
     # the request's language first: a fault cannot move an event out of its stratum by garbling
     # the fence of the answer
-    language = normalize_language(event.language) or next(
-        (b.language for b in blocks if b.language), None
-    )
-    return (language or "")[:40]
+    asked = normalize_language(event.language)
+    if asked:
+        return asked[:40]
+    # The answer's language is an outcome: a refusal has no fence. Marked, so that the metrics
+    # it decides are not stratified by it (``_detect.stratum_for``).
+    shown = next((b.language for b in blocks if b.language), None)
+    return (ANSWER_MARK + shown)[:40] if shown else ""

@@ -52,7 +52,7 @@ from typing import Any, Literal
 import numpy as np
 
 from tripwire.errors import BadInputError
-from tripwire.monitor._checks import FLAGS
+from tripwire.monitor._checks import ANSWER_MARK, FLAGS
 from tripwire.monitor._coverage import (
     Coverage,
     LanguageWatch,
@@ -79,6 +79,22 @@ MIN_STRATUM = 20
 """Warm-up events of one language (where the flag applied) before that language is judged."""
 LANGUAGE = "language"
 """The ``slice_by`` name of the answer's language (the stratum its baseline is conditional on)."""
+OUTCOME_METRICS = frozenset({"empty_or_refusal"})
+"""Metrics whose defect decides the answer's language (a refusal or an empty answer has no
+code fence): an answer's own language is not a stratum for them, or every refusal would sit in
+the no-language stratum, where refusals are the norm, and a rise in refusals would only be a
+shift in the mix of strata, which the detectors ignore by design."""
+
+
+def stratum_for(metric: str, stratum: str) -> str:
+    """The stratum an event's ``metric`` is judged in: the request's language as given; the
+    answer's (``ANSWER_MARK`` and a language) except for ``OUTCOME_METRICS``, which then go
+    to the no-language stratum."""
+    if not stratum.startswith(ANSWER_MARK):
+        return stratum
+    return "" if metric in OUTCOME_METRICS else stratum[len(ANSWER_MARK) :]
+
+
 _MAX_RATE = 0.95
 """A language whose robust rate is above this has nothing left to rise to: not judged."""
 
@@ -374,7 +390,7 @@ class Detector:
         attributes: Mapping[str, str] | None = None,
     ) -> list[Alarm]:
         """One event of slice ``sl`` with its defect flags; ``stratum`` is the class its
-        baseline rate is conditional on (the answer's language; ``""`` when unknown), and
+        baseline rate is conditional on (``CheckResult.stratum``; ``""`` when unknown), and
         ``attributes`` the event's own (for ``slice_by`` levels that name them)."""
         index = self.observed
         self.observed += 1
@@ -386,11 +402,12 @@ class Detector:
             for m in self.config.metrics:
                 v = flags.get(m)
                 if v is not None:
-                    b.n[(m, stratum)] += 1
-                    b.x[(m, stratum)] += bool(v)
+                    st = stratum_for(m, stratum)
+                    b.n[(m, st)] += 1
+                    b.x[(m, st)] += bool(v)
             b.frozen = b.events >= self.config.warmup
             return []
-        keys = self._level_keys(sl, stratum, attributes)
+        keys_of: dict[str, list[Slice]] = {}
         alarms: list[Alarm] = []
         judged = False
         msprt = self.config.method == "msprt"
@@ -403,20 +420,24 @@ class Detector:
                 design = self._design(sl.route, m, b)
             if design is None:
                 continue
-            if stratum not in design.steps:
-                b.unjudged[(m, stratum)] += 1
+            st = stratum_for(m, stratum)
+            if st not in design.steps:
+                b.unjudged[(m, st)] += 1
                 continue
             judged = True
-            p0, robust = design.point[stratum], design.robust[stratum]
+            p0, robust = design.point[st], design.robust[st]
             defect = bool(v)
+            keys = keys_of.get(st)
+            if keys is None:
+                keys = keys_of[st] = self._level_keys(sl, st, attributes)
             for level, key in enumerate(keys):
                 s = self._streams.get((m, level, key))
                 if s is None:
-                    s = self._new_stream(design, stratum if self._by_language(level) else None)
+                    s = self._new_stream(design, st if self._by_language(level) else None)
                     self._streams[(m, level, key)] = s
                 if s.alerted:
                     continue
-                crossed = self._update(s, index, stratum, defect, p0, robust, ts)
+                crossed = self._update(s, index, st, defect, p0, robust, ts)
                 if msprt:
                     crossed = -1 if self._fdr_rejects((m, level, key)) else None
                 if crossed is not None:
