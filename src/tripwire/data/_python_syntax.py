@@ -64,7 +64,7 @@ def needs_compile(code: str) -> bool:
         data.count(b"(") + data.count(b"[") + data.count(b"{") >= _BRACKETS
     ):
         return True
-    if len(data) >= _NESTING:  # every counted byte is one byte of the record or more
+    if len(data) >= _NESTING:  # the count below never exceeds the length
         nesting = len(data.translate(None, _NOT_NESTING))
         nesting += data.count(b"not") + data.count(b"else") + data.count(b"await")
         if nesting >= _NESTING or (len(data) >= 4300 and _LONG_INT.search(data)):
