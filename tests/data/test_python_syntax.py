@@ -183,3 +183,41 @@ def test_compile_rules_are_findings_only_where_the_policy_selects_them():
     assert default.syntax_suspect and ignored.syntax_suspect
     assert "F706" in {f.rule for f in default.findings}
     assert "F706" not in {f.rule for f in ignored.findings}
+
+
+def test_deep_expressions_cpython_compiles_do_not_stop_the_audit(tmp_path):
+    """An expression nested 2,800 deep compiles; ruff's threads overflowed their stack on it
+    and aborted the whole audit with a traceback. Now it is analysed, and a record ruff still
+    cannot read is isolated and flagged while the rest of its batch keeps its findings."""
+    import json
+
+    from tripwire.cli import main
+
+    deep = "x = " + "1+" * 2800 + "1\n"
+    records = [deep, "x = " + "-" * 2950 + "1\n", "import os\n\nos.system(input())\n"]
+    data = tmp_path / "deep.jsonl"
+    data.write_text(
+        "".join(
+            json.dumps({"id": k, "text": c, "language": "python"}) + "\n"
+            for k, c in enumerate(records)
+        )
+    )
+    findings = tmp_path / "f.jsonl"
+    code = main(["data", "audit", str(data), "--findings", str(findings), "--no-tests",
+                 "--json", str(tmp_path / "s.json")])  # fmt: skip
+    assert code in (0, 1)
+    rows = {r["id"]: r for r in map(json.loads, findings.read_text().splitlines())}
+    assert "insecure_code" in rows[2]["reasons"]
+
+
+def test_a_record_ruff_cannot_analyse_is_isolated_and_flagged():
+    """ruff aborts on nesting far past CPython's limit (the audit compiles such records first,
+    and never gives them to ruff); given one anyway, the batch is split until it stands alone,
+    flagged, with compile() to judge its syntax, and the others keep their findings."""
+    codes = ["import os\n\nos.system(input())\n", "x = " + "1+" * 300_000 + "1\n", "y = 1\n"]
+    reports = ruff_check(codes, [False] * 3, RulePolicy(), threads=1)
+    assert "S605" in {f.rule for f in reports[0].findings}
+    [crash] = reports[1].findings
+    assert crash.rule == "py/analyser-crashed" and "stack overflow" in crash.message
+    assert reports[1].syntax_suspect is True  # compile() decides its syntax
+    assert reports[2].findings == [] and reports[2].syntax_suspect is False

@@ -158,32 +158,8 @@ def ruff_check(
                     data = data[os.write(fd, data) :]
             finally:
                 os.close(fd)
-        r = subprocess.run(
-            [
-                ruff_binary(),
-                "check",
-                "--no-cache",
-                "--config",
-                f"{tmp}/ruff.toml",
-                "--output-format",
-                "concise",
-                "--exit-zero",
-                "--quiet",
-                "a",
-                "x",
-            ],
-            cwd=tmp,
-            capture_output=True,
-            env={
-                **os.environ,
-                "NO_COLOR": "1",
-                **({"RAYON_NUM_THREADS": str(threads)} if threads else {}),
-            },
-        )
-        if r.returncode != 0:
-            message = r.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise RuntimeError(f"ruff failed: {message[-1] if message else r.returncode}")
-        text = r.stdout.decode("utf-8", "replace")
+        paths = [f"{'x' if part else 'a'}/{k}.py" for k, part in enumerate([*excerpt, False])]
+        text, crashed = _run_isolating(tmp, paths, threads)
         suspect = {int(m.group(2)) for m in _SYNTAX.finditer(text)}
         for m in _LINE.finditer(text):
             k, rule = int(m.group(2)), m.group(5)
@@ -201,4 +177,47 @@ def ruff_check(
     trusted = canary in suspect
     for k, report in enumerate(out):
         report.syntax_suspect = (k in suspect) if trusted else None
+    for k, why in crashed.items():
+        rule = "py/analyser-crashed"
+        out[k] = RuffReport(
+            [RuffFinding(rule, 1, 1, f"ruff could not analyse it: {why}", _DOCS)], True
+        )
     return out
+
+
+_STACK = str(64 << 20)
+"""Bytes of stack for ruff's threads: their default (2 MiB) overflows on expressions nested
+about 2,000 deep, which CPython still compiles (its limit is near 3,000; deeper records are
+compiled, and rejected, before ruff sees them: ``_python_syntax``); 64 MiB reaches 20,000."""
+
+
+def _run(tmp: str, paths: Sequence[str], threads: int) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [ruff_binary(), "check", "--no-cache", "--config", f"{tmp}/ruff.toml",
+         "--output-format", "concise", "--exit-zero", "--quiet", *paths],
+        cwd=tmp,
+        capture_output=True,
+        env={
+            **os.environ,
+            "NO_COLOR": "1",
+            "RUST_MIN_STACK": _STACK,
+            **({"RAYON_NUM_THREADS": str(threads)} if threads else {}),
+        },
+    )  # fmt: skip
+
+
+def _run_isolating(tmp: str, paths: Sequence[str], threads: int) -> tuple[str, dict[int, str]]:
+    """ruff's output for ``paths``, and the files it could not analyse (by index, with why).
+    A run that fails is split in halves until the files that make ruff fail are alone: one
+    hostile record must not stop the audit, nor hide the findings of the others."""
+    r = _run(tmp, paths, threads)
+    if r.returncode == 0:
+        return r.stdout.decode("utf-8", "replace"), {}
+    if len(paths) == 1:
+        lines = r.stderr.decode("utf-8", "replace").strip().splitlines()
+        index = int(paths[0].split("/")[1].removesuffix(".py"))
+        return "", {index: lines[-1] if lines else f"exit status {r.returncode}"}
+    half = len(paths) // 2
+    head, crashed = _run_isolating(tmp, paths[:half], threads)
+    tail, more = _run_isolating(tmp, paths[half:], threads)
+    return head + tail, {**crashed, **more}
