@@ -104,8 +104,9 @@ def test_hostile_and_limit_cases_agree_with_compile():
     got = _batch_verdicts(CASES)
     wrong = [c[:60] for c, ok in zip(CASES, got, strict=True) if ok != _compiles(c)]
     assert not wrong
-    # the cases test something: most are errors, and ruff did settle the ones both accept
-    assert sum(not ok for ok in got) >= 45
+    # the cases test something: most are errors (49 on 3.11; newer Pythons accept a few, such
+    # as type aliases and nested quotes)
+    assert sum(not ok for ok in got) >= 40
 
 
 def _mutants(n: int, seed: int) -> list[str]:
