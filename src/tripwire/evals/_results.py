@@ -44,7 +44,7 @@ class ResultsLog:
                 continue
             try:
                 result = SampleResult.from_dict(json.loads(line))
-            except (ValueError, KeyError, TypeError) as exc:
+            except (ValueError, KeyError, TypeError, RecursionError) as exc:
                 if lineno >= len(lines) - 1:  # the last line: torn by an interruption
                     break
                 where = f"{self.path}:{lineno}"

@@ -89,8 +89,10 @@ def _open_run_dir(out: Path, identity: dict[str, Any]) -> None:
     if run_file.is_file():
         try:
             stored = json.loads(run_file.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, json.JSONDecodeError, RecursionError) as exc:
             raise BadInputError(run_file, f"unreadable run description ({exc})") from exc
+        if not isinstance(stored, dict):
+            raise BadInputError(run_file, "unreadable run description (not a JSON object)")
         recorded = _comparable(stored.get("identity"))
         if recorded != identity:
             diff = sorted(k for k in identity if recorded.get(k) != identity[k])

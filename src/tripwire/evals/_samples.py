@@ -40,6 +40,8 @@ def read_samples(path: Path) -> list[Sample]:
                     record = json.loads(line)
                 except json.JSONDecodeError as exc:
                     raise BadInputError(where, f"not JSON ({exc.msg})") from exc
+                except RecursionError as exc:
+                    raise BadInputError(where, "JSON nested too deeply to read") from exc
                 if not isinstance(record, dict):
                     raise BadInputError(where, "expected a JSON object")
                 task_id, text, form = _fields(record, where)

@@ -148,7 +148,7 @@ def _cached(path: Path) -> GateResult | None:
     short or from another version is a miss, not the user's bad input)."""
     try:
         return GateResult.from_dict(json.loads(path.read_text(encoding="utf-8")), str(path))
-    except (OSError, ValueError, BadInputError):
+    except (OSError, ValueError, BadInputError, RecursionError):
         return None
 
 

@@ -54,6 +54,8 @@ def _text(raw: bytes, where: str) -> str:
 def _record(line: str, where: str) -> Record:
     try:
         obj = json.loads(line)
+    except RecursionError as exc:
+        raise BadInputError(where, "JSON nested too deeply to read") from exc
     except json.JSONDecodeError as exc:
         # a CSV export or a pretty-printed document fails here, on its first line
         raise BadInputError(where, f"not valid JSON ({exc.msg}): expected one JSON object per "

@@ -52,6 +52,8 @@ def read_findings(path: Path) -> list[dict[str, Any]]:
                     row = json.loads(line)
                 except json.JSONDecodeError as exc:
                     raise BadInputError(f"{path}:{n}", f"not JSON ({exc.msg})") from exc
+                except RecursionError as exc:
+                    raise BadInputError(f"{path}:{n}", "JSON nested too deeply to read") from exc
                 if not isinstance(row, dict) or not {"id", "keep", "reasons"} <= row.keys():
                     raise BadInputError(f"{path}:{n}", "not a tripwire data audit findings line")
                 rows.append(row)

@@ -74,7 +74,7 @@ def read_json_object(path: Path) -> dict[str, Any] | None:
         return None
     try:
         value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise BadInputError(path, f"unreadable JSON: {exc}") from exc
     return Fields(value, "", str(path)).data
 

@@ -27,6 +27,8 @@ def parse_line(line: str) -> tuple[object, str | None]:
         item = json.loads(line)
     except json.JSONDecodeError as exc:
         return None, f"not JSON ({exc.msg}, column {exc.colno})"
+    except RecursionError:
+        return None, "JSON nested too deeply to read"
     return report_text(item)
 
 
@@ -88,7 +90,7 @@ def read_stream(lines: Iterable[str]) -> Stream:
             continue
         try:
             obj = json.loads(line)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             obj = None
         if isinstance(obj, dict) and obj.get("type") == "deploy":
             ts = _ts(obj.get("ts"))

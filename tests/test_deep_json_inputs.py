@@ -1,0 +1,49 @@
+"""A JSON line nested deeper than Python's parser can follow (a hostile or broken file) is bad
+input: one line naming the file and line, exit 2, never a traceback. ``eval run samples:`` died
+with a RecursionError before."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tripwire.cli import main
+from tripwire.errors import BadInputError
+from tripwire.review._records import read_findings
+from tripwire.triage._batch import parse_line
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+def _one_line_error(capsys, where: str) -> None:
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and where in err and "nested too deeply" in err
+    assert "Traceback" not in err
+
+
+def test_eval_samples(tmp_path: Path, capsys) -> None:
+    samples = tmp_path / "samples.jsonl"
+    ok = json.dumps({"task_id": "HumanEval/0", "completion": "    return True\n"})
+    samples.write_text(ok + "\n" + '{"task_id": "HumanEval/1", "completion": ' + DEEP + "}\n")
+    code = main(["eval", "run", f"samples:{samples}", "--suite", "humaneval",
+                 "--out", str(tmp_path / "run")])  # fmt: skip
+    assert code == 2
+    _one_line_error(capsys, f"{samples}:2")
+
+
+def test_monitor_replay(tmp_path: Path, capsys) -> None:
+    stream = tmp_path / "events.jsonl"
+    stream.write_text(DEEP + "\n")
+    assert main(["monitor", "replay", str(stream), "--json", str(tmp_path / "r.json")]) == 2
+    _one_line_error(capsys, f"{stream}:1")
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_findings_and_triage_lines(tmp_path: Path) -> None:
+    findings = tmp_path / "findings.jsonl"
+    findings.write_text(DEEP + "\n")
+    with pytest.raises(BadInputError, match="nested too deeply"):
+        read_findings(findings)
+    assert parse_line(DEEP) == (None, "JSON nested too deeply to read")
