@@ -1,6 +1,6 @@
-"""A JSON line nested deeper than Python's parser can follow (a hostile or broken file) is bad
-input: one line naming the file and line, exit 2, never a traceback. ``eval run samples:`` died
-with a RecursionError before."""
+"""A JSON line or TOML file nested deeper than Python's parsers can follow (a hostile or broken
+file) is bad input: one line naming the file (and line), exit 2, never a traceback. ``eval run
+samples:`` and ``gate --policy`` died with a RecursionError before."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from tripwire.cli import main
+from tripwire.cli.monitor import _tokens
 from tripwire.errors import BadInputError
+from tripwire.gate import Policy
 from tripwire.review._records import read_findings
 from tripwire.triage._batch import parse_line
 
@@ -47,3 +49,14 @@ def test_findings_and_triage_lines(tmp_path: Path) -> None:
     with pytest.raises(BadInputError, match="nested too deeply"):
         read_findings(findings)
     assert parse_line(DEEP) == (None, "JSON nested too deeply to read")
+
+
+@pytest.mark.parametrize("toml", ["suites = " + "[" * 100_000 + "]" * 100_000,
+                                  "x = " + "{a = " * 5000 + "1" + "}" * 5000])  # fmt: skip
+def test_gate_policy_and_monitor_token_file(tmp_path: Path, toml: str) -> None:
+    path = tmp_path / "deep.toml"
+    path.write_text(toml + "\n")
+    with pytest.raises(BadInputError, match="nested too deeply"):
+        Policy.from_toml(path)
+    with pytest.raises(BadInputError, match="nested too deeply"):
+        _tokens(path)

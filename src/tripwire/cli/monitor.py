@@ -88,6 +88,8 @@ def _tokens(token_file: Path | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
         raise BadInputError(token_file, f"cannot read: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise BadInputError(token_file, f"not valid TOML ({exc})") from exc
+    except RecursionError as exc:
+        raise BadInputError(token_file, "TOML nested too deeply to read") from exc
     unknown = set(data) - {"write", "read"}
     if unknown or not all(isinstance(data.get(k, []), (list, str)) for k in ("write", "read")):
         raise BadInputError(token_file, "expected only write = [...] and read = [...]")

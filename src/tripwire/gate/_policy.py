@@ -116,6 +116,8 @@ class Policy:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise BadInputError(path, f"not valid TOML ({exc}){_format_hint(text)}") from exc
+        except RecursionError as exc:
+            raise BadInputError(path, "TOML nested too deeply to read") from exc
         return cls.from_dict(data, path)
 
     @classmethod
