@@ -60,3 +60,18 @@ def test_gate_policy_and_monitor_token_file(tmp_path: Path, toml: str) -> None:
         Policy.from_toml(path)
     with pytest.raises(BadInputError, match="nested too deeply"):
         _tokens(path)
+
+
+@pytest.mark.parametrize(
+    "bad", ["{not json", "[1, 2]", '{"id": 5, "text": "x"}', "[" * 100_000 + "]" * 100_000]
+)
+def test_a_corrupt_reference_corpus_line_is_named(tmp_path: Path, bad: str) -> None:
+    """``eval run --corpus DIR`` reads DIR's corpus: a bad line there is the user's file."""
+    from tripwire.reference._build import CORPUS_DIR, load_reference_corpus
+
+    (tmp_path / CORPUS_DIR).mkdir()
+    good = json.dumps({"id": "python:a.py", "text": "x = 1\n"})
+    (tmp_path / CORPUS_DIR / "heldout.jsonl").write_text(good + "\n" + bad + "\n")
+    with pytest.raises(BadInputError) as info:
+        load_reference_corpus(tmp_path, "heldout")
+    assert "heldout.jsonl:2" in str(info.value)

@@ -131,11 +131,24 @@ def load_reference_corpus(model_dir: str | Path, split: str) -> dict[str, list[S
             model_dir, f"not a tripwire reference model (no {CORPUS_DIR}/{split}.jsonl)"
         )
     out: dict[str, list[SourceFile]] = {}
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            rec = json.loads(line)
-            lang, _, file_path = rec["id"].partition(":")
-            out.setdefault(lang, []).append(SourceFile(lang, Path(file_path), rec["text"]))
+    try:
+        with open(path, encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                try:
+                    rec = json.loads(line)
+                except (ValueError, RecursionError) as exc:
+                    raise BadInputError(f"{path}:{n}", f"not a corpus line ({exc})") from exc
+                if not (
+                    isinstance(rec, dict)
+                    and isinstance(rec.get("id"), str)
+                    and isinstance(rec.get("text"), str)
+                ):
+                    raise BadInputError(f"{path}:{n}", 'a corpus line is {"id": "LANG:PATH", '
+                                        '"text": "..."}')  # fmt: skip
+                lang, _, file_path = rec["id"].partition(":")
+                out.setdefault(lang, []).append(SourceFile(lang, Path(file_path), rec["text"]))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInputError(path, f"unreadable corpus ({exc})") from exc
     return out
 
 
