@@ -111,15 +111,8 @@ def test_a_mismatch_the_baseline_already_had_is_not_escalated(
 
 
 def test_table_grown_and_shifted_by_one_row(tiny_reference: Path, tmp_path: Path) -> None:
-    d = copy_checkpoint(tiny_reference, tmp_path / "cand")
+    d = _shifted(tiny_reference, tmp_path / "cand")
     size = _view(tiny_reference).size
-
-    def shift(tensors: dict[str, torch.Tensor], ckpt) -> None:
-        old = tensors[ckpt.input_embedding_name]
-        tensors[ckpt.input_embedding_name] = torch.cat([old.mean(0, keepdim=True), old])
-
-    _edit_weights(d, shift)
-    _update_config(d, vocab_size=size + 1)
     report = audit(tiny_reference, d)
     f = report.find("tokens.rows_remapped")
     assert f is not None and len(f.token_ids) >= size - 2

@@ -93,8 +93,7 @@ def _selected(rule: str, select: Sequence[str], ignore: Sequence[str]) -> bool:
     return chosen is not None and (dropped is None or len(chosen) > len(dropped))
 
 
-def _config(policy: RulePolicy) -> str:
-    select, ignore = policy.ruff_selection()
+def _config(select: Sequence[str], ignore: Sequence[str]) -> str:
     select = sorted({*select, *COMPILE_RULES})
     ignore = [p for p in ignore if not any(r.startswith(p) for r in COMPILE_RULES)]
     target = f"py3{min(sys.version_info.minor, 13)}"
@@ -146,7 +145,7 @@ def ruff_check(
         os.mkdir(f"{tmp}/a")
         os.mkdir(f"{tmp}/x")
         with open(f"{tmp}/ruff.toml", "w", encoding="utf-8") as f:
-            f.write(_config(policy))
+            f.write(_config(select, ignore))
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
         for k, (code, part) in enumerate(zip([*codes, _CANARY], [*excerpt, False], strict=True)):
             # os-level calls: a buffered file object per record costs more than ruff's parse

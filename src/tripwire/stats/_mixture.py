@@ -48,9 +48,11 @@ def _p_from_log(log_lambda: float | np.ndarray) -> np.ndarray:
     return np.minimum(1.0, np.exp(-np.maximum(log_lambda, 0.0)))
 
 
-def rate_log_lr(successes: float, n: float, rate: float, two_sided: bool = False) -> np.ndarray:
+def rate_log_lr(
+    successes: float | np.ndarray, n: float | np.ndarray, rate: float, two_sided: bool = False
+) -> np.ndarray:
     """Each shift's log-likelihood ratio after ``n`` events with ``successes`` defects, all
-    at ``rate`` under H0."""
+    at ``rate`` under H0 (columns of counts give one row per look)."""
     d = _shifts(two_sided)
     return successes * d - n * np.log1p(rate * np.expm1(d))
 
@@ -69,10 +71,9 @@ def msprt_p_values(x: Sequence[bool] | np.ndarray, p0: float, two_sided: bool = 
     arr = np.asarray(x, dtype=np.float64)
     if not len(arr):
         return np.ones(0)
-    d = _shifts(two_sided)
     successes = np.cumsum(arr)[:, None]
     n = np.arange(1, len(arr) + 1, dtype=np.float64)[:, None]
-    log_lr = successes * d - n * np.log1p(p0 * np.expm1(d))
+    log_lr = rate_log_lr(successes, n, p0, two_sided)
     return np.minimum.accumulate(_p_from_log(_log_mean_exp(log_lr, axis=1)))
 
 
