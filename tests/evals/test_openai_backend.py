@@ -30,6 +30,26 @@ def test_scores_text_like_the_in_process_model(server: str, tiny_reference: Path
         assert gn == pytest.approx(wn, rel=1e-5)
 
 
+def test_the_echo_leaves_out_the_generated_token(server: str, tiny_reference: Path) -> None:
+    # asked for one token after the prompt (llama-cpp-python reads 0 as "until the context is
+    # full"), the server echoes prompt + token: only the prompt's logprobs are summed
+    text = "def add(a, b):\n    return a + b\n"
+    remote = backend_from_spec(f"openai:{server}#reference-tiny")
+    ((got, n),), ((want, m),) = (
+        remote.loglikelihood([text]),
+        HFBackend(tiny_reference).loglikelihood([text]),
+    )
+    assert n == m and got == pytest.approx(want, rel=1e-5)
+
+
+def test_a_server_whose_echo_is_shifted_by_a_token_is_refused(tiny_reference: Path) -> None:
+    with serve(tiny_reference, name="reference-tiny", echo_shift=True) as url:
+        remote = backend_from_spec(f"openai:{url}#reference-tiny")
+        with pytest.raises(BadInputError, match=r"echoed prompt logprobs disagree with its own "
+                           r"generation: the token .* has logprob -\d"):  # fmt: skip
+            remote.loglikelihood(["x = 1\n"])
+
+
 def test_greedy_generation_matches(server: str, tiny_reference: Path) -> None:
     cfg = GenerationConfig(max_new_tokens=12)
     tasks = [Task("a", "def add(a, b):\n"), Task("b", "import os\n", ("\n\n",))]

@@ -3,8 +3,12 @@
 It implements the parts of the API tripwire's ``openai:`` backend uses — ``/v1/models``,
 ``/v1/completions`` (with ``echo`` + ``logprobs`` prompt scoring and ``stop``) and
 ``/v1/chat/completions`` — through the same ``HFBackend`` that ``hf:`` runs use, so a model
-evaluated over HTTP must score exactly as it does in-process. ``fail_first`` makes the first N
-requests answer ``fail_status`` (503 by default), to exercise retries.
+evaluated over HTTP must score exactly as it does in-process. Logprobs come as real servers
+give them (vLLM, llama-cpp-python): one per token with its text offset, the echoed prompt's
+followed by the generated tokens'. ``echo_shift`` reproduces llama-cpp-python's off-by-one echo
+(each prompt token scored by its own position's logits), which the client must refuse.
+``fail_first`` makes the first N requests answer ``fail_status`` (503 by default), to
+exercise retries.
 
 Generation requests that arrive while the model is busy are decoded together as one batch when
 it is free (greedy results do not depend on the batch: ``tripwire.evals._decode``), the way
@@ -133,12 +137,45 @@ class _Batcher:
             r.done.set_result(sample.completion)
 
 
+def _token_logprobs(
+    backend: HFBackend, prompt: str, generated: str, shift: bool
+) -> dict[str, list[Any]]:
+    """OpenAI ``logprobs`` of ``prompt`` (tokenized alone, as a server tokenizes it) followed by
+    ``generated``: after the model's start token, as ``HFBackend.loglikelihood`` scores."""
+    import torch
+
+    tok = backend.tokenizer.backend_tokenizer
+    tokens, offsets, ids = [], [], []
+    for text, base in ((prompt, 0), (generated, len(prompt))):
+        enc = tok.encode(text, add_special_tokens=False) if text else None
+        if enc is not None:
+            ids += enc.ids
+            tokens += [text[a:b] for a, b in enc.offsets]
+            offsets += [base + a for a, _ in enc.offsets]
+    seq = [backend._start_id(), *ids]
+    if shift:  # each prompt token read off its own position's logits (short texts only)
+        with torch.inference_mode():
+            logp = backend.model(torch.tensor([seq])).logits[0].float().log_softmax(-1)
+        prompt_tokens = sum(at < len(prompt) for at in offsets)
+        values = [float(logp[k + 1 if k < prompt_tokens else k, t]) for k, t in enumerate(ids)]
+    else:  # exactly as hf: scores them, in windows of the model's context
+        from tripwire.compute._scoring import stream_nll
+        from tripwire.evals._hf import DEFAULT_WINDOW
+
+        with torch.inference_mode():
+            window = min(DEFAULT_WINDOW, backend.context - 1)
+            (nll,) = stream_nll(backend.model, [seq], window=window, max_tokens=1 << 16)
+        values = [-float(x) for x in nll]
+    return {"tokens": tokens, "text_offset": offsets, "token_logprobs": values}
+
+
 def make_app(
     model_dir: Path,
     name: str,
     fail_first: int = 0,
     retry_after: float | None = None,
     fail_status: int = 503,
+    echo_shift: bool = False,
 ) -> FastAPI:
     backend = HFBackend(model_dir, batch_size=64)
     app = FastAPI()
@@ -200,14 +237,16 @@ def make_app(
     def completions(req: CompletionRequest) -> dict[str, Any]:
         choice: dict[str, Any] = {"index": 0, "finish_reason": "stop", "logprobs": None}
         with request(req.model):
-            if req.echo and req.max_tokens == 0:
+            generated = complete(req.prompt, req) if req.max_tokens > 0 else ""
+            choice["text"] = req.prompt + generated if req.echo else generated
+            if req.logprobs is not None:
                 with lock:
-                    nats, n = backend.loglikelihood([req.prompt])[0]
-                # the fixture reports the prompt's total split evenly: tripwire only sums them
-                choice["text"] = req.prompt
-                choice["logprobs"] = {"token_logprobs": [None] + [-nats / n] * n}
-            else:
-                choice["text"] = complete(req.prompt, req)
+                    lp = _token_logprobs(backend, req.prompt, generated, echo_shift)
+                if not req.echo:  # the generated tokens' only
+                    keep = [k for k, at in enumerate(lp["text_offset"]) if at >= len(req.prompt)]
+                    lp = {key: [v[k] for k in keep] for key, v in lp.items()}
+                    lp["text_offset"] = [at - len(req.prompt) for at in lp["text_offset"]]
+                choice["logprobs"] = lp
         return {"id": "cmpl-test", "object": "text_completion", "created": int(time.time()),
                 "model": name, "choices": [choice]}  # fmt: skip
 
@@ -235,12 +274,13 @@ def serve(
     fail_first: int = 0,
     retry_after: float | None = None,
     fail_status: int = 503,
+    echo_shift: bool = False,
 ) -> Iterator[str]:
     """Run the server in a thread on a free loopback port; yields its ``/v1`` base URL.
     ``fail_first`` requests answer ``fail_status``, with ``Retry-After: retry_after`` when
-    given."""
+    given; ``echo_shift``: echoed logprobs off by one token, as llama-cpp-python gives them."""
     port = free_port()
-    app = make_app(model_dir, name, fail_first, retry_after, fail_status)
+    app = make_app(model_dir, name, fail_first, retry_after, fail_status, echo_shift)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

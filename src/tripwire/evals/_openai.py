@@ -187,16 +187,17 @@ def _is_text_part(part: Any) -> bool:
 
 
 def _prompt_logprobs(data: Any, prompt: str) -> list[float]:
-    """The echoed ``prompt``'s token logprobs, the first (unconditioned) one left out."""
+    """The echoed ``prompt``'s token logprobs, the first (unconditioned) one left out, and the
+    tokens the server generated after it (it is asked for one) left out too."""
     try:
-        lps = data["choices"][0]["logprobs"]["token_logprobs"]
+        choice = data["choices"][0]
+        lps = choice["logprobs"]["token_logprobs"]
     except (KeyError, IndexError, TypeError) as exc:
         raise ValueError("the server gives no prompt logprobs (echo)") from exc
     if not isinstance(lps, list):
         raise ValueError(f"the answer's token_logprobs is {type(lps).__name__}, not a list")
     if not lps and prompt:  # an echoed prompt has a token or more: the server ignored echo
         raise ValueError("the server gives no prompt logprobs (echo): token_logprobs is empty")
-    scored = []
     for k, lp in enumerate(lps):
         if lp is None:
             continue
@@ -206,8 +207,70 @@ def _prompt_logprobs(data: Any, prompt: str) -> list[float]:
             )
         if lp > 1e-3:  # a log probability is at most 0 (a little more: rounding)
             raise ValueError(f"the answer's token_logprobs[{k}] is {lp}, above 0")
-        scored.append(float(lp))
-    return scored
+    count = _prompt_token_count(choice, data.get("usage"), prompt, len(lps))
+    return [float(lp) for lp in lps[:count] if lp is not None]
+
+
+def _prompt_token_count(choice: dict[str, Any], usage: Any, prompt: str, total: int) -> int:
+    """How many of an echo's ``total`` tokens are the prompt's: by their text offsets (OpenAI,
+    vLLM, llama-cpp-python), else the usage's ``prompt_tokens``, else all of them when the
+    echoed text is the prompt alone (a server that honoured ``max_tokens`` 0)."""
+    offsets = choice["logprobs"].get("text_offset")
+    if (
+        isinstance(offsets, list)
+        and len(offsets) == total
+        and all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
+    ):
+        return sum(o < len(prompt) for o in offsets)
+    used = usage.get("prompt_tokens") if isinstance(usage, dict) else None
+    if isinstance(used, int) and not isinstance(used, bool) and 0 < used <= total:
+        return used
+    if choice.get("text") == prompt:
+        return total
+    raise ValueError(
+        "the echo does not say which tokens are the prompt's (no text_offset, no "
+        "usage.prompt_tokens, and the echoed text is not the prompt alone)"
+    )
+
+
+_ECHO_PROBE = "def add(a, b):\n    return a +"
+"""Ends where any code model's next token is one word of its own (`` b``)."""
+_ECHO_TOLERANCE = 0.1
+"""Nats: a batch of prompt tokens and one decoded token take other kernels (and quantized
+activations), a shifted logprob is off by nats."""
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _generated_logprob(data: Any) -> tuple[str, float] | None:
+    """The first generated token's text and logprob, where the answer has them."""
+    try:
+        logprobs = data["choices"][0]["logprobs"]
+        token, value = logprobs["tokens"][0], logprobs["token_logprobs"][0]
+    except (KeyError, IndexError, TypeError):
+        return None
+    if not isinstance(token, str) or not token.strip() or not _number(value):
+        return None
+    return token, float(value)
+
+
+def _echoed_logprob(data: Any, start: int, token: str) -> float | None:
+    """The logprob an echo gives the token ``token`` at text offset ``start``, where it shows
+    that token alone there (a tokenizer may merge it with what comes before)."""
+    try:
+        logprobs = data["choices"][0]["logprobs"]
+        tokens, offsets = logprobs["tokens"], logprobs["text_offset"]
+        values = logprobs["token_logprobs"]
+    except (KeyError, IndexError, TypeError):
+        return None
+    if not all(isinstance(x, list) for x in (tokens, offsets, values)):
+        return None
+    for tok, at, value in zip(tokens, offsets, values, strict=False):
+        if at == start and tok == token and _number(value):
+            return float(value)
+    return None
 
 
 def _answer(where: str, r: httpx.Response) -> Any:
@@ -270,9 +333,49 @@ class OpenAIBackend(Backend):
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         # one pooled connection per request in flight: more would idle, fewer would queue
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        self._echo_checked = False
         self._client = httpx.Client(
             base_url=self.base_url, headers=headers, timeout=timeout_s, limits=limits
         )
+
+    def _check_echo(self) -> None:
+        """Refuse a server whose echoed prompt logprobs are not the ones it generates with.
+
+        llama-cpp-python's server (0.3.x, abetlen/llama-cpp-python#1983) reports for each echoed
+        token the log probability its own position's logits give it, which predict the next
+        token: every score is wrong, silently (SmolLM2 reads 15.1 nats a token where it takes
+        1.0). One probe finds it: a token the server generates greedily after a prompt must get
+        the same logprob when the prompt and that token are echoed back. Where the server does
+        not give what the probe needs, the probe says so and scoring goes on unchecked."""
+        if self._echo_checked:
+            return
+        self._echo_checked = True
+        where = f"{self.shown_url}/completions"
+        probe = _ECHO_PROBE
+        ask = {"model": self.model, "prompt": probe, "max_tokens": 1, "temperature": 0.0,
+               "logprobs": 1}  # fmt: skip
+        generated = _generated_logprob(self.post("/completions", ask))
+        if generated is None:
+            log.warning("%s: no logprob for a generated token: echoed prompt scores unchecked",
+                        where)  # fmt: skip
+            return
+        token, want = generated
+        body = {"model": self.model, "prompt": probe + token, "max_tokens": 1, "echo": True,
+                "logprobs": 0}  # fmt: skip
+        got = _echoed_logprob(self.post("/completions", body), len(probe), token)
+        if got is None:
+            log.warning("%s: the echo does not show the probe's token %r alone: echoed prompt "
+                        "scores unchecked", where, token)  # fmt: skip
+            return
+        if abs(got - want) > max(_ECHO_TOLERANCE, _ECHO_TOLERANCE * abs(want)):
+            raise BadInputError(
+                where,
+                f"its echoed prompt logprobs disagree with its own generation: the token "
+                f"{token!r} it generates after {probe!r} has logprob {want:.3f}, and {got:.3f} "
+                "when echoed back, so every prompt score it gives would be wrong "
+                "(llama-cpp-python's server shifts echoed logprobs by a token: "
+                "abetlen/llama-cpp-python#1983); score this model with hf: or another server",
+            )
 
     @classmethod
     def from_argument(cls, argument: str) -> OpenAIBackend:
@@ -422,7 +525,9 @@ class OpenAIBackend(Backend):
 
     def _score_one(self, job: tuple[int, str], abort: threading.Event) -> tuple[float, int]:
         k, text = job
-        body = {"model": self.model, "prompt": text, "max_tokens": 0, "echo": True, "logprobs": 0}
+        # one token generated, then cut off: llama-cpp-python reads max_tokens 0 as "until the
+        # context is full", and vLLM and OpenAI generate nothing more for 1 than for 0
+        body = {"model": self.model, "prompt": text, "max_tokens": 1, "echo": True, "logprobs": 0}
         where = f"{self.shown_url}/completions"
         try:
             data = self.post("/completions", body, abort)
@@ -437,7 +542,10 @@ class OpenAIBackend(Backend):
     def loglikelihood(
         self, texts: Sequence[str], progress: Progress = no_progress
     ) -> list[tuple[float, int]]:
-        """``(nats, tokens)`` per text from the server's echoed prompt logprobs."""
+        """``(nats, tokens)`` per text from the server's echoed prompt logprobs, once they are
+        known to agree with the server's own generation (``_check_echo``)."""
+        if texts:
+            self._check_echo()
         out = []
         jobs = list(enumerate(texts))
         for done, r in enumerate(map_in_order(self._score_one, jobs, self.concurrency), 1):
