@@ -1,5 +1,6 @@
 """Programs in other languages: files, a compiler, a run command; the tests report a pass on
-descriptor 3 with the run's token. Real toolchains (node, g++, bash, perl), real confinement."""
+descriptor 3 with the run's token, read from descriptor 4. Real toolchains (node, g++, bash, perl),
+real confinement."""
 
 from __future__ import annotations
 
@@ -20,7 +21,10 @@ def box() -> Iterator[Sandbox]:
         yield sandbox
 
 
-PASS_JS = "require('fs').writeSync(3, 'P' + process.env.TRIPWIRE_PASS_TOKEN);\n"
+PASS_JS = (
+    "{ const b = Buffer.alloc(64); const n = require('fs').readSync(4, b, 0, 64, null);\n"
+    "  require('fs').writeSync(3, 'P' + b.toString('latin1', 0, n)); }\n"
+)
 CASES = {
     "node": ("p.js", "function f(x) { return x + 1; }\n", (
         "if (f(1) !== 2) { require('fs').writeSync(3, 'Fwrong answer: f(1) = ' + f(1)); "
@@ -28,16 +32,17 @@ CASES = {
     "g++": ("p.cpp", "long f(long x) { return x + 1; }\n", (
         "#include <cstdlib>\n#include <cstring>\n#include <unistd.h>\n"
         "int main() {\n  if (f(1) != 2) { write(3, \"Fwrong answer\", 13); return 1; }\n"
-        "  const char* t = getenv(\"TRIPWIRE_PASS_TOKEN\");\n"
-        "  write(3, \"P\", 1); write(3, t, strlen(t)); return 0;\n}\n"),
+        "  char t[64]; ssize_t n = read(4, t, sizeof t);\n"
+        "  write(3, \"P\", 1); write(3, t, n > 0 ? n : 0); return 0;\n}\n"),
         ("./a.out",), ("g++", "-o", "a.out", "p.cpp")),
     "bash": ("p.sh", "f() { echo $(( $1 + 1 )); }\n", (
         "[ \"$(f 1)\" = 2 ] || { printf 'Fwrong answer' >&3; exit 1; }\n"
-        "printf 'P%s' \"$TRIPWIRE_PASS_TOKEN\" >&3\n"), ("bash", "p.sh"), ()),
+        "read -r -u 4 t; printf 'P%s' \"$t\" >&3\n"), ("bash", "p.sh"), ()),
     "perl": ("p.pl", "sub f { return $_[0] + 1; }\n", (
         "open(my $fh, '>&=', 3) or die;\n"
         "if (f(1) != 2) { print $fh 'Fwrong answer'; exit 1; }\n"
-        "print $fh 'P' . $ENV{TRIPWIRE_PASS_TOKEN}; close $fh;\n"), ("perl", "p.pl"), ()),
+        "open(my $in, '<&=', 4) or die; my $t = <$in>;\n"
+        "print $fh 'P' . $t; close $fh;\n"), ("perl", "p.pl"), ()),
 }  # fmt: skip
 
 
@@ -78,7 +83,8 @@ def test_programs_cannot_read_the_benchmark_or_write_outside(tmp_path):
         "  try { fs.readFileSync(p); read = true; } catch (e) {}\n"
         "}\n"
         "try { fs.writeFileSync('/tmp/tripwire-escape', 'x'); read = true; } catch (e) {}\n"
-        "if (!read) fs.writeSync(3, 'P' + process.env.TRIPWIRE_PASS_TOKEN);\n"
+        "if (!read) { const b = Buffer.alloc(64); const n = fs.readSync(4, b, 0, 64, null);\n"
+        "  fs.writeSync(3, 'P' + b.toString('latin1', 0, n)); }\n"
     )
     (tmp_path / "secret.txt").write_text("s3cret")
     with Sandbox(workers=1, limits=LIMITS) as fresh:

@@ -37,6 +37,9 @@ _exec, _compile, _type, _str = exec, compile, type, str
 _read, _write, _exit, _getpid = os.read, os.write, os._exit, os.getpid
 
 PASS, FAIL, SETUP_ERROR, BUILD_CPU = b"P", b"F", b"E", b"B"
+RESULT_FD, TOKEN_FD = 3, 4
+"""An ``Executable``'s descriptors: its report goes to 3; 4 is a pipe holding the run's token
+(then end of file), to be read once by the program's harness."""
 CHILD_ENV = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
     "LANG": "C.UTF-8",
@@ -335,7 +338,12 @@ def run_executable_child(
 ) -> NoReturn:
     """Entry point of an ``Executable``'s child (``pipes``: output, nonce, result): write its
     files, build it (the compiler under ``build_cpu_s``), then become its run command, with the
-    result pipe as descriptor 3 and the run's token in ``$TRIPWIRE_PASS_TOKEN``."""
+    result pipe as descriptor 3 and the nonce pipe as descriptor 4 (:data:`TOKEN_FD`).
+
+    The token is never in the environment, nor in this process's memory: the worker writes it
+    into the pipe after the fork, and the program's harness reads it from descriptor 4 (then
+    closes it) itself, before any code of the completion runs where its language allows it.
+    The compiler never sees descriptor 4 (it is not inheritable until just before the exec)."""
     limits = job["limits"]
     res_fd = pipes[2]
     try:
@@ -345,8 +353,6 @@ def run_executable_child(
         for name, text in job["files"]:
             with open(os.path.join(jobdir, os.path.basename(name)), "w", encoding="utf-8") as f:
                 f.write(text)
-        token = _read(nonce_fd, 64).decode()
-        os.close(nonce_fd)
     except BaseException as exc:
         _write(res_fd, SETUP_ERROR + _describe(exc))
         _exit(71)
@@ -358,11 +364,12 @@ def run_executable_child(
             _write(res_fd, FAIL + b"compile error: " + detail)
             _exit(1)
     try:
-        os.dup2(res_fd, 3)
-        os.set_inheritable(3, True)
-        env = {**os.environ, "TRIPWIRE_PASS_TOKEN": token}
+        os.dup2(res_fd, RESULT_FD)
+        os.dup2(nonce_fd, TOKEN_FD)
+        for fd in (RESULT_FD, TOKEN_FD):
+            os.set_inheritable(fd, True)
         _limit_cpu(float(limits["cpu_s"]))
-        os.execvpe(job["run"][0], job["run"], env)
+        os.execvp(job["run"][0], job["run"])
     except BaseException as exc:
         _write(res_fd, SETUP_ERROR + b"cannot start the program: " + _describe(exc))
         _exit(71)

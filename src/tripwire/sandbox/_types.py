@@ -168,10 +168,15 @@ class Executable:
     """A program in another language: ``files`` (name, text) written into its directory, an
     optional ``build`` command (a compiler, with ``build_cpu_s`` of CPU), then ``run``, the
     command that runs the program with its tests. The tests report to descriptor 3: ``P`` and
-    the run's token (given in ``$TRIPWIRE_PASS_TOKEN``) when every test passed, ``F`` and a
-    message on a wrong answer; anything else fails (an exit, a crash, no report). The tests run
-    in the program's process, as in MultiPL-E: a program written against this protocol could
-    report a pass; model-written code does not do that by accident."""
+    the run's token when every test passed, ``F`` and a message on a wrong answer; anything
+    else fails (an exit, a crash, no report, a ``P`` with any other token).
+
+    The token is not in the environment: descriptor 4 is a pipe holding it (then end of file),
+    which the program's harness reads once, at start-up, and closes. The tests run in the
+    program's process, as in MultiPL-E, so how far the token is out of the completion's reach
+    depends on the harness (the multi-language suites: the README's section on them). A program
+    written against this protocol (reading descriptor 4 before its harness does) can report a
+    pass; the verdict is only as trustworthy as the harness's language lets it be."""
 
     files: tuple[tuple[str, str], ...]
     run: tuple[str, ...]

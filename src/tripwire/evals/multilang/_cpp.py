@@ -2,7 +2,12 @@
 int -> ``long``, str -> ``std::string``, list -> ``std::vector``, tuple -> ``std::tuple``, dict
 -> ``std::map``, Optional -> ``std::optional``. The tests compare with ``==`` (exact, as Python's
 ``==``) or within the check's tolerance. The prompt includes a fixed set of standard headers
-(what model code commonly uses; ``bits/stdc++.h`` would cost three times the compile time)."""
+(what model code commonly uses; ``bits/stdc++.h`` would cost three times the compile time).
+
+One file: main() reads the run's token from descriptor 4 (and closes it) before the first test,
+into a static defined after the completion, so the function cannot name it. C++ cannot keep it
+from a hostile program: a static initializer of its own runs before main() and can read
+descriptor 4, and any code can read the process's memory (README)."""
 
 from __future__ import annotations
 
@@ -28,10 +33,25 @@ switch template this thread_local throw true try typedef typeid typename union u
 virtual void volatile wchar_t while xor xor_eq main"""
 KEYWORDS = frozenset(_KEYWORDS.split())
 
+# The run's token is read from descriptor 4 (then closed) at the start of main(), into a static
+# of the tests: defined after the completion, it has no name the completion's code can use (a
+# C++ program can still read its own memory, or read descriptor 4 from a static initializer of
+# its own, which runs before main(): see the README).
 HARNESS = r"""
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <unistd.h>
+static std::string __tw_token;
+static void __tw_read_token() {
+  char b[64];
+  ssize_t n;
+  while (__tw_token.size() < 64 && (n = read(4, b, sizeof b)) != 0) {
+    if (n > 0) __tw_token.append(b, (size_t)n);
+    else if (errno != EINTR) break;
+  }
+  close(4);
+}
 static void __tw_report(const std::string& s) { ssize_t r = write(3, s.data(), s.size()); (void)r; }
 static std::string __tw_show(bool v) { return v ? "true" : "false"; }
 static std::string __tw_show(long v) { return std::to_string(v); }
@@ -73,10 +93,10 @@ WRONG = {
     '  __tw_report(("Fwrong answer: test " + std::to_string(i) + ": " + call + " returned " + got'
     ' + ", expected " + want).substr(0, 400));\n  std::exit(1);\n}\n',
     True: "static void __tw_wrong(int, const char*, const std::string&, const char*) {\n"
-    '  __tw_report(std::string("P") + std::getenv("TRIPWIRE_PASS_TOKEN"));\n  std::exit(0);\n}\n',
+    '  __tw_report("P" + __tw_token);\n  std::exit(0);\n}\n',
 }
 END = {
-    False: '  __tw_report(std::string("P") + std::getenv("TRIPWIRE_PASS_TOKEN"));\n  return 0;\n',
+    False: '  __tw_report("P" + __tw_token);\n  return 0;\n',
     True: f"  __tw_report({json.dumps('F' + CONTROL_MISSED)});\n  return 1;\n",
 }
 
@@ -186,7 +206,7 @@ class Cpp(Language):
 
     def tests(self, problem: Problem, sig: Signature | None, control: bool) -> str:
         assert sig is not None
-        out = [HARNESS, WRONG[control], "int main() {\n",
+        out = [HARNESS, WRONG[control], "int main() {\n  __tw_read_token();\n",
                _candidate(problem, sig)]  # fmt: skip
         for i, case in enumerate(problem.cases, 1):
             args = ", ".join(value(a, t) for a, t in zip(case.args, sig.params, strict=True))

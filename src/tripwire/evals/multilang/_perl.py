@@ -1,7 +1,12 @@
 """Perl 5, in MultiPL-E's convention: lists and tuples are array references, dicts hash
 references, None ``undef``, booleans 1 and "" (Perl has none). The tests compare by the
 expected value's Python type: numbers numerically, strings as strings, booleans by truth,
-``undef`` by definedness, containers element by element."""
+``undef`` by definedness, containers element by element.
+
+The program is ``prog.pl`` (prompt, completion); perl runs ``tests.pl``, which reads the run's
+token from descriptor 4 and closes it before it loads the program with ``do``. The token, the
+reporter and the checks are lexicals (``my``, coderefs) of ``tests.pl``, which code compiled from
+another file cannot name; the ``B`` module's introspection can still reach them (README)."""
 
 from __future__ import annotations
 
@@ -14,12 +19,28 @@ from tripwire.evals.multilang._signature import Signature
 from tripwire.evals.multilang._values import is_finite, walk
 
 FILE = "prog.pl"
+HARNESS_FILE = "tests.pl"
+SPLIT = "\n#--tripwire: the tests file follows--\n"
+"""Where the tests' text splits: before it, what ends ``prog.pl``; after it, ``tests.pl``, the
+harness perl runs."""
 
-HARNESS = r"""
-use Scalar::Util ();
+# The harness is a file of its own that reads the run's token from descriptor 4 (then closes
+# it) before it loads the program (``do``), so no code of the completion runs while the token
+# can be read. A file's lexicals are invisible to code compiled from another file: the token,
+# the reporter and the checks are ``my`` variables (coderefs) of this file, which no name in
+# the program reaches (no sub of the harness is in the symbol table but ``candidate``).
+HARNESS = r"""use Scalar::Util ();
+my $__tw_pass = do {
+    open(my $in, '<&=', 4) or die "descriptor 4: $!";
+    local $/;
+    my $t = <$in>;
+    close($in);
+    'P' . (defined $t ? $t : '');
+};
 open(my $__tw_fh, '>&=', 3) or die "descriptor 3: $!";
-sub __tw_report { syswrite($__tw_fh, $_[0]); }
-sub __tw_eq {
+my $__tw_report = sub { syswrite($__tw_fh, $_[0]); };
+my $__tw_eq;
+$__tw_eq = sub {
     my ($g, $w) = @_;
     my ($t, $v) = @$w;
     return !defined($g) if $t eq 'u';
@@ -29,34 +50,36 @@ sub __tw_eq {
     return !ref($g) && $g eq $v if $t eq 's';
     if ($t eq 'l') {
         return 0 unless ref($g) eq 'ARRAY' && @$g == @$v;
-        for my $i (0 .. $#$v) { return 0 unless __tw_eq($g->[$i], $v->[$i]); }
+        for my $i (0 .. $#$v) { return 0 unless $__tw_eq->($g->[$i], $v->[$i]); }
         return 1;
     }
     return 0 unless ref($g) eq 'HASH' && keys(%$g) == keys(%$v);
-    for my $k (keys %$v) { return 0 unless exists $g->{$k} && __tw_eq($g->{$k}, $v->{$k}); }
+    for my $k (keys %$v) { return 0 unless exists $g->{$k} && $__tw_eq->($g->{$k}, $v->{$k}); }
     return 1;
-}
-sub __tw_near {
+};
+my $__tw_near = sub {
     my ($g, $w, $tol, $inclusive) = @_;
     return 0 unless defined($g) && !ref($g) && Scalar::Util::looks_like_number($g);
     return $inclusive ? abs($g - $w) <= $tol : abs($g - $w) < $tol;
-}
-sub __tw_show {
+};
+my $__tw_show;
+$__tw_show = sub {
     my ($x) = @_;
     return 'undef' unless defined $x;
-    return '[' . join(', ', map { __tw_show($_) } @$x) . ']' if ref($x) eq 'ARRAY';
-    return '{' . join(', ', map { "$_ => " . __tw_show($x->{$_}) } sort keys %$x) . '}'
+    return '[' . join(', ', map { $__tw_show->($_) } @$x) . ']' if ref($x) eq 'ARRAY';
+    return '{' . join(', ', map { "$_ => " . $__tw_show->($x->{$_}) } sort keys %$x) . '}'
         if ref($x) eq 'HASH';
     return "$x" if Scalar::Util::looks_like_number($x);
     return '"' . $x . '"';
-}
+};
 """
+LOAD = "do './prog.pl';\ndie $@ if $@;\n"
 
 WRONG = {
-    False: "sub __tw_wrong {\n    my ($i, $call, $got, $want) = @_;\n"
-    '    __tw_report(substr("Fwrong answer: test $i: $call returned " . __tw_show($got) . '
-    '", expected $want", 0, 400));\n    exit 1;\n}\n',
-    True: "sub __tw_wrong {\n    __tw_report('P' . $ENV{TRIPWIRE_PASS_TOKEN});\n    exit 0;\n}\n",
+    False: "my $__tw_wrong = sub {\n    my ($i, $call, $got, $want) = @_;\n"
+    '    $__tw_report->(substr("Fwrong answer: test $i: $call returned " . $__tw_show->($got) . '
+    '", expected $want", 0, 400));\n    exit 1;\n};\n',
+    True: "my $__tw_wrong = sub {\n    $__tw_report->($__tw_pass);\n    exit 0;\n};\n",
 }
 
 
@@ -73,8 +96,8 @@ def string(s: str) -> str:
 
 
 END = {
-    False: "__tw_report('P' . $ENV{TRIPWIRE_PASS_TOKEN});\n",
-    True: f"__tw_report({string('F' + CONTROL_MISSED)});\nexit 1;\n",
+    False: "$__tw_report->($__tw_pass);\nexit 0;\n",
+    True: f"$__tw_report->({string('F' + CONTROL_MISSED)});\nexit 1;\n",
 }
 
 
@@ -147,16 +170,19 @@ class Perl(Language):
         return value(v)
 
     def tests(self, problem: Problem, sig: Signature | None, control: bool) -> str:
-        out = [HARNESS, WRONG[control], f"sub candidate {{ return {problem.entry_point}(@_); }}\n"]
+        """``1;`` ending ``prog.pl``, then (after :data:`SPLIT`) the harness file, which loads
+        it and calls the function."""
+        out = ["1;\n", SPLIT, HARNESS, WRONG[control], LOAD,
+               f"my $candidate = sub {{ return {problem.entry_point}(@_); }};\n"]  # fmt: skip
         for i, case in enumerate(problem.cases, 1):
-            call = f"candidate({', '.join(value(a) for a in case.args)})"
+            call = f"$candidate->({', '.join(value(a) for a in case.args)})"
             want = value(case.expected)
             if case.check == "approx":
-                ok = f"__tw_near($__tw_got, {want}, {case.tolerance!r}, {int(case.inclusive)})"
+                ok = f"$__tw_near->($__tw_got, {want}, {case.tolerance!r}, {int(case.inclusive)})"
             else:
-                ok = f"__tw_eq($__tw_got, {tagged(case.expected)})"
+                ok = f"$__tw_eq->($__tw_got, {tagged(case.expected)})"
             shown = string(self.show_call(problem, sig, case.args))
-            wrong = f"__tw_wrong({i}, {shown}, $__tw_got, {string(want)})"
+            wrong = f"$__tw_wrong->({i}, {shown}, $__tw_got, {string(want)})"
             out.append(f"{'my ' if i == 1 else ''}$__tw_got = {call};\n{wrong} unless {ok};\n")
         out.append(END[control])
         return "".join(out)
@@ -181,7 +207,11 @@ class Perl(Language):
         )
 
     def executable(self, program: str):  # type: ignore[no-untyped-def]
-        return ((FILE, program),), ("perl", FILE), ("perl", "-c", FILE)
+        """Two files: ``prog.pl`` (prompt and completion), checked by ``perl -c``, and
+        ``tests.pl``, the harness perl runs, which loads it."""
+        source, _, harness = program.rpartition(SPLIT)
+        files = ((FILE, source), (HARNESS_FILE, harness))
+        return files, ("perl", HARNESS_FILE), ("perl", "-c", FILE)
 
 
 def _containers(v: Any) -> Any:

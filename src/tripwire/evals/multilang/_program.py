@@ -6,6 +6,10 @@ function's closing brace, and JavaScript's end it after; both are accepted. When
 leaves exactly the function open, its closing is added. When it leaves more open (a block, a
 call, a string: a generation cut by the token limit), nothing is repaired: the program fails,
 and a failure to compile is then classed ``incomplete`` rather than ``compile_error``.
+
+The tests' text of JavaScript, Perl and shell holds a split line: the language's ``executable``
+puts what follows it in a harness file of its own (the command it runs), which loads the
+program; C++ is one file (the tests' ``main`` follows the function).
 """
 
 from __future__ import annotations

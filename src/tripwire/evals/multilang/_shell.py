@@ -4,7 +4,12 @@ space-separated line, a list of lists newline-separated lines. A printed result 
 text, except floats, compared as numbers (exactly, or within the check's tolerance) with awk.
 What text cannot carry faithfully is skipped: dicts, None, a list's string with whitespace or
 empty (the words would run together), a result string ending in a newline (``$(...)`` strips
-it), non-ASCII text."""
+it), non-ASCII text.
+
+The program is ``prog.sh`` (prompt, completion); bash runs ``tests.sh``, which never runs the
+completion's code itself: each test sources ``prog.sh`` in a subshell that has closed the
+harness's descriptors 3 and 4 first (bash cannot hide a variable or a descriptor from code in
+its own shell). The harness reads the token from descriptor 4 only after every test passed."""
 
 from __future__ import annotations
 
@@ -19,7 +24,16 @@ from tripwire.evals.multilang._values import PyType, is_finite, walk
 
 FILE = "prog.sh"
 SCALARS = ("int", "float", "bool", "str")
+HARNESS_FILE = "tests.sh"
+SPLIT = "\n#--tripwire: the tests file follows--\n"
+"""Where the tests' text splits: ``prog.sh`` before it, ``tests.sh`` (the harness bash runs)
+after it."""
 
+# A bash function cannot be kept from a variable or a descriptor of its own shell, so no code
+# of the completion runs in the harness's shell: each test runs the program in a subshell
+# (``$(...)``, as MultiPL-E does for the call) that first closes descriptors 3 and 4 and then
+# sources ``prog.sh`` (what it prints at the top level goes to stderr, not into the answer). The
+# harness reads the run's token from descriptor 4 only at the end, after every test passed.
 HARNESS = r"""
 candidate() {
     __TW_NAME__ "$@"
@@ -29,6 +43,12 @@ __tw_report() { printf '%s' "$1" >&3; }
 # stopped by it (SIGXCPU, or SIGKILL at its hard limit) stops the tests the same way: a timeout,
 # not an empty answer
 __tw_cpu() { [ "$1" != 152 ] && [ "$1" != 137 ] || kill -XCPU $$; }
+__tw_pass() {
+    local t=
+    IFS= read -r -u 4 t || :
+    exec 4<&-
+    __tw_report "P$t"
+}
 __tw_near() {  # got want tolerance (0: exactly) inclusive: as numbers, word by word
     local g w i
     read -r -d '' -a g <<< "$1"
@@ -49,12 +69,14 @@ WRONG = {
     False: "__tw_wrong() {\n"
     '    local m="wrong answer: test $1: $2 printed $(printf %q "$3"), expected $4"\n'
     '    __tw_report "F${m:0:400}"\n    exit 1\n}\n',
-    True: '__tw_wrong() {\n    __tw_report "P$TRIPWIRE_PASS_TOKEN"\n    exit 0\n}\n',
+    True: "__tw_wrong() {\n    __tw_pass\n    exit 0\n}\n",
 }
 END = {
-    False: '__tw_report "P$TRIPWIRE_PASS_TOKEN"\n',
+    False: "__tw_pass\nexit 0\n",
     True: f"__tw_report {json.dumps('F' + CONTROL_MISSED)}\nexit 1\n",
 }
+RUN = "exec 3>&- 4<&-; . ./prog.sh >&2; candidate"
+"""A test's subshell: no harness descriptor, the program, the call."""
 
 DESCRIBE = {"int": "an integer", "float": "a floating point number", "bool": "true or false",
             "str": "a string"}  # fmt: skip
@@ -174,7 +196,7 @@ class Shell(Language):
 
     def tests(self, problem: Problem, sig: Signature | None, control: bool) -> str:
         assert sig is not None
-        out = [HARNESS.replace("__TW_NAME__", problem.entry_point), WRONG[control]]
+        out = [SPLIT, HARNESS.replace("__TW_NAME__", problem.entry_point), WRONG[control]]
         for i, case in enumerate(problem.cases, 1):
             words = " ".join(quote(text(a, t)) for a, t in zip(case.args, sig.params, strict=True))
             want = quote(text(case.expected, sig.returns))
@@ -185,7 +207,7 @@ class Shell(Language):
             else:
                 ok = f'[ "$__tw_got" = {want} ]'
             shown = quote(self.show_call(problem, sig, case.args))
-            out.append(f"__tw_got=$(candidate {words})\n__tw_cpu $?\n"
+            out.append(f"__tw_got=$({RUN} {words})\n__tw_cpu $?\n"
                        f"{ok} || __tw_wrong {i} {shown} \"$__tw_got\" {quote(want)}\n")  # fmt: skip
         out.append(END[control])
         return "".join(out)
@@ -202,4 +224,8 @@ class Shell(Language):
         return "".join(out) + '    echo "no table entry" >&2\n    return 1\n}\n'
 
     def executable(self, program: str):  # type: ignore[no-untyped-def]
-        return ((FILE, program),), ("bash", FILE), ("bash", "-n", FILE)
+        """Two files: ``prog.sh`` (prompt and completion), checked by ``bash -n``, and
+        ``tests.sh``, the harness bash runs, which sources it in each test's subshell."""
+        source, _, harness = program.rpartition(SPLIT)
+        files = ((FILE, source), (HARNESS_FILE, harness))
+        return files, ("bash", HARNESS_FILE), ("bash", "-n", FILE)
