@@ -183,3 +183,24 @@ def test_a_benchmark_file_without_items_is_bad_input(tmp_path, line):
     bench.write_text(line + "\n")
     with pytest.raises(BadInputError, match=r"b\.jsonl:1"):
         load_benchmark(str(bench))
+
+
+def test_an_item_in_a_chats_system_or_tool_turn_is_found(tmp_path):
+    # the turns a model trains on beside the prompt: a benchmark item hidden there was kept
+    item = next(i for i in ITEMS if i.item_id == "HumanEval/0")
+    ask = {"role": "user", "content": "Write a function that greets a person by name."}
+    answer = {"role": "assistant", "content": "def greet(name):\n    return f'Hi {name}'\n"}
+    records = [
+        {"id": "system", "messages": [{"role": "system", "content": item.text}, ask, answer]},
+        {"id": "tool", "messages": [ask, {"role": "tool", "content": item.text}, answer]},
+        {"id": "clean", "messages": [{"role": "system", "content": "Be brief."}, ask, answer]},
+    ]
+    data = tmp_path / "chat.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in records))
+    audit([data], config=AuditConfig(workers=1, run_tests=False), findings=tmp_path / "f.jsonl")
+    rows = {r["id"]: r for r in map(json.loads, (tmp_path / "f.jsonl").read_text().splitlines())}
+    for rid in ("system", "tool"):
+        (match, *_) = rows[rid]["details"]["benchmark_contamination"]["matches"]
+        assert (match["item"], match["in"]) == ("HumanEval/0", "system/tool turns")
+        assert not rows[rid]["keep"]
+    assert "benchmark_contamination" not in rows["clean"]["reasons"]

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from tripwire.cli._output import emit_json, err, out, progress_bar, quiet
 from tripwire.findings import Verdict
@@ -17,6 +18,17 @@ if TYPE_CHECKING:
 app = typer.Typer(
     no_args_is_help=True, help="Fine-tuning data: validate, deduplicate, decontaminate."
 )
+
+
+def _shown(ids: list[object]) -> Text:
+    """Record ids as plain text: an id is the data's, so neither Rich markup (``[/bold]``
+    fails to render, ``[link=...]`` makes a hyperlink) nor a terminal's control sequences
+    (a colour, a window title) in it may take effect; those characters are shown escaped."""
+    shown = (
+        "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in str(i))
+        for i in ids
+    )
+    return Text(", ".join(shown))
 
 
 def render_table(result: AuditResult) -> Table:
@@ -32,13 +44,13 @@ def render_table(result: AuditResult) -> Table:
     for reason in REASONS:
         n = result.by_reason.get(reason, 0)
         if n:
-            ids = ", ".join(map(str, result.ids_by_reason.get(reason, [])[:3]))
-            t.add_row(reason, str(n), ids)
+            t.add_row(reason, str(n), _shown(result.ids_by_reason.get(reason, [])[:3]))
     for flag in FLAGS:
         n = result.by_flag.get(flag, 0)
         if n:
-            ids = ", ".join(map(str, result.ids_by_reason.get(flag, [])[:3]))
-            t.add_row(f"{flag} (kept, flagged)", str(n), ids)
+            t.add_row(
+                f"{flag} (kept, flagged)", str(n), _shown(result.ids_by_reason.get(flag, [])[:3])
+            )
     return t
 
 

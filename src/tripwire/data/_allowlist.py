@@ -81,7 +81,9 @@ def _regex(where: str, value: object) -> re.Pattern[str]:
         raise BadInputError(where, f"expected a regular expression string, got {value!r}")
     try:
         return re.compile(value)
-    except re.error as exc:
+    # OverflowError: a repetition count past what re supports (a{99999999999}); RecursionError:
+    # groups nested deeper than the compiler recurses
+    except (re.error, OverflowError, RecursionError) as exc:
         raise BadInputError(where, f"bad regular expression {value!r}: {exc}") from exc
 
 
@@ -144,7 +146,7 @@ def load_allowlist(path: Path) -> Allowlist:
         raise BadInputError(path, f"cannot read the allowlist: {exc.strerror or exc}") from exc
     try:
         obj = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except ValueError as exc:  # not UTF-8, not JSON, or an integer past Python's digit limit
         raise BadInputError(path, f"the allowlist is not JSON: {exc}") from exc
     except RecursionError as exc:
         raise BadInputError(path, "the allowlist's JSON is nested too deeply") from exc

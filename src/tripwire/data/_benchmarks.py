@@ -129,15 +129,32 @@ def _test_code(obj: dict[str, object]) -> str:
     return ""
 
 
+def _refuse_surrogates(obj: object, where: str) -> None:
+    """An item's text is tokenized and hashed as UTF-8, which a lone surrogate (a ``\\ud800``
+    escape) has no encoding in: refused here rather than failing mid-audit."""
+    from tripwire.data._readers import lone_surrogate
+
+    surrogate = lone_surrogate(obj)
+    if surrogate is not None:
+        raise BadInputError(
+            where, f"invalid Unicode: lone surrogate {surrogate} (half of a UTF-16 pair)"
+        )
+
+
 def _from_file(path: Path) -> list[BenchmarkItem]:
     name = path.stem
     if path.suffix in (".parquet", ".pq"):
         import pyarrow.parquet as pq
 
         try:
-            rows = pq.read_table(path).to_pylist()
+            table = pq.read_table(path)
+            rows = table.to_pylist()
         except Exception as exc:  # pyarrow raises several types for unreadable files
             raise BadInputError(path, f"not a readable Parquet file: {exc}") from exc
+        names = table.column_names
+        for name in names:
+            if names.count(name) > 1:  # a row read as a dict keeps only one of them
+                raise BadInputError(path, f"duplicate column {name!r}")
         if not rows:
             raise BadInputError(path, "benchmark file has no records")
         return [_item_from(r, i + 1, name, path) for i, r in enumerate(rows)]
@@ -151,8 +168,13 @@ def _from_file(path: Path) -> list[BenchmarkItem]:
                         obj = json.loads(line)
                     except json.JSONDecodeError as exc:
                         raise BadInputError(f"{path}:{n}", f"malformed JSON: {exc.msg}") from exc
+                    except ValueError as exc:  # an integer past Python's digit limit
+                        raise BadInputError(
+                            f"{path}:{n}", f"JSON number too long to read: {str(exc).split(';')[0]}"
+                        ) from exc
                     except RecursionError as exc:
                         raise BadInputError(f"{path}:{n}", "JSON nested too deeply") from exc
+                    _refuse_surrogates(obj, f"{path}:{n}")
                     items.append(_item_from(obj, n, name, path))
     except UnicodeDecodeError as exc:
         raise BadInputError(path, "benchmark file is not UTF-8 text") from exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -76,9 +77,17 @@ class AuditConfig:
             raise BadInputError("--engine", f"must be one of {ENGINES}, got {self.engine!r}")
         if self.workers < 0:
             raise BadInputError("--workers", "must be >= 0")
+        # NaN would pass every comparison (never flag) and reach the JSON summary, which has
+        # no such number
+        if not (math.isfinite(self.out_of_domain_z) and self.out_of_domain_z >= 0):
+            raise BadInputError(
+                "--out-of-domain-z", f"must be a number >= 0 (0: off), got {self.out_of_domain_z}"
+            )
         if self.shingle_size < 1 or self.num_perm < 16:
             raise BadInputError("config", "shingle_size must be >= 1 and num_perm >= 16")
-        object.__setattr__(self, "rules", RulePolicy(tuple(self.rules)).overrides)
+        policy = RulePolicy(tuple(self.rules))
+        policy.check_known()  # an unknown id would otherwise fail inside every worker's ruff run
+        object.__setattr__(self, "rules", policy.overrides)
         if self.model is not None:
             object.__setattr__(self, "model", str(Path(self.model)))
             if not (Path(self.model) / "config.json").is_file():

@@ -111,6 +111,8 @@ class Match:
     """``prompt``, ``solution`` or ``full``: which part of the item was found."""
     channel: str = "code"
     """``code``, ``names`` or ``words``: the stream it was found on."""
+    in_context: bool = False
+    """Found in a chat's system or tool turns (``Record.context``): its lines count there."""
 
 
 @dataclass(frozen=True)

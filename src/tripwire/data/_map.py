@@ -101,6 +101,7 @@ def _content_key(record: Record) -> ContentKey:
         record.unclosed_fence,
         record.source,
         tuple(record.problems),
+        record.context,
     )
 
 

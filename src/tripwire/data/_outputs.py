@@ -20,12 +20,22 @@ def _identity(path: Path) -> tuple[object, ...]:
     return ("inode", st.st_dev, st.st_ino)
 
 
+STDOUT_OPTIONS = frozenset({"--json"})
+"""The outputs ``-`` means standard output for; any other would write a file named ``-``
+(two of them the same file)."""
+
+
 def check_outputs(inputs: list[Path], outputs: dict[str, Path | None]) -> None:
-    """Refuse, as bad input, an output (option name -> path; None or ``-`` is not written)
-    that is a folder, lies under a file or a folder this user cannot write, is one of
-    ``inputs``, or is another option's output."""
+    """Refuse, as bad input, an output (option name -> path; None, or ``-`` for an option of
+    ``STDOUT_OPTIONS``, is not written) that is ``-`` for another option, is a folder, lies
+    under a file or a folder this user cannot write, is one of ``inputs``, or is another
+    option's output."""
     taken = {_identity(p): "an input of this audit" for p in inputs}
     for option, path in outputs.items():
+        if path is not None and str(path) == "-" and option not in STDOUT_OPTIONS:
+            raise BadInputError(
+                option, "'-' (standard output) is for --json only; give the path of a file"
+            )
         if path is None or str(path) == "-" or writes_through(path):
             continue
         if path.is_dir():

@@ -171,6 +171,24 @@ class RulePolicy:
             out.append((rule.strip(), action.strip().lower()))
         return cls(tuple(out))
 
+    def check_known(self) -> None:
+        """Refuse an override that names no rule: a typo would silently change nothing, and
+        ruff refuses a selector it does not know (failing every run of the audit). A ruff id
+        or prefix is what ruff accepts as a selector; any other is a prefix of one of
+        tripwire's own rule ids."""
+        # imported here: both import this module (the tree-sitter rules register on import)
+        from tripwire.data._hazard_rules import RULES
+        from tripwire.data._ruff import OWN_RULES, ruff_refusal
+
+        own = [*RULES, *OWN_RULES]
+        for rule, _ in self.overrides:
+            if _is_ruff(rule):
+                problem = ruff_refusal(rule)
+            else:
+                problem = None if any(r.startswith(rule) for r in own) else f"unknown rule {rule!r}"
+            if problem is not None:
+                raise BadInputError("--rule", problem)
+
     def action(self, rule: str, *, benign: bool = False) -> Action:
         """What a finding of ``rule`` does. ``benign``: the finding's context shows no harm (a
         command written out in full, a pickle round trip: ``_hazards.StaticFinding.benign``):

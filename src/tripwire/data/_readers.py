@@ -4,7 +4,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import math
+import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -19,6 +22,28 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 COMPRESSED_SUFFIXES = (".gz", ".xz", ".bz2", ".zst", ".zstd")
 _COUNT_CHUNK = 1 << 20
 BOM = b"\xef\xbb\xbf"
+_WIDE_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+"""Byte-order marks of encodings JSON Lines is not read in (UTF-32's first: it starts like
+UTF-16's)."""
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+"""A ``\\uD800``-``\\uDFFF`` escape: the only way a lone surrogate reaches a decoded line (strict
+UTF-8 refuses encoded ones). Cheap to look for in every line; the full check of the decoded
+strings runs only where it matches (a pair, as ensure_ascii writes an emoji, matches too)."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class UnreadableInput(BadInputError):
+    """Bad input found in a worker process: it comes back to the parent pickled, which
+    ``BadInputError``'s two-argument constructor does not survive by itself (the pool would
+    report a broken worker instead of the problem)."""
+
+    def __reduce__(self) -> tuple[type[UnreadableInput], tuple[str, str]]:
+        return type(self), (self.where, self.problem)
 
 
 @dataclass(frozen=True)
@@ -114,6 +139,15 @@ def _jsonl_shards(path: Path, target_bytes: int, prefix: bool, first: int) -> li
     fp = _fingerprint(path)
     shards: list[Shard] = []
     with open(path, "rb") as f:
+        head = f.read(4)
+        for mark, encoding in _WIDE_BOMS:
+            # one error for the file, not a bad_format finding for each of its lines
+            if head.startswith(mark):
+                raise BadInputError(
+                    path,
+                    f"encoded as {encoding} (its byte-order mark says so); JSON Lines is read as "
+                    f"UTF-8: iconv -f {encoding} -t UTF-8 {path.name} > {path.stem}.utf8.jsonl",
+                )
         start, line = 0, 1
         while start < size or not shards:
             f.seek(min(size, start + target_bytes))
@@ -143,9 +177,16 @@ def _parquet_shards(path: Path, target_bytes: int, prefix: bool, first: int) -> 
     import pyarrow.parquet as pq
 
     try:
-        meta = pq.ParquetFile(path).metadata
+        pf = pq.ParquetFile(path)
+        meta, names = pf.metadata, pf.schema_arrow.names
     except Exception as exc:  # pyarrow raises several types for unreadable files
-        raise BadInputError(path, f"not a readable Parquet file: {exc}") from exc
+        raise BadInputError(path, f"not a readable Parquet file: {_one_line(exc)}") from exc
+    seen: set[str] = set()
+    for name in names:
+        # a row read as a dict keeps only one of them: the other column would vanish unnoticed
+        if name in seen:
+            raise BadInputError(path, f"duplicate column {name!r}")
+        seen.add(name)
     fp = _fingerprint(path)
     shards: list[Shard] = []
     group, row = 0, 1
@@ -216,21 +257,50 @@ def _jsonl_records(shard: Shard, fm: FieldMap) -> Iterator[tuple[bytes, Record]]
 
 def _decode(raw: bytes, line: int, default_id: Any, fm: FieldMap) -> Record:
     try:
-        obj = json.loads(raw)
+        # decoded here, strictly: json.loads(bytes) would also take UTF-16 and UTF-32 lines
+        # (and UTF-8-encoded surrogates), whose bytes the clean copy then holds as they are
+        obj = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        bad = Record(default_id, line, "invalid")
-        bad.problems.append("line is not valid UTF-8")
+        problem = "line is not valid UTF-8"
     except json.JSONDecodeError as exc:
-        bad = Record(default_id, line, "invalid")
-        bad.problems.append(f"malformed JSON: {exc.msg} at column {exc.colno}{_pretty(raw)}")
+        problem = f"malformed JSON: {exc.msg} at column {exc.colno}{_pretty(raw)}"
+        if raw.count(0) * 3 >= len(raw):
+            # UTF-16/32 text of ASCII characters is valid UTF-8, with a NUL byte beside each
+            problem = "line is not valid UTF-8 (its NUL bytes suggest UTF-16 or UTF-32)"
+    except ValueError as exc:  # an integer past Python's digit limit (sys.set_int_max_str_digits)
+        problem = f"JSON number too long to read: {str(exc).split(';')[0]}"
     except RecursionError:  # Python's parser recurses per level: an adversary's bracket run
-        bad = Record(default_id, line, "invalid")
-        bad.problems.append("JSON nested too deeply to read")
+        problem = "JSON nested too deeply to read"
     else:
-        return parse_record(obj, line, default_id, fm, raw)
+        surrogate = lone_surrogate(obj) if _SURROGATE_ESCAPE.search(raw) else None
+        if surrogate is None:
+            return parse_record(obj, line, default_id, fm, raw)
+        # no UTF-8 text holds it: every later step that encodes the record would fail on it
+        problem = f"invalid Unicode: lone surrogate {surrogate} (half of a UTF-16 pair)"
+    bad = Record(default_id, line, "invalid")
+    bad.problems.append(problem)
     # a line that is not JSON is scanned as the text it is
     bad.suspects = suspect_strings(raw, raw.decode("utf-8", "replace"))
     return bad
+
+
+def lone_surrogate(obj: Any) -> str | None:
+    """The ``\\uXXXX`` escape of the first lone surrogate in any string (key or value) of a
+    decoded JSON value, or None. Iterative: the value may be nested as deep as json.loads
+    goes."""
+    stack = [obj]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            found = _SURROGATE.search(value)
+            if found:
+                return f"\\u{ord(found.group()):04x}"
+        elif isinstance(value, dict):
+            stack += value.keys()
+            stack += value.values()
+        elif isinstance(value, list):
+            stack += value
+    return None
 
 
 def _pretty(raw: bytes) -> str:
@@ -242,7 +312,7 @@ def _pretty(raw: bytes) -> str:
 
 def _text(value: Any) -> Any:
     """A binary cell holding UTF-8 text (columns some exports store source in) as that text,
-    so its checks read it and the clean copy holds it, not its ``b'...'`` repr."""
+    so its checks read it; other binary stays bytes, which the checks name as such."""
     if isinstance(value, bytes):
         try:
             return value.decode("utf-8")
@@ -251,18 +321,66 @@ def _text(value: Any) -> Any:
     return value
 
 
+def _cell(value: Any) -> Any:
+    """A Parquet cell as JSON, as the clean copy (and every output quoting the record) holds
+    it; the checks read the cell as ``_text`` leaves it:
+
+    - binary holding UTF-8 text (where some exports store source) is that text;
+    - other binary is ``{"base64": "<its bytes, base64>"}``: lossless, and never mistaken for
+      text (a ``b'...'`` repr would be);
+    - NaN and infinite floats are ``null``: JSON has no such numbers, and a strict reader
+      rejects the whole line that holds one;
+    - lists and structs are converted cell by cell; other values (dates, decimals) are written
+      as their text.
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return {"base64": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, dict):
+        return {k: _cell(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_cell(v) for v in value]
+    return value
+
+
+def _one_line(exc: Exception) -> str:
+    """pyarrow's messages span lines, and quote the file's bytes (control characters among
+    them); an error is told in one line of text."""
+    return " ".join("".join(c if c.isprintable() else " " for c in str(exc)).split())
+
+
+def _unreadable(path: str, exc: Exception) -> UnreadableInput:
+    return UnreadableInput(path, f"not a readable Parquet file: {_one_line(exc)}")
+
+
 def _parquet_records(shard: Shard, fm: FieldMap) -> Iterator[tuple[bytes, Record]]:
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(shard.path)
-    line = shard.first_line
     groups = list(range(shard.start, shard.stop))
     if not groups:
         return
-    for batch in pf.iter_batches(row_groups=groups, batch_size=1024):
-        for row in batch.to_pylist():
+    line = shard.first_line
+    try:
+        batches = pq.ParquetFile(shard.path).iter_batches(row_groups=groups, batch_size=1024)
+    except Exception as exc:  # pyarrow raises several types for unreadable files
+        raise _unreadable(shard.path, exc) from exc
+    while True:
+        try:
+            # the footer was read when the shards were planned; a corrupt page shows only here
+            batch = next(batches, None)
+            rows = batch.to_pylist() if batch is not None else []
+        except Exception as exc:  # pyarrow raises several types for unreadable files
+            raise _unreadable(shard.path, exc) from exc
+        if batch is None:
+            return
+        for row in rows:
             row = {k: _text(v) for k, v in row.items()}
-            raw = json.dumps(row, ensure_ascii=False, default=str).encode()
+            cells = {k: _cell(v) for k, v in row.items()}
+            raw = json.dumps(cells, ensure_ascii=False, allow_nan=False, default=str).encode()
             yield raw, parse_record(row, line, _default_id(shard, line), fm, raw)
             line += 1
 

@@ -76,6 +76,9 @@ class Record:
     unclosed_fence: int | None = None
     """Line (within the response) of a code fence that is never closed."""
     source: str | None = None
+    context: str = ""
+    """A chat's system, developer and tool turns: text the model trains on beside the prompt,
+    where a benchmark item can hide (decontamination reads it)."""
     problems: list[str] = field(default_factory=list)
     """Format problems (``bad_format`` evidence)."""
     suspects: tuple[tuple[str, str, str], ...] = ()
@@ -186,6 +189,7 @@ def _chat(rec: Record, messages: Any, fm: FieldMap) -> None:
         return
     user: list[str] = []
     assistant: list[str] = []
+    context: list[str] = []
     previous = None
     for n, turn in enumerate(messages):
         if not isinstance(turn, dict):
@@ -211,6 +215,9 @@ def _chat(rec: Record, messages: Any, fm: FieldMap) -> None:
             user.append(content)
         elif role == "assistant":
             assistant.append(content)
+        else:
+            context.append(content)
+    rec.context = "\n".join(context)
     if not assistant:
         rec.problems.append("no assistant turn")
     elif previous != "assistant":

@@ -39,6 +39,10 @@ ruff's parser accepts such code and reports it through these rules, so every run
 whatever the policy, to judge syntax (``_python_syntax``); the policy still decides whether
 they are findings."""
 
+ANALYSER_CRASHED = "py/analyser-crashed"
+"""The finding of a record ruff fails on (not a ruff rule: tripwire's own)."""
+OWN_RULES = (ANALYSER_CRASHED,)
+
 _CANARY = "def (:\n"
 """A file every run checks: a run that does not call it a syntax error is not trusted to
 judge syntax (a ruff whose output reads differently)."""
@@ -110,14 +114,61 @@ def _config(select: Sequence[str], ignore: Sequence[str]) -> str:
     )
 
 
+class RuffFailed(UnavailableError):
+    """ruff itself could not run (not one record's fault). Raised in worker processes, so it
+    pickles with both of its arguments (the base class's constructor takes two)."""
+
+    def __reduce__(self) -> tuple[type[RuffFailed], tuple[str, str]]:
+        return type(self), (self.where, self.problem)
+
+
+@cache
+def ruff_refusal(selector: str) -> str | None:
+    """Why ruff refuses ``selector`` (a rule code, a prefix of codes, a linter, ``ALL``) in
+    its selection, or None when it takes it: asked of ruff itself, whose prefixes are not
+    plain string prefixes (``PERF`` is a linter, ``PER`` is nothing), and which refuses
+    rules it removed."""
+    r = _subprocess(
+        [ruff_binary(), "check", "--isolated", "--no-cache", "--exit-zero", "--quiet",
+         "--config", f"lint.select = {json.dumps([selector])}", "--stdin-filename", "x.py", "-"],
+        stdin=b"",
+    )  # fmt: skip
+    if r.returncode == 0:
+        return None
+    why = _last_line(r.stderr.decode("utf-8", "replace"), r.returncode)
+    if "selector" in why:
+        return f"unknown rule {selector!r}"
+    if selector in why:  # "Rule `ANN101` was removed and cannot be selected."
+        return f"rule {selector!r}: {why.removeprefix('Cause:').lstrip()}"
+    raise RuffFailed("ruff", f"could not run: {why}")
+
+
+def _last_line(stderr: str, returncode: int) -> str:
+    lines = stderr.strip().splitlines()
+    return lines[-1].strip() if lines else f"exit status {returncode}"
+
+
+def _subprocess(
+    args: list[str],
+    cwd: str | None = None,
+    env: dict[str, str] | None = None,
+    stdin: bytes | None = None,
+) -> subprocess.CompletedProcess[bytes]:
+    """``subprocess.run``, with a ruff that cannot be started told as such (not as a missing
+    input file, which an OSError's file name would read as)."""
+    try:
+        return subprocess.run(args, cwd=cwd, env=env, input=stdin, capture_output=True)
+    except OSError as exc:
+        raise RuffFailed("ruff", f"could not start {args[0]}: {exc.strerror or exc}") from exc
+
+
 @cache
 def rule_urls() -> dict[str, str]:
     """Rule code -> its documentation page, from ruff's own rule list (read once)."""
-    r = subprocess.run(
-        [ruff_binary(), "rule", "--all", "--output-format", "json"],
-        capture_output=True,
-        check=True,
-    )
+    r = _subprocess([ruff_binary(), "rule", "--all", "--output-format", "json"])
+    if r.returncode != 0:
+        why = _last_line(r.stderr.decode("utf-8", "replace"), r.returncode)
+        raise RuffFailed("ruff", f"could not list its rules: {why}")
     return {d["code"]: f"{_DOCS}{d['name']}" for d in json.loads(r.stdout) if d.get("code")}
 
 
@@ -158,7 +209,7 @@ def ruff_check(
             finally:
                 os.close(fd)
         paths = [f"{'x' if part else 'a'}/{k}.py" for k, part in enumerate([*excerpt, False])]
-        text, crashed = _run_isolating(tmp, paths, threads)
+        text, crashed = _run_isolating(tmp, paths, threads, canary=paths[-1])
         suspect = {int(m.group(2)) for m in _SYNTAX.finditer(text)}
         for m in _LINE.finditer(text):
             k, rule = int(m.group(2)), m.group(5)
@@ -177,9 +228,11 @@ def ruff_check(
     for k, report in enumerate(out):
         report.syntax_suspect = (k in suspect) if trusted else None
     for k, why in crashed.items():
-        rule = "py/analyser-crashed"
+        if k == canary:  # ruff failing on it alone raised above; a flaky rerun is not a record's
+            continue
         out[k] = RuffReport(
-            [RuffFinding(rule, 1, 1, f"ruff could not analyse it: {why}", _DOCS)], True
+            [RuffFinding(ANALYSER_CRASHED, 1, 1, f"ruff could not analyse it: {why}", _DOCS)],
+            True,
         )
     return out
 
@@ -191,11 +244,10 @@ compiled, and rejected, before ruff sees them: ``_python_syntax``); 64 MiB reach
 
 
 def _run(tmp: str, paths: Sequence[str], threads: int) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
+    return _subprocess(
         [ruff_binary(), "check", "--no-cache", "--config", f"{tmp}/ruff.toml",
          "--output-format", "concise", "--exit-zero", "--quiet", *paths],
         cwd=tmp,
-        capture_output=True,
         env={
             **os.environ,
             "NO_COLOR": "1",
@@ -205,17 +257,25 @@ def _run(tmp: str, paths: Sequence[str], threads: int) -> subprocess.CompletedPr
     )  # fmt: skip
 
 
-def _run_isolating(tmp: str, paths: Sequence[str], threads: int) -> tuple[str, dict[int, str]]:
+def _run_isolating(
+    tmp: str, paths: Sequence[str], threads: int, canary: str | None = None
+) -> tuple[str, dict[int, str]]:
     """ruff's output for ``paths``, and the files it could not analyse (by index, with why).
     A run that fails is split in halves until the files that make ruff fail are alone: one
-    hostile record must not stop the audit, nor hide the findings of the others."""
+    hostile record must not stop the audit, nor hide the findings of the others. ``canary``:
+    a file of ``paths`` ruff always analyses; when it fails alone too, ruff itself (its
+    binary, its configuration) is broken, and no record is to blame."""
     r = _run(tmp, paths, threads)
     if r.returncode == 0:
         return r.stdout.decode("utf-8", "replace"), {}
+    if canary is not None:
+        alone = _run(tmp, [canary], threads)
+        if alone.returncode != 0:
+            why = _last_line(alone.stderr.decode("utf-8", "replace"), alone.returncode)
+            raise RuffFailed("ruff", f"could not run: {why}")
     if len(paths) == 1:
-        lines = r.stderr.decode("utf-8", "replace").strip().splitlines()
         index = int(paths[0].split("/")[1].removesuffix(".py"))
-        return "", {index: lines[-1] if lines else f"exit status {r.returncode}"}
+        return "", {index: _last_line(r.stderr.decode("utf-8", "replace"), r.returncode)}
     half = len(paths) // 2
     head, crashed = _run_isolating(tmp, paths[:half], threads)
     tail, more = _run_isolating(tmp, paths[half:], threads)

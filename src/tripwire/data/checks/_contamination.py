@@ -3,6 +3,7 @@ the record, verbatim or disguised (see ``tripwire.data._contamination``)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,20 @@ def probe(ctx: RecordContext) -> Probe:
     return Probe(ctx.shingle_text(), ctx.language, ctx.record.prompt, ctx.tokens(), ids, canon)
 
 
+def _context_probe(ctx: RecordContext) -> Probe:
+    return Probe.of(ctx.record.context, ctx.language)
+
+
+def _together(record: list[Match], context: list[Match]) -> list[Match]:
+    """Each item's best match of the record's own text and of its system and tool turns."""
+    best: dict[tuple[str, str], Match] = {}
+    for m in record + [dataclasses.replace(m, in_context=True) for m in context]:
+        key = (m.item.benchmark, m.item.item_id)
+        if key not in best or m.containment > best[key].containment:
+            best[key] = m
+    return sorted(best.values(), key=lambda m: (-m.containment, m.item.benchmark, m.item.item_id))
+
+
 @record_check("benchmark_contamination")
 class BenchmarkContamination(RecordCheck):
     def __init__(self, index: ContaminationIndex) -> None:
@@ -41,6 +56,11 @@ class BenchmarkContamination(RecordCheck):
     def prepare(self, contexts: Sequence[RecordContext]) -> None:
         compute_token_ids(contexts)
         found = self.index.match_many([probe(ctx) for ctx in contexts])
+        # a chat's system and tool turns are looked at on their own: lines then count in them
+        told = [k for k, ctx in enumerate(contexts) if ctx.record.context.strip()]
+        aside = self.index.match_many([_context_probe(contexts[k]) for k in told])
+        for k, matches in zip(told, aside, strict=True):
+            found[k] = _together(found[k], matches)
         for ctx, matches in zip(contexts, found, strict=True):
             ctx.prepared[self.code] = matches
 
@@ -48,6 +68,9 @@ class BenchmarkContamination(RecordCheck):
         matches: list[Match] | None = ctx.prepared.get(self.code)
         if matches is None:  # not prepared (a check run on its own)
             matches = self.index.match_many([probe(ctx)])[0]
+            if ctx.record.context.strip():
+                aside = self.index.match_many([_context_probe(ctx)])[0]
+                matches = _together(matches, aside)
         if not matches:
             return None
         return {
@@ -59,6 +82,7 @@ class BenchmarkContamination(RecordCheck):
                     "matched_on": m.channel,
                     "containment": m.containment,
                     "lines": [m.first_line, m.last_line],
+                    **({"in": "system/tool turns"} if m.in_context else {}),
                 }
                 for m in matches[:_MAX_MATCHES]
             ]
