@@ -94,17 +94,24 @@ def port_option(help_text: str) -> Any:
     return typer.Option(8765, min=0, max=65535, help=help_text)
 
 
-def check_outputs(**outputs: Path | None) -> None:
-    """Refuse, before anything is imported or computed, a --report or --json (``option=path``)
-    that cannot be written: an import must not be applied and then fail on its report."""
-    from tripwire.artifacts import cannot_write
+def check_outputs(outputs: dict[str, Path | None], own: dict[Path, str] | None = None) -> None:
+    """Refuse, before anything is imported, computed or written, an output (option -> path;
+    None or ``-`` is not written) that would replace one of ``own`` (path -> what it is: the
+    review's database and sources), or that data audit's check refuses: a folder, a path that
+    cannot be written, another option's output. An import must not be applied and then fail
+    on its report, nor a report end the review it reports on."""
+    from tripwire.artifacts import writes_through
+    from tripwire.data._outputs import _identity
+    from tripwire.data._outputs import check_outputs as check_files
 
+    mine = {_identity(p): what for p, what in (own or {}).items()}
     for option, path in outputs.items():
-        if path is None or str(path) == "-":
+        if path is None or str(path) == "-" or writes_through(path):
             continue
-        problem = "is a folder, not a file" if path.is_dir() else cannot_write(path)
-        if problem is not None:
-            raise BadInputError(f"--{option}", f"{path}: {problem}")
+        what = mine.get(_identity(path))
+        if what is not None:
+            raise BadInputError(option, f"{path} is {what}; choose another file")
+    check_files([], outputs)
 
 
 def write_report(path: Path | None, template: str, results: dict[str, Any]) -> None:
@@ -165,9 +172,15 @@ def add_common(app: typer.Typer, noun: str) -> None:
         """Export the items for Label Studio or Argilla, without anything reviewers must not
         see (the audit's verdict, which answer is the candidate's)."""
         from tripwire.review import ReviewStore, export_review
+        from tripwire.review._export import check_export_path, export_files
 
-        check_outputs(json=json_path)
-        done = export_review(ReviewStore(directory), fmt, out_path, reviewer)
+        store = ReviewStore(directory)
+        own = store.own_files()
+        check_export_path(fmt, out_path, own)
+        if fmt == "argilla":  # a folder: --json must not be it (data audit's check wants files)
+            own = {**own, out_path: "the --out Argilla dataset"}
+        check_outputs({**export_files(fmt, out_path), "--json": json_path}, own)
+        done = export_review(store, fmt, out_path, reviewer)
         if not quiet(json_path):
             out.print(f"exported {done['items']} items: {', '.join(done['written'])}", markup=False)
         emit_json(json_path, done)

@@ -141,7 +141,16 @@ def create_cmd(
     audit verdict. Rerunning with the same inputs resumes the review.
     """
     from tripwire.review import DataPlan, Target, create_data_review
+    from tripwire.review._store import database_files
 
+    # the clean copy is only written at import, where a clash would surface too late
+    own = {
+        **database_files(out_dir),
+        **dict.fromkeys(inputs, "data the review is made from"),
+        findings: "the findings the review is made from",
+        **({audit_json: "the audit summary the review reads"} if audit_json else {}),
+    }
+    check_outputs({"--clean": clean, "--json": json_path}, own)
     try:
         target = Target(margin=margin, confidence=confidence, expected=expected_rate)
     except ValueError as exc:
@@ -205,10 +214,12 @@ def import_cmd(
     its manifest (who decided what, when), and report the kept data's defect rate with its
     interval and the checks' precision and recall against the reviewers' labels."""
     from tripwire.review import apply_data_review, import_decisions
-    from tripwire.review._data_result import check_apply
+    from tripwire.review._data_result import _clean_target, check_apply
 
-    check_outputs(report=report, json=json_path)
     store = open_review(directory, "data")
+    # the default clean copy too: a --report or --json there would be replaced by it
+    target = _clean_target(store, store.meta(), clean)
+    check_outputs({"--clean": target, "--report": report, "--json": json_path}, store.own_files())
     check_apply(store, clean)  # before the import: a copy that cannot be made applies nothing
     imported = import_decisions(store, list(files or []), users=parse_users(user), fmt=fmt)
     results = apply_data_review(store, clean, command_line())
@@ -231,8 +242,9 @@ def report_cmd(
     """Progress and estimates so far, without changing the clean copy."""
     from tripwire.review import data_results
 
-    check_outputs(report=report, json=json_path)
-    results = data_results(open_review(directory, "data"))
+    store = open_review(directory, "data")
+    check_outputs({"--report": report, "--json": json_path}, store.own_files())
+    results = data_results(store)
     write_report(report, "review_data.html.j2", results)
     if not quiet(json_path):
         render_results(results)

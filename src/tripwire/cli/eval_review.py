@@ -106,7 +106,12 @@ def create_cmd(
     style. Rerunning with the same models and settings resumes the review."""
     from tripwire.evals import GenerationConfig, backend_from_spec, get_suite
     from tripwire.review import EvalPlan, create_eval_review
+    from tripwire.review._store import database_files
 
+    own = database_files(out_dir)
+    if corpus is not None:
+        own[corpus] = "the corpus the prompts come from"
+    check_outputs({"--json": json_path}, own)
     baseline, candidate = _pair.resolve((base_arg, cand_arg), base_opt, cand_opt)
     options: dict[str, Any] = {"corpus": corpus} if corpus is not None else {}
     s = get_suite(suite, **options)
@@ -160,8 +165,8 @@ def import_cmd(
     losses with intervals, agreement between reviewers and per-slice results."""
     from tripwire.review import eval_results, import_decisions
 
-    check_outputs(report=report, json=json_path)
     store = open_review(directory, "eval")
+    check_outputs({"--report": report, "--json": json_path}, store.own_files())
     imported = import_decisions(store, list(files or []), users=parse_users(user), fmt=fmt)
     results = {**eval_results(store), "imported": imported}
     write_report(report, "review_eval.html.j2", results)
@@ -179,8 +184,9 @@ def report_cmd(
     """Results so far."""
     from tripwire.review import eval_results
 
-    check_outputs(report=report, json=json_path)
-    results = eval_results(open_review(directory, "eval"))
+    store = open_review(directory, "eval")
+    check_outputs({"--report": report, "--json": json_path}, store.own_files())
+    results = eval_results(store)
     write_report(report, "review_eval.html.j2", results)
     if not quiet(json_path):
         render_results(results)

@@ -42,6 +42,20 @@ from tripwire.errors import BadInputError
 
 DB_NAME = "review.db"
 SCHEMA_VERSION = 1
+DB_SIDE_FILES = ("-wal", "-shm", "-journal")
+"""SQLite's files beside the database: an output written over one corrupts the review as surely
+as one written over the database itself."""
+
+
+def database_files(directory: Path) -> dict[Path, str]:
+    """The review database in ``directory`` and the files SQLite keeps beside it (path -> what
+    it is, for an error that names it)."""
+    db = directory / DB_NAME
+    files = {db: "the review's database"}
+    for side in DB_SIDE_FILES:
+        files[db.with_name(db.name + side)] = "part of the review's database"
+    return files
+
 
 _meta = MetaData()
 meta_table = Table(
@@ -152,6 +166,18 @@ class ReviewStore:
         with self.engine.connect() as c:
             rows = c.execute(select(meta_table.c.key, meta_table.c.value)).all()
         return {k: json.loads(v) for k, v in rows}
+
+    def own_files(self) -> dict[Path, str]:
+        """What no output of a command on this review may replace (path -> what it is): its
+        database, and the audited data and findings a data review reads again when its
+        decisions are applied."""
+        meta = self.meta()
+        files = database_files(self.directory)
+        for i in meta.get("inputs", []):
+            files[Path(i["path"])] = "data the review was made from"
+        if meta.get("findings_path"):
+            files[Path(meta["findings_path"])] = "the findings the review was made from"
+        return files
 
     # --- set-up (one transaction, so a review is either made whole or not at all) ----------
     def populate(
