@@ -77,7 +77,14 @@ def compare_models(
     (O'Brien-Fleming alpha spending, or --spending pocock) that keep each false-verdict rate
     under alpha at any look. Results go to each model's cached run, so an interrupted
     comparison resumes where it stopped and reaches the same verdict. Exit 1 on regression."""
-    from tripwire.cli.eval import _margins, render_comparison
+    from tripwire.cli.eval import (
+        _margins,
+        check_json_output,
+        check_margin_metrics,
+        check_timeout,
+        model_input,
+        render_comparison,
+    )
     from tripwire.evals import (
         CpuLimits,
         GenerationConfig,
@@ -93,6 +100,10 @@ def compare_models(
     base_model, cand = _pair.resolve((base_arg, cand_arg), base_opt, cand_opt)
     assert cand is not None
     cand_model = cand
+    check_timeout(timeout)
+    check_json_output(json_path, [("the baseline model", model_input(base_model)),
+                                  ("the candidate model", model_input(cand_model)),
+                                  ("the corpus", corpus)])  # fmt: skip
     if correction not in ("holm", "bh", "none"):
         raise BadInputError("--correction", f"expected holm, bh or none, got {correction!r}")
     if method not in ("t", "bootstrap"):
@@ -106,6 +117,7 @@ def compare_models(
     corpus = choose_corpus(suite_name, base_model, corpus)
     suite = get_suite(suite_name, corpus=corpus, max_per_language=max_per_language)
     margins = _margins(margin)
+    check_margin_metrics(margins, list(type(suite).metrics), suite.name)
     per_metric = {m: margins.get(m) or margins.get("*") for m in type(suite).metrics}
     limits = CpuLimits().base(timeout)
     try:

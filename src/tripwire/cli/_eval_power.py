@@ -376,7 +376,8 @@ def _at_items(
     return {
         "items": n,
         "chances": chances,
-        "detectable_drop": mde,
+        # none (a score slice under 10 items): null, as JSON has no Infinity
+        "detectable_drop": mde if math.isfinite(mde) else None,
         "slices": rule.slices,
         "alpha": rule.alpha,
         "correction": rule.correction,

@@ -38,6 +38,53 @@ RUN_EPILOG = (
 )
 
 
+MAX_TIMEOUT_S = 86400.0
+"""The longest per-program limit taken: a day. Past about 1e9 s the sandbox's waits overflow
+the platform's time_t; no test of a completion needs more than this."""
+
+
+def check_timeout(seconds: float, option: str = "--timeout") -> None:
+    """Refuse a per-program limit the sandbox cannot wait for (``inf``, ``1e10``)."""
+    if not seconds <= MAX_TIMEOUT_S:
+        raise BadInputError(option, f"at most {MAX_TIMEOUT_S:g} seconds, got {seconds:g}")
+
+
+def model_input(spec: str | None) -> Path | None:
+    """The file or folder a MODEL spec reads (a samples file, a checkpoint), None for a
+    server: an output must not overwrite it."""
+    if not spec:
+        return None
+    scheme, sep, argument = spec.partition(":")
+    if sep and scheme in ("samples", "hf", "vllm") and argument:
+        return Path(argument)
+    return Path(spec) if Path(spec).is_dir() else None
+
+
+def check_json_output(
+    json_path: Path | None, inputs: list[tuple[str, Path | None]], run_dir: Path | None = None
+) -> None:
+    """``--json`` neither overwrites an input (the gate's rule: the file itself, or a file
+    already in an input folder) nor one of the files of the run directory being written
+    (``results.jsonl`` there would corrupt the run). Whether it can be written at all is
+    ``check_output``'s (or, for a comparison, writing it)."""
+    from tripwire.artifacts import MANIFEST_NAME
+    from tripwire.cli.gate import _overwrites
+    from tripwire.evals._run import RESULTS_FILE, RUN_FILE, SUMMARY_FILE
+
+    if json_path is None or str(json_path) == "-":
+        return
+    where = json_path.resolve()
+    for what, given in inputs:
+        if given is not None and _overwrites(where, given):
+            raise BadInputError(json_path, f"--json would overwrite {what} ({given})")
+    if run_dir is None:
+        return
+    run = run_dir.resolve()
+    run_files = (RUN_FILE, RESULTS_FILE, SUMMARY_FILE, MANIFEST_NAME)
+    if where == run or (where.parent == run and where.name in run_files):
+        raise BadInputError(json_path, f"--json would overwrite the run's own files ({run_dir})")
+
+
 def parse_ks(text: str) -> list[int]:
     try:
         ks = sorted({int(part) for part in text.split(",") if part.strip()})
@@ -249,8 +296,11 @@ def run(
     from tripwire.sandbox import SandboxUnavailable
 
     ks = parse_ks(k)
+    check_timeout(timeout)
     check_output("--out", out_dir, folder=True)  # before the self-test, not after the run
     check_output("--json", json_path)
+    check_json_output(json_path, [("the model's samples or checkpoint", model_input(model)),
+                                  ("the corpus", corpus)], out_dir)  # fmt: skip
     if engine not in ("local", "ray"):
         raise BadInputError("--engine", f"expected local or ray, got {engine!r}")
     if fmt not in ("tripwire", "lm-eval"):
@@ -269,6 +319,8 @@ def run(
         backend.with_config(GenerationConfig(max_new_tokens, temperature, top_p, seed, tuple(stop),
                                              prompt_format))  # fmt: skip
     cpu_limits = CpuLimits.parse(cpu_limit)
+    if not cpu_limits.auto:
+        check_timeout(cpu_limits.seconds, "--cpu-limit")
     limits = cpu_limits.base(timeout)
     cache = None if no_cache else cache_dir() / "sandbox"
     # suites scored without executing code (retention, completion, canaries) need no sandbox
@@ -379,6 +431,15 @@ def _margins(values: list[str]) -> dict[str, Margin]:
     return out
 
 
+def check_margin_metrics(margins: dict[str, Margin], metrics: list[str], suite: str) -> None:
+    """Every metric ``--margin`` names is one the suite measures: a misspelt metric's margin
+    would be dropped and the default used in its place (as the gate policy refuses it)."""
+    for metric in margins:
+        if metric != "*" and metric not in metrics:
+            raise BadInputError("--margin", f"{metric!r} names no metric of the {suite} suite "
+                                f"(it measures {', '.join(metrics)})")  # fmt: skip
+
+
 def _resolve_run(ctx: typer.Context, ref: str) -> Path:
     """A run directory, or a registry id; a path-like reference that does not exist is named
     as a missing folder, not as an unknown id."""
@@ -428,10 +489,13 @@ def compare(
     assert cand_run is not None
     margins = _margins(margin)
     base, cand = _resolve_run(ctx, base_run), _resolve_run(ctx, cand_run)
+    check_json_output(json_path, [("the baseline run", base), ("the candidate run", cand)])
     if base.exists() and cand.exists() and base.samefile(cand):  # as the gate refuses it
         raise BadInputError(cand, f"the candidate is the baseline run ({base}): a run compared "
                             "with itself always passes")  # fmt: skip
-    metrics_of_suite = get_suite_metrics(base)
+    suite_name, metrics_of_suite = get_suite_metrics(base)
+    if metrics_of_suite:  # an unknown suite is named by compare_runs
+        check_margin_metrics(margins, metrics_of_suite, suite_name)
     per_metric = {m: margins.get(m) or margins.get("*") for m in metrics_of_suite}
     result = compare_runs(
         base,
@@ -447,12 +511,13 @@ def compare(
     raise typer.Exit(result.verdict.exit_code)
 
 
-def get_suite_metrics(run_dir: Path) -> list[str]:
+def get_suite_metrics(run_dir: Path) -> tuple[str, list[str]]:
+    """The run's suite and its metrics (none for a suite this version does not know)."""
     from tripwire.evals import load_run, suite_class
 
     suite = load_run(run_dir).identity.get("suite")
     cls = suite_class(suite) if isinstance(suite, str) else None
-    return list(cls.metrics) if cls is not None else []
+    return str(suite), list(cls.metrics) if cls is not None else []
 
 
 def _bound(x: float, fmt: str = "{:+.4f}") -> str:

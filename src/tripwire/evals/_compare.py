@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from tripwire.documents import Fields
 from tripwire.errors import BadInputError
 from tripwire.evals._results import ResultsLog
 from tripwire.evals._run import RESULTS_FILE, RUN_FILE, SUMMARY_FILE, finished_manifest
-from tripwire.evals._suite import suite_class
+from tripwire.evals._suite import Suite, suite_class
 from tripwire.evals._types import MetricSpec, SampleResult
 from tripwire.findings import Outcome, Verdict
 from tripwire.sandbox import EXEC_STATUSES
@@ -160,19 +160,34 @@ def load_run(path: str | Path) -> LoadedRun:
     if not isinstance(identity, dict):
         raise BadInputError(run_file, "unreadable run description ('identity' is not an object)")
     results = ResultsLog(path / RESULTS_FILE).load(unique=True)
+    suite = identity.get("suite")
+    cls = suite_class(suite) if isinstance(suite, str) else None
     for result in results.values():
-        _check_result(path / RESULTS_FILE, result)
+        _check_result(path / RESULTS_FILE, result, cls)
     _check_no_sandbox_errors(path / RESULTS_FILE, results)
     return LoadedRun(path, identity, results)
 
 
-def _check_result(where: Path, r: SampleResult) -> None:
+def _check_result(where: Path | str, r: SampleResult, suite: type[Suite] | None = None) -> None:
     """A result line whose scores cannot be what a run wrote (a metric not a finite number,
-    an executed sample whose ``pass`` disagrees with its verdict) is refused, not judged."""
+    an executed sample whose ``pass`` disagrees with its verdict) is refused, not judged.
+    ``suite``: its class, when known: a verdict it never gives (``scored`` in an executed
+    suite would skip the check of ``pass``) and a pass/fail metric other than 0 or 1 (one
+    item at 82 outweighs 81 failures in the mean) are refused too."""
     place = f"{where}: {r.task_id}#{r.sample_idx}"
     for name, value in r.metrics.items():
         if not np.isfinite(value):
             raise BadInputError(place, f"metric {name!r} is {value}, not a finite number")
+    if suite is not None:
+        statuses = EXEC_STATUSES if suite.needs_sandbox else (*EXEC_STATUSES, "scored")
+        if r.verdict not in statuses:
+            raise BadInputError(place, f"verdict {r.verdict!r} is not one the {suite.name} "
+                                f"suite gives ({', '.join(statuses)})")  # fmt: skip
+        for name, value in r.metrics.items():
+            spec = suite.metrics.get(name)
+            if spec is not None and spec.binary and value not in (0.0, 1.0):
+                raise BadInputError(place, f"pass/fail metric {name!r} is {value:g}, not 0 "
+                                    "or 1")  # fmt: skip
     executed = r.verdict in EXEC_STATUSES and "pass" in r.metrics
     if executed and r.metrics["pass"] != float(r.verdict == "passed"):
         raise BadInputError(place, f"'pass' is {r.metrics['pass']:g} but the verdict is "
@@ -337,27 +352,37 @@ def judge(
     ``slicing``: the slice keys to judge (default: those these results show); a sequential
     comparison fixes them from the whole budget, so a look judges the same family."""
     keys = sorted(base.keys() & cand.keys())
+    for role, results in (("baseline", base), ("candidate", cand)):
+        for k in keys:  # the runs of compare_models are read here first, not by load_run
+            _check_result(f"the {role}'s results", results[k])
     tasks: dict[str, int] = {}
     for task_id, _ in keys:
         tasks[task_id] = tasks.get(task_id, 0) + 1
     clustered = max(tasks.values(), default=1) > 1
     wanted = slicing if slicing is not None else slice_keys(base[k].slices for k in keys)
-    todo = []
+    todo, too_few = [], []
     for metric, spec in specs.items():
         metric_margin = (margins or {}).get(metric) or Margin.parse(spec.default_margin)
         for key in wanted:
             pairs = _pairs(base, cand, keys, metric, key)
+            if not pairs:
+                continue  # a metric these results do not measure, or a slice not reached yet
             clusters = [b.task_id for b, _ in pairs] if clustered else None
-            if len(pairs) < 2 or (clusters is not None and len(set(clusters)) < 2):
-                continue
-            todo.append((metric, spec, key, (slice_margins or {}).get((metric, key), metric_margin),
-                         pairs, clusters))  # fmt: skip
-    # at least 1: runs too small to compare any slice still compare (no slices, no division)
+            entry = (metric, spec, key, (slice_margins or {}).get((metric, key), metric_margin),
+                     pairs, clusters)  # fmt: skip
+            # a slice of one item (or task) cannot be judged, but is shown as inconclusive:
+            # dropped, a regression confined to it would pass unseen
+            units = len(set(clusters)) if clusters is not None else len(pairs)
+            (todo if units >= 2 else too_few).append(entry)
+    # at least 1: runs too small to compare any slice still compare (no slices, no division);
+    # an unjudged slice (p = 1, never rejected) does not widen the correction of the others
     family = max(levels.family or 0, len(todo), 1)
     # the level one slice's regression test faces after the correction: its detectable effect
     mde_alpha = regression_level(levels.regression, correction, family)
-    comparisons = [
-        compare_slice(
+
+    def compared(entry: tuple[Any, ...]) -> SliceComparison:
+        metric, spec, key, margin, pairs, clusters = entry
+        return compare_slice(
             key,
             metric,
             np.array([b.metrics[metric] for b, _ in pairs]),
@@ -370,10 +395,23 @@ def judge(
             method=method,
             mde_alpha=mde_alpha,
         )
-        for metric, spec, key, margin, pairs, clusters in todo
-    ]
-    slices = adjust_slices(comparisons, levels.regression, correction, family=family)
+
+    judged = adjust_slices([compared(e) for e in todo], levels.regression, correction,
+                           family=family)  # fmt: skip
+    unjudged = {(c.metric, c.slice): _unjudged(c) for c in map(compared, too_few)}
+    by_label = {(c.metric, c.slice): c for c in judged} | unjudged
+    # in the order the slices were asked for, the unjudged among the judged
+    order = [(metric, key) for metric in specs for key in wanted]
+    slices = [by_label[label] for label in order if label in by_label]
     return Judged(slices, len(tasks), len(keys))
+
+
+def _unjudged(c: SliceComparison) -> SliceComparison:
+    """A slice too small to judge, saying so in the words every output shows (its note)."""
+    units = "task" if c.clusters != c.n else "item"
+    count = f"{c.clusters} {units}{'s' if c.clusters != 1 else ''}"
+    return replace(c, status=Outcome.INCONCLUSIVE, regressed=False, p_value=1.0,
+                   note=f"{count}: too few to judge (a comparison needs at least 2)")  # fmt: skip
 
 
 def compare_runs(
@@ -408,7 +446,7 @@ def compare_runs(
         method=method,
     )
     if not judged.slices:
-        raise BadInputError(base.path, "no slice has two or more paired items to compare")
+        raise BadInputError(base.path, "no paired items to compare")
     return RunComparison(
         outcome=overall_outcome(judged.slices),
         suite=suite,

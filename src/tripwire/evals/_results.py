@@ -16,6 +16,23 @@ from tripwire.evals._types import SampleResult
 FSYNC_EVERY_S = 1.0
 
 
+def _parse(line: bytes) -> SampleResult:
+    """One line as a SampleResult. Fields whose type a run never writes are refused rather than
+    coerced: ``str`` of a ``tampering`` string would count each of its letters as a class."""
+    data = json.loads(line)
+    if not isinstance(data, dict):
+        raise TypeError(f"a JSON {type(data).__name__}, not an object")
+    tampering = data.get("tampering")
+    if tampering is not None and not (
+        isinstance(tampering, list) and all(isinstance(t, str) for t in tampering)
+    ):
+        raise TypeError(f"'tampering' is {tampering!r}, not a list of strings")
+    for key in ("metrics", "slices"):
+        if data.get(key) is not None and not isinstance(data[key], dict):
+            raise TypeError(f"{key!r} is not an object")
+    return SampleResult.from_dict(data)
+
+
 class ResultsLog:
     """Append-only JSONL of SampleResults.
 
@@ -43,9 +60,11 @@ class ResultsLog:
                 good_end += len(line) + 1
                 continue
             try:
-                result = SampleResult.from_dict(json.loads(line))
-            except (ValueError, KeyError, TypeError, RecursionError) as exc:
-                if lineno >= len(lines) - 1:  # the last line: torn by an interruption
+                result = _parse(line)
+            except (ValueError, KeyError, TypeError, RecursionError, OverflowError) as exc:
+                # the last line of a run still being written: torn by an interruption (a
+                # finished run's file was rewritten whole, so nothing in it is torn)
+                if not unique and lineno >= len(lines) - 1:
                     break
                 where = f"{self.path}:{lineno}"
                 raise BadInputError(where, f"corrupt result line ({exc})") from exc

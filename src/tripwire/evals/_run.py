@@ -219,6 +219,9 @@ def run_eval(
     identity = run_identity(suite, backend, n, sandbox, cpu_limits)
     out = Path(out) if out is not None else default_run_dir(identity)
     fresh = not out.exists()
+    # an empty --out given by the user: the run.json written into it is this invocation's
+    # to take back, or the next, correct run would find "a different run" there
+    started = not (out / RUN_FILE).exists()
     _open_run_dir(out, identity)
 
     log = ResultsLog(out / RESULTS_FILE)
@@ -238,6 +241,9 @@ def run_eval(
         log.close()
         if fresh and not done:  # nothing to resume: leave no run directory behind
             shutil.rmtree(out, ignore_errors=True)
+        elif started and not done:  # the folder was there: take back only what we wrote
+            for name in (RUN_FILE, RESULTS_FILE):
+                (out / name).unlink(missing_ok=True)
         raise
     finally:
         log.close()

@@ -7,6 +7,7 @@ causal LM) is not run at all, and the suite becomes an ``eval.not_runnable`` fin
 
 from __future__ import annotations
 
+import math
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
@@ -262,7 +263,7 @@ def _run_one(
         # HFBackend checks again with the tokenizer transformers loads (NotRunnableError)
         backend = HFBackend(model.path, manifest=model.manifest)
         # cached per model content: gating many candidates scores the baseline once
-        return cached_eval(suite, backend, box, n=sp.n, progress=step).path
+        run = cached_eval(suite, backend, box, n=sp.n, progress=step)
     except NotRunnableError as exc:
         return _refusal(sp.name, model, exc.problems)
     except UserError as exc:  # the checkpoint does not load, the run refused its input or
@@ -271,6 +272,17 @@ def _run_one(
     except Exception as exc:  # a bug: a blocking finding with its traceback (see _guard)
         return internal_error("eval", f"the {sp.name} suite on the {model.role}", exc,
                               suite=sp.name, role=model.role)  # fmt: skip
+    # a model that scores NaN (a NaN weight) ran but measured nothing: not comparable, and
+    # a finding like any model that cannot run the suite, not bad input that writes nothing
+    bad = next(((r, m, v) for r in run.results for m, v in r.metrics.items()
+                if not math.isfinite(v)), None)  # fmt: skip
+    if bad is not None:
+        r, metric, value = bad
+        why = (f"its {metric} is {value} on {r.task_id}#{r.sample_idx} (see {run.path}/"
+               "results.jsonl): the model's scores are not finite numbers")  # fmt: skip
+        return not_runnable("eval", model.role, model.path, [why], kinds=["non_finite_scores"],
+                            what=f"the {sp.name} suite", suite=sp.name)  # fmt: skip
+    return run.path
 
 
 def _compare(

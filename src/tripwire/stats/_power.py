@@ -168,11 +168,13 @@ def _unpaired(s: Scenario, claim: Claim, level: float, target: float) -> int:
     gap = abs(drop - s.margin)
     if s.metric == "pass":
         p1, p2 = s.base_rate, min(max(s.base_rate - drop, 1e-9), 1 - 1e-9)
-        var = p1 * (1 - p1) + p2 * (1 - p2)
+        sd = math.sqrt(p1 * (1 - p1) + p2 * (1 - p2))
     else:
-        var = 2 * s.sd_item**2
-    # isf, not ppf(1 - level): 1 - 1e-300 is 1.0, whose quantile is infinite
-    return math.ceil((float(sps.norm.isf(level)) + _z(target)) ** 2 * var / gap**2)
+        sd = math.sqrt(2) * s.sd_item
+    # isf, not ppf(1 - level): 1 - 1e-300 is 1.0, whose quantile is infinite; the ratio
+    # before squaring, and capped, so extreme spreads or gaps neither overflow nor give 0
+    ratio = (float(sps.norm.isf(level)) + _z(target)) * sd / gap
+    return max(1, math.ceil(min(ratio, 1e9) ** 2))
 
 
 def plan(

@@ -164,9 +164,26 @@ def score_verdict_chances(
     if n < MIN_UNITS:
         return VerdictChances(0.0, 0.0)
     df, root = n - 1.0, np.sqrt(n)
-    regressed = sps.nct.sf(t_isf(alpha_regress, df), df, (degradation - margin) * root / sd_diff)
-    passed = sps.nct.sf(t_isf(alpha_pass, df), df, (margin - degradation) * root / sd_diff)
-    return VerdictChances(float(regressed), float(passed))
+    with np.errstate(over="ignore"):  # a spread tiny next to the gap: noncentrality overflows
+        ahead = (degradation - margin) / sd_diff * root
+    regressed = _nct_sf(t_isf(alpha_regress, df), df, ahead)
+    passed = _nct_sf(t_isf(alpha_pass, df), df, -ahead)
+    return VerdictChances(regressed, passed)
+
+
+def _nct_sf(x: float, df: float, nc: float) -> float:
+    """``P(T > x)`` for noncentral t. scipy returns NaN past a noncentrality of about 1e9;
+    there ``T = (Z + nc) / sqrt(V / df)`` is ``nc / sqrt(V / df)`` to double precision, whose
+    tail is a chi-square's (and a certainty when ``nc`` is infinite)."""
+    if abs(nc) < 1e8:
+        return float(sps.nct.sf(x, df, nc))
+    if not np.isfinite(nc):
+        return 1.0 if nc > 0 else 0.0
+    if (nc > 0) != (x > 0):  # T has nc's sign, x the other (or is 0)
+        return 1.0 if nc > 0 else 0.0
+    with np.errstate(over="ignore"):
+        v = df * (nc / x) ** 2  # T > x  <=>  V < v (nc > 0), V > v (nc < 0)
+    return float(sps.chi2.cdf(v, df) if nc > 0 else sps.chi2.sf(v, df))
 
 
 def binary_detectable(
