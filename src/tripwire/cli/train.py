@@ -31,7 +31,12 @@ def retention_table(comparisons: list[SliceComparison], targets: list[str]) -> T
         t.add_column(col, justify="left" if col in ("language", "role", "status") else "right")
     for c in comparisons:
         target = c.slice in targets
-        status = ("gain" if c.delta < 0 else "no gain") if target else c.status
+        # a target's direction is worth a word only where the statistics settled the comparison:
+        # "gain" on an inconclusive or regressed slice would contradict the --json status
+        settled = target and c.status == "pass"
+        status = ("gain" if c.delta < 0 else "no gain") if settled else str(c.status)
+        if c.status == "inconclusive":
+            status += f" ({c.n} tasks)"
         colour = "green" if status in ("gain", "pass") else "red" if c.regressed else "yellow"
         t.add_row(
             c.slice,

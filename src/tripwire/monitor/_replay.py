@@ -60,6 +60,8 @@ def _record(line: str, where: str) -> Record:
         # a CSV export or a pretty-printed document fails here, on its first line
         raise BadInputError(where, f"not valid JSON ({exc.msg}): expected one JSON object per "
                             "line (JSON Lines)") from exc  # fmt: skip
+    except ValueError as exc:  # an integer past Python's digit limit (sys.set_int_max_str_digits)
+        raise BadInputError(where, "JSON number too long to read") from exc
     if not isinstance(obj, dict):
         raise BadInputError(where, "expected a JSON object")
     kind = obj.get("type", "event")

@@ -73,7 +73,11 @@ def _from_json(obj: Any, rec: Any, fields: Any, where: str) -> TrainRecord:
     obj, fm = known_shape(obj, fields)
     if rec.kind == "code":
         text = obj.get(fm.text)
-        if not isinstance(text, str) or not text.strip():
+        if not isinstance(text, str):
+            # 5, null or a list is a wrong type, not an empty text: say which, so it can be fixed
+            got = "null" if text is None else type(text).__name__
+            raise BadInputError(where, f"{fm.text!r} must be a string, got {got}")
+        if not text.strip():
             raise BadInputError(where, f"empty {fm.text!r}")
         return TrainRecord(rid, "code", text=text, language=rec.language, where=where)
     if rec.kind == "instruction":
@@ -106,6 +110,8 @@ def read_records(paths: list[Path]) -> list[TrainRecord]:
                 raise BadInputError(where, f"malformed JSON: {exc}") from exc
             except RecursionError:  # nested thousands deep: the audit calls it bad_format too
                 raise BadInputError(where, "malformed JSON: nested too deeply") from None
+            except ValueError:  # an integer past Python's digit limit (sys.set_int_max_str_digits)
+                raise BadInputError(where, "JSON number too long to read") from None
             records.append(_from_json(obj, rec, fields, where))
     if not records:
         raise BadInputError(", ".join(map(str, paths)), "no records")

@@ -219,6 +219,10 @@ def _write_beside(path: Path, manifest: Manifest, notices: list[str]) -> None:
 def _check_out(out: Path, base: Path) -> None:
     if out.resolve() == base.resolve():
         raise BadInputError(out, "is the base model; choose another output directory")
+    # as `tokens repair` does: inside the base it changes the base's content (and id); around it
+    # the base would go when the output folder is replaced
+    if base.resolve() in out.resolve().parents or out.resolve() in base.resolve().parents:
+        raise BadInputError(out, f"--out must be neither inside nor around the input {base}")
     if (
         out.exists()
         and not (out / "tripwire.json").is_file()

@@ -29,6 +29,8 @@ def parse_line(line: str) -> tuple[object, str | None]:
         return None, f"not JSON ({exc.msg}, column {exc.colno})"
     except RecursionError:
         return None, "JSON nested too deeply to read"
+    except ValueError:  # an integer past Python's digit limit (sys.set_int_max_str_digits)
+        return None, "JSON number too long to read"
     return report_text(item)
 
 
@@ -90,7 +92,7 @@ def read_stream(lines: Iterable[str]) -> Stream:
             continue
         try:
             obj = json.loads(line)
-        except (json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):  # ValueError: also a too-long integer; parse_line says
             obj = None
         if isinstance(obj, dict) and obj.get("type") == "deploy":
             ts = _ts(obj.get("ts"))
