@@ -18,7 +18,7 @@ completes the same directory.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,7 @@ from tripwire.evals._results import ResultsLog
 from tripwire.evals._run import RESULTS_FILE, _open_run_dir, cached_run_dir, run_identity
 from tripwire.evals._self_test import ReferenceCheckFailed, check_references
 from tripwire.evals._suite import Suite
-from tripwire.evals._types import Task
+from tripwire.evals._types import Sample, Task
 from tripwire.progress import Progress, no_progress
 from tripwire.sandbox import Limits, Sandbox
 from tripwire.stats import Correction, Margin, SliceComparison, family_levels, overall_outcome
@@ -109,6 +109,51 @@ def look_sizes(budget: int, looks: int) -> list[int]:
     return sorted({math.ceil(budget * j / k) for j in range(1, k + 1)})
 
 
+class _SuiteChecked(Backend):
+    """A backend whose samples are checked against the whole suite: ``Suite.evaluate`` checks
+    the tasks it is given, which here are one look's batch, so every sample of a later look's
+    task would be refused as "not in the suite". Everything else is the backend's own."""
+
+    def __init__(self, backend: Backend, suite_tasks: Sequence[Task]) -> None:
+        self._backend, self._suite_tasks = backend, suite_tasks
+        self._checked = False
+
+    @classmethod
+    def from_argument(cls, argument: str) -> Backend:
+        raise NotImplementedError  # built from a backend, never from a MODEL argument
+
+    def describe(self) -> dict[str, Any]:
+        return self._backend.describe()
+
+    def identity(self) -> dict[str, Any]:
+        return self._backend.identity()
+
+    def generate(
+        self, tasks: Sequence[Task], n: int | None, progress: Progress = no_progress
+    ) -> Iterator[Sample]:
+        return self._backend.generate(tasks, n, progress)
+
+    def count(self, tasks: Sequence[Task], n: int | None) -> int | None:
+        return self._backend.count(tasks, n)
+
+    def check_tasks(
+        self, tasks: Sequence[Task], why_missing: Callable[[str], str | None] = lambda _: None
+    ) -> None:
+        # when the suite asks (a likelihood suite never does: it refuses samples its own way),
+        # against all of its tasks as a full run's check is, and once: the samples do not change
+        if not self._checked:
+            self._backend.check_tasks(self._suite_tasks, why_missing)
+            self._checked = True
+
+    @property
+    def parents(self) -> tuple[str, ...]:
+        return self._backend.parents
+
+    def __getattr__(self, name: str) -> Any:
+        # what only some backends have (``scheme``, ``loglikelihood`` for likelihood suites)
+        return getattr(self._backend, name)
+
+
 class _ModelRun:
     """One model's results in its run directory, scored a batch at a time."""
 
@@ -123,7 +168,8 @@ class _ModelRun:
         cpu_limits: CpuLimits,
     ) -> None:
         identity = run_identity(suite, backend, n, sandbox, cpu_limits)
-        self.role, self.suite, self.backend, self.sandbox, self.n = role, suite, backend, sandbox, n
+        self.role, self.suite, self.sandbox, self.n = role, suite, sandbox, n
+        self.backend: Backend = _SuiteChecked(backend, suite.tasks())
         self.path = out if out is not None else cached_run_dir(identity)
         _open_run_dir(self.path, identity)
         self.log = ResultsLog(self.path / RESULTS_FILE)
@@ -149,11 +195,28 @@ class _ModelRun:
         return {k: r for k, r in self.results.items() if k[0] in task_ids}
 
 
-def _check_pairs(base: Results, cand: Results, where: Path) -> None:
-    if base.keys() != cand.keys():
-        only = sorted(base.keys() ^ cand.keys())[0]
-        raise BadInputError(where, f"the two models' samples differ (e.g. {only[0]}#{only[1]}): "
-                            "compare them with the same number of samples per task")  # fmt: skip
+def _check_pairs(base: Results, cand: Results, models: Mapping[str, Backend]) -> None:
+    if base.keys() == cand.keys():
+        return
+    # named by the models the user gave, not by their run directories in the cache
+    where = " vs ".join(str(models[role].describe().get("label", models[role].scheme))
+                        for role in ROLES)  # fmt: skip
+    base_tasks, cand_tasks = {k[0] for k in base}, {k[0] for k in cand}
+    if base_tasks != cand_tasks:
+        lacks = [f"the {role} has no samples for {_some(sorted(others - own))}"
+                 for role, own, others in (("baseline", base_tasks, cand_tasks),
+                                           ("candidate", cand_tasks, base_tasks))
+                 if others - own]  # fmt: skip
+        raise BadInputError(where, f"the two models cover different tasks: {'; '.join(lacks)}; "
+                            "compare them on the same tasks")  # fmt: skip
+    only = sorted(base.keys() ^ cand.keys())[0]
+    raise BadInputError(where, f"the two models' samples differ (e.g. {only[0]}#{only[1]}): "
+                        "compare them with the same number of samples per task")  # fmt: skip
+
+
+def _some(task_ids: list[str]) -> str:
+    more = f" and {len(task_ids) - 3} more" if len(task_ids) > 3 else ""
+    return ", ".join(task_ids[:3]) + more
 
 
 def _label(c: SliceComparison) -> str:
@@ -216,7 +279,7 @@ def compare_models(
         seen = size
         ids = {t.task_id for t in order[:size]}
         base, cand = runs["baseline"].of(ids), runs["candidate"].of(ids)
-        _check_pairs(base, cand, runs["candidate"].path)
+        _check_pairs(base, cand, backends)
         levels = Levels(float(pass_levels[k - 1]), float(regress_levels[k - 1]), family)
         judged = judge(base, cand, specs, margins=margins, slice_margins=slice_margins,
                        levels=levels, correction=correction, method=method,

@@ -13,6 +13,10 @@ numpy's are sent as the plain value they stand for, as ``==`` would have treated
 decoder runs in the judge and must be safe on any bytes: a malformed, oversized or too deeply
 nested message is a ``CodecError``, never anything else.
 
+A plain value can still be one the judge cannot receive: an int longer than the judge parses,
+nesting deeper than it decodes, a message over its frame limit. The encoder refuses those with
+``Unsendable``: an honest wrong answer, which the run fails as such, not as tampering.
+
 Frames are a 4-byte big-endian length and the JSON text.
 """
 
@@ -24,6 +28,7 @@ import json.encoder
 import numbers
 import os
 import struct
+import sys
 from typing import Any
 
 # The program runs in the same interpreter as the encoder: these functions keep their own
@@ -40,6 +45,10 @@ _Integral, _Real = numbers.Integral, numbers.Real
 
 MAX_FRAME = 64 * 1024 * 1024
 MAX_DEPTH = 100
+# The judge parses ints with the interpreter's limit on digits (0: none), whatever limit the
+# program sets for itself: a longer int is refused here, where it is still known to be an int.
+_DIGITS = sys.get_int_max_str_digits()
+_INT_LIMIT = 10**_DIGITS if _DIGITS else None
 _LEN = struct.Struct(">I")
 _CONTAINERS = {list: "l", tuple: "t", set: "s", frozenset: "f"}
 _BUILD = {"l": list, "t": tuple, "s": set, "f": frozenset}
@@ -49,11 +58,31 @@ class CodecError(ValueError):
     """A value that is not plain data, or a message that does not decode to one."""
 
 
+class Unsendable(CodecError):
+    """Plain data that is too large or too deep for the judge to receive (see the module
+    docstring); the message says which, e.g. "an int of more than 4300 digits"."""
+
+
+def too_large(size: int) -> Unsendable | None:
+    """The refusal of an encoded message of ``size`` bytes, if it is over the frame limit."""
+    if size <= MAX_FRAME:
+        return None
+    return Unsendable(f"a value over {MAX_FRAME // (1024 * 1024)} MB")
+
+
+def _int(x: int) -> int:
+    if _INT_LIMIT is not None and not -_INT_LIMIT < x < _INT_LIMIT:
+        raise Unsendable(f"an int of more than {_DIGITS} digits")
+    return x
+
+
 def _plain(x: Any, depth: int) -> Any:
     if depth > MAX_DEPTH:
-        raise CodecError(f"nested deeper than {MAX_DEPTH} levels")
+        raise Unsendable(f"a value nested more than {MAX_DEPTH} levels")
     t = type(x)
-    if x is None or t is bool or t is int or t is float or t is str:
+    if t is int:
+        return _int(x)
+    if x is None or t is bool or t is float or t is str:
         return x
     tag = _CONTAINERS.get(t)
     if tag is not None:
@@ -100,7 +129,7 @@ def _subclass(x: Any, depth: int) -> Any:
     if isinstance(x, bool):
         return bool(x)
     if isinstance(x, int):
-        return int.__index__(x)
+        return _int(int.__index__(x))
     if isinstance(x, float):
         return float.__float__(x)
     if isinstance(x, str):
@@ -116,7 +145,7 @@ def _subclass(x: Any, depth: int) -> Any:
             out += (_plain(k, depth + 1), _plain(v, depth + 1))
         return out
     if isinstance(x, _Integral):
-        return int(x)
+        return _int(int(x))
     if isinstance(x, _Real):
         return float(x)
     raise CodecError(f"a {_name_of(type(x))} is not plain data")
@@ -126,10 +155,14 @@ def encode(value: Any) -> bytes:
     try:
         return "".join(_c_encode(_plain(value, 0), 0)).encode()
     except RecursionError as exc:
-        raise CodecError("nested too deeply (or refers to itself)") from exc
+        # deep enough to exhaust the program's stack before MAX_DEPTH: still only too deep
+        raise Unsendable("a value nested too deeply (or one that holds itself)") from exc
     except (TypeError, ValueError, OverflowError) as exc:
         if isinstance(exc, CodecError):
             raise
+        if isinstance(exc, ValueError) and "integer string conversion" in str(exc):
+            # the program lowered its own limit on digits below the judge's
+            raise Unsendable("an int longer than the program's limit on digits") from exc
         raise CodecError(f"not plain data ({exc})") from exc
 
 

@@ -42,6 +42,12 @@ class Tampering(BaseException):
     """The program reported attempts to game the tests."""
 
 
+class Unreceivable(BaseException):
+    """The program answered with plain data too large or too deep to receive (``_codec``'s
+    ``Unsendable``): a wrong answer. Not an ``Exception``, so a test's ``except Exception``
+    cannot turn it into a pass."""
+
+
 class _Channel:
     def __init__(self, req_fd: int, resp_fd: int) -> None:
         self.req_fd, self.resp_fd = req_fd, resp_fd
@@ -104,6 +110,9 @@ class _Channel:
             return reply[1]
         if reply[0] == "raise" and len(reply) == 4:
             raise _program_exception(*(str(x) for x in reply[1:]))
+        if reply[0] == "unsendable" and len(reply) == 2:
+            raise Unreceivable(f"{name} returned {str(reply[1])[:200]}, which the judge "
+                               "cannot receive")  # fmt: skip
         raise ProgramGone("the program broke the harness protocol")
 
     def check(self) -> None:
@@ -138,7 +147,16 @@ def _program_exception(name: str, message: str, where: str) -> Exception:
     catch it); any other becomes an Exception that names it."""
     text = f"{message} [{where}]" if where else message
     if name in _SAFE_EXCEPTIONS:
-        return getattr(builtins, name)(text)
+        # the nearest of its built-in bases that takes a message: UnicodeDecodeError needs five
+        # arguments, so it becomes a UnicodeError (still caught as a ValueError) that names it
+        cls: type[BaseException]
+        for cls in getattr(builtins, name).__mro__:
+            if cls is Exception:
+                break
+            with contextlib.suppress(TypeError):
+                exc = cls(text if cls.__name__ == name else f"{name}: {text}")
+                assert isinstance(exc, Exception)  # a base of a built-in Exception, below it
+                return exc
     return Exception(f"{name}: {text}")
 
 

@@ -26,7 +26,7 @@ from tripwire.sandbox import _protocol
 from tripwire.sandbox._cache import ResultCache
 from tripwire.sandbox._types import ExecResult, Executable, Isolation, Judged, Limits
 
-HARNESS_VERSION = 3
+HARNESS_VERSION = 4
 """Bump when a change to the harness could change a verdict: it is part of the cache key."""
 START_TIMEOUT_S = 120.0
 REPLY_GRACE_S = 30.0

@@ -12,6 +12,10 @@ common modules patched, a trace or profile hook installed, files opened outside 
 own directory and the interpreter's, the harness's descriptors touched, native code loaded,
 processes spawned, sockets opened, and values that are not plain data. The checks run in the
 program's process, so a determined program can hide from them; they are a report, not a wall.
+
+A plain value the judge cannot receive (too long an int, too deep, too large a message: see
+``_codec.Unsendable``) is no attempt at all: it is answered ``["unsendable", why]``, which the
+judge fails as a wrong answer, naming why.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ _realpath, _fsdecode, _sep = os.path.realpath, os.fsdecode, os.sep
 _gettrace, _getprofile, _modules = sys.gettrace, sys.getprofile, sys.modules
 _read_frame, _write_frame = _codec.read_frame, _codec.write_frame
 _encode, _decode, _CodecError = _codec.encode, _codec.decode, _codec.CodecError
+_Unsendable, _too_large = _codec.Unsendable, _codec.too_large
 
 # Exit statuses that say why the harness stopped without answering, for the worker to name:
 # its descriptors were closed or replaced, or its own code failed under the program's patches.
@@ -225,6 +230,10 @@ class _Pipes:
         try:
             try:
                 data = _encode([*reply, watch.check()])
+                if (over := _too_large(len(data))) is not None:
+                    raise over
+            except _Unsendable as exc:
+                data = _encode(["unsendable", str(exc), watch.seen])
             except _CodecError as exc:
                 watch.note("non_plain_value")
                 refusal = ["raise", "TypeError", f"returned a value that is {exc}", ""]
