@@ -17,7 +17,7 @@ from tripwire.data._records import FieldMap
 from tripwire.errors import BadInputError
 
 ENGINES = ("local", "ray")
-WORK_FORMAT = 7
+WORK_FORMAT = 8
 """Version of the per-shard intermediate files; a new one invalidates old completion markers."""
 
 

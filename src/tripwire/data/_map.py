@@ -244,10 +244,10 @@ def run_shard(task: ShardTask) -> dict[str, Any]:
                 )
                 tests += 1
     if cfg.model:  # the answers the driver scores against their instructions (``_fit``)
-        fit = [
+        fit = [  # grams: it has code, and is not too long to check (``MAX_RECORD_CHARS``)
             {"o": k, "p": r.prompt, "a": r.code}
-            for k, r in enumerate(records)
-            if r.kind in ("instruction", "chat") and r.prompt.strip() and r.code.strip()
+            for k, (r, checked) in enumerate(zip(records, results, strict=True))
+            if r.kind in ("instruction", "chat") and r.prompt.strip() and checked.grams is not None
         ]
         wd.file(task.shard, ShardFile.FIT).write_text(json.dumps(fit, ensure_ascii=False), "utf-8")
     # One JSON document per shard: a single encoder call, not one per record.

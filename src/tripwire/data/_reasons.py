@@ -51,7 +51,8 @@ TABLE: tuple[Reason, ...] = (
            run=9),
     Reason("secret", "records containing credentials (redacted everywhere)", blocking=True,
            run=2),
-    Reason("low_quality", "records of generated, minified or badly formatted code", run=7),
+    Reason("low_quality", "records of generated, minified or badly formatted code, or too long "
+           "to check", run=7),
     Reason("bad_format", "records that break the input schema", unrunnable=True, run=0),
     Reason("source_not_allowed", "records from sources outside the allow list", run=1),
     Reason("insecure_code",

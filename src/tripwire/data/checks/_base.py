@@ -6,6 +6,11 @@ runner applies checks in order, skips a check when an earlier reason makes it mo
 syntax), and counts hits and time per check. It runs a batch of records one check at a time, so a
 check can first do work for the whole batch at once (``prepare``) where numpy's cost per call
 would dominate doing it record by record.
+
+A record whose text (code, prompt and a chat's other turns) is longer than ``MAX_RECORD_CHARS``
+counts as having no code: no check that needs code sees it, and it is never tokenized, parsed,
+linted, deduplicated or decontaminated (one such record cost gigabytes of memory). ``low_quality``
+removes it (``too_long``); the secrets scan, which reads the raw record, still looks at all of it.
 """
 
 from __future__ import annotations
@@ -29,6 +34,12 @@ if TYPE_CHECKING:
 
 Evidence = dict[str, Any]
 
+MAX_RECORD_CHARS = 1_000_000
+"""Characters of text (code + prompt + a chat's other turns) past which a record is removed
+unchecked. A 128k-token context holds about 500k characters of code (~4 per token), so no
+training example is this long; past it a record is a minified bundle or a data dump, and the
+tokenizer, parsers and linters would take gigabytes and minutes over it."""
+
 
 class RecordContext:
     """One record plus what checks found so far and computations they share."""
@@ -46,6 +57,11 @@ class RecordContext:
         self._ids: tuple[np.ndarray, np.ndarray] | None = None
         self.language: str | None = record.language or next(iter(record.fence_tags), None)
         """The language code checks judge the code as; None when unknown."""
+        self.chars = len(record.code) + len(record.prompt) + len(record.context)
+        """Characters of text the checks would read (``MAX_RECORD_CHARS``)."""
+
+    def too_long(self) -> bool:
+        return self.chars > MAX_RECORD_CHARS
 
     def analysis(self, language: str) -> SyntaxAnalysis:
         if language not in self._analyses:
@@ -77,8 +93,9 @@ class RecordContext:
         return self._ids
 
     def has_code(self) -> bool:
+        """Code the checks look at: none when the record is too long to check (``too_long``)."""
         code = self.record.code
-        return bool(code) and not code.isspace()
+        return bool(code) and not self.too_long() and not code.isspace()
 
     def detection(self) -> Detection:
         if self._detection is None:
