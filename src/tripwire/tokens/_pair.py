@@ -15,7 +15,7 @@ from tripwire.progress import Progress, no_progress
 from tripwire.tokens._errors import one_line
 from tripwire.tokens._matrix import RowStats
 from tripwire.tokens._rows import Correspondence, correspond
-from tripwire.tokens._structure import check_config
+from tripwire.tokens._structure import check_config, check_width
 from tripwire.tokens._tables import EmbeddingTables
 from tripwire.tokens._vocab import TokenizerView
 
@@ -33,9 +33,11 @@ class Side:
         ckpt = Checkpoint.open(path)
         check_config(ckpt)
         try:
-            return cls(ckpt, TokenizerView.load(ckpt), EmbeddingTables.load(ckpt))
+            side = cls(ckpt, TokenizerView.load(ckpt), EmbeddingTables.load(ckpt))
         except BadInputError as exc:
             raise one_line(exc) from exc
+        check_width(ckpt, side.tables)
+        return side
 
 
 @dataclass

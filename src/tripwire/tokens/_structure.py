@@ -47,6 +47,44 @@ def check_config(ckpt: Checkpoint) -> None:
         raise fields.bad("tie_word_embeddings", f"must be true or false, got {tie!r}")
 
 
+# Config keys that give the embedding width where it is not the hidden size: ALBERT and ELECTRA
+# factorise their embeddings, OPT projects them.
+_EMBEDDING_WIDTH_KEYS = ("embedding_size", "word_embed_proj_dim")
+# The hidden size's key in the configs of model types transformers does not know.
+_HIDDEN_SIZE_KEYS = ("hidden_size", "n_embd", "d_model", "dim")
+
+
+def _width_key(ckpt: Checkpoint) -> str | None:
+    """The config.json key that gives the embedding tables' width, None when it has none."""
+    for key in _EMBEDDING_WIDTH_KEYS:
+        if key in ckpt.config:
+            return key
+    try:
+        from transformers import CONFIG_MAPPING
+
+        # the model type's own name for hidden_size: n_embd (GPT-2), d_model (T5), dim (...)
+        key = CONFIG_MAPPING[ckpt.model_type].attribute_map.get("hidden_size", "hidden_size")
+        return key if key in ckpt.config else None
+    except (ImportError, KeyError):
+        return next((k for k in _HIDDEN_SIZE_KEYS if k in ckpt.config), None)
+
+
+def check_width(ckpt: Checkpoint, tables: EmbeddingTables) -> None:
+    """config.json's hidden (embedding) size must be the weights' width: transformers builds
+    the model from the config and refuses weights of another width, so a repair written from
+    such a checkpoint would not load (and an audit of it would judge a model nobody can run)."""
+    key = _width_key(ckpt)
+    if key is None:
+        return
+    fields = Fields(ckpt.config, "", str(ckpt.path / "config.json"))
+    value = fields.optional_whole(key)
+    if value is not None and value != tables.width:
+        raise fields.bad(
+            key,
+            f"is {value}, but the embedding weights ({tables.input_name}) are {tables.width} wide",
+        )
+
+
 def config_ties(ckpt: Checkpoint) -> bool:
     """Whether transformers ties the output head to the input embeddings on load: the config's
     tie_word_embeddings, else its model class's default, which is not always true (Llama,

@@ -26,6 +26,24 @@ def _canon(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
 
 
+# The value an option of a tokenizer model takes when tokenizer.json leaves it out, where that
+# is not "off": WordPiece without a continuing_subword_prefix uses "##", so there a missing
+# prefix and "" differ.
+_MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
+    "WordPiece": {"unk_token": "[UNK]", "continuing_subword_prefix": "##",
+                  "max_input_chars_per_word": 100},
+}  # fmt: skip
+
+
+def _option(model: dict[str, Any], key: str) -> Any:
+    """``model``'s option ``key``, with None, "" and false all read as None: each turns the
+    option off (the same tokenizer converted from vocab.json + merges.txt writes "" for the BPE
+    prefix and suffix that its tokenizer.json wrote as null)."""
+    value = model.get(key, _MODEL_DEFAULTS.get(str(model.get("type")), {}).get(key))
+    # `is False`, not `== False`: 0 (Unigram's unk_id) is an id, not "off"
+    return None if value is None or value is False or value == "" else value
+
+
 def _merges(raw: dict[str, Any]) -> list[Any]:
     return (raw.get("model") or {}).get("merges") or []
 
@@ -67,7 +85,7 @@ def component_findings(base: TokenizerView, cand: TokenizerView) -> list[Finding
         options = sorted(
             k
             for k in bm.keys() | cm.keys()
-            if k not in ("vocab", "merges") and _canon(bm.get(k)) != _canon(cm.get(k))
+            if k not in ("vocab", "merges") and _canon(_option(bm, k)) != _canon(_option(cm, k))
         )
         if options:
             out.append(

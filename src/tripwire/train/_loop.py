@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from tripwire.compute._chunked import CHUNK_BYTES
+from tripwire.errors import BadInputError
 from tripwire.progress import Progress, no_progress
 from tripwire.train._batches import PackedStream, make_batch
 from tripwire.train._config import TrainConfig
@@ -61,6 +62,19 @@ class LoopResult:
 
     def history(self) -> dict[str, list[float]]:
         return {"task_loss": self.task_loss, "penalty": self.penalty, "grad_norm": self.grad_norm}
+
+
+def _check_finite(step: int, config: TrainConfig, task: float, penalty: float, norm: float) -> None:
+    """Stop the run, blaming the learning rate, when the step's loss or gradient norm is not a
+    finite number (the run diverged: every later step and the saved model would be nan)."""
+    for what, value in (("loss", task), ("regularizer penalty", penalty), ("gradient norm", norm)):
+        if not math.isfinite(value):
+            became = "NaN" if math.isnan(value) else "infinite"
+            raise BadInputError(
+                f"--lr {config.learning_rate:g}",
+                f"the {what} became {became} at step {step + 1} (training diverged; "
+                "try a lower --lr)",
+            )
 
 
 def train_loop(
@@ -133,6 +147,9 @@ def train_loop(
             penalty += float(term.detach())
         clip = config.grad_clip if config.grad_clip > 0 else math.inf
         norm = torch.nn.utils.clip_grad_norm_(params, clip)
+        # checked before the optimizer steps: a non-finite loss or gradient would turn every
+        # weight into nan, and the run would go on to save, register and evaluate that model
+        _check_finite(step, config, loss.task, penalty, float(norm))
         optimizer.step()
         result.task_loss.append(loss.task)
         result.penalty.append(penalty)
