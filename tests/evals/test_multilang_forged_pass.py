@@ -107,6 +107,10 @@ def test_forged_passes_fail_and_the_oracle_still_passes(box, name):
     for label, r in zip(forged, results[1:], strict=True):
         assert not r.passed and r.metrics["pass"] == 0.0, (label, r)
         assert r.message != "all tests passed", (label, r)
+    # a pass reported with a made-up token is named: eval compare counts it per model (a shell
+    # completion cannot write to the harness's descriptor at all: it has none to forge on)
+    guessed = results[1 + list(forged).index("guessed token")]
+    assert guessed.tampering == (() if name == "humaneval-sh" else ("forged_report",)), guessed
 
 
 @pytest.mark.parametrize("name", sorted(FORGERIES))

@@ -88,7 +88,9 @@ class ExecResult:
     tampering: tuple[str, ...] = ()
     """Judged runs: what the program attempted to game its tests with (``patch_builtins``,
     ``trace_hook``, ``harness_descriptors``, ``read_outside``, ``non_plain_value``,
-    ``native_code``, ``process``, ``network``); such a run fails, whatever its answers."""
+    ``native_code``, ``process``, ``network``); runs whose tests share the program's process:
+    ``forged_report`` (a pass reported without the run's token). Such a run fails, whatever its
+    answers."""
 
     @property
     def passed(self) -> bool:

@@ -247,7 +247,8 @@ def _verdict(
     if res.startswith(FAIL):
         return "failed", res[1:].decode("utf-8", "replace"), []
     if res.startswith(PASS):
-        return "failed", "the harness channel was tampered with", []
+        # a pass report without the run's token: only a program forging one writes it
+        return "failed", "the harness channel was tampered with", ["forged_report"]
     if sig == signal.SIGXFSZ:
         return "failed", f"file size limit of {limits['file_size_bytes']} bytes exceeded", []
     if sig:

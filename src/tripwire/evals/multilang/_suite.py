@@ -186,7 +186,7 @@ class MultiLangHumanEval(ExecutionSuite):
             s = samples[i]
             values, message = metrics(r, programs[i].open_at_end)
             yield SampleResult(s.task_id, s.sample_idx, r.verdict, message, r.cpu_s, r.wall_s,
-                               values)  # fmt: skip
+                               values, tampering=r.tampering)  # fmt: skip
 
 
 def _header(prompt: str) -> str:
