@@ -31,7 +31,8 @@ class _Scorer(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         prompt = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["prompt"]
         values = [None] + [float("nan") if "BROKEN" in prompt else -0.5] * len(prompt)
-        body = json.dumps({"choices": [{"text": "", "logprobs": {"token_logprobs": values}}]})
+        # the prompt echoed alone, as a server that honours max_tokens 0 does
+        body = json.dumps({"choices": [{"text": prompt, "logprobs": {"token_logprobs": values}}]})
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))

@@ -5,8 +5,10 @@ option and the path (exit 2), and nothing is written."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import shutil
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +32,9 @@ class Review:
 
 
 def _digest(path: Path) -> str:
+    if path.suffix == ".db":  # what the database holds: opening it may checkpoint its WAL
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            return hashlib.sha256("\n".join(db.iterdump()).encode()).hexdigest()
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
