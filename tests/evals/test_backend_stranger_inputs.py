@@ -90,6 +90,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if model == "hang":
             time.sleep(30)  # far past the test's ?timeout=
+            return  # the client is gone: a KeyError here would print into a later test's capsys
         if model == "stall":  # a byte just before the deadline, then nothing
             self._stall()
             return
