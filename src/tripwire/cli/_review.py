@@ -101,14 +101,14 @@ def check_outputs(outputs: dict[str, Path | None], own: dict[Path, str] | None =
     cannot be written, another option's output. An import must not be applied and then fail
     on its report, nor a report end the review it reports on."""
     from tripwire.artifacts import writes_through
-    from tripwire.data._outputs import _identity
     from tripwire.data._outputs import check_outputs as check_files
+    from tripwire.data._outputs import file_identity
 
-    mine = {_identity(p): what for p, what in (own or {}).items()}
+    mine = {file_identity(p): what for p, what in (own or {}).items()}
     for option, path in outputs.items():
         if path is None or str(path) == "-" or writes_through(path):
             continue
-        what = mine.get(_identity(path))
+        what = mine.get(file_identity(path))
         if what is not None:
             raise BadInputError(option, f"{path} is {what}; choose another file")
     check_files([], outputs)

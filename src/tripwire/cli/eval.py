@@ -68,14 +68,14 @@ def check_json_output(
     (``results.jsonl`` there would corrupt the run). Whether it can be written at all is
     ``check_output``'s (or, for a comparison, writing it)."""
     from tripwire.artifacts import MANIFEST_NAME
-    from tripwire.cli.gate import _overwrites
+    from tripwire.cli.gate import overwrites
     from tripwire.evals._run import RESULTS_FILE, RUN_FILE, SUMMARY_FILE
 
     if json_path is None or str(json_path) == "-":
         return
     where = json_path.resolve()
     for what, given in inputs:
-        if given is not None and _overwrites(where, given):
+        if given is not None and overwrites(where, given):
             raise BadInputError(json_path, f"--json would overwrite {what} ({given})")
     if run_dir is None:
         return

@@ -109,7 +109,7 @@ def check_outputs(paths: dict[str, Path | None], inputs: list[tuple[str, Path | 
             raise BadInputError(path, f"given to both {seen[where]} and {option}")
         seen[where] = option
         for what, given in inputs:
-            if given is not None and _overwrites(where, given):
+            if given is not None and overwrites(where, given):
                 raise BadInputError(path, f"{option} would overwrite {what} ({given})")
         if path.is_dir():
             raise BadInputError(path, f"{option}: is a directory, not a file to write")
@@ -118,7 +118,7 @@ def check_outputs(paths: dict[str, Path | None], inputs: list[tuple[str, Path | 
         _probe(option, path)
 
 
-def _overwrites(output: Path, given: Path) -> bool:
+def overwrites(output: Path, given: Path) -> bool:
     """``output`` (resolved) is the input file, or a file already in the input folder (a
     model's config or manifest); a new file next to a model's files is the user's choice."""
     inside = given.is_dir() and output.is_relative_to(given.resolve()) and output.exists()

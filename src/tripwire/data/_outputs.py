@@ -11,7 +11,7 @@ from tripwire.artifacts import cannot_write, writes_through
 from tripwire.errors import BadInputError
 
 
-def _identity(path: Path) -> tuple[object, ...]:
+def file_identity(path: Path) -> tuple[object, ...]:
     """The same for two names of one file (a symlink, a hard link, ``./x`` and ``x``)."""
     try:
         st = path.stat()
@@ -30,7 +30,7 @@ def check_outputs(inputs: list[Path], outputs: dict[str, Path | None]) -> None:
     ``STDOUT_OPTIONS``, is not written) that is ``-`` for another option, is a folder, lies
     under a file or a folder this user cannot write, is one of ``inputs``, or is another
     option's output."""
-    taken = {_identity(p): "an input of this audit" for p in inputs}
+    taken = {file_identity(p): "an input of this audit" for p in inputs}
     for option, path in outputs.items():
         if path is not None and str(path) == "-" and option not in STDOUT_OPTIONS:
             raise BadInputError(
@@ -43,7 +43,7 @@ def check_outputs(inputs: list[Path], outputs: dict[str, Path | None]) -> None:
         problem = cannot_write(path)
         if problem is not None:
             raise BadInputError(option, f"{path}: {problem}")
-        key = _identity(path)
+        key = file_identity(path)
         if key in taken:
             raise BadInputError(option, f"{path} is {taken[key]}; choose another file")
         taken[key] = f"also the {option} output"

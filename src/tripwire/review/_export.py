@@ -27,7 +27,7 @@ def export_files(fmt: str, out: Path) -> dict[str, Path]:
 def _replaces(fmt: str, out: Path, own: dict[Path, str]) -> str | None:
     """Why the export would destroy one of ``own`` (path -> what it is), or None: it writes
     over one, or (Argilla) replaces a folder holding one, which is replaced whole."""
-    from tripwire.data._outputs import _identity
+    from tripwire.data._outputs import file_identity
 
     if fmt == "argilla":
         folder = os.path.realpath(out)
@@ -36,9 +36,9 @@ def _replaces(fmt: str, out: Path, own: dict[Path, str]) -> str | None:
             if real == folder or real.startswith(folder.rstrip(os.sep) + os.sep):
                 return f"{out} holds {what} ({path}); an Argilla export replaces the folder whole"
         return None
-    mine = {_identity(p): what for p, what in own.items()}
+    mine = {file_identity(p): what for p, what in own.items()}
     for written in export_files(fmt, out).values():
-        what = mine.get(_identity(written))
+        what = mine.get(file_identity(written))
         if what is not None:
             return f"{written} is {what}; choose another file"
     return None
