@@ -13,12 +13,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tests.data.test_stranger_inputs import FAST, _audit
 from tripwire.cli import main
 from tripwire.data import AuditConfig, RulePolicy, audit
 from tripwire.data._ruff import ruff_check
 from tripwire.errors import BadInputError, UnavailableError
 
-FAST = ["--no-tests", "--workers", "1", "--out-of-domain-z", "0"]
 GOOD = [{"id": f"g{i}", "text": f"def f{i}(x):\n    return x + {i}\n"} for i in range(3)]
 BIG = "9" * 5000
 
@@ -30,13 +30,6 @@ def _lines(path: Path, lines: list[str]) -> Path:
 
 def _jsonl(path: Path, rows: list[Any], *extra: str) -> Path:
     return _lines(path, [json.dumps(r) for r in rows] + list(extra))
-
-
-def _audit(tmp_path: Path, data: Path, *extra: str) -> tuple[int, list[dict[str, Any]]]:
-    findings = tmp_path / "findings.jsonl"
-    code = main(["data", "audit", str(data), "--findings", str(findings), *FAST, *extra])
-    rows = [json.loads(x) for x in findings.read_text().splitlines()] if findings.exists() else []
-    return code, rows
 
 
 def _strict(line: str) -> Any:

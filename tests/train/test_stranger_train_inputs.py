@@ -20,19 +20,23 @@ def _jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
     return path
 
 
+def _refused(base: Path, data: Path, out: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    """The one-line error of a finetune refused with exit 2 before writing ``out``."""
+    code = main(["train", "finetune", str(base), "--data", str(data), "--out", str(out), *TINY])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert not out.exists()
+    return err.strip()
+
+
 def test_a_number_too_long_to_read_is_bad_input(
     tiny_reference: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A 5,000-digit integer made json.loads raise a plain ValueError: exit 4."""
     data = tmp_path / "set.jsonl"
     data.write_text('{"text": "def f(): pass", "n": %s}\n' % ("9" * 5000), encoding="utf-8")
-    out = tmp_path / "tuned"
-    code = main(["train", "finetune", str(tiny_reference), "--data", str(data), "--out",
-                 str(out), *TINY])  # fmt: skip
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert err.strip() == f"error: {data}:1: JSON number too long to read"
-    assert not out.exists()
+    err = _refused(tiny_reference, data, tmp_path / "tuned", capsys)
+    assert err == f"error: {data}:1: JSON number too long to read"
 
 
 @pytest.mark.parametrize(("value", "name"), [(5, "int"), (None, "null"), (["x"], "list")])
@@ -42,13 +46,8 @@ def test_a_text_that_is_not_a_string_says_so(
 ) -> None:  # fmt: skip
     """It was reported as "empty 'text'", which sends the reader looking for a blank string."""
     data = _jsonl(tmp_path / "set.jsonl", [{"text": value}])
-    out = tmp_path / "tuned"
-    code = main(["train", "finetune", str(tiny_reference), "--data", str(data), "--out",
-                 str(out), *TINY])  # fmt: skip
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert err.strip() == f"error: {data}:1: 'text' must be a string, got {name}"
-    assert not out.exists()
+    err = _refused(tiny_reference, data, tmp_path / "tuned", capsys)
+    assert err == f"error: {data}:1: 'text' must be a string, got {name}"
 
 
 def test_out_inside_the_base_is_refused(
