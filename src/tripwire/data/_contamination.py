@@ -240,7 +240,7 @@ class ContaminationIndex:
             again = self._match_batch(list(unwrapped.values()))
             for k, found in zip(unwrapped, again, strict=True):
                 if found:
-                    out[k] = _merged(out[k], found)
+                    out[k] = merged(out[k], found)
         return out
 
     def _match_batch(self, probes: Sequence[Probe]) -> list[list[Match]]:
@@ -347,7 +347,7 @@ class ContaminationIndex:
         return out
 
 
-def _merged(first: list[Match], second: list[Match]) -> list[Match]:
+def merged(first: list[Match], second: list[Match]) -> list[Match]:
     """The better match of each item of two lists, best first."""
     best: dict[tuple[str, str], Match] = {}
     for m in first + second:

@@ -201,7 +201,7 @@ def _prompt_logprobs(data: Any, prompt: str) -> list[float]:
     for k, lp in enumerate(lps):
         if lp is None:
             continue
-        if isinstance(lp, bool) or not isinstance(lp, int | float) or not math.isfinite(lp):
+        if not _number(lp):
             raise ValueError(
                 f"the answer's token_logprobs[{k}] is {_excerpt(repr(lp), 40)}, not a number"
             )

@@ -7,7 +7,13 @@ import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from tripwire.data._contamination import ContaminationIndex, Match, Probe, contamination_index
+from tripwire.data._contamination import (
+    ContaminationIndex,
+    Match,
+    Probe,
+    contamination_index,
+    merged,
+)
 from tripwire.data.checks._base import (
     Evidence,
     RecordCheck,
@@ -33,12 +39,7 @@ def _context_probe(ctx: RecordContext) -> Probe:
 
 def _together(record: list[Match], context: list[Match]) -> list[Match]:
     """Each item's best match of the record's own text and of its system and tool turns."""
-    best: dict[tuple[str, str], Match] = {}
-    for m in record + [dataclasses.replace(m, in_context=True) for m in context]:
-        key = (m.item.benchmark, m.item.item_id)
-        if key not in best or m.containment > best[key].containment:
-            best[key] = m
-    return sorted(best.values(), key=lambda m: (-m.containment, m.item.benchmark, m.item.item_id))
+    return merged(record, [dataclasses.replace(m, in_context=True) for m in context])
 
 
 @record_check("benchmark_contamination")
